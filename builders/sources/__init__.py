@@ -1,0 +1,62 @@
+"""Where assets come from: listing a component's assets, and opening one for reading.
+
+- :mod:`.local`: a folder laid out as ``dandi download`` leaves it (``sub-*/...nwb``).
+- :mod:`.dandi`: the DANDI API, through the ``dandi`` client (pinned version, paged listing).
+- :mod:`.figshare`: a figshare article's file list.
+- :mod:`.http`: streaming an asset over HTTP(S) with ``remfile`` (range requests, retries),
+  optionally through a local byte cache.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+from ..sessions import Asset
+
+
+@contextmanager
+def open_asset(asset: Asset, *, cache_dir: str | os.PathLike | None = None) -> Iterator[object]:
+    """Yield something ``h5py.File`` / ``scipy.io.loadmat`` can open: a path or a file object.
+
+    Local assets yield their path; remote ones a seekable file object that fetches only the
+    byte ranges the reader asks for (see :func:`builders.sources.http.open_remote`).
+
+    Raises:
+        FileNotFoundError: naming the asset, when a local file is missing.
+    """
+    if asset.is_remote:
+        from .http import open_remote
+
+        with open_remote(asset, cache_dir=cache_dir) as handle:
+            yield handle
+        return
+    if not os.path.isfile(asset.url):
+        raise FileNotFoundError(f"{asset.path}: file not found at {asset.url}")
+    yield asset.url
+
+
+def list_assets(component, *, data_dir=None, dandi_api_url=None) -> list[Asset]:
+    """A component's assets from a local folder if ``data_dir`` is given, else from its archive."""
+    if data_dir is not None:
+        from .local import list_local_assets
+
+        return list_local_assets(component, data_dir)
+    if component.archive == "dandi":
+        from .dandi import list_dandi_assets
+
+        return list_dandi_assets(component, api_url=dandi_api_url)
+    if component.archive == "figshare":
+        from .figshare import list_figshare_assets
+
+        return list_figshare_assets(component)
+    raise ValueError(f"component {component.name!r} has no archive to stream from: pass --data-dir")
+
+
+def list_sessions(component, *, data_dir=None, dandi_api_url=None) -> list:
+    """A component's sessions (grouped and filtered per the registry), sorted by key."""
+    from ..sessions import filter_sessions, group_sessions
+
+    assets = list_assets(component, data_dir=data_dir, dandi_api_url=dandi_api_url)
+    return filter_sessions(component, group_sessions(component, assets))
