@@ -1,0 +1,45 @@
+"""``neural-pile``: build, inspect, tokenize and publish the rodent neural pile.
+
+Each sub-command lives in its own module under :mod:`builders.commands` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable taking the
+parsed arguments and returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: Modules providing sub-commands, in the order ``--help`` lists them.
+COMMAND_MODULES = [
+    "builders.commands.build",
+]
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neural-pile",
+        description=(
+            "Build the rodent neural pile (20 ms spike counts as uint8 tokens) from DANDI / "
+            "figshare recordings or local copies, and analyse, tokenize and publish it."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted: finished sessions are kept; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

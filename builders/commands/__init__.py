@@ -1,0 +1,1 @@
+"""One module per ``neural-pile`` sub-command (thin argument parsing over library code)."""

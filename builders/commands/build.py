@@ -1,0 +1,112 @@
+"""``neural-pile build``: recordings -> Parquet dataset folder + dataset card + build report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..binning import BIN_SIZE, MAX_TOKENS
+from ..output.report import format_report
+from ..registry import get_component, pile_components, registry
+from ..split import TEST_FRACTION
+
+DEFAULT_OUT = "neural_pile_rodent"
+
+
+def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``neural-pile build`` and ``ray_jobs/build.py``."""
+    parser.add_argument(
+        "components", nargs="+", metavar="COMPONENT",
+        help=f"components to build ('all' = the 25 real ones): {', '.join(registry())}",
+    )
+    parser.add_argument("--data-dir", default=None,
+                        help="local copy laid out as `dandi download` leaves it: the dandiset folder, or a parent "
+                             "holding one folder per component (named by archive id or component name). "
+                             "Without it, recordings are streamed from the archive.")
+    parser.add_argument("--out", default=DEFAULT_OUT,
+                        help=f"dataset folder to write or extend (default: ./{DEFAULT_OUT}, so "
+                             f"load_dataset('{DEFAULT_OUT}', ...) works from here)")
+    parser.add_argument("--cache-dir", default=None, help="local byte cache for streamed files (optional)")
+    parser.add_argument("--dandi-api-url", default=None,
+                        help="DANDI API to list from (default: the public archive)")
+    parser.add_argument("--bin-size", type=float, default=BIN_SIZE, help="bin width in seconds (default: 0.02)")
+    parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS,
+                        help="longest row in tokens (neurons x bins) before a session is cut (default: 10M)")
+    parser.add_argument("--test-fraction", type=float, default=TEST_FRACTION,
+                        help="share of sessions in the test split (default: 0.01)")
+    parser.add_argument("--allow-failures", action="store_true",
+                        help="exit 0 even if some sessions failed (they are still reported)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def resolve_components(names: list[str]) -> list[str]:
+    """Expand ``all``; check every name (an unknown one raises KeyError listing the valid names)."""
+    out = []
+    for name in names:
+        out.extend(c.name for c in pile_components()) if name == "all" else out.append(get_component(name).name)
+    return list(dict.fromkeys(out))
+
+
+def options_from_args(args: argparse.Namespace):
+    from ..pipeline import BuildOptions
+
+    if args.bin_size <= 0:
+        raise SystemExit(f"--bin-size must be positive, got {args.bin_size}")
+    if args.max_tokens <= 0:
+        raise SystemExit(f"--max-tokens must be positive, got {args.max_tokens}")
+    return BuildOptions(
+        out=args.out, data_dir=args.data_dir, dandi_api_url=args.dandi_api_url, cache_dir=args.cache_dir,
+        bin_size=args.bin_size, max_tokens=args.max_tokens, test_fraction=args.test_fraction,
+    )
+
+
+def conclude(report: dict, components: list[str], allow_failures: bool) -> int:
+    """Print the report table and decide the exit code (1 when anything failed)."""
+    from ..pipeline import failures
+
+    print(format_report(report))
+    problems = failures(report, components)
+    if problems:
+        print(f"\n{len(problems)} problem(s):", *problems, sep="\n  ", file=sys.stderr)
+        if not allow_failures:
+            print("exit 1 (pass --allow-failures to accept a partial build)", file=sys.stderr)
+            return 1
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..pipeline import BuildError, build, run_local
+
+    try:
+        components = resolve_components(args.components)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    options = options_from_args(args)
+    progress = not args.no_progress
+    if args.ray is not None:
+        from ray_jobs.build import ray_executor
+
+        executor = ray_executor(address=args.ray or None, progress=progress)
+    else:
+        executor = lambda jobs: run_local(jobs, num_proc=args.num_proc, progress=progress)  # noqa: E731
+    try:
+        report, _ = build(components, options, executor=executor, progress=progress)
+    except (FileNotFoundError, BuildError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"\nwrote {options.out} (dataset card README.md, build_report.json)")
+    return conclude(report, components, args.allow_failures)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "build", help="build components into a Parquet dataset folder",
+        description="Bin every session of the given components into 20 ms uint8 spike counts and write them as "
+                    "Parquet shards with a dataset card. Reruns resume: finished sessions are skipped.",
+    )
+    add_build_arguments(parser)
+    parser.add_argument("--num-proc", type=int, default=1, help="sessions built in parallel processes (default: 1)")
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run on a Ray cluster (ADDRESS, or the cluster Ray finds / a local one if omitted)")
+    parser.set_defaults(func=run)

@@ -1,0 +1,1 @@
+"""The built dataset folder: layout, atomic shard writes, dataset card, build report."""

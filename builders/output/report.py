@@ -1,0 +1,100 @@
+"""The build report: what was built per component, beside the registry's published figures.
+
+It is computed from the completion markers on disk (``.build/<component>/*.json``), so a
+resumed build, or a folder built one component at a time, reports everything it holds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..registry import get_component, registry
+from .layout import REPORT, STATE_DIR
+from .shards import write_json_atomic
+
+FAILED_SUFFIX = ".failed.json"
+
+
+def read_markers(out: Path, component: str) -> list[dict]:
+    """Completion (``done`` / ``skipped``) and failure markers of one component, by key."""
+    folder = Path(out) / STATE_DIR / component
+    if not folder.is_dir():
+        return []
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+
+
+def summarize_component(name: str, markers: list[dict]) -> dict:
+    """Per-component totals, shares of the test split, and every skipped/failed session."""
+    comp = get_component(name)
+    done = [m for m in markers if m["status"] == "done"]
+    test = [m for m in done if m["split"] == "test"]
+    tokens = sum(m["tokens"] for m in done)
+    stats_keys = ("saturated_bins", "dropped_nonfinite", "dropped_negative", "dropped_out_of_range", "unsorted_units")
+    totals = {k: sum(m["stats"].get(k, 0) for m in done) for k in stats_keys}
+    return {
+        "source": comp.source_label,
+        "version": next((m.get("version") for m in done if m.get("version")), comp.version),
+        "species": comp.species,
+        "sessions_built": len(done),
+        "subjects_built": len({m["subject_id"] for m in done}),
+        "rows": sum(m["rows"] for m in done),
+        "tokens": tokens,
+        "test_sessions": len(test),
+        "test_session_share": len(test) / len(done) if done else 0.0,
+        "test_token_share": sum(m["tokens"] for m in test) / tokens if tokens else 0.0,
+        **totals,
+        "dropped_spikes": totals["dropped_nonfinite"] + totals["dropped_negative"] + totals["dropped_out_of_range"],
+        "published": {"subjects": comp.subjects, "sessions": comp.sessions, "tokens": comp.tokens},
+        "skipped": [{"session": m["key"], "reason": m["reason"]} for m in markers if m["status"] == "skipped"],
+        "failed": [{"session": m["key"], "error": m["error"]} for m in markers if m["status"] == "failed"],
+    }
+
+
+def make_report(out: Path, parameters: dict, package_version: str) -> dict:
+    """Summaries of every component that has markers in ``out``, in registry order."""
+    components = {}
+    for name in registry():
+        markers = read_markers(out, name)
+        if markers:
+            components[name] = summarize_component(name, markers)
+    return {"package_version": package_version, "parameters": parameters, "components": components}
+
+
+def write_report(out: Path, report: dict) -> Path:
+    path = Path(out) / REPORT
+    write_json_atomic(path, report)
+    return path
+
+
+def _fmt_pair(built: int, published: int) -> str:
+    return f"{built:,} / {published:,}" if published else f"{built:,}"
+
+
+def format_report(report: dict) -> str:
+    """A plain-text table of the report, followed by every skipped or failed session."""
+    header = ("component", "sessions", "subjects", "rows", "tokens (built / published)", "test sess", "test tok",
+              "saturated", "dropped", "skipped", "failed")
+    lines = []
+    for name, c in report["components"].items():
+        pub = c["published"]
+        lines.append((
+            name,
+            _fmt_pair(c["sessions_built"], pub["sessions"]),
+            _fmt_pair(c["subjects_built"], pub["subjects"]),
+            f"{c['rows']:,}",
+            _fmt_pair(c["tokens"], pub["tokens"]),
+            f"{100 * c['test_session_share']:.1f}%",
+            f"{100 * c['test_token_share']:.1f}%",
+            f"{c['saturated_bins']:,}",
+            f"{c['dropped_spikes']:,}",
+            str(len(c["skipped"])),
+            str(len(c["failed"])),
+        ))
+    widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
+    render = lambda r: "  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+    text = [render(header), render(tuple("-" * w for w in widths)), *map(render, lines)]
+    for name, c in report["components"].items():
+        text += [f"skipped {s['session']}: {s['reason']}" for s in c["skipped"]]
+        text += [f"FAILED  {s['session']}: {s['error']}" for s in c["failed"]]
+    return "\n".join(text)

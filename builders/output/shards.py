@@ -1,0 +1,82 @@
+"""Atomic writes: Parquet shards and small JSON files.
+
+Everything is first written to a hidden temporary file next to its destination, flushed to
+disk, then renamed into place (``os.replace`` is atomic on POSIX). A build interrupted at any
+moment leaves either the previous file or the complete new one; never a half-written shard that
+``load_dataset`` would pick up (temporary names start with ``.`` and do not match the
+``<split>-*.parquet`` patterns of the dataset card).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..schema import ARROW_SCHEMA, rows_to_table
+
+#: Largest number of tokens put in one Parquet row group (keeps Arrow offsets far from 2**31
+#: and bounds reader memory); a row never spans row groups.
+ROW_GROUP_TOKENS = 128_000_000
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path; on success rename it to ``path``, on failure remove it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json_atomic(path: str | os.PathLike, payload: dict) -> None:
+    """Write ``payload`` as indented JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _row_batches(rows: list[dict]) -> Iterable[list[dict]]:
+    """Consecutive groups of rows holding at most :data:`ROW_GROUP_TOKENS` tokens each."""
+    batch, tokens = [], 0
+    for row in rows:
+        size = row["spike_counts"].size
+        if batch and tokens + size > ROW_GROUP_TOKENS:
+            yield batch
+            batch, tokens = [], 0
+        batch.append(row)
+        tokens += size
+    if batch:
+        yield batch
+
+
+def write_rows_atomic(path: str | os.PathLike, rows: list[dict], schema: pa.Schema = ARROW_SCHEMA) -> int:
+    """Write rows (``spike_counts`` as 2-D uint8 arrays) to one Parquet shard; returns bytes written."""
+    with atomic_path(path) as tmp:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for batch in _row_batches(rows):
+                writer.write_table(rows_to_table(batch), row_group_size=len(batch))
+        size = tmp.stat().st_size
+    return size
+
+
+def write_table_atomic(path: str | os.PathLike, table: pa.Table) -> None:
+    """Write an Arrow table (e.g. a schema-only empty shard) to Parquet, atomically."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")

@@ -1,0 +1,272 @@
+"""The build driver: components -> sessions -> shards, resumable, with any executor.
+
+One pipeline, several executors (the datatrove idea): :func:`plan` lists the sessions still to
+do, :func:`process_session` turns one session into a shard plus a completion marker (the only
+unit of work: the local process pool and the Ray driver in ``ray_jobs/build.py`` both call it),
+and :func:`finalize` writes schema-only shards for empty splits, the dataset card and the report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Iterable
+
+from tqdm.auto import tqdm
+
+from . import __version__
+from .binning import BIN_SIZE, MAX_TOKENS
+from .output import layout
+from .output.card import write_card
+from .output.report import FAILED_SUFFIX, make_report, write_report
+from .output.shards import write_json_atomic, write_rows_atomic, write_table_atomic
+from .registry import Component, get_component
+from .rows import SessionSkipped, session_to_rows
+from .schema import empty_table
+from .sessions import Session
+from .split import SPLITS, TEST_FRACTION
+
+
+class BuildError(RuntimeError):
+    """The build cannot start or cannot go on (bad output folder, mismatched parameters...)."""
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything that decides the content of a build (and where it goes).
+
+    Attributes:
+        out: the dataset folder.
+        data_dir: local copy of the archives (a dandiset folder or a parent of several); ``None``
+            streams from the archives.
+        dandi_api_url: DANDI instance to list from (``None``: the public archive).
+        cache_dir: optional local byte cache for streamed assets.
+        bin_size: bin width in seconds.
+        max_tokens: longest row in tokens.
+        test_fraction: share of sessions in the test split.
+    """
+
+    out: str
+    data_dir: str | None = None
+    dandi_api_url: str | None = None
+    cache_dir: str | None = None
+    bin_size: float = BIN_SIZE
+    max_tokens: int = MAX_TOKENS
+    test_fraction: float = TEST_FRACTION
+
+    def parameters(self) -> dict:
+        """The parameters that must match for a folder to be resumed or extended."""
+        return {"bin_size_s": self.bin_size, "max_tokens": self.max_tokens, "test_fraction": self.test_fraction}
+
+
+@dataclass(frozen=True)
+class SessionJob:
+    """One session to build, with the options it needs (picklable: crosses process/Ray boundaries)."""
+
+    session: Session
+    options: BuildOptions
+
+
+@dataclass
+class Plan:
+    """What :func:`plan` found: jobs still to do, sessions already done, listing failures."""
+
+    jobs: list[SessionJob] = field(default_factory=list)
+    resumed: int = 0
+    listing_errors: dict[str, str] = field(default_factory=dict)
+    components: list[str] = field(default_factory=list)
+
+
+def prepare_out(options: BuildOptions) -> Path:
+    """Create or check the output folder; refuse one that holds something else, or was built
+    with other parameters (mixing bin sizes in one dataset would silently corrupt it)."""
+    out = Path(options.out)
+    params_path = out / layout.STATE_DIR / "params.json"
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not params_path.exists():
+        raise BuildError(
+            f"--out {out}: folder is not empty and was not made by neural-pile build; "
+            "choose an empty or new folder"
+        )
+    if params_path.exists():
+        previous = json.loads(params_path.read_text(encoding="utf-8"))
+        if previous != options.parameters():
+            raise BuildError(
+                f"--out {out}: was built with {previous}, not {options.parameters()}; "
+                "use another folder or the same parameters"
+            )
+    else:
+        write_json_atomic(params_path, options.parameters())
+    return out
+
+
+def _marker_path(options: BuildOptions, session: Session, failed: bool = False) -> Path:
+    path = layout.marker_path(Path(options.out), session.component, session.slug)
+    return path.with_name(session.slug + FAILED_SUFFIX) if failed else path
+
+
+def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = True) -> Plan:
+    """List every component's sessions and keep those without a completion marker."""
+    from .sources import list_sessions
+
+    result = Plan()
+    for name in components:
+        component = get_component(name)
+        result.components.append(name)
+        try:
+            sessions = list_sessions(component, data_dir=options.data_dir, dandi_api_url=options.dandi_api_url)
+        except Exception as exc:  # reported per component; the other components still build
+            result.listing_errors[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if not sessions:
+            result.listing_errors[name] = "no session found (check --data-dir and the asset filter)"
+        for session in tqdm(sessions, desc=f"checking {name}", disable=not progress, leave=False):
+            if _marker_path(options, session).exists():
+                result.resumed += 1
+            else:
+                result.jobs.append(SessionJob(session, options))
+    return result
+
+
+def _record(session: Session, status: str, **extra) -> dict:
+    return {
+        "key": session.key,
+        "component": session.component,
+        "subject_id": session.subject_id,
+        "session_id": session.session_id,
+        "assets": [a.path for a in session.assets],
+        "status": status,
+        **extra,
+    }
+
+
+def process_session(job: SessionJob) -> dict:
+    """Build one session: rows -> atomic shard -> completion marker. Returns the marker record.
+
+    A session that cannot be read is returned with status ``failed`` (and a failure marker so
+    the report keeps it) rather than raised, so one bad file never stops the others.
+    """
+    session, options = job.session, job.options
+    component = get_component(session.component)
+    start = time.perf_counter()
+    try:
+        result = session_to_rows(
+            component, session, bin_size=options.bin_size, max_tokens=options.max_tokens,
+            test_fraction=options.test_fraction, cache_dir=options.cache_dir,
+        )
+    except SessionSkipped as exc:
+        record = _record(session, "skipped", reason=str(exc))
+    except Exception as exc:  # recorded as a failure marker and reported, never hidden
+        record = _record(session, "failed", error=f"{type(exc).__name__}: {exc}",
+                         traceback=traceback.format_exc(limit=6))
+        write_json_atomic(_marker_path(options, session, failed=True), record)
+        return record
+    else:
+        shard = layout.shard_path(Path(options.out), session.component, result.split, session.slug)
+        write_rows_atomic(shard, result.rows)
+        record = _record(
+            session, "done", split=result.split, n_neurons=result.n_neurons, n_time_bins=result.n_time_bins,
+            tokens=result.tokens, rows=len(result.rows), stats=result.stats.to_dict(),
+            shard=shard.relative_to(options.out).as_posix(), version=component.version,
+            seconds=round(time.perf_counter() - start, 3),
+        )
+    write_json_atomic(_marker_path(options, session), record)
+    failed_marker = _marker_path(options, session, failed=True)
+    if failed_marker.exists():
+        failed_marker.unlink()
+    return record
+
+
+class BuildProgress:
+    """A tqdm bar over sessions with done / skipped / failed and tokens per second."""
+
+    def __init__(self, total: int, enabled: bool = True):
+        self.bar = tqdm(total=total, desc="sessions", unit="session", disable=not enabled)
+        self.counts = {"done": 0, "skipped": 0, "failed": 0}
+        self.tokens = 0
+        self.start = time.perf_counter()
+
+    def update(self, record: dict) -> None:
+        self.counts[record["status"]] += 1
+        self.tokens += record.get("tokens", 0)
+        rate = self.tokens / max(time.perf_counter() - self.start, 1e-9)
+        self.bar.set_postfix(**self.counts, tokens_per_s=f"{rate:.3g}", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_local(jobs: list[SessionJob], num_proc: int = 1, progress: bool = True) -> list[dict]:
+    """Run jobs in this process (``num_proc`` 1) or in a pool of ``num_proc`` processes."""
+    bar = BuildProgress(len(jobs), progress)
+    records = []
+    try:
+        if num_proc <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                records.append(process_session(job))
+                bar.update(records[-1])
+        else:
+            with ProcessPoolExecutor(max_workers=num_proc, mp_context=get_context("spawn")) as pool:
+                for future in as_completed([pool.submit(process_session, j) for j in jobs]):
+                    records.append(future.result())
+                    bar.update(records[-1])
+    finally:
+        bar.close()
+    return records
+
+
+def finalize(components: list[str], options: BuildOptions, listing_errors: dict[str, str] | None = None) -> dict:
+    """Schema-only shards for empty splits, then the report and the dataset card."""
+    out = Path(options.out)
+    for name in components:
+        folder = out / layout.DATA_DIR / name
+        if not folder.is_dir() and name in (listing_errors or {}):
+            continue
+        for split in SPLITS:
+            empty = layout.empty_shard_path(out, name, split)
+            real = [p for p in folder.glob(f"{split}-*.parquet") if p != empty] if folder.is_dir() else []
+            if real and empty.exists():
+                empty.unlink()
+            elif not real and not empty.exists():
+                write_table_atomic(empty, empty_table())
+    report = make_report(out, options.parameters(), __version__)
+    report["listing_errors"] = dict(listing_errors or {})
+    write_report(out, report)
+    write_card(out, report)
+    return report
+
+
+Executor = Callable[[list[SessionJob]], list[dict]]
+
+
+def build(components: list[str], options: BuildOptions, *, executor: Executor | None = None,
+          progress: bool = True) -> tuple[dict, list[dict]]:
+    """Build ``components`` into ``options.out``; returns (report, records of this run).
+
+    ``executor`` runs the jobs (default: this process); reruns skip sessions already done.
+    """
+    components = list(dict.fromkeys(components))
+    for name in components:
+        get_component(name)
+    prepare_out(options)
+    todo = plan(components, options, progress=progress)
+    records = (executor or (lambda jobs: run_local(jobs, progress=progress)))(todo.jobs)
+    report = finalize(components, options, todo.listing_errors)
+    return report, records
+
+
+def failures(report: dict, components: list[str]) -> list[str]:
+    """Messages for every failed session or listing of the given components."""
+    messages = [f"{name}: {err}" for name, err in report.get("listing_errors", {}).items() if name in components]
+    for name in components:
+        for item in report["components"].get(name, {}).get("failed", []):
+            messages.append(f"{item['session']}: {item['error']}")
+    return messages
+
