@@ -1,0 +1,1 @@
+"""Analyses of a built dataset: neuron reordering, raster figures, token statistics."""
