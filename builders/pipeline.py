@@ -116,11 +116,13 @@ def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = T
     from .sources import list_sessions
 
     result = Plan()
+    components = list(components)
     for name in components:
         component = get_component(name)
         result.components.append(name)
         try:
-            sessions = list_sessions(component, data_dir=options.data_dir, dandi_api_url=options.dandi_api_url)
+            sessions = list_sessions(component, data_dir=options.data_dir, dandi_api_url=options.dandi_api_url,
+                                     shared_root=len(components) > 1)
         except Exception as exc:  # reported per component; the other components still build
             result.listing_errors[name] = f"{type(exc).__name__}: {exc}"
             continue

@@ -37,12 +37,15 @@ def open_asset(asset: Asset, *, cache_dir: str | os.PathLike | None = None) -> I
     yield asset.url
 
 
-def list_assets(component, *, data_dir=None, dandi_api_url=None) -> list[Asset]:
-    """A component's assets from a local folder if ``data_dir`` is given, else from its archive."""
+def list_assets(component, *, data_dir=None, dandi_api_url=None, shared_root=False) -> list[Asset]:
+    """A component's assets from a local folder if ``data_dir`` is given, else from its archive.
+
+    ``shared_root``: ``data_dir`` holds several components, so each must have its own folder.
+    """
     if data_dir is not None:
         from .local import list_local_assets
 
-        return list_local_assets(component, data_dir)
+        return list_local_assets(component, data_dir, shared_root=shared_root)
     if component.archive == "dandi":
         from .dandi import list_dandi_assets
 
@@ -54,9 +57,9 @@ def list_assets(component, *, data_dir=None, dandi_api_url=None) -> list[Asset]:
     raise ValueError(f"component {component.name!r} has no archive to stream from: pass --data-dir")
 
 
-def list_sessions(component, *, data_dir=None, dandi_api_url=None) -> list:
+def list_sessions(component, *, data_dir=None, dandi_api_url=None, shared_root=False) -> list:
     """A component's sessions (grouped and filtered per the registry), sorted by key."""
     from ..sessions import filter_sessions, group_sessions
 
-    assets = list_assets(component, data_dir=data_dir, dandi_api_url=dandi_api_url)
+    assets = list_assets(component, data_dir=data_dir, dandi_api_url=dandi_api_url, shared_root=shared_root)
     return filter_sessions(component, group_sessions(component, assets))

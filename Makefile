@@ -1,0 +1,30 @@
+# Set-up and everyday entry points. Every target creates .venv from pyproject.toml if needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: venv demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo: write the synthetic recordings, build them, print the token table, save a raster figure
+demo: $(STAMP)
+	RAY_USAGE_STATS_ENABLED=0 $(BIN)/neural-pile demo
+
+## test: the offline test suite (loopback servers and a local Ray only)
+test: $(STAMP)
+	RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 $(BIN)/python -m pytest -q
+
+## bench: the side-by-side benchmarks (ratios against the reference methods)
+bench: $(STAMP)
+	RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 $(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) neural_pile_rodent demo_data .pytest_cache

@@ -1,0 +1,183 @@
+"""The rodent neural pile as a Hugging Face ``datasets`` builder, and the package's public names.
+
+Loading a built folder or Hub repo (Parquet + dataset card, what ``neural-pile build`` writes)::
+
+    from datasets import load_dataset
+    ds = load_dataset("neural_pile_rodent", "vbn", split="train")
+
+Building straight from recordings with the builder class (``load_dataset`` no longer runs
+loading scripts since datasets 4, so the class is used directly)::
+
+    from neural_pile_rodent import NeuralPileRodent
+    builder = NeuralPileRodent(config_name="peyrache", data_dir="~/dandi/000056")
+    builder.download_and_prepare(num_proc=2)
+    ds = builder.as_dataset(split="train")
+
+One config per component, ``all`` (default: every real component) and ``demo`` (synthetic).
+Rows come from :func:`builders.rows.session_to_rows`, the same function the CLI and the Ray
+jobs call; the split is decided per session (:mod:`builders.split`), so both splits always
+exist, possibly empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import datasets
+
+from builders import __version__
+from builders.binning import BIN_SIZE, MAX_TOKENS, bin_spikes, split_segments
+from builders.registry import get_component, pile_components, registry
+from builders.rows import SessionSkipped, session_to_rows
+from builders.schema import FEATURES, iter_spike_counts, spike_counts_array, table_spike_counts
+from builders.split import SPLITS, TEST_FRACTION, assign_split
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "NeuralPileRodent",
+    "NeuralPileRodentConfig",
+    "MotifTokenizer",
+    "bin_spikes",
+    "split_segments",
+    "spike_counts_array",
+    "iter_spike_counts",
+    "table_spike_counts",
+    "FEATURES",
+]
+
+ALL = "all"
+
+
+class NeuralPileRodentConfig(datasets.BuilderConfig):
+    """A config: which components, and the binning/chunking/split parameters.
+
+    Args:
+        components: component names read by this config.
+        bin_size: bin width in seconds.
+        max_tokens: longest row in tokens before a session is cut along time.
+        test_fraction: share of sessions in the test split.
+        dandi_api_url: DANDI instance to stream from when ``data_dir`` is not given.
+        cache_dir_bytes: optional local byte cache for streamed files.
+    """
+
+    def __init__(self, *, components: tuple[str, ...] = (), bin_size: float = BIN_SIZE,
+                 max_tokens: int = MAX_TOKENS, test_fraction: float = TEST_FRACTION,
+                 dandi_api_url: str | None = None, cache_dir_bytes: str | None = None, **kwargs):
+        kwargs.setdefault("version", datasets.Version(__version__))
+        super().__init__(**kwargs)
+        self.components = tuple(components)
+        self.bin_size = bin_size
+        self.max_tokens = max_tokens
+        self.test_fraction = test_fraction
+        self.dandi_api_url = dandi_api_url
+        self.cache_dir_bytes = cache_dir_bytes
+
+
+def _builder_configs() -> list[NeuralPileRodentConfig]:
+    configs = [NeuralPileRodentConfig(name=ALL, components=tuple(c.name for c in pile_components()),
+                                      description="every component of the rodent neural pile")]
+    for comp in registry().values():
+        configs.append(NeuralPileRodentConfig(
+            name=comp.name, components=(comp.name,),
+            description=f"{comp.display_name} ({comp.source_label}, {comp.species})",
+        ))
+    return configs
+
+
+def _source_digest() -> str:
+    """Digest of the code that makes rows, so a changed reader or binning rebuilds the cache."""
+    root = Path(__file__).resolve().parent / "builders"
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*.py")) + sorted(root.glob("facts/*")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _input_digest(data_dir: str | None) -> str:
+    """Digest of a local data folder's file names, sizes and modification times."""
+    digest = hashlib.sha256()
+    if data_dir:
+        for dirpath, dirnames, filenames in os.walk(os.path.expanduser(data_dir)):
+            dirnames.sort()
+            for name in sorted(filenames):
+                stat = os.stat(os.path.join(dirpath, name))
+                digest.update(f"{os.path.join(dirpath, name)}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+class NeuralPileRodent(datasets.GeneratorBasedBuilder):
+    """Builds rows of 20 ms uint8 spike counts from the rodent recordings (see module doc)."""
+
+    BUILDER_CONFIG_CLASS = NeuralPileRodentConfig
+    BUILDER_CONFIGS = _builder_configs()
+    DEFAULT_CONFIG_NAME = ALL
+    # Rows hold up to ~10M tokens: the default batch of 1000 rows would overflow Arrow list offsets.
+    DEFAULT_WRITER_BATCH_SIZE = 16
+
+    def __init__(self, *args, **kwargs):
+        if kwargs.get("hash") is None:
+            # The cache key covers the package code, the config and its inputs: without it a
+            # changed builder would silently reuse its old cache.
+            described = {k: v for k, v in kwargs.items() if k not in ("cache_dir", "hash")}
+            described["args"] = args
+            payload = json.dumps(described, sort_keys=True, default=str)
+            kwargs["hash"] = hashlib.sha256(
+                (_source_digest() + payload + _input_digest(kwargs.get("data_dir"))).encode()
+            ).hexdigest()[:16]
+        super().__init__(*args, **kwargs)
+
+    def _info(self) -> datasets.DatasetInfo:
+        return datasets.DatasetInfo(
+            description="Spike counts (neurons x 20 ms bins, uint8) from public rodent recordings.",
+            features=FEATURES,
+            homepage="https://dandiarchive.org",
+        )
+
+    def _split_generators(self, dl_manager):
+        from builders.sources import list_sessions
+
+        config = self.config
+        if not config.components:
+            raise ValueError(f"config {config.name!r} names no component")
+        by_split: dict[str, list] = {split: [] for split in SPLITS}
+        shared_root = len(config.components) > 1
+        for name in config.components:
+            component = get_component(name)
+            sessions = list_sessions(component, data_dir=config.data_dir, dandi_api_url=config.dandi_api_url,
+                                     shared_root=shared_root)
+            for session in sessions:
+                split = assign_split(session.component, session.subject_id, session.session_id,
+                                     config.test_fraction)
+                by_split[split].append(session)
+        # A list-valued gen_kwarg lets download_and_prepare(num_proc=N) shard sessions over processes.
+        return [datasets.SplitGenerator(name=split, gen_kwargs={"sessions": by_split[split]}) for split in SPLITS]
+
+    def _generate_examples(self, sessions):
+        config = self.config
+        for session in sessions:
+            try:
+                result = session_to_rows(
+                    get_component(session.component), session, bin_size=config.bin_size,
+                    max_tokens=config.max_tokens, test_fraction=config.test_fraction,
+                    cache_dir=config.cache_dir_bytes,
+                )
+            except SessionSkipped as exc:
+                logger.warning("skipped %s", exc)
+                continue
+            for row in result.rows:
+                yield f"{session.key}/{row['segment_id']}", row
+
+
+def __getattr__(name: str):
+    # MotifTokenizer is re-exported lazily so importing the builder stays light.
+    if name == "MotifTokenizer":
+        from tokenizer import MotifTokenizer
+
+        return MotifTokenizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
