@@ -14,6 +14,7 @@ import sys
 #: Modules providing sub-commands, in the order ``--help`` lists them.
 COMMAND_MODULES = [
     "builders.commands.build",
+    "builders.commands.components",
 ]
 
 
