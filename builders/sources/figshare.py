@@ -1,0 +1,87 @@
+"""A component's assets from a figshare article's file list (``/v2/articles/{id}/files``).
+
+Figshare has no folders: each file has a bare name. Files are laid out as
+``<subject>/<name>`` where the name starts with a subject token (``Krebs_spks.mat`` ->
+``Krebs/Krebs_spks.mat``, ``Krebs.mat`` -> ``Krebs/Krebs.mat``), which is how the
+``subject_folder`` grouping finds one session per subject; other names stay as they are.
+"""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from ..registry import Component
+from ..sessions import Asset
+
+#: The public figshare API (``api_url`` defaults to it).
+FIGSHARE_API_URL = "https://api.figshare.com/v2"
+#: Files asked for per page (figshare allows up to 1000).
+PAGE_SIZE = 100
+#: Give up after this many pages (a runaway server must not loop forever).
+MAX_PAGES = 1000
+
+_SUBJECT_TOKEN = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:[_.-]|$)")
+
+
+class FigshareListingError(RuntimeError):
+    """Listing a figshare article failed; the message names the article and the URL."""
+
+
+def figshare_asset_path(name: str) -> str:
+    """``<subject>/<name>`` when ``name`` starts with a subject token, else ``name``."""
+    if "/" in name:
+        return name
+    match = _SUBJECT_TOKEN.match(name)
+    return f"{match.group(1)}/{name}" if match else name
+
+
+def list_figshare_assets(
+    component: Component, api_url: str | None = None, *, timeout_s: float = 60.0
+) -> list[Asset]:
+    """The files of ``component``'s figshare article that its asset filter accepts.
+
+    Args:
+        component: a registry entry with ``archive == "figshare"``.
+        api_url: figshare API base URL (default :data:`FIGSHARE_API_URL`).
+        timeout_s: seconds to wait for each page.
+
+    Returns:
+        Assets sorted by path; ``url`` is the file's ``download_url`` (resolved when opened),
+        ``size`` in bytes, ``asset_id`` the figshare file id.
+
+    Raises:
+        FigshareListingError: naming the article and URL, when the list cannot be fetched.
+    """
+    if component.archive != "figshare":
+        raise ValueError(f"component {component.name!r} is on {component.archive}, not figshare")
+    base = (api_url or FIGSHARE_API_URL).rstrip("/")
+    url = f"{base}/articles/{component.archive_id}/files"
+    entries: list[dict] = []
+    with requests.Session() as session:
+        for page in range(1, MAX_PAGES + 1):
+            try:
+                response = session.get(url, params={"page": page, "page_size": PAGE_SIZE}, timeout=timeout_s)
+                response.raise_for_status()
+                batch = response.json()
+            except (requests.RequestException, ValueError) as exc:
+                raise FigshareListingError(
+                    f"figshare article {component.archive_id} ({component.name}), page {page} of {url}: {exc}"
+                ) from exc
+            if not isinstance(batch, list):
+                raise FigshareListingError(f"figshare article {component.archive_id}: {url} did not return a file list")
+            entries.extend(batch)
+            if len(batch) < PAGE_SIZE:
+                break
+        else:
+            raise FigshareListingError(f"figshare article {component.archive_id}: more than {MAX_PAGES} pages at {url}")
+
+    assets = []
+    for entry in entries:
+        if entry.get("is_link_only"):
+            continue
+        path = figshare_asset_path(str(entry["name"]))
+        if component.accepts_path(path):
+            assets.append(Asset(path=path, url=entry["download_url"], size=int(entry["size"]), asset_id=str(entry["id"])))
+    return sorted(assets, key=lambda a: a.path)
