@@ -1,0 +1,426 @@
+"""MotifTokenizer: spike counts -> a grid of motif ids from a fixed vocabulary of K motifs.
+
+Training (from a motif table, see :mod:`tokenizer.motif_table`): the K most frequent motifs
+form the vocabulary and map to themselves (ids 0..K-1, most frequent first). The silent
+(all-zero) motif is always in the vocabulary (it replaces the K-th motif if it is not among
+the K most frequent) and only the silent motif maps to it. Every other motif, seen in training
+or not, maps to the non-silent vocabulary motif with the highest cosine similarity
+(:func:`tokenizer.nearest.nearest_by_cosine`). The mapping of the table's out-of-vocabulary
+motifs is computed once at training time and stored, so encoding needs a cosine search only for
+motifs never seen in training.
+
+``encode`` pads a row with zeros to whole patches and returns an int32 ``(n_patch_rows,
+n_patch_cols)`` id grid (patch rows = ceil(n_neurons / p_n), patch columns = ceil(n_time_bins
+/ p_t)); ``decode`` turns ids back into counts and crops to ``shape``. A patch is encoded
+losslessly when it is itself a vocabulary motif; ``stats`` accumulates how many were.
+
+Saved artifact (``save_pretrained`` / ``from_pretrained`` / ``push_to_hub``)::
+
+    config.json                     format, patch_size, vocab_size, zero_id, training summary
+    motif_tokenizer.safetensors     vocab uint8 (K, p_n*p_t), vocab_counts int64 (K,),
+                                    known_motifs uint8 (M, p_n*p_t), known_ids int32 (M,)
+    README.md                       model card
+
+No pickle is read or written: a folder offering pickled weights is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from huggingface_hub import ModelHubMixin, hf_hub_download
+
+from .motif_table import MotifTable, read_motif_table
+from .motifs import sort_motifs
+from .nearest import nearest_by_cosine
+from .patches import as_counts, check_patch_size, grid_shape, keys_to_patches, nonzero_mask, patch_keys, patch_matrix
+
+WEIGHTS_FILE = "motif_tokenizer.safetensors"
+CONFIG_FILE = "config.json"
+CARD_FILE = "README.md"
+FORMAT = "neural-pile-motif-tokenizer"
+FORMAT_VERSION = 1
+ID_DTYPE = np.int32
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib", ".ckpt")
+ARRAYS = {"vocab": np.uint8, "vocab_counts": np.int64, "known_motifs": np.uint8, "known_ids": np.int32}
+
+
+class ArtifactError(ValueError):
+    """A saved tokenizer is corrupt, mismatched or unsafe (the message names the file)."""
+
+
+@dataclass
+class EncodeStats:
+    """What encoding did, in patches.
+
+    Attributes:
+        patches: patches encoded (padding included).
+        lossless: patches that are vocabulary motifs (decode gives them back exactly).
+        searched: patches whose motif was not known from training (cosine search at encode).
+    """
+
+    patches: int = 0
+    lossless: int = 0
+    searched: int = 0
+
+    @property
+    def lossless_fraction(self) -> float:
+        return self.lossless / self.patches if self.patches else 1.0
+
+    def __add__(self, other: "EncodeStats") -> "EncodeStats":
+        return EncodeStats(self.patches + other.patches, self.lossless + other.lossless, self.searched + other.searched)
+
+
+class MotifTokenizer(
+    ModelHubMixin,
+    library_name="neural-pile-rodent",
+    tags=["neuroscience", "spike-counts", "tokenizer", "motifs"],
+):
+    """Fixed-vocabulary tokenizer of ``p_n x p_t`` spike-count motifs.
+
+    Args:
+        vocab: uint8 ``(K, p_n * p_t)`` vocabulary motifs; id ``i`` is ``vocab[i]``. Exactly one
+            row is silent; rows are distinct; K >= 2.
+        patch_size: ``(p_n, p_t)`` neurons x time bins.
+        vocab_counts: training count (patches) of each vocabulary motif.
+        known_motifs: uint8 ``(M, p_n * p_t)`` out-of-vocabulary motifs with a precomputed id.
+        known_ids: int ``(M,)`` vocabulary id of each known motif.
+        training: JSON-able summary of the training table (dataset, splits, patches...).
+    """
+
+    def __init__(
+        self,
+        vocab: np.ndarray,
+        patch_size: tuple[int, int],
+        vocab_counts: np.ndarray | None = None,
+        known_motifs: np.ndarray | None = None,
+        known_ids: np.ndarray | None = None,
+        training: dict | None = None,
+    ):
+        self.patch_size = check_patch_size(patch_size)
+        width = self.patch_size[0] * self.patch_size[1]
+        vocab = np.ascontiguousarray(vocab)
+        if vocab.dtype != np.uint8 or vocab.ndim != 2 or vocab.shape[1] != width:
+            raise ValueError(f"vocab must be uint8 (K, {width}) for patch size {self.patch_size}, got {vocab.dtype} {vocab.shape}")
+        if len(vocab) < 2:
+            raise ValueError("a vocabulary needs the silent motif and at least one non-silent motif (K >= 2)")
+        silent = np.flatnonzero(~vocab.any(axis=1))
+        if len(silent) != 1:
+            raise ValueError(f"vocab must hold the silent (all-zero) motif exactly once, found it {len(silent)} times")
+        self.vocab = vocab
+        self.zero_id = int(silent[0])
+        self.vocab_counts = np.zeros(len(vocab), np.int64) if vocab_counts is None else np.asarray(vocab_counts, np.int64)
+        if self.vocab_counts.shape != (len(vocab),):
+            raise ValueError(f"vocab_counts must have shape ({len(vocab)},), got {self.vocab_counts.shape}")
+        known_motifs = np.zeros((0, width), np.uint8) if known_motifs is None else np.ascontiguousarray(known_motifs)
+        known_ids = np.zeros(0, ID_DTYPE) if known_ids is None else np.asarray(known_ids)
+        if known_motifs.dtype != np.uint8 or known_motifs.ndim != 2 or known_motifs.shape[1] != width:
+            raise ValueError(f"known_motifs must be uint8 (M, {width}), got {known_motifs.dtype} {known_motifs.shape}")
+        if known_ids.shape != (len(known_motifs),) or not np.issubdtype(known_ids.dtype, np.integer):
+            raise ValueError(f"known_ids must be integers of shape ({len(known_motifs)},), got {known_ids.dtype} {known_ids.shape}")
+        if len(known_ids) and (known_ids.min() < 0 or known_ids.max() >= len(vocab)):
+            raise ValueError(f"known_ids must lie in [0, {len(vocab)})")
+        self.known_motifs = known_motifs
+        self.known_ids = known_ids.astype(ID_DTYPE, copy=False)
+        self.training = dict(training or {})
+        self._build_lookup()
+        self.stats = EncodeStats()
+
+    # ------------------------------------------------------------------ lookup
+    def _build_lookup(self) -> None:
+        """Sorted keys of every known motif (vocabulary first) -> id, and an in-vocabulary flag."""
+        keys = patch_keys(np.concatenate([self.vocab, self.known_motifs]))
+        ids = np.concatenate([np.arange(len(self.vocab), dtype=ID_DTYPE), self.known_ids])
+        in_vocab = np.arange(len(keys)) < len(self.vocab)
+        order = np.argsort(keys, kind="stable")
+        self._keys, self._ids, self._in_vocab = keys[order], ids[order], in_vocab[order]
+        if len(keys) > 1 and np.any(self._keys[1:] == self._keys[:-1]):
+            raise ValueError("a motif appears twice among the vocabulary and known motifs")
+
+    @property
+    def vocab_size(self) -> int:
+        """K, the number of ids."""
+        return int(len(self.vocab))
+
+    @property
+    def lossless_fraction(self) -> float:
+        """Share of all patches encoded so far that decode exactly (see :attr:`stats`)."""
+        return self.stats.lossless_fraction
+
+    def reset_stats(self) -> None:
+        self.stats = EncodeStats()
+
+    # ------------------------------------------------------------------ encode / decode
+    def encode(self, counts: np.ndarray) -> np.ndarray:
+        """uint8 ``(n_neurons, n_time_bins)`` counts -> int32 ``(n_patch_rows, n_patch_cols)`` ids."""
+        ids, stats = self.encode_with_stats(counts)
+        self.stats = self.stats + stats
+        return ids
+
+    def encode_with_stats(self, counts: np.ndarray) -> tuple[np.ndarray, EncodeStats]:
+        """Like :meth:`encode`, also returning this call's :class:`EncodeStats` (``stats`` untouched)."""
+        counts = as_counts(counts)
+        g_n, g_t = grid_shape(counts.shape, self.patch_size, "zero")
+        patches = patch_matrix(counts, self.patch_size, "zero")
+        keys = patch_keys(patches)
+        ids = np.full(len(keys), self.zero_id, dtype=ID_DTYPE)
+        busy = np.flatnonzero(nonzero_mask(keys, patches))
+        lossless = len(keys) - len(busy)
+        searched = 0
+        if len(busy):
+            busy_keys = keys[busy]
+            pos = np.minimum(np.searchsorted(self._keys, busy_keys), len(self._keys) - 1)
+            hit = self._keys[pos] == busy_keys
+            ids[busy[hit]] = self._ids[pos[hit]]
+            lossless += int(np.count_nonzero(self._in_vocab[pos[hit]]))
+            missed = busy[~hit]
+            searched = len(missed)
+            if searched:
+                unseen, inverse = np.unique(keys[missed], return_inverse=True)
+                nearest = nearest_by_cosine(keys_to_patches(unseen, patches.shape[1]), self.vocab, self.zero_id)
+                ids[missed] = nearest[inverse.ravel()]
+        return ids.reshape(g_n, g_t), EncodeStats(len(keys), lossless, searched)
+
+    def decode(self, ids: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
+        """Id grid -> uint8 counts, cropped to ``shape`` (n_neurons, n_time_bins) if given."""
+        ids = np.asarray(ids)
+        if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"ids must be a 2-D integer grid (patch rows, patch cols), got {ids.dtype} {ids.shape}")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
+            raise ValueError(f"ids must lie in [0, {self.vocab_size}), got {ids.min()}..{ids.max()}")
+        p_n, p_t = self.patch_size
+        g_n, g_t = ids.shape
+        counts = self.vocab[ids.ravel()].reshape(g_n, g_t, p_n, p_t).transpose(0, 2, 1, 3).reshape(g_n * p_n, g_t * p_t)
+        if shape is None:
+            return counts
+        n, t = (int(v) for v in shape)
+        if grid_shape((n, t), self.patch_size, "zero") != (g_n, g_t):
+            raise ValueError(f"shape {(n, t)} does not fit an id grid of {ids.shape} with patch size {self.patch_size}")
+        return np.ascontiguousarray(counts[:n, :t])
+
+    # ------------------------------------------------------------------ training
+    @classmethod
+    def from_counts(cls, motifs, counts, vocab_size: int, patch_size, *, assign=nearest_by_cosine, training=None):
+        """Tokenizer of the ``vocab_size`` most frequent motifs of a ``(motifs, counts)`` table.
+
+        Args:
+            assign: ``assign(queries, vocab, zero_id) -> ids``; maps the table's other motifs
+                (default :func:`nearest_by_cosine`; a Ray job passes a parallel version).
+
+        Raises:
+            ValueError: the table has fewer distinct motifs (the silent one counted even if
+                absent) than ``vocab_size``.
+        """
+        patch_size = check_patch_size(patch_size)
+        k = int(vocab_size)
+        motifs, counts = sort_motifs(np.asarray(motifs, np.uint8), np.asarray(counts, np.int64))
+        silent = np.flatnonzero(~motifs.any(axis=1))
+        available = len(motifs) + (0 if len(silent) else 1)
+        if k < 2 or k > available:
+            raise ValueError(f"vocab_size must be in [2, {available}] for this table ({len(motifs)} distinct motifs), got {k}")
+        chosen = np.arange(k)
+        if not len(silent):
+            vocab = np.concatenate([motifs[: k - 1], np.zeros((1, motifs.shape[1]), np.uint8)])
+            vocab_counts = np.concatenate([counts[: k - 1], [0]])
+            rest = np.arange(k - 1, len(motifs))
+        else:
+            if silent[0] >= k:
+                chosen = np.concatenate([np.arange(k - 1), silent[:1]])
+            vocab, vocab_counts = motifs[chosen], counts[chosen]
+            rest = np.setdiff1d(np.arange(len(motifs)), chosen)
+        known = motifs[rest]
+        zero_id = int(np.flatnonzero(~vocab.any(axis=1))[0])
+        known_ids = np.asarray(assign(known, vocab, zero_id), dtype=ID_DTYPE) if len(known) else np.zeros(0, ID_DTYPE)
+        summary = dict(training or {})
+        total = int(counts.sum())
+        summary["in_vocab_share"] = float(vocab_counts.sum() / total) if total else 1.0
+        return cls(vocab, patch_size, vocab_counts=vocab_counts, known_motifs=known, known_ids=known_ids, training=summary)
+
+    @classmethod
+    def train(cls, motif_table, vocab_size: int, *, assign=nearest_by_cosine):
+        """Tokenizer of the ``vocab_size`` most frequent motifs of a motif table (folder or MotifTable)."""
+        table = motif_table if isinstance(motif_table, MotifTable) else read_motif_table(motif_table)
+        keep = ("dataset", "configs", "splits", "rows", "total_patches", "unique_motifs", "pad")
+        training = {k: table.metadata[k] for k in keep if k in table.metadata}
+        return cls.from_counts(table.motifs, table.counts, vocab_size, table.patch_size, assign=assign, training=training)
+
+    # ------------------------------------------------------------------ persistence
+    def config(self) -> dict:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "patch_size": list(self.patch_size),
+            "vocab_size": self.vocab_size,
+            "motif_width": int(self.vocab.shape[1]),
+            "zero_id": self.zero_id,
+            "known_motifs": int(len(self.known_motifs)),
+            "id_dtype": np.dtype(ID_DTYPE).name,
+            "training": self.training,
+        }
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        from safetensors.numpy import save_file
+
+        save_directory = Path(save_directory)
+        arrays = {
+            "vocab": self.vocab,
+            "vocab_counts": self.vocab_counts,
+            "known_motifs": self.known_motifs,
+            "known_ids": self.known_ids,
+        }
+        save_file({k: np.ascontiguousarray(v, dtype=ARRAYS[k]) for k, v in arrays.items()}, str(save_directory / WEIGHTS_FILE), metadata={"format": FORMAT})
+        (save_directory / CONFIG_FILE).write_text(json.dumps(self.config(), indent=2, sort_keys=True) + "\n")
+        (save_directory / CARD_FILE).write_text(model_card(self))
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
+        """Load from a saved folder or a Hub repo id (see ``huggingface_hub.ModelHubMixin``)."""
+        name = str(pretrained_model_name_or_path)
+        looks_local = isinstance(pretrained_model_name_or_path, Path) or name.startswith((".", "/", "~")) or name.count("/") > 1
+        if looks_local and not os.path.isdir(os.path.expanduser(name)):
+            raise FileNotFoundError(f"no tokenizer folder at {name}")
+        return super().from_pretrained(os.path.expanduser(name) if looks_local else name, **kwargs)
+
+    @classmethod
+    def _from_pretrained(cls, *, model_id, revision, cache_dir, force_download, local_files_only, token, **_config_values):
+        if os.path.isdir(model_id):
+            config_path, weights_path = Path(model_id) / CONFIG_FILE, Path(model_id) / WEIGHTS_FILE
+            refuse_pickles(Path(model_id))
+        else:
+            fetch = dict(repo_id=model_id, revision=revision, cache_dir=cache_dir, force_download=force_download, local_files_only=local_files_only, token=token)
+            config_path = Path(hf_hub_download(filename=CONFIG_FILE, **fetch))
+            weights_path = Path(hf_hub_download(filename=WEIGHTS_FILE, **fetch))
+        return load_artifact(cls, config_path, weights_path)
+
+
+def refuse_pickles(folder: Path) -> None:
+    """Raise if the folder lacks safetensors weights but offers a pickle-based file instead."""
+    if (folder / WEIGHTS_FILE).exists():
+        return
+    offered = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
+    if offered:
+        raise ArtifactError(f"{folder}: refusing pickle-based file(s) {offered}; expected {WEIGHTS_FILE} (safetensors)")
+    raise ArtifactError(f"{folder / WEIGHTS_FILE}: missing (not a saved MotifTokenizer folder)")
+
+
+def read_config(path: Path) -> dict:
+    if not path.is_file():
+        raise ArtifactError(f"{path}: missing (not a saved MotifTokenizer folder)")
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ArtifactError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ArtifactError(f"{path}: not a MotifTokenizer config (format must be {FORMAT!r})")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(f"{path}: format_version {config.get('format_version')!r} is not supported (expected {FORMAT_VERSION})")
+    return config
+
+
+def read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The tokenizer arrays of a safetensors file, checked for names, dtypes and ranks."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    if not path.is_file():
+        raise ArtifactError(f"{path}: missing")
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if head[:1] == b"\x80" or head == b"PK":
+        raise ArtifactError(f"{path}: holds a pickle / zip archive, not safetensors; refusing to load it")
+    try:
+        arrays = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ArtifactError(f"{path}: not a readable safetensors file ({err})") from err
+    for name, dtype in ARRAYS.items():
+        if name not in arrays:
+            raise ArtifactError(f"{path}: array {name!r} is missing")
+        arr = arrays[name]
+        rank = 2 if name in ("vocab", "known_motifs") else 1
+        if arr.dtype != dtype or arr.ndim != rank:
+            raise ArtifactError(f"{path}: array {name!r} must be {np.dtype(dtype).name} with {rank} dims, got {arr.dtype} {arr.shape}")
+    return arrays
+
+
+def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
+    """Build a tokenizer from its config and weights, every mismatch named by file."""
+    config = read_config(config_path)
+    arrays = read_arrays(weights_path)
+    try:
+        p_n, p_t = check_patch_size(config.get("patch_size"))
+    except ValueError as err:
+        raise ArtifactError(f"{config_path}: {err}") from err
+    vocab = arrays["vocab"]
+    if vocab.shape != (config.get("vocab_size"), p_n * p_t):
+        raise ArtifactError(
+            f"{weights_path}: vocab has shape {vocab.shape} but {config_path.name} says vocab_size "
+            f"{config.get('vocab_size')} and patch size {p_n}x{p_t} (expected ({config.get('vocab_size')}, {p_n * p_t}))"
+        )
+    if arrays["known_motifs"].shape[1] != p_n * p_t or len(arrays["known_motifs"]) != len(arrays["known_ids"]):
+        raise ArtifactError(f"{weights_path}: known_motifs {arrays['known_motifs'].shape} / known_ids {arrays['known_ids'].shape} do not match")
+    try:
+        tok = cls(
+            vocab,
+            (p_n, p_t),
+            vocab_counts=arrays["vocab_counts"],
+            known_motifs=arrays["known_motifs"],
+            known_ids=arrays["known_ids"],
+            training=config.get("training"),
+        )
+    except ValueError as err:
+        raise ArtifactError(f"{weights_path}: {err}") from err
+    if tok.zero_id != config.get("zero_id"):
+        raise ArtifactError(f"{weights_path}: silent motif is id {tok.zero_id} but {config_path.name} says {config.get('zero_id')}")
+    return tok
+
+
+def model_card(tok: MotifTokenizer) -> str:
+    """The README.md saved next to the tokenizer."""
+    p_n, p_t = tok.patch_size
+    t = tok.training
+    share = t.get("in_vocab_share")
+    lines = [
+        "---",
+        "library_name: neural-pile-rodent",
+        "tags:",
+        *[f"- {tag}" for tag in ("neuroscience", "spike-counts", "tokenizer", "motifs")],
+        "---",
+        "",
+        f"# Motif tokenizer: {p_n} neuron x {p_t} time bins, {tok.vocab_size:,} ids",
+        "",
+        "Turns binned spike counts (uint8, neurons x 20 ms bins) into a grid of ids, one per "
+        f"{p_n} x {p_t} patch. Ids 0..{tok.vocab_size - 1} are the most frequent motifs of the training "
+        "counts, most frequent first; the silent (all-zero) motif is id "
+        f"{tok.zero_id}. Any other motif is replaced by the vocabulary motif with the highest cosine "
+        "similarity (never by the silent one), so decoding it is lossy.",
+        "",
+        "```python",
+        "from neural_pile_rodent import MotifTokenizer",
+        'tok = MotifTokenizer.from_pretrained("<this folder or repo id>")',
+        "ids = tok.encode(counts)                 # (n_neurons, n_time_bins) uint8 -> id grid",
+        "back = tok.decode(ids, shape=counts.shape)",
+        "print(tok.lossless_fraction)             # share of encoded patches that decode exactly",
+        "```",
+        "",
+        "## Training counts",
+        "",
+        f"- dataset: {t.get('dataset', 'unknown')}, configs: {t.get('configs', 'unknown')}, splits: {t.get('splits', 'unknown')}",
+        f"- rows: {t.get('rows', 'unknown')}, patches: {t.get('total_patches', 'unknown')}, distinct motifs: {t.get('unique_motifs', 'unknown')}",
+        f"- edge patches when counting: {t.get('pad', 'unknown')}",
+    ]
+    if share is not None:
+        lines.append(f"- share of training patches that are vocabulary motifs (lossless): {100 * share:.3f}%")
+    lines += [
+        "",
+        "## Files",
+        "",
+        f"- `{WEIGHTS_FILE}`: `vocab` uint8 (K, {p_n * p_t}), `vocab_counts` int64 (K,), `known_motifs` uint8 "
+        "(M, width) and `known_ids` int32 (M,): the precomputed ids of training motifs outside the vocabulary.",
+        f"- `{CONFIG_FILE}`: patch size, vocabulary size, silent id and the training summary.",
+        "",
+    ]
+    return "\n".join(lines)
