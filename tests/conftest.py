@@ -1,0 +1,140 @@
+"""Session-wide synthetic recordings shared by the test files (each written once, small).
+
+Fixtures returning a :class:`builders.synthetic.SyntheticSession` carry the ground truth the
+writer used; the ``*_dir`` fixtures are folders laid out as the archive leaves them, ready for
+``builders.sources.list_sessions(component, data_dir=...)``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from builders.synthetic import (
+    write_demo_recordings,
+    write_firing_rate_session,
+    write_mat_subject,
+    write_nwb_session,
+    write_probe_split_session,
+)
+from builders.synthetic_bad import (
+    write_inconsistent_index,
+    write_not_hdf5,
+    write_nwb_without_units,
+    write_truncated,
+    write_units_without_spike_times,
+    write_unsorted_nan_session,
+)
+
+#: Duration factor for the demo in tests: the whole demo is ~350k tokens and writes in ~1 s.
+DEMO_TEST_SCALE = 0.02
+#: A chunk limit below the longest test-scale demo session (M02 ses-1: 250 units x 2700 bins).
+DEMO_TEST_MAX_TOKENS = 200_000
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory):
+    """The demo component at :data:`DEMO_TEST_SCALE` (6 sessions, 3 subjects)."""
+    out = tmp_path_factory.mktemp("demo")
+    write_demo_recordings(out, seed=0, scale=DEMO_TEST_SCALE)
+    return out
+
+
+@pytest.fixture(scope="session")
+def nwb_session(tmp_path_factory):
+    """One 2-probe NWB session, regions only through the electrodes table."""
+    folder = tmp_path_factory.mktemp("nwb")
+    return write_nwb_session(
+        folder / "sub-T1" / "sub-T1_ses-1_ecephys.nwb",
+        subject_id="T1", session_id="1", n_units=40, duration_s=30.0, seed=11,
+    )
+
+
+@pytest.fixture(scope="session")
+def nwb_file(nwb_session):
+    """Path of :func:`nwb_session`'s file."""
+    return nwb_session.path
+
+
+@pytest.fixture(scope="session")
+def region_column_session(tmp_path_factory):
+    """An NWB session whose units carry a ``location`` column; electrodes say ``unknown``."""
+    folder = tmp_path_factory.mktemp("nwb_regions")
+    return write_nwb_session(
+        folder / "sub-T2_ses-1_ecephys.nwb",
+        subject_id="T2", session_id="1", n_units=25, duration_s=20.0, seed=12,
+        n_probes=3, unit_region_column="location",
+    )
+
+
+@pytest.fixture(scope="session")
+def lfp_session(tmp_path_factory):
+    """A session whose file is mostly LFP (20 s x 96 channels int16, ~10 MB) and few spikes."""
+    folder = tmp_path_factory.mktemp("nwb_lfp")
+    return write_nwb_session(
+        folder / "sub-T3_ses-1_ecephys.nwb",
+        subject_id="T3", session_id="1", n_units=30, duration_s=20.0, seed=13, lfp_seconds=20.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def firing_rate_session(tmp_path_factory):
+    """A Gonzalez-like file (``acquisition/firing_rates``) in a dandiset-like folder."""
+    folder = tmp_path_factory.mktemp("gonzalez")
+    return write_firing_rate_session(
+        folder / "sub-rat01" / "sub-rat01_ses-1_ecephys.nwb",
+        subject_id="rat01", session_id="1", n_units=15, duration_s=20.0, seed=21, starting_time=2.5,
+    )
+
+
+@pytest.fixture(scope="session")
+def firing_rate_dir(firing_rate_session):
+    return firing_rate_session.path.parent.parent
+
+
+@pytest.fixture(scope="session")
+def probe_split_sessions(tmp_path_factory):
+    """Two Le Merre-like sessions of one subject, one file per probe (``-probeN`` and ``_probeN``)."""
+    folder = tmp_path_factory.mktemp("lemerre")
+    return [
+        write_probe_split_session(folder, subject_id="LM1", session_id="1", n_units=24, duration_s=15.0, seed=31, separator="-"),
+        write_probe_split_session(folder, subject_id="LM1", session_id="2", n_units=30, duration_s=12.0, seed=32, n_probes=3, separator="_"),
+    ]
+
+
+@pytest.fixture(scope="session")
+def probe_split_dir(probe_split_sessions):
+    return probe_split_sessions[0].path.parent.parent
+
+
+@pytest.fixture(scope="session")
+def mat_subjects(tmp_path_factory):
+    """Two Steinmetz-2-like subjects, one ``.mat`` file each."""
+    folder = tmp_path_factory.mktemp("steinmetz2")
+    return [
+        write_mat_subject(folder, subject_id="Krebs", units_per_probe=5, duration_s=15.0, seed=41),
+        write_mat_subject(folder, subject_id="Waksman", units_per_probe=4, duration_s=10.0, seed=42, clock_offset_s=120.3),
+    ]
+
+
+@pytest.fixture(scope="session")
+def mat_dir(mat_subjects):
+    return mat_subjects[0].path.parent.parent
+
+
+@pytest.fixture(scope="session")
+def bad_nwb_files(tmp_path_factory, nwb_file):
+    """Broken NWB files by kind of damage; each must give a ReaderError naming the file."""
+    folder = tmp_path_factory.mktemp("bad")
+    return {
+        "not_hdf5": write_not_hdf5(folder / "sub-B1_ses-text_ecephys.nwb"),
+        "no_units": write_nwb_without_units(folder / "sub-B1_ses-nounits_ecephys.nwb"),
+        "no_spike_times": write_units_without_spike_times(folder / "sub-B1_ses-nospikes_ecephys.nwb"),
+        "bad_index": write_inconsistent_index(folder / "sub-B1_ses-badindex_ecephys.nwb"),
+        "truncated": write_truncated(folder / "sub-B1_ses-truncated_ecephys.nwb", nwb_file),
+    }
+
+
+@pytest.fixture(scope="session")
+def unsorted_nan_file(tmp_path_factory):
+    """``(path, trains)`` of an NWB file with an unsorted train, NaN times and a silent unit."""
+    return write_unsorted_nan_session(tmp_path_factory.mktemp("unsorted") / "sub-B2_ses-1_ecephys.nwb")
