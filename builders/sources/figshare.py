@@ -1,9 +1,10 @@
 """A component's assets from a figshare article's file list (``/v2/articles/{id}/files``).
 
 Figshare has no folders: each file has a bare name. Files are laid out as
-``<subject>/<name>`` where the name starts with a subject token (``Krebs_spks.mat`` ->
-``Krebs/Krebs_spks.mat``, ``Krebs.mat`` -> ``Krebs/Krebs.mat``), which is how the
-``subject_folder`` grouping finds one session per subject; other names stay as they are.
+``<subject>/<name>`` where the name holds a capitalised subject name (``spksKrebs.mat`` ->
+``Krebs/spksKrebs.mat``, ``Krebs_spks.mat`` -> ``Krebs/Krebs_spks.mat``), which is how the
+``subject_folder`` grouping finds one session per subject (the same layout as a local copy);
+other names stay as they are.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ PAGE_SIZE = 100
 #: Give up after this many pages (a runaway server must not loop forever).
 MAX_PAGES = 1000
 
-_SUBJECT_TOKEN = re.compile(r"^([A-Za-z][A-Za-z0-9]*)(?:[_.-]|$)")
+#: A subject name inside a file name: a capitalised word (Steinmetz-2 mice are named).
+_SUBJECT_WORD = re.compile(r"[A-Z][a-z]+")
 
 
 class FigshareListingError(RuntimeError):
@@ -30,11 +32,11 @@ class FigshareListingError(RuntimeError):
 
 
 def figshare_asset_path(name: str) -> str:
-    """``<subject>/<name>`` when ``name`` starts with a subject token, else ``name``."""
+    """``<subject>/<name>`` when the file stem holds a capitalised word, else ``name``."""
     if "/" in name:
         return name
-    match = _SUBJECT_TOKEN.match(name)
-    return f"{match.group(1)}/{name}" if match else name
+    match = _SUBJECT_WORD.search(name.rsplit(".", 1)[0])
+    return f"{match.group(0)}/{name}" if match else name
 
 
 def list_figshare_assets(
