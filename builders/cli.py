@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = [
     "builders.commands.build",
     "builders.commands.components",
+    "builders.commands.reorder",
 ]
 
 

@@ -134,3 +134,120 @@ def test_quality_no_worse_than_reference_restated():
     reference = leaves_list(reference_tree)
     _, order = reorder_neurons(counts)
     assert adjacent_cosine_distance(counts, order) <= adjacent_cosine_distance(counts, reference) + 1e-9
+
+
+# ----------------------------------------------------------------------------------- datasets
+
+import json  # noqa: E402
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pyarrow.parquet as pq  # noqa: E402
+
+from builders.analysis.reorder_dataset import REORDER_REPORT, reorder_dataset  # noqa: E402
+from builders.cli import main as cli_main  # noqa: E402
+from builders.output.shards import write_rows_atomic  # noqa: E402
+from builders.schema import spike_counts_array  # noqa: E402
+from pile_folder import make_row, write_pile_folder  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pile(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pile")
+    return folder, write_pile_folder(folder, seed=3)
+
+
+@pytest.fixture(scope="module")
+def reordered(pile, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reordered") / "out"
+    report = reorder_dataset(pile[0], out, progress=False)
+    return out, report
+
+
+def by_segment(written: dict) -> dict:
+    """``{component: {split: rows}}`` -> ``{(session_id, segment_id): row}``."""
+    return {(r["session_id"], r["segment_id"]): r for splits in written.values() for rows in splits.values() for r in rows}
+
+
+def test_reordered_dataset_loads_every_config_with_rows_permuted(pile, reordered, tmp_path):
+    from datasets import load_dataset
+
+    _, written = pile
+    out, report = reordered
+    assert report["failed"] == 0 and report["done"] == report["shards"] == 8
+    for config in ["all", "demo", "v2h", "vbn"]:
+        dsd = load_dataset(str(out), config, cache_dir=str(tmp_path / "cache"))
+        components = ["v2h", "vbn"] if config == "all" else [config]
+        for split, ds in dsd.items():
+            assert "neuron_order" in ds.features
+            originals = by_segment({c: written[c] for c in components})
+            expected = [r for r in originals.values() if r["session_id"].split("-")[1] == split]
+            assert len(ds) == len(expected)
+            for i in range(len(ds)):
+                row = ds[i]
+                source = originals[(row["session_id"], row["segment_id"])]
+                order = np.asarray(row["neuron_order"])
+                np.testing.assert_array_equal(spike_counts_array(ds, i), source["spike_counts"][order])
+                np.testing.assert_array_equal(row["unit_ids"], source["unit_ids"][order])
+                assert row["unit_regions"] == [source["unit_regions"][j] for j in order]
+                np.testing.assert_array_equal(spike_counts_array(ds, i)[np.argsort(order)], source["spike_counts"])
+        if config == "v2h":
+            assert list(dsd) == ["train"]  # its test split holds no row, so the card leaves it out
+
+
+def test_rerun_skips_complete_shards_and_redoes_missing_ones(pile, tmp_path):
+    out = tmp_path / "out"
+    reorder_dataset(pile[0], out, progress=False)
+    victim = sorted((out / "data" / "vbn").glob("train-*.parquet"))[0]
+    before = victim.read_bytes()
+    victim.unlink()
+    report = reorder_dataset(pile[0], out, progress=False)
+    assert (report["done"], report["skipped"]) == (1, report["shards"] - 1)
+    assert victim.read_bytes() == before
+
+
+def test_row_that_cannot_be_reordered_fails_loudly(tmp_path, capsys):
+    source = tmp_path / "in"
+    write_pile_folder(source, {"demo": (1, 1)}, seed=4)
+    rng = np.random.default_rng(0)
+    broken = make_row(rng, "demo", "sub-9", "broken", 0, 6, 40)
+    broken["unit_regions"] = broken["unit_regions"][:4]  # 6 neurons, 4 regions
+    good = make_row(rng, "demo", "sub-9", "broken", 1, 6, 40)
+    bad_shard = source / "data" / "demo" / "train-broken.parquet"
+    write_rows_atomic(bad_shard, [good, broken])
+    out = tmp_path / "out"
+    code = cli_main(["reorder", "--in", str(source), "--out", str(out), "--no-progress"])
+    assert code == 1
+    report = json.loads((out / REORDER_REPORT).read_text())
+    assert report["failed"] == 1
+    error = report["failures"][0]["error"]
+    assert "train-broken.parquet" in error and "row 1" in error and "'broken'" in error
+    assert not (out / "data" / "demo" / "train-broken.parquet").exists()
+    assert not list((out / "data" / "demo").glob(".*"))  # no temporary left behind
+    assert "could not be reordered" in capsys.readouterr().err
+
+
+def test_refuses_missing_input_folder(tmp_path, capsys):
+    assert cli_main(["reorder", "--in", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, object_store_memory=512 * 1024**2, include_dashboard=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_job_writes_the_same_shards_as_the_local_run(pile, reordered, local_ray, tmp_path):
+    from ray_jobs.reorder import main as ray_main
+
+    out = tmp_path / "ray_out"
+    assert ray_main(["--in", str(pile[0]), "--out", str(out), "--no-progress"]) == 0
+    local_out = reordered[0]
+    for shard in sorted(Path(local_out, "data").rglob("*.parquet")):
+        twin = out / shard.relative_to(local_out)
+        assert pq.read_table(twin).equals(pq.read_table(shard))
+    assert (out / "README.md").read_text() == (local_out / "README.md").read_text()
