@@ -24,10 +24,9 @@ from .binning import BIN_SIZE, MAX_TOKENS
 from .output import layout
 from .output.card import write_card
 from .output.report import FAILED_SUFFIX, make_report, write_report
-from .output.shards import write_json_atomic, write_rows_atomic, write_table_atomic
+from .output.shards import write_json_atomic, write_rows_atomic
 from .registry import Component, get_component
 from .rows import SessionSkipped, session_to_rows
-from .schema import empty_table
 from .sessions import Session
 from .split import SPLITS, TEST_FRACTION
 
@@ -237,7 +236,7 @@ def finalize(components: list[str], options: BuildOptions, listing_errors: dict[
             if real and empty.exists():
                 empty.unlink()
             elif not real and not empty.exists():
-                write_table_atomic(empty, empty_table())
+                write_rows_atomic(empty, [])  # no row group: readers see the schema and zero rows
     report = make_report(out, options.parameters(), __version__)
     report["listing_errors"] = dict(listing_errors or {})
     write_report(out, report)

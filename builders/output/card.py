@@ -12,31 +12,35 @@ from pathlib import Path
 
 from ..registry import get_component
 from ..split import SPLIT_RULE, SPLITS
-from .layout import ALL, CARD, DATA_DIR, built_components
+from .layout import ALL, CARD, DATA_DIR, built_components, split_has_rows
 from .shards import write_text_atomic
 
 
-def _config_yaml(name: str, components: list[str], default: bool) -> list[str]:
+def _config_yaml(out: Path, name: str, components: list[str], default: bool) -> list[str]:
+    """One ``configs:`` entry. A split none of whose components has a session is left out:
+    ``datasets`` refuses to load a split of zero examples (the schema-only shards stay on disk,
+    so every pattern that is listed matches a file)."""
     lines = [f"- config_name: {name}"]
     if default:
         lines.append("  default: true")
     lines.append("  data_files:")
-    for split in SPLITS:
+    filled = [split for split in SPLITS if any(split_has_rows(out, c, split) for c in components)]
+    for split in filled or ["train"]:
         lines.append(f"  - split: {split}")
         lines.append("    path:")
         lines.extend(f"    - {DATA_DIR}/{c}/{split}-*.parquet" for c in components)
     return lines
 
 
-def card_yaml(components: list[str]) -> str:
+def card_yaml(out: Path, components: list[str]) -> str:
     """The YAML front matter: one config per built component, plus ``all`` when it is non-empty."""
     real = [c for c in components if get_component(c).in_all]
     lines = ["---", "license: other", "task_categories:", "- time-series-forecasting", "tags:",
              "- neuroscience", "- spike-counts", "- electrophysiology", "configs:"]
     if real:
-        lines += _config_yaml(ALL, real, default=True)
+        lines += _config_yaml(out, ALL, real, default=True)
     for i, name in enumerate(components):
-        lines += _config_yaml(name, [name], default=not real and i == 0)
+        lines += _config_yaml(out, name, [name], default=not real and i == 0)
     lines.append("---")
     return "\n".join(lines) + "\n"
 
@@ -59,7 +63,7 @@ def write_card(out: Path, report: dict) -> Path:
     out = Path(out)
     components = built_components(out)
     params = report["parameters"]
-    text = card_yaml(components) + f"""
+    text = card_yaml(out, components) + f"""
 # Rodent neural pile
 
 Spike counts of single units recorded in mice and rats, binned in {params['bin_size_s'] * 1000:g} ms bins and

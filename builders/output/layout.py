@@ -47,6 +47,12 @@ def built_components(out: Path) -> list[str]:
     return [name for name in registry() if name in present]
 
 
+def split_has_rows(out: Path, component: str, split: str) -> bool:
+    """Whether a component has a session shard (not just the schema-only shard) in ``split``."""
+    empty = empty_shard_path(out, component, split)
+    return any(p != empty for p in (Path(out) / DATA_DIR / component).glob(f"{split}-*.parquet"))
+
+
 def config_components(out: Path, config: str) -> list[str]:
     """The components a config reads: itself, or every built real component for ``all``."""
     if config == ALL:

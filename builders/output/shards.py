@@ -67,7 +67,11 @@ def _row_batches(rows: list[dict]) -> Iterable[list[dict]]:
 
 
 def write_rows_atomic(path: str | os.PathLike, rows: list[dict], schema: pa.Schema = ARROW_SCHEMA) -> int:
-    """Write rows (``spike_counts`` as 2-D uint8 arrays) to one Parquet shard; returns bytes written."""
+    """Write rows (``spike_counts`` as 2-D uint8 arrays) to one Parquet shard; returns bytes written.
+
+    With no rows the shard has the schema and no row group, which ``load_dataset`` reads as an
+    empty split (a row group of 0 rows would make its Parquet reader fail).
+    """
     with atomic_path(path) as tmp:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for batch in _row_batches(rows):
@@ -75,8 +79,3 @@ def write_rows_atomic(path: str | os.PathLike, rows: list[dict], schema: pa.Sche
         size = tmp.stat().st_size
     return size
 
-
-def write_table_atomic(path: str | os.PathLike, table: pa.Table) -> None:
-    """Write an Arrow table (e.g. a schema-only empty shard) to Parquet, atomically."""
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")

@@ -1,0 +1,207 @@
+"""End-to-end builds on synthetic recordings: CLI, resume, bad input, builder class, load_dataset."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from datasets import load_dataset
+
+from builders.cli import main as cli
+from builders.output import layout
+from builders.pipeline import BuildOptions, build, plan, process_session, run_local
+from builders.registry import get_component
+from builders.rows import session_to_rows
+from builders.schema import FEATURES, spike_counts_array
+from builders.sources import list_sessions
+from builders.synthetic import write_demo_recordings, write_nwb_session
+
+MAX_TOKENS = 200_000  # small, so that the small demo still exercises chunking
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo_data")
+    write_demo_recordings(folder, seed=3, scale=0.05)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(demo_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("built") / "pile"
+    code = cli(["build", "demo", "--data-dir", str(demo_data), "--out", str(out),
+                "--max-tokens", str(MAX_TOKENS), "--no-progress"])
+    assert code == 0
+    return out
+
+
+def read_rows(out, component="demo"):
+    """Every row of a built component, keyed by (session, segment), spike_counts as arrays."""
+    rows = {}
+    for path in sorted((Path(out) / "data" / component).glob("*.parquet")):
+        table = pq.read_table(path)
+        for row, counts in zip(table.drop(["spike_counts"]).to_pylist(), table.column("spike_counts").to_pylist()):
+            row["spike_counts"] = np.array(counts, dtype=np.uint8).reshape(row["n_neurons"], row["n_time_bins"])
+            rows[(row["subject_id"], row["session_id"], row["segment_id"])] = row
+    return rows
+
+
+def test_layout_card_and_report(built, demo_data):
+    sessions = list_sessions(get_component("demo"), data_dir=demo_data)
+    report = json.loads((built / layout.REPORT).read_text())
+    demo = report["components"]["demo"]
+    assert demo["sessions_built"] == len(sessions) > 0
+    assert demo["failed"] == [] and demo["skipped"] == []
+    for split in ("train", "test"):
+        assert list((built / "data" / "demo").glob(f"{split}-*.parquet")), f"no {split} shard"
+    card = (built / "README.md").read_text()
+    assert "config_name: demo" in card and "data/demo/train-*.parquet" in card
+    assert "bin size: 0.02 s" in card and str(MAX_TOKENS) in card.replace(",", "")
+    assert not list(built.rglob(".*.tmp-*")), "temporary files left behind"
+
+
+def test_rows_are_the_session_function_output(built, demo_data):
+    rows = read_rows(built)
+    comp = get_component("demo")
+    n_segments = 0
+    for session in list_sessions(comp, data_dir=demo_data):
+        expected = session_to_rows(comp, session, max_tokens=MAX_TOKENS)
+        n_segments += len(expected.rows)
+        for row in expected.rows:
+            got = rows[(session.subject_id, session.session_id, row["segment_id"])]
+            np.testing.assert_array_equal(got["spike_counts"], row["spike_counts"])
+            assert got["unit_ids"] == list(row["unit_ids"]) and got["unit_regions"] == row["unit_regions"]
+            assert got["t_start"] == pytest.approx(row["t_start"])
+            assert got["n_neurons"] * got["n_time_bins"] <= MAX_TOKENS + got["n_neurons"]
+    assert n_segments == len(rows)
+    assert any(r["segment_id"] == "segment_1" for r in rows.values()), "demo should exercise chunking"
+
+
+def test_load_dataset_and_fast_accessor(built):
+    ds = load_dataset(str(built), "demo", split="train")
+    assert ds.features == FEATURES and len(ds) > 0
+    test = load_dataset(str(built), "demo", split="test")
+    assert test.features == FEATURES
+    for i in range(min(3, len(ds))):
+        fast = spike_counts_array(ds, i)
+        assert fast.dtype == np.uint8 and fast.shape == (ds[i]["n_neurons"], ds[i]["n_time_bins"])
+        np.testing.assert_array_equal(fast, np.array(ds[i]["spike_counts"], dtype=np.uint8))
+
+
+def test_second_component_keeps_first_and_all_config(built, tmp_path):
+    out = tmp_path / "pile"
+    shutil.copytree(built, out)
+    peyrache = tmp_path / "000056" / "sub-P1"
+    peyrache.mkdir(parents=True)
+    write_nwb_session(peyrache / "sub-P1_ses-A_ecephys.nwb", subject_id="P1", session_id="A", n_units=12,
+                      duration_s=60.0, seed=11)
+    code = cli(["build", "peyrache", "--data-dir", str(tmp_path / "000056"), "--out", str(out),
+                "--max-tokens", str(MAX_TOKENS), "--no-progress"])
+    assert code == 0
+    everything = load_dataset(str(out))  # default config: all (demo excluded); an empty split loads as absent
+    assert {s for split in everything.values() for s in split["source_dataset"]} == {"peyrache"}
+    demo = load_dataset(str(out), "demo", split="train")
+    assert set(demo["source_dataset"]) == {"demo"}
+    report = json.loads((out / layout.REPORT).read_text())
+    assert set(report["components"]) == {"demo", "peyrache"}
+
+
+def test_interrupted_build_resumes_to_the_same_folder(built, demo_data, tmp_path):
+    options = BuildOptions(out=str(tmp_path / "pile"), data_dir=str(demo_data), max_tokens=MAX_TOKENS)
+
+    def dies_half_way(jobs):
+        run_local(jobs[: len(jobs) // 2], progress=False)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build(["demo"], options, executor=dies_half_way, progress=False)
+    remaining = plan(["demo"], options, progress=False)
+    assert 0 < len(remaining.jobs) < len(remaining.jobs) + remaining.resumed
+    report, records = build(["demo"], options, progress=False)
+    assert len(records) == len(remaining.jobs)  # finished sessions were not redone
+    first, second = read_rows(built), read_rows(options.out)
+    assert first.keys() == second.keys()
+    for key in first:
+        np.testing.assert_array_equal(first[key]["spike_counts"], second[key]["spike_counts"])
+
+
+def test_bad_session_is_reported_and_others_built(demo_data, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    victim = sorted(data.rglob("*.nwb"))[0]
+    victim.write_bytes(victim.read_bytes()[:4096])  # truncated file
+    out = tmp_path / "pile"
+    args = ["build", "demo", "--data-dir", str(data), "--out", str(out), "--max-tokens", str(MAX_TOKENS),
+            "--no-progress"]
+    assert cli(args) == 1
+    err = capsys.readouterr().err
+    assert victim.name in err
+    report = json.loads((out / layout.REPORT).read_text())
+    assert len(report["components"]["demo"]["failed"]) == 1
+    assert report["components"]["demo"]["sessions_built"] == len(list(data.rglob("*.nwb"))) - 1
+    assert cli(args + ["--allow-failures"]) == 0  # the failed session is retried, still fails, accepted
+
+
+def test_bad_arguments(tmp_path, capsys, demo_data):
+    assert cli(["build", "vbm", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown component 'vbm'" in capsys.readouterr().err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    assert cli(["build", "demo", "--data-dir", str(demo_data), "--out", str(other), "--no-progress"]) == 2
+    assert str(other) in capsys.readouterr().err
+    assert (other / "notes.txt").read_text() == "mine"
+    assert cli(["build", "demo", "--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "y"),
+                "--no-progress"]) == 1
+    assert "missing" in capsys.readouterr().err
+
+
+def test_parameters_mismatch_refused(built, tmp_path, demo_data, capsys):
+    out = tmp_path / "pile"
+    shutil.copytree(built, out)
+    assert cli(["build", "demo", "--data-dir", str(demo_data), "--out", str(out), "--bin-size", "0.01",
+                "--no-progress"]) == 2
+    assert "bin_size" in capsys.readouterr().err
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    from builders.output.shards import write_rows_atomic
+
+    target = tmp_path / "data" / "demo" / "train-x.parquet"
+    with pytest.raises(Exception):
+        write_rows_atomic(target, [{"spike_counts": np.zeros((2, 3), np.uint8)}])  # missing columns
+    assert not target.exists() and not list(target.parent.glob(".*"))
+
+
+def test_builder_class_with_num_proc(built, demo_data, tmp_path):
+    from neural_pile_rodent import NeuralPileRodent
+
+    builder = NeuralPileRodent(config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"),
+                               max_tokens=MAX_TOKENS)
+    builder.download_and_prepare(num_proc=2)
+    train = builder.as_dataset(split="train")
+    test = builder.as_dataset(split="test")
+    expected = read_rows(built)
+    assert len(train) + len(test) == len(expected)
+    for ds in (train, test):
+        for i in range(len(ds)):
+            row = ds[i]
+            key = (row["subject_id"], row["session_id"], row["segment_id"])
+            np.testing.assert_array_equal(spike_counts_array(ds, i), expected[key]["spike_counts"])
+    # the cache key follows the code, the config and the inputs
+    same = NeuralPileRodent(config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"),
+                            max_tokens=MAX_TOKENS)
+    other = NeuralPileRodent(config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"),
+                             max_tokens=MAX_TOKENS // 2)
+    assert same.hash == builder.hash != other.hash
+
+
+def test_process_session_is_idempotent(demo_data, tmp_path):
+    options = BuildOptions(out=str(tmp_path / "pile"), data_dir=str(demo_data), max_tokens=MAX_TOKENS)
+    job = plan(["demo"], options, progress=False).jobs[0]
+    first = process_session(job)
+    second = process_session(job)
+    assert first["status"] == second["status"] == "done"
+    assert first["tokens"] == second["tokens"] and first["shard"] == second["shard"]
