@@ -10,11 +10,16 @@ bodies) are retried with exponential backoff, a bounded number of times (:class:
 anything else, or a failure that outlives the retries, raises :class:`RemoteReadError` naming
 the asset path and URL.
 
-Why not ``remfile.File`` directly (it was measured; see benchmarks/bench_streaming.py): its
-read-ahead grows by 1.7x on sequential reads, so right after reading ``spike_times`` it can pull
-megabytes of whatever follows; its requests have no timeout, so a stalled connection hangs the
-build; and its retries (8, up to ~25 s) cannot be bounded per build. The file object here does
-no read-ahead, sets timeouts, and counts every byte it moves.
+Why not ``remfile.File`` directly (measured in benchmarks/bench_streaming.py)? Given the file
+size, it moves about as many bytes as this module (within 0.1 MB either way); opened with its
+defaults it first sends an un-ranged GET to learn the size and closes it early, which cost
+1-3 MB extra on loopback. What it lacks for a long unattended build: its requests have no
+timeout (a stalled connection hangs the worker), its retries are fixed (8, about 25 s, so a
+dead asset cannot be given up on sooner), its final error names neither the file nor the URL
+(and h5py hides it behind "Can't read data"), and its disk cache writes chunks in place, so a
+killed process can leave a truncated chunk that a rerun would read as data. The small file
+object here (:class:`~.rangefile.RangeFile`: fixed blocks, no read-ahead) fixes those four
+things and counts every byte it moves.
 """
 
 from __future__ import annotations

@@ -16,8 +16,11 @@ from typing import Callable
 
 #: Default block size in bytes. HDF5 metadata reads are small and scattered (object headers,
 #: B-tree nodes, heaps of a few hundred bytes to a few KiB); each one costs a whole block.
-#: 64 KiB keeps that overhead near 1 MB for a whole NWB file's metadata while a typical
-#: open still needs only a few dozen requests (see benchmarks/bench_streaming.py).
+#: Measured on synthetic sessions (benchmarks/bench_streaming.py): 16 KiB blocks moved
+#: 1.01-1.26x the spike data in 8-19 requests, 64 KiB 1.02-1.44x (about +0.2 MB) in 5-14
+#: requests, 256 KiB 1.06-2.3x (about +0.6 MB). 64 KiB keeps the bytes well inside the goal
+#: (1.2x spike data + 2 MB) with about half the round trips of 16 KiB, which matters more on a
+#: real network (tens of ms per request) than 0.1 MB.
 DEFAULT_BLOCK_SIZE = 64 * 1024
 #: Largest single request in bytes: a long read (a big spike_times dataset) is fetched in
 #: pieces of this size, so one dropped connection costs at most this much again.
