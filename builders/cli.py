@@ -13,9 +13,15 @@ import sys
 
 #: Modules providing sub-commands, in the order ``--help`` lists them.
 COMMAND_MODULES = [
+    "builders.commands.demo",
     "builders.commands.build",
     "builders.commands.components",
+    "builders.commands.motifs",
+    "builders.commands.train_tokenizer",
     "builders.commands.reorder",
+    "builders.commands.visualize",
+    "builders.commands.stats",
+    "builders.commands.push",
 ]
 
 
