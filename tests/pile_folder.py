@@ -13,8 +13,7 @@ import numpy as np
 
 from builders.output.card import card_yaml
 from builders.output.layout import empty_shard_path, shard_path
-from builders.output.shards import write_rows_atomic, write_table_atomic, write_text_atomic
-from builders.schema import empty_table
+from builders.output.shards import write_rows_atomic, write_text_atomic
 
 #: component -> (number of train sessions, number of test sessions)
 DEFAULT_COMPONENTS = {"demo": (2, 1), "v2h": (2, 0), "vbn": (1, 1)}
@@ -57,12 +56,12 @@ def write_pile_folder(out: Path, components: dict[str, tuple[int, int]] = DEFAUL
         written[component] = {"train": [], "test": []}
         for split, n_sessions in (("train", n_train), ("test", n_test)):
             if n_sessions == 0:
-                write_table_atomic(empty_shard_path(out, component, split), empty_table())
+                write_rows_atomic(empty_shard_path(out, component, split), [])
             for s in range(n_sessions):
                 session = f"{component}-{split}-{s}"
                 rows = [make_row(rng, component, f"sub-{s}", session, k, int(rng.integers(5, 40)),
                                  int(rng.integers(50, 400))) for k in range(int(rng.integers(1, 4)))]
                 write_rows_atomic(shard_path(out, component, split, session), rows)
                 written[component][split].extend(rows)
-    write_text_atomic(Path(out) / "README.md", card_yaml(list(components)) + "\n# test pile\n")
+    write_text_atomic(Path(out) / "README.md", card_yaml(Path(out), list(components)) + "\n# test pile\n")
     return written

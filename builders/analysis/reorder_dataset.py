@@ -170,29 +170,13 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
-def _has_rows(out_dir: Path, pattern: str) -> bool:
-    return any(pq.ParquetFile(f).metadata.num_rows for f in sorted(out_dir.glob(pattern)))
-
-
-def _configs_with_rows(out_dir: Path, components: list[str]) -> list[dict]:
-    """The configs of the pile card, each listing only splits whose files hold rows.
-
-    With datasets 5.x a split whose files hold no row cannot be loaded (``Instruction "test"
-    corresponds to no data``), and it would make ``load_dataset(folder, config)`` fail as a whole.
-    """
-    configs = yaml.safe_load(card_yaml(components).strip().strip("-"))["configs"]
-    for config in configs:
-        config["data_files"] = [s for s in config["data_files"] if any(_has_rows(out_dir, p) for p in s["path"])]
-    return [c for c in configs if c["data_files"]]
-
-
 def card_text(out_dir: str | Path, components: list[str]) -> str:
     """Dataset card of a reordered folder: a config per component + ``all``, with their features."""
-    configs = _configs_with_rows(Path(out_dir), components)
+    front = yaml.safe_load(card_yaml(Path(out_dir), components).strip().strip("-"))  # splits with rows only
+    configs = front["configs"]
     features = DatasetInfo(features=REORDERED_FEATURES)._to_yaml_dict()["features"]
     front = {
-        **{k: v for k, v in yaml.safe_load(card_yaml(components).strip().strip("-")).items() if k != "configs"},
-        "configs": configs,
+        **front,
         "dataset_info": [{"config_name": c["config_name"], "features": features} for c in configs],
     }
     names = [c["config_name"] for c in configs]

@@ -1,0 +1,35 @@
+"""``neural-pile push``: publish a dataset folder or a tokenizer folder to the Hugging Face Hub."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def run(args: argparse.Namespace, api=None) -> int:
+    from ..publish import PushError, push_folder
+
+    token = os.environ.get(args.token_env) or None
+    try:
+        plan = push_folder(args.folder, args.repo, private=args.private, token=token, api=api)
+    except PushError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"pushed {len(plan.files)} file(s) of {plan.folder} to the {plan.repo_type} repo {args.repo}")
+    return 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "push", help="upload a dataset or tokenizer folder to the Hugging Face Hub",
+        description="Upload a dataset folder (README.md with configs + data/**/*.parquet; the .build/ state is "
+                    "skipped) as a dataset repo, or a tokenizer folder (config.json + .safetensors) as a model repo. "
+                    "Any other folder is refused. The token is read from an environment variable and never printed.",
+    )
+    parser.add_argument("folder", help="dataset folder or tokenizer folder")
+    parser.add_argument("--repo", required=True, help="target repo id, 'user/name'")
+    parser.add_argument("--private", action="store_true", help="create the repo as private")
+    parser.add_argument("--token-env", default="HF_TOKEN",
+                        help="environment variable holding the Hub token (default: HF_TOKEN; unset = cached login)")
+    parser.set_defaults(func=run)
