@@ -10,13 +10,12 @@ import os
 
 import numpy as np
 import pytest
-import scipy.io
 
 from builders.registry import get_component
 from builders.rows import session_to_rows
 from builders.sessions import Asset, group_sessions
 from builders.sources import figshare as figshare_source
-from builders.sources import list_sessions, open_asset
+from builders.sources import list_sessions
 from builders.sources.bytecache import RunCache
 from builders.sources.dandi import DandiListingError, list_dandi_assets, resolve_version
 from builders.sources.figshare import FigshareListingError, figshare_asset_path, list_figshare_assets
@@ -165,16 +164,17 @@ def test_figshare_names_without_a_subject_stay_flat():
     assert figshare_asset_path("spks_all.mat") == "spks_all.mat"
 
 
-def test_a_mat_file_streams_through_its_download_redirect(servers, archive_root):
+def test_figshare_sessions_stream_to_the_same_rows_as_local_files(servers, archive_root):
     files, _, fig = servers
     steinmetz = get_component("steinmetz-2")
-    asset = list_figshare_assets(steinmetz, fig.api_url)[0]
-    local = scipy.io.loadmat(archive_root / "figshare" / "7739750" / asset.path)
-    with open_asset(asset) as handle:
-        remote = scipy.io.loadmat(handle)
-    for probe in range(local["spks"].shape[1]):
-        for field in ("st", "clu"):
-            np.testing.assert_array_equal(remote["spks"][0, probe][field][0, 0], local["spks"][0, probe][field][0, 0])
+    assets = list_figshare_assets(steinmetz, fig.api_url)
+    remote = group_sessions(steinmetz, assets)
+    local = {s.key: s for s in list_sessions(steinmetz, data_dir=archive_root / "figshare")}
+    assert [s.key for s in remote] == sorted(local)
+    fig.calls.clear()
+    for session in remote:
+        assert_same_rows(session_to_rows(steinmetz, session), session_to_rows(steinmetz, local[session.key]))
+    assert fig.calls["download"] == len(remote)  # each download link resolved once
 
 
 # -- streaming ----------------------------------------------------------------------------
