@@ -92,9 +92,11 @@ def bin_flat(
     ends = np.asarray(ends, dtype=np.int64)
     n_units = ends.size
     stats = BinStats()
-    if n_units and (ends[-1] != times.size or np.any(np.diff(ends) < 0) or ends[0] < 0):
+    last_end = int(ends[-1]) if n_units else 0
+    if last_end != times.size or (n_units and (np.any(np.diff(ends) < 0) or ends[0] < 0)):
         raise ValueError(
-            f"spike index does not match the spike times: {times.size} times, last end {ends[-1]}"
+            f"spike index does not match the spike times: {times.size} times, {n_units} units, "
+            f"last end {last_end}"
         )
     unit = np.repeat(np.arange(n_units, dtype=np.int64), np.diff(ends, prepend=0))
 

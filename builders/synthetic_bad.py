@@ -81,6 +81,20 @@ def write_inconsistent_index(path: str | os.PathLike, *, seed: int = 0) -> Path:
     return path
 
 
+def write_spikes_without_unit_ids(path: str | os.PathLike, *, seed: int = 0) -> Path:
+    """A synthetic session whose units table lost its rows: ``id`` and ``spike_times_index``
+    are empty while ``spike_times`` still holds every spike (no unit owns them)."""
+    path = Path(path)
+    write_nwb_session(path, subject_id="X1", session_id="noids", n_units=6, duration_s=5.0, seed=seed, n_probes=1)
+    with h5py.File(path, "r+") as f:
+        units = f["units"]
+        for name in ("id", "spike_times_index"):
+            dtype = units[name].dtype
+            del units[name]
+            units.create_dataset(name, data=np.zeros(0, dtype=dtype))
+    return path
+
+
 def write_truncated(path: str | os.PathLike, source: str | os.PathLike, *, keep_fraction: float = 0.5) -> Path:
     """A copy of ``source`` cut after ``keep_fraction`` of its bytes (an interrupted download)."""
     path = Path(path)

@@ -20,6 +20,7 @@ from builders.synthetic_bad import (
     write_inconsistent_index,
     write_not_hdf5,
     write_nwb_without_units,
+    write_spikes_without_unit_ids,
     write_truncated,
     write_units_without_spike_times,
     write_unsorted_nan_session,
@@ -130,6 +131,7 @@ def bad_nwb_files(tmp_path_factory, nwb_file):
         "no_units": write_nwb_without_units(folder / "sub-B1_ses-nounits_ecephys.nwb"),
         "no_spike_times": write_units_without_spike_times(folder / "sub-B1_ses-nospikes_ecephys.nwb"),
         "bad_index": write_inconsistent_index(folder / "sub-B1_ses-badindex_ecephys.nwb"),
+        "spikes_without_units": write_spikes_without_unit_ids(folder / "sub-B1_ses-noids_ecephys.nwb"),
         "truncated": write_truncated(folder / "sub-B1_ses-truncated_ecephys.nwb", nwb_file),
     }
 

@@ -142,7 +142,9 @@ def test_unsorted_and_nan_times_are_read_and_counted(unsorted_nan_file):
     np.testing.assert_array_equal(counts, expected)
 
 
-@pytest.mark.parametrize("kind", ["not_hdf5", "no_units", "no_spike_times", "bad_index", "truncated"])
+@pytest.mark.parametrize(
+    "kind", ["not_hdf5", "no_units", "no_spike_times", "bad_index", "spikes_without_units", "truncated"]
+)
 def test_bad_nwb_files_name_the_file(bad_nwb_files, kind):
     path = bad_nwb_files[kind]
     asset = _asset(path)
@@ -151,6 +153,18 @@ def test_bad_nwb_files_name_the_file(bad_nwb_files, kind):
     with open(path, "rb") as handle, pytest.raises(ReaderError, match=path.name):
         read_nwb_units(handle, asset)
 
+
+
+def test_spike_times_owned_by_no_unit_are_refused(bad_nwb_files):
+    path = bad_nwb_files["spikes_without_units"]
+    with h5py.File(path, "r") as f:
+        n_times = f["units/spike_times"].shape[0]
+    assert n_times > 0
+    with pytest.raises(ReaderError, match=f"{path.name}.*{n_times} spike times for 0 units"):
+        read_nwb_units(str(path), _asset(path))
+    # the binning contract refuses the same inconsistency instead of failing on array shapes
+    with pytest.raises(ValueError, match=f"{n_times} times, 0 units"):
+        bin_flat(np.linspace(0.0, 1.0, n_times), np.zeros(0, dtype=np.int64))
 
 def test_bad_file_through_read_session_names_it(bad_nwb_files):
     path = bad_nwb_files["no_units"]

@@ -76,10 +76,12 @@ def _spike_times(units: h5py.Group, n_units: int, asset) -> tuple[np.ndarray, np
         raise ReaderError(
             f"{asset.path}: units/spike_times_index has {ends.size} entries for {n_units} unit ids"
         )
-    if n_units and (ends[0] < 0 or np.any(np.diff(ends) < 0) or ends[-1] != times.size):
+    last = int(ends[-1]) if n_units else 0
+    if last != times.size or (n_units and (ends[0] < 0 or np.any(np.diff(ends) < 0))):
         raise ReaderError(
             f"{asset.path}: units/spike_times_index is inconsistent with units/spike_times "
-            f"({times.size} spike times; offsets must rise from 0 to that count, last is {ends[-1]})"
+            f"({times.size} spike times for {n_units} units; offsets must rise from 0 to that "
+            f"count, last is {last})"
         )
     return ends, times
 
