@@ -339,3 +339,12 @@ def test_run_cache_round_trip_and_partial_cover(tmp_path):
     reopened = RunCache(tmp_path, "asset-1", 1000)
     assert reopened.read(100, 300) == b"x" * 200
     assert RunCache(tmp_path, "asset-1", 999).read(100, 300) is None  # another size, another file
+
+
+def test_retry_policy_reads_the_environment_and_names_bad_values(monkeypatch):
+    policy = RetryPolicy.from_env()  # the autouse fixture set attempts=5, backoff 0.01 s
+    assert (policy.attempts, policy.backoff_s) == (5, 0.01)
+    assert 0.0075 <= policy.wait_before(2) <= 0.01 and 0.03 <= policy.wait_before(4) <= 0.04
+    monkeypatch.setenv("NEURAL_PILE_HTTP_ATTEMPTS", "many")
+    with pytest.raises(ValueError, match="NEURAL_PILE_HTTP_ATTEMPTS='many'"):
+        RetryPolicy.from_env()
