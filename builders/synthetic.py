@@ -100,7 +100,9 @@ def _probe_layout(rng: np.random.Generator, n_units: int, n_probes: int) -> _Lay
         cuts = np.sort(rng.choice(np.arange(4, CHANNELS_PER_PROBE - 4), len(areas) - 1, replace=False))
         sizes = np.diff(np.concatenate([[0], cuts, [CHANNELS_PER_PROBE]]))
         electrode_area += [a for a, s in zip(areas, sizes) for _ in range(s)]
-    unit_probe = np.sort(rng.integers(0, n_probes, n_units))
+    # every probe records at least one unit when there are enough units
+    guaranteed = np.arange(min(n_probes, n_units))
+    unit_probe = np.sort(np.concatenate([guaranteed, rng.integers(0, n_probes, n_units - guaranteed.size)]))
     peak = rng.integers(0, CHANNELS_PER_PROBE, n_units)
     unit_electrodes = []
     for probe, channel in zip(unit_probe, peak):
@@ -283,6 +285,8 @@ def write_nwb_session(
         n_groups: latent correlated groups (default from :func:`simulate_population`).
     """
     path = Path(path)
+    if n_units < 1:
+        raise ValueError(f"{path}: n_units must be >= 1 (write_nwb_without_units writes a file without units)")
     population = simulate_population(n_units, duration_s, seed, silent_fraction=silent_fraction, n_groups=n_groups)
     rng = np.random.default_rng([seed, 1])
     layout = _probe_layout(rng, n_units, n_probes)
@@ -325,6 +329,8 @@ def write_probe_split_session(
     if separator not in ("-", "_"):
         raise ValueError(f"separator must be '-' or '_', got {separator!r}")
     folder = Path(folder)
+    if n_units < n_probes:
+        raise ValueError(f"{folder}: n_units ({n_units}) must be at least n_probes ({n_probes}), one unit per probe file")
     population = simulate_population(n_units, duration_s, seed)
     rng = np.random.default_rng([seed, 1])
     layout = _probe_layout(rng, n_units, n_probes)

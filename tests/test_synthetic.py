@@ -20,6 +20,7 @@ from builders.synthetic import (
     demo_path,
     write_demo_recordings,
     write_nwb_session,
+    write_probe_split_session,
 )
 from builders.synthetic_population import SIM_BIN_S, simulate_population
 from conftest import DEMO_TEST_MAX_TOKENS, DEMO_TEST_SCALE
@@ -228,3 +229,15 @@ def test_mat_file_structure(mat_subjects):
     # every spike is stored, on a clock that starts 120.3 s before the simulated time 0
     np.testing.assert_allclose(np.sort(np.concatenate(all_times)), np.sort(truth.population.times))
     assert np.sort(truth.population.times)[0] > 120.3
+
+
+def test_writers_reject_files_without_units(tmp_path):
+    with pytest.raises(ValueError, match="n_units"):
+        write_nwb_session(tmp_path / "empty.nwb", subject_id="E", session_id="1", n_units=0, duration_s=5.0, seed=0)
+    assert not (tmp_path / "empty.nwb").exists()
+
+
+def test_every_probe_file_has_units(tmp_path):
+    truth = write_probe_split_session(tmp_path, subject_id="P", session_id="1", n_units=4, duration_s=3.0, seed=1, n_probes=4)
+    assert sorted(truth.probes.tolist()) == [0, 1, 2, 3]
+    assert [_read(p).n_units for p in truth.paths] == [1, 1, 1, 1]
