@@ -199,6 +199,22 @@ def test_firing_rates_through_gonzalez_listing(firing_rate_session, firing_rate_
     assert result.rows[0]["t_start"] == 2.5
 
 
+
+def test_firing_rates_apply_conversion_and_offset(tmp_path, firing_rate_session):
+    # the same rates stored scaled and shifted: value (Hz) = data * conversion + offset
+    path = tmp_path / "sub-rat01_ses-7_ecephys.nwb"
+    path.write_bytes(firing_rate_session.path.read_bytes())
+    with h5py.File(path, "r+") as f:
+        data = f["acquisition/firing_rates/data"]
+        hz = data[()].astype(np.float64)
+        del f["acquisition/firing_rates/data"]
+        stored = f["acquisition/firing_rates"].create_dataset("data", data=(hz - 100.0) / 1e-3)
+        stored.attrs["unit"] = "Hz"
+        stored.attrs["conversion"] = 1e-3
+        stored.attrs["offset"] = 100.0  # two counts per 20 ms bin
+    got = read_firing_rates(str(path), _asset(path))
+    np.testing.assert_array_equal(got.counts, firing_rate_session.counts)
+
 def test_firing_rates_bad_inputs(tmp_path, firing_rate_session, nwb_file):
     with pytest.raises(ReaderError, match=f"{nwb_file.name}.*firing_rates"):
         read_firing_rates(str(nwb_file), _asset(nwb_file))

@@ -2,7 +2,8 @@
 
 These files have no spike times: ``acquisition/firing_rates`` is a TimeSeries of rates in Hz,
 time x units, one sample per 20 ms bin. Counts are ``round(rate * 0.02)`` = ``round(rate / 50)``
-(:func:`builders.binning.counts_from_rates`). Only that series (data, timing, conversion) is read.
+(:func:`builders.binning.counts_from_rates`). Only that series (data, timing, conversion,
+offset) is read.
 """
 
 from __future__ import annotations
@@ -41,9 +42,13 @@ def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUni
             raise ReaderError(f"{asset.path}: {SERIES_PATH}/data must be time x units, got shape {data.shape}")
         t_start = _start_time(series, data.shape[0], bin_size, asset)
         conversion = float(data.attrs.get("conversion", 1.0))
+        offset = float(data.attrs.get("offset", 0.0))
         rates = np.asarray(data[()], dtype=np.float64)
+    # NWB TimeSeries: value in ``unit`` (Hz) = data * conversion + offset
     if conversion != 1.0:
         rates *= conversion
+    if offset != 0.0:
+        rates += offset
     counts, stats = counts_from_rates(rates, bin_size)
     n_units = counts.shape[0]
     return BinnedUnits(
