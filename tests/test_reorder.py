@@ -125,6 +125,10 @@ def test_distances_equal_scipy_cosine_and_gram_is_exact():
     np.testing.assert_allclose(squareform(cosine_distances(counts), checks=False), pdist(counts.astype(float), "cosine"), atol=1e-12)
     big = np.full((2, 300), 255, np.uint8)  # 255**2 * 300 > 2**24: the float64 path
     np.testing.assert_array_equal(gram_matrix(big), np.full((2, 2), 255.0**2 * 300))
+    for density in (0.05, 0.5):  # sparse and dense routes against integer arithmetic
+        sparse_or_dense = (rng.random((20, 500)) < density) * rng.integers(1, 256, (20, 500))
+        exact = sparse_or_dense.astype(np.int64) @ sparse_or_dense.T.astype(np.int64)
+        np.testing.assert_array_equal(gram_matrix(sparse_or_dense.astype(np.uint8)), exact)
 
 
 def test_quality_no_worse_than_reference_restated():

@@ -6,9 +6,10 @@ description), stated so that every step is valid for the distance it is given:
 1. Silent neurons (no spike in the row) have no direction, so no cosine distance. They are
    not given made-up distances: they go to the end of the order, in their original order.
 2. The exact Gram matrix of the active neurons' count profiles (20 ms bins) is one matrix
-   product. It is computed in float32 when that is exact (every partial sum of non-negative
-   integers below 2**24) and in float64 otherwise, so the result does not depend on the BLAS
-   thread count. Cosine distance ``1 - cos`` follows from it.
+   product: sparse (float64) for sparse rows, else dense BLAS in float32 when that is exact
+   (every partial sum of non-negative integers below 2**24) and float64 otherwise. Exact
+   integers mean the result does not depend on the BLAS thread count. Cosine distance
+   ``1 - cos`` follows from it.
 3. Ward linkage needs Euclidean distances. It is run on the L2-normalised profiles, whose
    Euclidean distance ``sqrt(2 * cosine distance)`` is monotone in the cosine distance.
 4. Optimal leaf ordering of that tree minimises the sum of **cosine** distances between
@@ -32,6 +33,8 @@ from scipy.spatial.distance import squareform
 
 #: Largest integer below which float32 sums of integers are exact.
 _FLOAT32_EXACT = 2**24
+#: Largest share of non-zero counts for which the Gram matrix is computed as a sparse product.
+SPARSE_DENSITY = 0.2
 #: Elements of the temporary 3-D array in one chunk of a min-plus product (float32: 16 MiB).
 _MINPLUS_CHUNK = 1 << 22
 
@@ -49,11 +52,19 @@ def _as_counts(counts) -> np.ndarray:
 
 
 def gram_matrix(counts: np.ndarray) -> np.ndarray:
-    """Exact ``counts @ counts.T`` (float64), via float32 BLAS whenever that is exact.
+    """Exact ``counts @ counts.T`` as float64, by the cheaper of two exact routes.
 
-    All entries are non-negative integers, so every partial sum is bounded by the final one,
-    which is at most the largest row's sum of squares (Cauchy-Schwarz).
+    Sparse rows (at most :data:`SPARSE_DENSITY` of entries non-zero, the usual case at 20 ms)
+    go through a float64 sparse product, whose work grows with the square of the spikes per bin
+    rather than with ``n_neurons**2 * n_time_bins``. Denser rows use one BLAS product, in
+    float32 when that is exact: all entries are non-negative integers, so every partial sum is
+    bounded by the final one, itself at most the largest row's sum of squares (Cauchy-Schwarz).
     """
+    if counts.size and np.count_nonzero(counts) <= SPARSE_DENSITY * counts.size:
+        from scipy.sparse import csr_matrix
+
+        sparse = csr_matrix(counts, dtype=np.float64)
+        return np.asarray((sparse @ sparse.T).toarray())
     squares = np.einsum("ij,ij->i", counts, counts, dtype=np.int64) if counts.size else np.zeros(len(counts), np.int64)
     dtype = np.float32 if squares.size == 0 or squares.max() < _FLOAT32_EXACT else np.float64
     profiles = counts.astype(dtype)
