@@ -19,24 +19,6 @@ if __package__ in (None, ""):  # run as a script (ray job submit -- python ray_j
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
-    """Join the cluster at ``address`` (or the one this job runs in), else start a local Ray."""
-    import ray
-
-    if ray.is_initialized():
-        return
-    try:
-        from ray_jobs.cluster import connect
-    except ImportError:
-        connect = None
-    if connect is not None:
-        connect(address, num_cpus=num_cpus)
-    elif address or os.environ.get("RAY_ADDRESS"):
-        ray.init(address=address or None)
-    else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False)
-
-
 def ray_executor(address: str | None = None, *, progress: bool = True, num_cpus: int | None = None):
     """An ``execute`` for :func:`builders.analysis.reorder_dataset.reorder_dataset` running one Ray task per shard."""
 
@@ -45,8 +27,9 @@ def ray_executor(address: str | None = None, *, progress: bool = True, num_cpus:
         from tqdm import tqdm
 
         from builders.analysis.reorder_dataset import reorder_shard
+        from ray_jobs.cluster import connect
 
-        connect_ray(address, num_cpus)
+        connect(address, num_cpus=num_cpus, progress=progress)
         remote = ray.remote(num_cpus=1, max_retries=3)(reorder_shard)
         pending = [remote.remote(task) for task in tasks]
         records = []
