@@ -98,47 +98,96 @@ def bin_flat(
             f"spike index does not match the spike times: {times.size} times, {n_units} units, "
             f"last end {last_end}"
         )
-    unit = np.repeat(np.arange(n_units, dtype=np.int64), np.diff(ends, prepend=0))
-
-    finite = np.isfinite(times)
-    stats.dropped_nonfinite = int(times.size - np.count_nonzero(finite))
-    keep = finite & (times >= 0) if stats.dropped_nonfinite else times >= 0
-    stats.dropped_negative = int(np.count_nonzero(finite) - np.count_nonzero(keep))
-    if stats.dropped_nonfinite or stats.dropped_negative:
-        times, unit = times[keep], unit[keep]
+    if times.size:
+        times, ends = _drop_invalid(times, ends, stats)
     if times.size == 0:
         return np.zeros((n_units, 0), dtype=np.uint8), stats
 
     edges = reference_edges(float(times.max()), bin_size)
     n_bins = edges.size - 1
-    # floor(t / b) is at most one bin away from the true position against the float edges;
-    # correct it against the edges themselves so the result equals numpy.histogram exactly.
-    idx = np.floor(times / bin_size).astype(np.int64)
-    np.clip(idx, 0, n_bins - 1, out=idx)
-    idx -= times < edges[idx]
-    idx += times >= edges[idx + 1]
-    past_end = idx >= n_bins
-    if past_end.any():
+    counts = np.zeros((n_units, n_bins), dtype=np.uint8)
+    starts = np.concatenate([[0], ends[:-1]])
+    edges_are_products = bool(np.array_equal(edges, np.arange(edges.size) * bin_size))
+    # Units are processed in groups of about CHUNK_SPIKES spikes, so that the dozen array
+    # passes below run on cache-resident data instead of streaming the session through RAM.
+    for first, stop in _unit_chunks(ends, CHUNK_SPIKES):
+        lo, hi = int(starts[first]), int(ends[stop - 1])
+        if lo < hi:
+            _count_chunk(times[lo:hi], ends[first:stop] - lo, edges, bin_size, counts[first:stop].reshape(-1), stats,
+                         edges_are_products)
+    return counts, stats
+
+
+#: Spikes handled per vectorised pass of :func:`bin_flat` (a few MB of temporaries).
+CHUNK_SPIKES = 1 << 17
+
+
+def _drop_invalid(times: np.ndarray, ends: np.ndarray, stats: BinStats) -> tuple[np.ndarray, np.ndarray]:
+    """Remove NaN/inf and negative times (counted in ``stats``), keeping the flat layout."""
+    lowest, highest = times.min(), times.max()  # NaN propagates into both
+    if lowest >= 0 and highest < np.inf:
+        return times, ends
+    finite = np.isfinite(times)
+    keep = finite & (times >= 0)
+    stats.dropped_nonfinite += int(times.size - np.count_nonzero(finite))
+    stats.dropped_negative += int(np.count_nonzero(finite) - np.count_nonzero(keep))
+    kept_before = np.concatenate([[0], np.cumsum(keep)])
+    return times[keep], kept_before[ends]
+
+
+def _unit_chunks(ends: np.ndarray, chunk_spikes: int) -> list[tuple[int, int]]:
+    """``(first_unit, stop_unit)`` groups of consecutive units holding ~``chunk_spikes`` spikes."""
+    boundaries = np.searchsorted(ends, np.arange(chunk_spikes, int(ends[-1]), chunk_spikes), side="left") + 1
+    cuts = np.unique(np.concatenate([[0], np.minimum(boundaries, ends.size), [ends.size]]))
+    return list(zip(cuts[:-1].tolist(), cuts[1:].tolist()))
+
+
+def _count_chunk(times, ends, edges, bin_size, out, stats, edges_are_products: bool) -> None:
+    """Add the counts of a group of units (times flat, ``ends`` relative) into ``out`` (flat).
+
+    ``edges_are_products``: ``edges[k] == k * bin_size`` exactly (what ``numpy.arange`` gives),
+    so edge values are recomputed instead of gathered from memory.
+    """
+    n_bins = edges.size - 1
+    n_units = ends.size
+    # t * (1 / b) truncated is at most one bin away from the true position against the float
+    # edges; correct it against the edges themselves so the result equals numpy.histogram exactly.
+    idx = (times * (1.0 / bin_size)).astype(np.int64)
+    reaches_last_edge = times.max() >= edges[-2]  # only then can an index point past the last bin
+    if reaches_last_edge:
+        np.minimum(idx, n_bins - 1, out=idx)
+    if edges_are_products:
+        idx -= times < idx * bin_size
+        idx += times >= (idx + 1) * bin_size
+    else:
+        idx -= times < edges[idx]
+        idx += times >= edges[idx + 1]
+    unit = np.repeat(np.arange(n_units, dtype=np.int64) * n_bins, np.diff(ends, prepend=0))
+    past_end = idx >= n_bins if reaches_last_edge else None
+    if past_end is not None and past_end.any():
         on_last_edge = past_end & (times == edges[-1])  # the last bin is closed
         idx[on_last_edge] = n_bins - 1
         outside = past_end & ~on_last_edge
-        stats.dropped_out_of_range = int(np.count_nonzero(outside))
-        if stats.dropped_out_of_range:
+        stats.dropped_out_of_range += int(np.count_nonzero(outside))
+        if outside.any():
             idx, unit = idx[~outside], unit[~outside]
-
-    linear = unit * n_bins + idx
-    descending = np.flatnonzero(linear[1:] < linear[:-1])
-    if descending.size:
-        stats.unsorted_units = int(np.unique(unit[descending + 1]).size)
-        linear = np.sort(linear, kind="stable")
-    counts = np.zeros(n_units * n_bins, dtype=np.uint8)
-    if linear.size:
-        run_starts = np.flatnonzero(np.diff(linear, prepend=linear[0] - 1))
-        run_lengths = np.diff(run_starts, append=linear.size)
-        saturated = run_lengths > MAX_COUNT
-        stats.saturated_bins = int(np.count_nonzero(saturated))
-        counts[linear[run_starts]] = np.minimum(run_lengths, MAX_COUNT)
-    return counts.reshape(n_units, n_bins), stats
+    linear = unit + idx
+    if linear.size == 0:
+        return
+    step = np.diff(linear)
+    if step.size and step.min() < 0:
+        descending = np.flatnonzero(step < 0)
+        stats.unsorted_units += int(np.unique(unit[descending + 1]).size)
+        linear = np.sort(linear)
+        step = np.diff(linear)
+    # Most occupied bins hold one spike: mark them all, then add the repeats of the few others.
+    out[linear] = 1
+    repeats = linear[np.flatnonzero(step == 0) + 1]  # sorted; a bin of count c appears c - 1 times
+    if repeats.size:
+        run_starts = np.concatenate([[0], np.flatnonzero(np.diff(repeats)) + 1])
+        totals = np.diff(run_starts, append=repeats.size) + 1
+        stats.saturated_bins += int(np.count_nonzero(totals > MAX_COUNT))
+        out[repeats[run_starts]] = np.minimum(totals, MAX_COUNT)
 
 
 def bin_spikes(
