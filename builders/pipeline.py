@@ -65,10 +65,14 @@ class BuildOptions:
 
 @dataclass(frozen=True)
 class SessionJob:
-    """One session to build, with the options it needs (picklable: crosses process/Ray boundaries)."""
+    """One session to build, with the options it needs (picklable: crosses process/Ray boundaries).
+
+    ``version`` is the archive version the session was listed from (recorded in the report).
+    """
 
     session: Session
     options: BuildOptions
+    version: str | None = None
 
 
 @dataclass
@@ -122,6 +126,7 @@ def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = T
         try:
             sessions = list_sessions(component, data_dir=options.data_dir, dandi_api_url=options.dandi_api_url,
                                      shared_root=len(components) > 1)
+            version = _listed_version(component, options)
         except Exception as exc:  # reported per component; the other components still build
             result.listing_errors[name] = f"{type(exc).__name__}: {exc}"
             continue
@@ -131,8 +136,17 @@ def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = T
             if _marker_path(options, session).exists():
                 result.resumed += 1
             else:
-                result.jobs.append(SessionJob(session, options))
+                result.jobs.append(SessionJob(session, options, version))
     return result
+
+
+def _listed_version(component: Component, options: BuildOptions) -> str | None:
+    """The archive version actually read: resolved from DANDI when streaming, else the pinned one."""
+    if options.data_dir is None and component.archive == "dandi":
+        from .sources.dandi import resolve_version
+
+        return resolve_version(component, options.dandi_api_url)
+    return component.version
 
 
 def _record(session: Session, status: str, **extra) -> dict:
@@ -174,7 +188,7 @@ def process_session(job: SessionJob) -> dict:
         record = _record(
             session, "done", split=result.split, n_neurons=result.n_neurons, n_time_bins=result.n_time_bins,
             tokens=result.tokens, rows=len(result.rows), stats=result.stats.to_dict(),
-            shard=shard.relative_to(options.out).as_posix(), version=component.version,
+            shard=shard.relative_to(options.out).as_posix(), version=job.version or component.version,
             seconds=round(time.perf_counter() - start, 3),
         )
     write_json_atomic(_marker_path(options, session), record)

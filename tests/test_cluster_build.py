@@ -1,0 +1,135 @@
+"""Issue 3 end to end: streamed builds through the DANDI stand-in, Ray builds, kill -9 and resume."""
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from builders.cli import main as cli
+from builders.output import layout
+from loopback import DandiStandIn, FileServer
+
+REPO = Path(__file__).resolve().parents[1]
+MAX_TOKENS = 200_000
+DANDISET = "000056"  # peyrache, pinned to 0.250624.0430 in the registry
+PINNED = "0.250624.0430"
+
+
+def folder_rows(out: Path, component: str) -> dict:
+    """Every row of a built component keyed by (subject, session, segment), with its split."""
+    rows = {}
+    for path in sorted((out / "data" / component).glob("*.parquet")):
+        split = path.name.split("-")[0]
+        table = pq.read_table(path)
+        for i, meta in enumerate(table.drop(["spike_counts"]).to_pylist()):
+            counts = np.concatenate(table.column("spike_counts")[i].values.to_numpy(zero_copy_only=False))
+            rows[(meta["subject_id"], meta["session_id"], meta["segment_id"])] = (split, meta, counts.tobytes())
+    return rows
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, demo_dir):
+    """The small demo served as dandiset 000056 through a file server and a DANDI stand-in."""
+    root = tmp_path_factory.mktemp("archive")
+    shutil.copytree(demo_dir, root / DANDISET)
+    with FileServer(root) as files, DandiStandIn(files, page_size=2) as dandi:
+        dandi.add_dandiset(DANDISET, DANDISET, published=(PINNED,))
+        yield root, files, dandi
+
+
+@pytest.fixture(scope="module")
+def local_build(archive, tmp_path_factory):
+    root, _, _ = archive
+    out = tmp_path_factory.mktemp("local") / "pile"
+    assert cli(["build", "peyrache", "--data-dir", str(root / DANDISET), "--out", str(out),
+                "--max-tokens", str(MAX_TOKENS), "--no-progress"]) == 0
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch):
+    monkeypatch.setenv("DANDI_NO_ET", "1")
+    monkeypatch.setenv("NEURAL_PILE_HTTP_ATTEMPTS", "3")
+    monkeypatch.setenv("NEURAL_PILE_HTTP_BACKOFF_S", "0.01")
+
+
+def test_streamed_build_equals_local_build(archive, local_build, tmp_path):
+    _, files, dandi = archive
+    files.reset_counts()
+    out = tmp_path / "pile"
+    assert cli(["build", "peyrache", "--dandi-api-url", dandi.api_url, "--out", str(out),
+                "--max-tokens", str(MAX_TOKENS), "--no-progress"]) == 0
+    assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")
+    card = (out / "README.md").read_text()
+    assert PINNED in card
+
+
+def test_broken_asset_is_reported_and_the_rest_built(archive, local_build, tmp_path, capsys):
+    root, files, dandi = archive
+    victim = sorted(p.relative_to(root).as_posix() for p in (root / DANDISET).rglob("*.nwb"))[1]
+    files.break_path(victim, status=500)
+    try:
+        out = tmp_path / "pile"
+        code = cli(["build", "peyrache", "--dandi-api-url", dandi.api_url, "--out", str(out),
+                    "--max-tokens", str(MAX_TOKENS), "--no-progress"])
+    finally:
+        files.clear_faults()
+    assert code == 1
+    assert Path(victim).name in capsys.readouterr().err
+    built, expected = folder_rows(out, "peyrache"), folder_rows(local_build, "peyrache")
+    assert built and all(built[k] == expected[k] for k in built)
+    assert len({k[:2] for k in expected} - {k[:2] for k in built}) == 1
+    # the asset comes back: a rerun builds only the missing session and completes the folder
+    assert cli(["build", "peyrache", "--dandi-api-url", dandi.api_url, "--out", str(out),
+                "--max-tokens", str(MAX_TOKENS), "--no-progress"]) == 0
+    assert folder_rows(out, "peyrache") == expected
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    from ray_jobs.cluster import connect
+
+    ray = connect(None, num_cpus=2, object_store_mb=512, progress=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_build_equals_single_machine_build(archive, local_build, local_ray, tmp_path):
+    root, _, _ = archive
+    out = tmp_path / "pile"
+    assert cli(["build", "peyrache", "--data-dir", str(root / DANDISET), "--out", str(out),
+                "--max-tokens", str(MAX_TOKENS), "--no-progress", "--ray"]) == 0
+    assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")
+    report = (out / layout.REPORT).read_text()
+    assert '"failed": []' in report
+
+
+def test_killed_build_resumes_to_the_same_folder(tmp_path):
+    from builders.synthetic import write_demo_recordings
+
+    data = tmp_path / "data"
+    write_demo_recordings(data, seed=4, scale=0.25)  # sessions big enough to kill the build between them
+    expected = tmp_path / "uninterrupted"
+    assert cli(["build", "demo", "--data-dir", str(data), "--out", str(expected), "--no-progress"]) == 0
+    out = tmp_path / "pile"
+    args = [sys.executable, "-m", "builders.cli", "build", "demo", "--data-dir", str(data), "--out", str(out),
+            "--no-progress"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    markers = out / layout.STATE_DIR / "demo"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and not list(markers.glob("*.json")):
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(list(markers.glob("*.json")))
+    assert 0 < done_before < 6, "the build should have been killed part-way"
+    rerun = subprocess.run(args, cwd=REPO, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert folder_rows(out, "demo") == folder_rows(expected, "demo")
+    assert not list(out.rglob(".*.tmp-*"))
