@@ -79,3 +79,12 @@ def test_split_is_stable_and_about_one_percent():
     assert split_score("vbn", "a", "b") == split_score("vbn", "a", "b")
     assert assign_split("vbn", "a", "b", test_fraction=1.0) == "test"
     assert assign_split("vbn", "a", "b", test_fraction=0.0) == "train"
+
+
+def test_readme_component_table_is_the_registry():
+    from pathlib import Path
+
+    from builders.commands.components import component_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert component_table() in readme, "README component table is stale: paste `neural-pile components`"
