@@ -22,18 +22,18 @@ from tqdm.auto import tqdm
 
 from ray_jobs.cluster import add_cluster_arguments, connect_from_args
 from tokenizer.nearest import nearest_by_cosine
-from tokenizer.tokenizer_job import add_tokenizer_arguments, chunks, run_tokenizer_job
+from tokenizer.tokenizer_job import CHUNK_MOTIFS, add_tokenizer_arguments, chunks, run_tokenizer_job
 
 
-def assign_on_ray(progress: bool = True):
-    """An ``assign`` function mapping motifs to vocabulary ids with one Ray task per chunk."""
+def assign_on_ray(progress: bool = True, chunk: int = CHUNK_MOTIFS):
+    """An ``assign`` function mapping motifs to vocabulary ids with one Ray task per ``chunk`` motifs."""
     import ray
 
     nearest_task = ray.remote(nearest_by_cosine)
 
     def assign(queries: np.ndarray, vocab: np.ndarray, zero_id: int) -> np.ndarray:
         vocab_ref = ray.put(vocab)
-        parts = chunks(len(queries))
+        parts = chunks(len(queries), chunk)
         pending = {nearest_task.remote(queries[part], vocab_ref, zero_id): part for part in parts}
         out = np.empty(len(queries), dtype=np.int64)
         with tqdm(total=len(queries), unit="motif", desc="nearest vocabulary motif (ray)", disable=not progress) as bar:

@@ -281,9 +281,12 @@ class MotifTokenizer(
         """Load from a saved folder or a Hub repo id (see ``huggingface_hub.ModelHubMixin``)."""
         name = str(pretrained_model_name_or_path)
         looks_local = isinstance(pretrained_model_name_or_path, Path) or name.startswith((".", "/", "~")) or name.count("/") > 1
-        if looks_local and not os.path.isdir(os.path.expanduser(name)):
-            raise FileNotFoundError(f"no tokenizer folder at {name}")
-        return super().from_pretrained(os.path.expanduser(name) if looks_local else name, **kwargs)
+        if looks_local or os.path.isdir(name):
+            name = os.path.expanduser(name)
+            if not os.path.isdir(name):
+                raise FileNotFoundError(f"no tokenizer folder at {name}")
+            read_config(Path(name) / CONFIG_FILE)  # a clear error before the mixin parses it
+        return super().from_pretrained(name, **kwargs)
 
     @classmethod
     def _from_pretrained(cls, *, model_id, revision, cache_dir, force_download, local_files_only, token, **_config_values):

@@ -1,0 +1,311 @@
+"""Motif counting: exact against a brute-force Counter, local == Ray Data, table/figure I/O, CLI, ray job submit."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from motif_data import sparse_counts, write_motif_pile
+from tokenizer.motif_table import FIGURE_FILE, METADATA_FILE, TABLE_FILE, MotifTable, read_motif_table, write_motif_table
+from tokenizer.motifs import MotifCounter, count_motifs, merge_motif_counts
+from tokenizer.shard_counting import count_shard_files
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def brute_force(arrays, patch_size, pad="drop") -> Counter:
+    """Count patches one by one with Python loops (padding done by hand)."""
+    p_n, p_t = patch_size
+    counter: Counter = Counter()
+    for arr in arrays:
+        n, t = arr.shape
+        if pad == "zero":
+            n_rows, n_cols = -(-n // p_n), -(-t // p_t)
+        else:
+            n_rows, n_cols = n // p_n, t // p_t
+        for r in range(n_rows):
+            for c in range(n_cols):
+                patch = [[int(arr[i, j]) if i < n and j < t else 0 for j in range(c * p_t, (c + 1) * p_t)] for i in range(r * p_n, (r + 1) * p_n)]
+                counter[tuple(v for line in patch for v in line)] += 1
+    return counter
+
+
+def as_counter(motifs, counts) -> Counter:
+    return Counter({tuple(int(v) for v in m): int(c) for m, c in zip(motifs, counts)})
+
+
+def assert_sorted(motifs, counts):
+    assert np.all(np.diff(counts) <= 0)
+    assert len({m.tobytes() for m in motifs}) == len(motifs)
+
+
+@pytest.mark.parametrize("patch_size", [(1, 1), (1, 5), (1, 10), (2, 5), (3, 4), (4, 3)])
+@pytest.mark.parametrize("pad", ["drop", "zero"])
+def test_count_motifs_equals_brute_force(patch_size, pad):
+    rng = np.random.default_rng(hash((patch_size, pad)) % 2**32)
+    arrays = [sparse_counts(rng, int(rng.integers(1, 12)), int(rng.integers(1, 70))) for _ in range(12)]
+    arrays.append(rng.integers(0, 256, (7, 23)).astype(np.uint8))  # values up to 255, dense
+    arrays.append(np.zeros((5, 13), np.uint8))  # all silent, not divisible
+    arrays.append(np.full((2, 3), 255, np.uint8))  # smaller than some patches
+    motifs, counts = count_motifs(arrays, patch_size, pad=pad)
+    assert motifs.dtype == np.uint8 and counts.dtype == np.int64
+    assert motifs.shape[1] == patch_size[0] * patch_size[1]
+    assert as_counter(motifs, counts) == brute_force(arrays, patch_size, pad)
+    assert_sorted(motifs, counts)
+
+
+def test_all_silent_and_too_small_arrays():
+    silent = [np.zeros((3, 25), np.uint8), np.zeros((1, 7), np.uint8)]
+    motifs, counts = count_motifs(silent, (1, 10))
+    assert motifs.tolist() == [[0] * 10] and counts.tolist() == [3 * 2]  # 3 rows x 2 whole patches; 7 bins make none
+    motifs, counts = count_motifs(silent, (1, 10), pad="zero")
+    assert counts.tolist() == [3 * 3 + 1]
+    motifs, counts = count_motifs([np.zeros((1, 4), np.uint8)], (2, 5))
+    assert motifs.shape == (0, 10) and counts.shape == (0,)
+
+
+def test_drop_does_not_inflate_silent_motif():
+    arr = np.ones((1, 15), np.uint8)  # 1 whole 1x10 patch and 5 leftover bins
+    drop = as_counter(*count_motifs([arr], (1, 10)))
+    zero = as_counter(*count_motifs([arr], (1, 10), pad="zero"))
+    assert drop == Counter({(1,) * 10: 1})
+    assert zero == Counter({(1,) * 10: 1, (1,) * 5 + (0,) * 5: 1})
+
+
+def test_partial_tables_merge_exactly_whatever_the_flush_size():
+    rng = np.random.default_rng(3)
+    arrays = [sparse_counts(rng, 9, 210) for _ in range(10)]
+    whole = count_motifs(arrays, (2, 5))
+    parts = [count_motifs(arrays[i : i + 3], (2, 5)) for i in range(0, 10, 3)]
+    merged = merge_motif_counts(parts[::-1], (2, 5))
+    small_flush = MotifCounter((2, 5), flush_keys=7)
+    for a in arrays:
+        small_flush.add(a)
+    for table in (merged, small_flush.result()):
+        np.testing.assert_array_equal(table[0], whole[0])
+        np.testing.assert_array_equal(table[1], whole[1])
+    assert small_flush.total_patches == sum((a.shape[0] // 2) * (a.shape[1] // 5) for a in arrays)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="patch_size"):
+        count_motifs([np.zeros((2, 2), np.uint8)], (0, 3))
+    with pytest.raises(ValueError, match="pad"):
+        count_motifs([np.zeros((2, 2), np.uint8)], (1, 2), pad="reflect")
+    with pytest.raises(ValueError, match="2-D"):
+        count_motifs([np.zeros(5, np.uint8)], (1, 2))
+    with pytest.raises(ValueError, match="uint8"):
+        count_motifs([np.full((2, 2), 300)], (1, 2))
+
+
+def test_motif_table_round_trip_and_figure(tmp_path):
+    rng = np.random.default_rng(5)
+    arrays = [sparse_counts(rng, 6, 97) for _ in range(4)]
+    motifs, counts = count_motifs(arrays, (1, 5))
+    meta = {"patch_size": [1, 5], "pad": "drop", "configs": ["demo"], "splits": ["train"], "rows": 4, "total_patches": int(counts.sum())}
+    write_motif_table(tmp_path, MotifTable(motifs, counts, meta))
+    back = read_motif_table(tmp_path)
+    np.testing.assert_array_equal(back.motifs, motifs)
+    np.testing.assert_array_equal(back.counts, counts)
+    assert back.metadata == meta == json.loads((tmp_path / METADATA_FILE).read_text())
+    probability = pq.read_table(tmp_path / TABLE_FILE).column("probability").to_numpy()
+    np.testing.assert_allclose(probability, counts / counts.sum())
+    from tokenizer.motif_figure import plot_top_motifs
+
+    png = plot_top_motifs(motifs, counts, (1, 5), tmp_path / FIGURE_FILE, top=10)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="sorted"):
+        write_motif_table(tmp_path / "x", MotifTable(motifs[::-1], counts[::-1], meta))
+    (tmp_path / "bad").mkdir()
+    pq.write_table(pq.read_table(tmp_path / TABLE_FILE).replace_schema_metadata({}), tmp_path / "bad" / TABLE_FILE)
+    with pytest.raises(ValueError, match="bad/motifs.parquet"):
+        read_motif_table(tmp_path / "bad")
+
+
+@pytest.fixture(scope="module")
+def pile(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pile")
+    return out, write_motif_pile(out)
+
+
+def test_local_shard_counting_reads_train_only(pile):
+    out, written = pile
+    from tokenizer.motif_job import resolve_shards
+
+    files = resolve_shards(out, ["all"], ["train"])
+    assert all("/demo/" not in str(f) and "/test-" not in str(f) for f in files)
+    motifs, counts, rows = count_shard_files(files, (1, 10), progress=False)
+    expected = [a for c in ("v2h", "vbn") for a in written[c]["train"]]
+    assert rows == len(expected)
+    assert as_counter(motifs, counts) == brute_force(expected, (1, 10))
+
+
+def test_cli_writes_table_metadata_and_figure(pile, tmp_path):
+    out, written = pile
+    from builders.cli import main
+
+    dest = tmp_path / "motifs_2x5"
+    assert main(["motifs", "--patch-size", "2", "5", "--dataset", str(out), "--config", "demo", "--splits", "train", "test", "--out", str(dest), "--quiet"]) == 0
+    table = read_motif_table(dest)
+    arrays = written["demo"]["train"] + written["demo"]["test"]
+    assert as_counter(table.motifs, table.counts) == brute_force(arrays, (2, 5))
+    assert table.metadata["rows"] == len(arrays) and table.metadata["splits"] == ["train", "test"]
+    assert table.metadata["total_patches"] == sum(brute_force(arrays, (2, 5)).values())
+    assert (dest / FIGURE_FILE).stat().st_size > 1000
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        main(["motifs", "--patch-size", "1", "10", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    import ray
+
+    from ray_jobs.cluster import connect
+
+    saved = os.environ.pop("RAY_ADDRESS", None)
+    connect(None, num_cpus=2, object_store_mb=512, progress=False)
+    yield ray
+    ray.shutdown()
+    if saved is not None:
+        os.environ["RAY_ADDRESS"] = saved
+
+
+def test_ray_data_counting_equals_local(pile, local_ray):
+    out, _ = pile
+    from ray_jobs.motifs import count_shards_ray
+    from tokenizer.motif_job import resolve_shards
+
+    for config, splits, patch_size, pad in ((["all"], ["train"], (1, 10), "drop"), (["demo", "vbn"], ["train", "test"], (2, 5), "zero")):
+        files = resolve_shards(out, config, splits)
+        local = count_shard_files(files, patch_size, pad, progress=False)
+        remote = count_shards_ray(files, patch_size, pad, concurrency=2)
+        np.testing.assert_array_equal(remote[0], local[0])
+        np.testing.assert_array_equal(remote[1], local[1])
+        assert remote[2] == local[2]
+
+
+def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
+    out, _ = pile
+    from ray_jobs import tokenizer as ray_tokenizer
+    from tokenizer.motif_job import resolve_shards
+    from tokenizer.motif_tokenizer import MotifTokenizer
+
+    motifs, counts, rows = count_shard_files(resolve_shards(out, ["all"], ["train"]), (1, 5), progress=False)
+    write_motif_table(tmp_path / "m", MotifTable(motifs, counts, {"patch_size": [1, 5], "pad": "drop", "rows": rows}))
+    assert ray_tokenizer.main(["--motifs", str(tmp_path / "m"), "--vocab-size", "20", "--out", str(tmp_path / "t"), "--quiet"]) == 0
+    on_ray = MotifTokenizer.from_pretrained(tmp_path / "t")
+    local = MotifTokenizer.from_counts(motifs, counts, 20, (1, 5))
+    assert len(local.known_motifs) > 7
+    np.testing.assert_array_equal(on_ray.vocab, local.vocab)
+    np.testing.assert_array_equal(on_ray.known_motifs, local.known_motifs)
+    np.testing.assert_array_equal(on_ray.known_ids, local.known_ids)
+    many_tasks = ray_tokenizer.assign_on_ray(progress=False, chunk=7)(local.known_motifs, local.vocab, local.zero_id)
+    np.testing.assert_array_equal(many_tasks, local.known_ids)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def processes_using(temp_dir: str) -> list[int]:
+    """Pids whose command line or working directory mentions ``temp_dir`` (Linux /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if temp_dir in cmdline or cwd.startswith(temp_dir):
+            pids.append(int(entry.name))
+    return pids
+
+
+def stop_scoped_head(head: subprocess.Popen, temp_dir: str) -> None:
+    """End only the head this test started: its process group, then any process using its temp dir.
+
+    (``ray stop`` would end every Ray process on the machine, other people's clusters included.)
+    """
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(head.pid, sig)
+        except ProcessLookupError:
+            pass
+        for pid in processes_using(temp_dir):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + 10
+        while (head.poll() is None or processes_using(temp_dir)) and time.time() < deadline:
+            time.sleep(0.2)
+        if head.poll() is not None and not processes_using(temp_dir):
+            return
+
+
+@pytest.mark.skipif(shutil.which("ray", path=str(Path(sys.executable).parent)) is None, reason="ray CLI not installed next to python")
+def test_ray_job_submit_on_loopback_head(pile, tmp_path):
+    out, written = pile
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    temp_dir = tempfile.mkdtemp(prefix="npr", dir="/tmp")  # short: Ray's socket paths have a length limit
+    gcs_port, dash_port, agent_port, agent_grpc, env_agent, metrics, client_port = (free_port() for _ in range(7))
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    # Left unset, a new head turns token auth on when ~/.ray/auth_token exists (an in-process
+    # ray.init() creates it) while the job CLI stays unauthenticated: say "token" to both.
+    env["RAY_AUTH_MODE"] = "token"
+    head = subprocess.Popen(
+        [ray_cli, "start", "--head", "--block", f"--port={gcs_port}", "--dashboard-host=127.0.0.1", f"--dashboard-port={dash_port}",
+         "--num-cpus=2", "--include-dashboard=true", f"--temp-dir={temp_dir}",
+         # every port explicit: the defaults (e.g. agent 52365) clash with any other Ray on this machine
+         f"--dashboard-agent-listen-port={agent_port}", f"--dashboard-agent-grpc-port={agent_grpc}",
+         f"--runtime-env-agent-port={env_agent}", f"--metrics-export-port={metrics}", f"--ray-client-server-port={client_port}", "--object-store-memory", str(512 * 1024**2)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    dest = tmp_path / "motifs_job"
+    try:
+        address = f"http://127.0.0.1:{dash_port}"
+        deadline = time.time() + 90
+        while True:  # wait for the job server
+            probe = subprocess.run([ray_cli, "job", "list", "--address", address], env=env, capture_output=True, text=True)
+            if probe.returncode == 0:
+                break
+            assert head.poll() is None, "ray start --head exited early"
+            assert time.time() < deadline, f"job server did not come up: {probe.stderr[-2000:]}"
+            time.sleep(1)
+        command = [
+            ray_cli, "job", "submit", "--address", address, "--working-dir", str(REPO),
+            "--runtime-env-json", json.dumps({"excludes": [".venv", ".git", "*.parquet", "benchmarks/results"]}), "--",
+            sys.executable, "ray_jobs/motifs.py", "--patch-size", "1", "10", "--dataset", str(out), "--config", "all", "--out", str(dest), "--quiet",
+        ]
+        while True:  # the job server answers before the node's agent has registered
+            submit = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+            if submit.returncode == 0 or "No available agent" not in submit.stderr or time.time() > deadline:
+                break
+            time.sleep(1)
+        assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
+    finally:
+        stop_scoped_head(head, temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    table = read_motif_table(dest)
+    expected = [a for c in ("v2h", "vbn") for a in written[c]["train"]]
+    assert as_counter(table.motifs, table.counts) == brute_force(expected, (1, 10))
+    assert table.metadata["rows"] == len(expected)

@@ -1,0 +1,228 @@
+"""MotifTokenizer: vocabulary rules, exact round trip, cosine-nearest mapping vs brute force, save/load, refused artifacts."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from motif_data import sparse_counts
+from tokenizer.motif_table import MotifTable, write_motif_table
+from tokenizer.motif_tokenizer import CONFIG_FILE, WEIGHTS_FILE, ArtifactError, MotifTokenizer
+from tokenizer.motifs import count_motifs
+
+PATCH_SIZES = [(1, 5), (1, 10), (2, 5), (3, 4)]
+
+
+def training_arrays(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return [sparse_counts(rng, int(rng.integers(4, 20)), int(rng.integers(100, 600))) for _ in range(12)]
+
+
+def brute_nearest(query, vocab) -> tuple[float, list[int]]:
+    """Best cosine over non-silent vocabulary rows, and every id reaching it (Python floats)."""
+    q = [float(v) for v in query]
+    qn = math.sqrt(sum(v * v for v in q))
+    scores = {}
+    for i, row in enumerate(vocab):
+        r = [float(v) for v in row]
+        rn = math.sqrt(sum(v * v for v in r))
+        if rn > 0:
+            scores[i] = sum(a * b for a, b in zip(q, r)) / (qn * rn)
+    best = max(scores.values())
+    return best, [i for i, s in scores.items() if s >= best - 1e-12]
+
+
+def to_grid(patches: np.ndarray, grid, patch_size) -> np.ndarray:
+    """Counts array whose patches, in grid order, are ``patches`` (brute-force assembly)."""
+    (g_n, g_t), (p_n, p_t) = grid, patch_size
+    out = np.zeros((g_n * p_n, g_t * p_t), np.uint8)
+    for k, patch in enumerate(patches):
+        r, c = divmod(k, g_t)
+        out[r * p_n : (r + 1) * p_n, c * p_t : (c + 1) * p_t] = patch.reshape(p_n, p_t)
+    return out
+
+
+@pytest.fixture(scope="module", params=PATCH_SIZES, ids=lambda p: f"{p[0]}x{p[1]}")
+def trained(request):
+    patch_size = request.param
+    motifs, counts = count_motifs(training_arrays(), patch_size)
+    k = min(40, len(motifs) - 5)
+    return MotifTokenizer.from_counts(motifs, counts, k, patch_size), motifs, counts, k
+
+
+def test_vocabulary_is_exactly_the_k_most_frequent(trained):
+    tok, motifs, counts, k = trained
+    assert tok.vocab_size == k == len(tok.vocab)
+    np.testing.assert_array_equal(tok.vocab, motifs[:k])  # silent motif is the most frequent here
+    assert tok.zero_id == 0 and not tok.vocab[0].any()
+    assert len(tok.known_motifs) == len(motifs) - k
+
+
+def test_in_vocabulary_motifs_round_trip_exactly(trained):
+    tok, _, _, k = trained
+    rng = np.random.default_rng(1)
+    picks = tok.vocab[rng.integers(0, k, 7 * 9)]
+    counts = to_grid(picks, (7, 9), tok.patch_size)
+    ids = tok.encode(counts)
+    assert ids.shape == (7, 9) and ids.dtype == np.int32
+    np.testing.assert_array_equal(tok.decode(ids, shape=counts.shape), counts)
+    np.testing.assert_array_equal(tok.vocab[ids.ravel()], picks)
+    assert tok.lossless_fraction == 1.0
+
+
+def test_known_and_unseen_motifs_map_to_cosine_nearest(trained):
+    tok, motifs, _, k = trained
+    width = motifs.shape[1]
+    rng = np.random.default_rng(2)
+    unseen = rng.integers(0, 6, (60, width)).astype(np.uint8)
+    unseen[:, 0] = 7  # value 7 at position 0 never occurs in sparse training data: not in the table
+    queries = np.concatenate([motifs[k:][:40], unseen])
+    counts = to_grid(queries, (1, len(queries)), tok.patch_size)
+    ids, stats = tok.encode_with_stats(counts)
+    assert stats.lossless == 0 and stats.searched == len(unseen)
+    for query, got in zip(queries, ids.ravel()):
+        best, ties = brute_nearest(query, tok.vocab)
+        assert got != tok.zero_id
+        assert got in ties, (query, got, ties)
+
+
+def test_silent_maps_only_to_itself_and_zero_is_forced_into_vocab():
+    rng = np.random.default_rng(4)
+    busy = [np.maximum(sparse_counts(rng, 6, 300), rng.integers(0, 2, (6, 300)).astype(np.uint8) * 3) for _ in range(3)]
+    busy.append(np.zeros((1, 10), np.uint8))  # one silent 1x5 patch pair: rare
+    motifs, counts = count_motifs(busy, (1, 5))
+    silent_rank = int(np.flatnonzero(~motifs.any(axis=1))[0])
+    k = 10
+    assert silent_rank >= k
+    tok = MotifTokenizer.from_counts(motifs, counts, k, (1, 5))
+    assert tok.vocab_size == k
+    np.testing.assert_array_equal(tok.vocab[: k - 1], motifs[: k - 1])
+    assert not tok.vocab[k - 1].any() and tok.zero_id == k - 1
+    assert not np.any(tok.known_ids == tok.zero_id)  # no non-silent motif maps to silence
+    ids = tok.encode(np.zeros((3, 12), np.uint8))
+    np.testing.assert_array_equal(ids, np.full((3, 3), tok.zero_id))
+    nothing_silent = motifs[motifs.any(axis=1)]
+    tok2 = MotifTokenizer.from_counts(nothing_silent, counts[: len(nothing_silent)], 5, (1, 5))
+    assert tok2.vocab_size == 5 and tok2.zero_id == 4 and not tok2.vocab[4].any()
+
+
+def test_encode_pads_to_whole_patches_and_reports_lossless_share(trained):
+    tok, _, _, _ = trained
+    p_n, p_t = tok.patch_size
+    rng = np.random.default_rng(5)
+    counts = sparse_counts(rng, 3 * p_n + 1, 11 * p_t + 3)
+    tok.reset_stats()
+    ids = tok.encode(counts)
+    assert ids.shape == (4, 12)
+    back = tok.decode(ids, shape=counts.shape)
+    assert back.shape == counts.shape
+    padded = np.zeros((4 * p_n, 12 * p_t), np.uint8)
+    padded[: counts.shape[0], : counts.shape[1]] = counts
+    vocab_rows = {row.tobytes() for row in tok.vocab}
+    in_vocab = [padded[r * p_n : (r + 1) * p_n, c * p_t : (c + 1) * p_t].tobytes() in vocab_rows for r in range(4) for c in range(12)]
+    assert tok.stats.patches == 48 and tok.stats.lossless == sum(in_vocab)
+    assert tok.lossless_fraction == pytest.approx(sum(in_vocab) / 48)
+    exact = np.array(in_vocab).reshape(4, 12)
+    for r in range(4):
+        for c in range(12):
+            same = np.array_equal(tok.decode(ids[r : r + 1, c : c + 1]), padded[r * p_n : (r + 1) * p_n, c * p_t : (c + 1) * p_t])
+            assert same == exact[r, c]
+    with pytest.raises(ValueError, match="does not fit"):
+        tok.decode(ids, shape=(counts.shape[0] + p_n, counts.shape[1]))
+    with pytest.raises(ValueError, match=r"ids must lie"):
+        tok.decode(np.full((1, 1), tok.vocab_size))
+
+
+def test_train_from_table_folder_and_too_large_k(tmp_path):
+    motifs, counts = count_motifs(training_arrays(3), (1, 10))
+    meta = {"patch_size": [1, 10], "pad": "drop", "dataset": "demo-test", "splits": ["train"], "rows": 12}
+    write_motif_table(tmp_path / "motifs", MotifTable(motifs, counts, meta))
+    tok = MotifTokenizer.train(tmp_path / "motifs", 25)
+    assert tok.vocab_size == 25 and tok.training["dataset"] == "demo-test"
+    assert tok.training["in_vocab_share"] == pytest.approx(counts[:25].sum() / counts.sum())
+    with pytest.raises(ValueError, match="vocab_size"):
+        MotifTokenizer.train(tmp_path / "motifs", len(motifs) + 1)
+
+
+def test_save_load_round_trip(trained, tmp_path):
+    tok = trained[0]
+    tok.save_pretrained(tmp_path / "tok")
+    names = sorted(p.name for p in (tmp_path / "tok").iterdir())
+    assert names == sorted([CONFIG_FILE, WEIGHTS_FILE, "README.md"])
+    config = json.loads((tmp_path / "tok" / CONFIG_FILE).read_text())
+    assert config["vocab_size"] == tok.vocab_size and config["patch_size"] == list(tok.patch_size)
+    back = MotifTokenizer.from_pretrained(tmp_path / "tok")
+    for name in ("vocab", "vocab_counts", "known_motifs", "known_ids"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(tok, name))
+    counts = sparse_counts(np.random.default_rng(6), 9, 257)
+    np.testing.assert_array_equal(back.encode(counts), tok.encode(counts))
+    assert "MotifTokenizer.from_pretrained" in (tmp_path / "tok" / "README.md").read_text()
+
+
+@pytest.fixture()
+def saved(tmp_path):
+    motifs, counts = count_motifs(training_arrays(7), (1, 5))
+    folder = tmp_path / "tok"
+    MotifTokenizer.from_counts(motifs, counts, 12, (1, 5)).save_pretrained(folder)
+    return folder
+
+
+def test_pickle_weights_are_refused(saved):
+    from safetensors.numpy import load_file
+
+    arrays = load_file(str(saved / WEIGHTS_FILE))
+    (saved / WEIGHTS_FILE).write_bytes(pickle.dumps({k: v.tolist() for k, v in arrays.items()}))
+    with pytest.raises(ArtifactError, match=f"{WEIGHTS_FILE}.*pickle"):
+        MotifTokenizer.from_pretrained(saved)
+    (saved / WEIGHTS_FILE).unlink()
+    (saved / "tokenizer.pkl").write_bytes(pickle.dumps(arrays))
+    with pytest.raises(ArtifactError, match="refusing pickle.*tokenizer.pkl"):
+        MotifTokenizer.from_pretrained(saved)
+
+
+def test_wrong_shapes_and_mismatched_config_are_refused(saved):
+    from safetensors.numpy import load_file, save_file
+
+    good = load_file(str(saved / WEIGHTS_FILE))
+    cases = {
+        "vocab has shape": {**good, "vocab": good["vocab"][:, :4].copy()},
+        "must be uint8": {**good, "vocab": good["vocab"].astype(np.int16)},
+        "known_motifs .* known_ids": {**good, "known_ids": good["known_ids"][:-1].copy()},
+        "'vocab_counts' is missing": {k: v for k, v in good.items() if k != "vocab_counts"},
+    }
+    for message, arrays in cases.items():
+        save_file(arrays, str(saved / WEIGHTS_FILE))
+        with pytest.raises(ArtifactError, match=message) as err:
+            MotifTokenizer.from_pretrained(saved)
+        assert WEIGHTS_FILE in str(err.value)
+    save_file(good, str(saved / WEIGHTS_FILE))
+    config = json.loads((saved / CONFIG_FILE).read_text())
+    (saved / CONFIG_FILE).write_text(json.dumps({**config, "vocab_size": config["vocab_size"] + 1}))
+    with pytest.raises(ArtifactError, match="vocab_size"):
+        MotifTokenizer.from_pretrained(saved)
+    (saved / CONFIG_FILE).write_text("{not json")
+    with pytest.raises(ArtifactError, match=f"{CONFIG_FILE}.*JSON"):
+        MotifTokenizer.from_pretrained(saved)
+    (saved / WEIGHTS_FILE).write_bytes(b"\x00" * 64)
+    (saved / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ArtifactError, match=WEIGHTS_FILE):
+        MotifTokenizer.from_pretrained(saved)
+    with pytest.raises(FileNotFoundError, match="no tokenizer folder"):
+        MotifTokenizer.from_pretrained(saved.parent / "missing")
+
+
+def test_cli_train_tokenizer(tmp_path):
+    from builders.cli import main
+
+    motifs, counts = count_motifs(training_arrays(8), (2, 5))
+    write_motif_table(tmp_path / "m", MotifTable(motifs, counts, {"patch_size": [2, 5], "pad": "drop"}))
+    assert main(["train-tokenizer", "--motifs", str(tmp_path / "m"), "--vocab-size", "30", "--out", str(tmp_path / "t"), "--quiet"]) == 0
+    tok = MotifTokenizer.from_pretrained(tmp_path / "t")
+    assert tok.vocab_size == 30 and tok.patch_size == (2, 5)
+    direct = MotifTokenizer.from_counts(motifs, counts, 30, (2, 5))
+    np.testing.assert_array_equal(tok.known_ids, direct.known_ids)
