@@ -348,3 +348,35 @@ def test_retry_policy_reads_the_environment_and_names_bad_values(monkeypatch):
     monkeypatch.setenv("NEURAL_PILE_HTTP_ATTEMPTS", "many")
     with pytest.raises(ValueError, match="NEURAL_PILE_HTTP_ATTEMPTS='many'"):
         RetryPolicy.from_env()
+
+
+CRASH_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from loopback import FileServer
+from builders.sessions import Asset
+from builders.sources.http import RemoteReadError, RetryPolicy, open_remote
+from builders.readers.nwb_units import read_nwb_units
+root = Path({root!r})
+with FileServer(root) as files:
+    asset = Asset(path={name!r}, url=files.url_for({name!r}), size=(root / {name!r}).stat().st_size)
+    try:
+        with open_remote(asset, policy=RetryPolicy(attempts=2, backoff_s=0.01)) as handle:
+            files.break_path({name!r}, status=500)  # the stream dies before h5py reads the superblock
+            read_nwb_units(handle, asset)
+    except RemoteReadError as exc:
+        print("reported:", exc)
+"""
+
+
+def test_a_stream_failing_while_hdf5_opens_it_is_reported_and_the_process_exits_cleanly(archive_root):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = CRASH_SCRIPT.format(tests=str(Path(__file__).parent), root=str(archive_root / "dandi" / DANDISET),
+                                 name=LFP_FILE)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-1500:]}"
+    assert "reported:" in done.stdout and LFP_FILE in done.stdout

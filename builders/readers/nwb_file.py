@@ -26,6 +26,13 @@ def open_nwb(handle, asset) -> Iterator[h5py.File]:
         ReaderError: naming ``asset.path`` when the bytes are not HDF5, are truncated, are
             HDF5 but not NWB, or an HDF5 read fails inside the ``with`` block.
     """
+    if hasattr(handle, "read"):
+        # Fetch the superblock before h5py sees the object: a read that fails while h5py is
+        # opening a Python file object leaves HDF5 state behind that crashes the interpreter
+        # at exit. Failing here raises the stream's own error (naming the asset) instead.
+        handle.seek(0)
+        handle.read(512)
+        handle.seek(0)
     try:
         f = h5py.File(handle, "r")
     except (OSError, ValueError) as exc:
