@@ -52,7 +52,8 @@ def count_shards_ray(files, patch_size, pad: str = "drop", progress: bool = Fals
     patch_size = tuple(int(v) for v in patch_size)
     width = patch_size[0] * patch_size[1]
     files = [str(f) for f in files]
-    dataset = ray.data.read_parquet(files, concurrency=concurrency).select_columns(["spike_counts"])
+    # at least one block per shard, so that tasks can run side by side
+    dataset = ray.data.read_parquet(files, concurrency=concurrency, override_num_blocks=len(files)).select_columns(["spike_counts"])
     partial = dataset.map_batches(
         block_motif_table,
         batch_format="pyarrow",

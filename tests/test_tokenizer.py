@@ -85,7 +85,16 @@ def test_known_and_unseen_motifs_map_to_cosine_nearest(trained):
     counts = to_grid(queries, (1, len(queries)), tok.patch_size)
     ids, stats = tok.encode_with_stats(counts)
     assert stats.lossless == 0 and stats.searched == len(unseen)
-    for query, got in zip(queries, ids.ravel()):
+    loud = rng.integers(0, 256, (30, width)).astype(np.uint8)  # values too large to pack: bytewise keys
+    loud[:, 0] = 255
+    loud_ids, loud_stats = tok.encode_with_stats(to_grid(loud, (1, len(loud)), tok.patch_size))
+    assert loud_stats.searched == len(loud)
+    # the in-vocabulary and known motifs are found through the bytewise keys too
+    mixed = np.concatenate([loud[:1], tok.vocab[1:], motifs[k:][:20]])
+    mixed_ids, mixed_stats = tok.encode_with_stats(to_grid(mixed, (1, len(mixed)), tok.patch_size))
+    np.testing.assert_array_equal(mixed_ids.ravel()[1 : len(tok.vocab)], np.arange(1, len(tok.vocab)))
+    assert mixed_stats.lossless == len(tok.vocab) - 1 and mixed_stats.searched == 1
+    for query, got in zip(np.concatenate([queries, loud, motifs[k:][:20]]), np.concatenate([ids.ravel(), loud_ids.ravel(), mixed_ids.ravel()[len(tok.vocab):]])):
         best, ties = brute_nearest(query, tok.vocab)
         assert got != tok.zero_id
         assert got in ties, (query, got, ties)

@@ -37,7 +37,7 @@ from huggingface_hub import ModelHubMixin, hf_hub_download
 from .motif_table import MotifTable, read_motif_table
 from .motifs import sort_motifs
 from .nearest import nearest_by_cosine
-from .patches import as_counts, check_patch_size, grid_shape, keys_to_patches, nonzero_mask, patch_keys, patch_matrix
+from .patches import PatchKeys, as_counts, check_patch_size, grid_shape, patch_matrix
 
 WEIGHTS_FILE = "motif_tokenizer.safetensors"
 CONFIG_FILE = "config.json"
@@ -73,6 +73,23 @@ class EncodeStats:
 
     def __add__(self, other: "EncodeStats") -> "EncodeStats":
         return EncodeStats(self.patches + other.patches, self.lossless + other.lossless, self.searched + other.searched)
+
+
+class _Lookup:
+    """Sorted motif keys with their vocabulary id and whether the motif is itself in the vocabulary."""
+
+    def __init__(self, keys: np.ndarray, ids: np.ndarray, in_vocab: np.ndarray):
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.ids, self.in_vocab = keys[order], ids[order], in_vocab[order]
+
+    def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(hit mask, ids of the hits, in-vocabulary flags of the hits)``."""
+        if not len(self.keys):
+            empty = np.zeros(0, dtype=ID_DTYPE)
+            return np.zeros(len(keys), bool), empty, empty.astype(bool)
+        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        hit = self.keys[pos] == keys
+        return hit, self.ids[pos[hit]], self.in_vocab[pos[hit]]
 
 
 class MotifTokenizer(
@@ -132,14 +149,24 @@ class MotifTokenizer(
 
     # ------------------------------------------------------------------ lookup
     def _build_lookup(self) -> None:
-        """Sorted keys of every known motif (vocabulary first) -> id, and an in-vocabulary flag."""
-        keys = patch_keys(np.concatenate([self.vocab, self.known_motifs]))
-        ids = np.concatenate([np.arange(len(self.vocab), dtype=ID_DTYPE), self.known_ids])
-        in_vocab = np.arange(len(keys)) < len(self.vocab)
-        order = np.argsort(keys, kind="stable")
-        self._keys, self._ids, self._in_vocab = keys[order], ids[order], in_vocab[order]
-        if len(keys) > 1 and np.any(self._keys[1:] == self._keys[:-1]):
+        """Sorted keys of every known motif (vocabulary first) -> id and in-vocabulary flag.
+
+        Packed keys cover the known motifs whose values fit the packing; the bytewise table
+        (every known motif) is built the first time an array with larger values is encoded.
+        """
+        self._codec = PatchKeys(self.vocab.shape[1])
+        self._known = np.concatenate([self.vocab, self.known_motifs])
+        self._known_ids = np.concatenate([np.arange(len(self.vocab), dtype=ID_DTYPE), self.known_ids])
+        fits = self._known.max(axis=1) < self._codec.limit if self._codec.bits else np.zeros(len(self._known), bool)
+        self._packed = _Lookup(self._codec.packed(self._known[fits]), self._known_ids[fits], np.flatnonzero(fits) < len(self.vocab))
+        self._bytewise: _Lookup | None = None
+        if len(np.unique(self._codec.bytewise(self._known))) != len(self._known):
             raise ValueError("a motif appears twice among the vocabulary and known motifs")
+
+    def _bytewise_lookup(self) -> "_Lookup":
+        if self._bytewise is None:
+            self._bytewise = _Lookup(self._codec.bytewise(self._known), self._known_ids, np.arange(len(self._known)) < len(self.vocab))
+        return self._bytewise
 
     @property
     def vocab_size(self) -> int:
@@ -166,22 +193,26 @@ class MotifTokenizer(
         counts = as_counts(counts)
         g_n, g_t = grid_shape(counts.shape, self.patch_size, "zero")
         patches = patch_matrix(counts, self.patch_size, "zero")
-        keys = patch_keys(patches)
+        codec = self._codec
+        if codec.packable(patches):
+            keys, lookup, to_patches = codec.packed(patches), self._packed, codec.unpacked
+            busy = np.flatnonzero(keys)
+        else:
+            keys, lookup, to_patches = codec.bytewise(patches), self._bytewise_lookup(), codec.from_bytewise
+            busy = np.flatnonzero(patches.any(axis=1))
         ids = np.full(len(keys), self.zero_id, dtype=ID_DTYPE)
-        busy = np.flatnonzero(nonzero_mask(keys, patches))
         lossless = len(keys) - len(busy)
         searched = 0
         if len(busy):
             busy_keys = keys[busy]
-            pos = np.minimum(np.searchsorted(self._keys, busy_keys), len(self._keys) - 1)
-            hit = self._keys[pos] == busy_keys
-            ids[busy[hit]] = self._ids[pos[hit]]
-            lossless += int(np.count_nonzero(self._in_vocab[pos[hit]]))
+            hit, found, exact = lookup.find(busy_keys)
+            ids[busy[hit]] = found
+            lossless += int(np.count_nonzero(exact))
             missed = busy[~hit]
             searched = len(missed)
             if searched:
-                unseen, inverse = np.unique(keys[missed], return_inverse=True)
-                nearest = nearest_by_cosine(keys_to_patches(unseen, patches.shape[1]), self.vocab, self.zero_id)
+                unseen, inverse = np.unique(busy_keys[~hit], return_inverse=True)
+                nearest = nearest_by_cosine(to_patches(unseen), self.vocab, self.zero_id)
                 ids[missed] = nearest[inverse.ravel()]
         return ids.reshape(g_n, g_t), EncodeStats(len(keys), lossless, searched)
 

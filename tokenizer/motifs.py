@@ -17,14 +17,50 @@ from typing import Iterable
 
 import numpy as np
 
-from .patches import check_pad, check_patch_size, key_dtype, keys_to_patches, nonzero_mask, patch_keys, patch_matrix
+from .patches import PatchKeys, check_pad, check_patch_size, patch_matrix
 
 #: Buffered non-silent keys before they are reduced with np.unique (keys, not bytes).
 FLUSH_KEYS = 8_000_000
 
 
+class _KeyCounts:
+    """Running exact counts of one kind of key: a buffer of raw keys plus a unique, sorted table."""
+
+    def __init__(self, dtype: np.dtype, flush_keys: int):
+        self.flush_keys = flush_keys
+        self.buffer: list[np.ndarray] = []
+        self.buffered = 0
+        self.keys = np.zeros(0, dtype=dtype)
+        self.counts = np.zeros(0, dtype=np.int64)
+
+    def add_keys(self, keys: np.ndarray) -> None:
+        if len(keys):
+            self.buffer.append(keys)
+            self.buffered += len(keys)
+            if self.buffered >= self.flush_keys:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            keys = np.concatenate(self.buffer)
+            self.buffer, self.buffered = [], 0
+            uniq, counts = np.unique(keys, return_counts=True)
+            self.add_counts(uniq, counts.astype(np.int64))
+
+    def add_counts(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        """Add ``counts`` of (possibly repeated, unsorted) ``keys``."""
+        both = np.concatenate([self.keys, keys])
+        self.keys, inverse = np.unique(both, return_inverse=True)
+        weights = np.concatenate([self.counts, counts])
+        self.counts = np.bincount(inverse.ravel(), weights=weights, minlength=len(self.keys)).astype(np.int64)
+
+
 class MotifCounter:
     """Accumulates exact motif counts over arrays and partial tables.
+
+    Non-silent patches are keyed as packed uint64 when their array's values fit (the usual case
+    for spike counts) and bytewise otherwise (see :class:`tokenizer.patches.PatchKeys`); the two
+    running tables are merged in :meth:`result`.
 
     Args:
         patch_size: ``(p_n, p_t)`` neurons x time bins.
@@ -36,28 +72,16 @@ class MotifCounter:
         self.patch_size = check_patch_size(patch_size)
         self.pad = check_pad(pad)
         self.width = self.patch_size[0] * self.patch_size[1]
-        self.flush_keys = int(flush_keys)
-        self._dtype = key_dtype(self.width)
+        self.codec = PatchKeys(self.width)
         self._silent = 0
-        self._buffer: list[np.ndarray] = []
-        self._buffered = 0
-        self._keys = np.zeros(0, dtype=self._dtype)
-        self._counts = np.zeros(0, dtype=np.int64)
+        self._packed = _KeyCounts(np.dtype(np.uint64), int(flush_keys))
+        self._bytewise = _KeyCounts(np.dtype((np.void, self.width)), int(flush_keys))
         self.arrays = 0
 
     def add(self, counts: np.ndarray) -> None:
         """Count the patches of one uint8 ``(n_neurons, n_time_bins)`` array."""
-        patches = patch_matrix(counts, self.patch_size, self.pad)
-        keys = patch_keys(patches)
-        busy = nonzero_mask(keys, patches)
-        active = keys[busy]
-        self._silent += len(keys) - len(active)
+        self._add_patches(patch_matrix(counts, self.patch_size, self.pad), None)
         self.arrays += 1
-        if len(active):
-            self._buffer.append(active)  # boolean indexing copied it: the row may be freed
-            self._buffered += len(active)
-            if self._buffered >= self.flush_keys:
-                self._flush()
 
     def add_table(self, motifs: np.ndarray, counts: np.ndarray) -> None:
         """Merge a partial ``(motifs, counts)`` table into this count."""
@@ -68,40 +92,43 @@ class MotifCounter:
                 f"partial table has motifs of shape {motifs.shape} and {len(counts)} counts; "
                 f"expected (M, {self.width}) motifs with one count each"
             )
-        if not len(motifs):
-            return
-        self._flush()
-        keys = patch_keys(motifs)
-        silent = ~nonzero_mask(keys, motifs)
-        self._silent += int(counts[silent].sum())
-        self._merge(keys[~silent], counts[~silent])
+        self._add_patches(motifs, counts)
 
-    def _flush(self) -> None:
-        if not self._buffer:
+    def _add_patches(self, patches: np.ndarray, counts: np.ndarray | None) -> None:
+        """Count patches (each once, or ``counts`` times each)."""
+        if not len(patches):
             return
-        keys = np.concatenate(self._buffer)
-        self._buffer, self._buffered = [], 0
-        uniq, counts = np.unique(keys, return_counts=True)
-        self._merge(uniq, counts.astype(np.int64))
-
-    def _merge(self, keys: np.ndarray, counts: np.ndarray) -> None:
-        """Add ``counts`` of (possibly repeated, unsorted) ``keys`` to the running table."""
-        both = np.concatenate([self._keys, keys])
-        self._keys, inverse = np.unique(both, return_inverse=True)
-        weights = np.concatenate([self._counts, counts])
-        self._counts = np.bincount(inverse.ravel(), weights=weights, minlength=len(self._keys)).astype(np.int64)
+        if self.codec.packable(patches):
+            keys = self.codec.packed(patches)
+            busy = keys != 0
+            table = self._packed
+        else:
+            keys = self.codec.bytewise(patches)
+            busy = patches.any(axis=1)
+            table = self._bytewise
+        if counts is None:
+            self._silent += len(keys) - int(np.count_nonzero(busy))
+            table.add_keys(keys[busy])  # boolean indexing copies: the source row may be freed
+        else:
+            self._silent += int(counts[~busy].sum())
+            table.flush()
+            table.add_counts(keys[busy], counts[busy])
 
     @property
     def total_patches(self) -> int:
         """Patches counted so far (silent ones included)."""
-        self._flush()
-        return int(self._silent + self._counts.sum())
+        return int(self._silent + sum(t.counts.sum() + t.buffered for t in (self._packed, self._bytewise)))
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """``(motifs, counts)`` sorted by count (desc), ties in motif byte order."""
-        self._flush()
-        motifs = keys_to_patches(self._keys, self.width)
-        counts = self._counts
+        for table in (self._packed, self._bytewise):
+            table.flush()
+        motifs = np.concatenate([self.codec.unpacked(self._packed.keys), self.codec.from_bytewise(self._bytewise.keys)])
+        counts = np.concatenate([self._packed.counts, self._bytewise.counts])
+        if len(self._packed.keys) and len(self._bytewise.keys):  # one motif may sit in both tables
+            merged = _KeyCounts(np.dtype((np.void, self.width)), 1)
+            merged.add_counts(self.codec.bytewise(motifs), counts)
+            motifs, counts = self.codec.from_bytewise(merged.keys), merged.counts
         if self._silent:
             motifs = np.concatenate([np.zeros((1, self.width), dtype=np.uint8), motifs])
             counts = np.concatenate([[self._silent], counts]).astype(np.int64)

@@ -2,15 +2,20 @@
 
 Rule: the silent (all-zero) motif maps only to the vocabulary's silent entry; every other motif
 maps to the non-silent vocabulary motif with the highest cosine similarity, ties to the lowest
-id (the more frequent motif). Similarities are computed in float64 by chunked matrix products so
-memory stays near ``CHUNK_BYTES`` whatever the number of queries.
+id (the more frequent motif).
+
+Counts are >= 0, so for a query q the argmax over v of the cosine is the argmax of
+``dot(q, v)**2 / |v|**2`` (|q| is common to every v). Dots of integer-valued float64 vectors are
+exact whatever the BLAS summation order, and one correctly rounded division follows, so ties
+break the same way however the queries are batched. Queries go through chunked matrix products
+whose score block stays near ``CHUNK_BYTES``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-CHUNK_BYTES = 128 * 1024**2
+CHUNK_BYTES = 32 * 1024**2
 
 
 def nearest_by_cosine(queries: np.ndarray, vocab: np.ndarray, zero_id: int) -> np.ndarray:
@@ -27,17 +32,19 @@ def nearest_by_cosine(queries: np.ndarray, vocab: np.ndarray, zero_id: int) -> n
     if queries.ndim != 2 or vocab.ndim != 2 or queries.shape[1] != vocab.shape[1]:
         raise ValueError(f"queries {queries.shape} and vocabulary {vocab.shape} must be (n, width) with one width")
     vocab_f = vocab.astype(np.float64)
-    norms = np.sqrt(np.einsum("ij,ij->i", vocab_f, vocab_f))
-    candidates = np.flatnonzero(norms > 0)
+    norms2 = np.einsum("ij,ij->i", vocab_f, vocab_f)  # exact integers
+    candidates = np.flatnonzero(norms2 > 0)
     if not len(candidates):
         raise ValueError("the vocabulary holds no non-silent motif to map non-silent motifs to")
-    unit = vocab_f[candidates] / norms[candidates, None]
+    cand_t = np.ascontiguousarray(vocab_f[candidates].T)
+    cand_norms2 = norms2[candidates]
     out = np.full(len(queries), int(zero_id), dtype=np.int64)
     busy = np.flatnonzero(queries.any(axis=1))
     step = max(1, CHUNK_BYTES // (8 * len(candidates)))
     for start in range(0, len(busy), step):
         rows = busy[start : start + step]
-        # argmax of q.v/|v| equals argmax of the cosine: |q| is the same for every v.
-        scores = queries[rows].astype(np.float64) @ unit.T
-        out[rows] = candidates[np.argmax(scores, axis=1)]
+        scores = queries[rows].astype(np.float64) @ cand_t  # exact integer dots
+        np.multiply(scores, scores, out=scores)
+        np.divide(scores, cand_norms2, out=scores)
+        out[rows] = candidates[np.argmax(scores, axis=1)]  # first maximum: lowest id
     return out

@@ -11,9 +11,9 @@ Edge patches that would run past the last neuron or bin are handled by a padding
 ``"zero"``  the row is padded with zeros to whole patches (what the tokenizer does, so that
             every token of a row is encoded).
 
-Keys: a patch of width <= 8 is packed into one little-endian ``uint64`` (the silent patch is
-key 0); wider patches use a fixed-size ``void`` view of their bytes. Both sort, unique and
-``np.searchsorted`` like integers, and the mapping is exact (no hashing).
+Keys (:class:`PatchKeys`): a patch is packed into one ``uint64`` when its values fit the bits
+available per value, else its bytes are viewed as one fixed-size ``void`` value. Both sort,
+unique and ``np.searchsorted`` exactly (no hashing).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from __future__ import annotations
 import numpy as np
 
 PAD_POLICIES = ("drop", "zero")
-#: Widest patch (in values) packed into one uint64 key.
-PACKED_WIDTH = 8
 
 
 def check_patch_size(patch_size) -> tuple[int, int]:
@@ -84,33 +82,52 @@ def patch_matrix(counts: np.ndarray, patch_size, pad: str = "drop") -> np.ndarra
     return block.reshape(g_n, p_n, g_t, p_t).transpose(0, 2, 1, 3).reshape(g_n * g_t, p_n * p_t)
 
 
-def key_dtype(width: int) -> np.dtype:
-    """The key type of patches of ``width`` values: uint64 if packed, else fixed-size void."""
-    return np.dtype(np.uint64) if width <= PACKED_WIDTH else np.dtype((np.void, width))
+class PatchKeys:
+    """Exact sortable keys of patches of one width (``p_n * p_t`` values).
 
+    *Packed* keys are uint64: each value takes ``bits`` bits (8 for widths up to 8, else
+    ``64 // width``), so the silent patch is key 0. A patch matrix can be packed when its
+    largest value is below ``2**bits`` (``packable``); spike counts in 20 ms bins almost always
+    are (e.g. < 64 for 1x10 patches). Otherwise *byte* keys view each patch's bytes as one
+    fixed-size ``void`` value. Both kinds sort, ``np.unique`` and ``np.searchsorted`` exactly.
+    """
 
-def patch_keys(patches: np.ndarray) -> np.ndarray:
-    """1-D keys of a uint8 ``(n, width)`` patch matrix (see module docstring)."""
-    n, width = patches.shape
-    if width <= PACKED_WIDTH:
-        if width == PACKED_WIDTH and patches.flags.c_contiguous:
-            return patches.view("<u8").reshape(n)
-        packed = np.zeros((n, PACKED_WIDTH), dtype=np.uint8)
-        packed[:, :width] = patches
-        return packed.view("<u8").reshape(n)
-    return np.ascontiguousarray(patches).view(key_dtype(width)).reshape(n)
+    def __init__(self, width: int):
+        self.width = int(width)
+        self.bits = 8 if self.width <= 8 else 64 // self.width
+        self.limit = 1 << self.bits if self.bits else 0
 
+    def packable(self, patches: np.ndarray) -> bool:
+        return self.bits > 0 and (patches.size == 0 or int(patches.max()) < self.limit)
 
-def keys_to_patches(keys: np.ndarray, width: int) -> np.ndarray:
-    """Inverse of :func:`patch_keys`: uint8 ``(n, width)`` patches (a new array)."""
-    keys = np.ascontiguousarray(keys)
-    if width <= PACKED_WIDTH:
-        return keys.astype("<u8", copy=False).view(np.uint8).reshape(len(keys), PACKED_WIDTH)[:, :width].copy()
-    return keys.view(np.uint8).reshape(len(keys), width).copy()
+    def packed(self, patches: np.ndarray) -> np.ndarray:
+        """uint64 keys of a packable uint8 ``(n, width)`` patch matrix."""
+        n = len(patches)
+        if self.bits == 8:
+            if self.width == 8 and patches.flags.c_contiguous:
+                return patches.view("<u8").reshape(n)
+            buf = np.zeros((n, 8), dtype=np.uint8)
+            buf[:, : self.width] = patches
+            return buf.view("<u8").reshape(n)
+        keys = patches[:, 0].astype(np.uint64)
+        for j in range(1, self.width):
+            keys |= patches[:, j].astype(np.uint64) << np.uint64(self.bits * j)
+        return keys
 
+    def unpacked(self, keys: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`packed`: uint8 ``(n, width)`` patches."""
+        keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        if self.bits == 8:
+            return keys.view(np.uint8).reshape(len(keys), 8)[:, : self.width].copy()
+        mask = np.uint64(self.limit - 1)
+        out = np.empty((len(keys), self.width), dtype=np.uint8)
+        for j in range(self.width):
+            out[:, j] = (keys >> np.uint64(self.bits * j)) & mask
+        return out
 
-def nonzero_mask(keys: np.ndarray, patches: np.ndarray) -> np.ndarray:
-    """True where a patch holds at least one spike (cheap on packed keys)."""
-    if keys.dtype == np.uint64:
-        return keys != 0
-    return patches.any(axis=1)
+    def bytewise(self, patches: np.ndarray) -> np.ndarray:
+        """Fixed-size void keys (any values)."""
+        return np.ascontiguousarray(patches, dtype=np.uint8).view(np.dtype((np.void, self.width))).reshape(len(patches))
+
+    def from_bytewise(self, keys: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(keys).view(np.uint8).reshape(len(keys), self.width).copy()
