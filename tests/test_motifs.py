@@ -206,7 +206,16 @@ def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
 
     motifs, counts, rows = count_shard_files(resolve_shards(out, ["all"], ["train"]), (1, 5), progress=False)
     write_motif_table(tmp_path / "m", MotifTable(motifs, counts, {"patch_size": [1, 5], "pad": "drop", "rows": rows}))
-    assert ray_tokenizer.main(["--motifs", str(tmp_path / "m"), "--vocab-size", "20", "--out", str(tmp_path / "t"), "--quiet"]) == 0
+    # as a script joining the running cluster: ray_jobs/tokenizer.py must not shadow the tokenizer
+    # package, neither in the driver nor in the Ray workers its tasks run on
+    address = local_ray.get_runtime_context().gcs_address
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "ray_jobs" / "tokenizer.py"), "--motifs", str(tmp_path / "m"), "--vocab-size", "20",
+         "--out", str(tmp_path / "t"), "--quiet", "--address", address],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
     on_ray = MotifTokenizer.from_pretrained(tmp_path / "t")
     local = MotifTokenizer.from_counts(motifs, counts, 20, (1, 5))
     assert len(local.known_motifs) > 7

@@ -235,3 +235,4 @@ def test_cli_train_tokenizer(tmp_path):
     assert tok.vocab_size == 30 and tok.patch_size == (2, 5)
     direct = MotifTokenizer.from_counts(motifs, counts, 30, (2, 5))
     np.testing.assert_array_equal(tok.known_ids, direct.known_ids)
+
