@@ -24,7 +24,7 @@ from .binning import BIN_SIZE, MAX_TOKENS
 from .output import layout
 from .output.card import write_card
 from .output.report import FAILED_SUFFIX, make_report, write_report
-from .output.shards import write_json_atomic, write_rows_atomic
+from .output.shards import temporary_files, write_json_atomic, write_rows_atomic
 from .registry import Component, get_component
 from .rows import SessionSkipped, session_to_rows
 from .sessions import Session
@@ -238,8 +238,11 @@ def run_local(jobs: list[SessionJob], num_proc: int = 1, progress: bool = True) 
 
 
 def finalize(components: list[str], options: BuildOptions, listing_errors: dict[str, str] | None = None) -> dict:
-    """Schema-only shards for empty splits, then the report and the dataset card."""
+    """Remove temporaries of killed writers, write schema-only shards for empty splits, then
+    the report and the dataset card (all jobs have ended: any temporary left is stale)."""
     out = Path(options.out)
+    for stale in temporary_files(out):
+        stale.unlink(missing_ok=True)
     for name in components:
         folder = out / layout.DATA_DIR / name
         if not folder.is_dir() and name in (listing_errors or {}):

@@ -58,12 +58,12 @@ def ray_executor(address: str | None = None, *, max_retries: int = MAX_RETRIES, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from builders.commands.build import add_build_arguments, conclude, options_from_args, resolve_components
-    from builders.pipeline import BuildError, build
+    from builders.commands.build import add_build_arguments, execute
 
     parser = argparse.ArgumentParser(
         prog="ray_jobs/build.py",
-        description="Build components of the rodent neural pile on a Ray cluster (one task per session).",
+        description="Build components of the rodent neural pile on a Ray cluster (one task per session). "
+                    "Same arguments and output as `neural-pile build`; reruns resume.",
     )
     add_build_arguments(parser)
     parser.add_argument("--address", default=None,
@@ -72,20 +72,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"new attempts for a failed session before it is reported (default: {MAX_RETRIES})")
     parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of a local Ray started by this job")
     args = parser.parse_args(argv)
-    try:
-        components = resolve_components(args.components)
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
-    options = options_from_args(args)
     executor = ray_executor(args.address, max_retries=args.max_retries, progress=not args.no_progress,
                             num_cpus=args.num_cpus)
-    try:
-        report, _ = build(components, options, executor=executor, progress=not args.no_progress)
-    except (FileNotFoundError, BuildError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return conclude(report, components, args.allow_failures)
+    return execute(args, executor)
 
 
 if __name__ == "__main__":

@@ -74,8 +74,12 @@ def conclude(report: dict, components: list[str], allow_failures: bool) -> int:
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..pipeline import BuildError, build, run_local
+def execute(args: argparse.Namespace, executor) -> int:
+    """Build what ``args`` asks for with ``executor``, print the report, return the exit code.
+
+    Shared by ``neural-pile build`` and ``ray_jobs/build.py`` (which differ only in the executor).
+    """
+    from ..pipeline import BuildError, build
 
     try:
         components = resolve_components(args.components)
@@ -83,20 +87,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
     options = options_from_args(args)
-    progress = not args.no_progress
-    if args.ray is not None:
-        from ray_jobs.build import ray_executor
-
-        executor = ray_executor(address=args.ray or None, progress=progress)
-    else:
-        executor = lambda jobs: run_local(jobs, num_proc=args.num_proc, progress=progress)  # noqa: E731
     try:
-        report, _ = build(components, options, executor=executor, progress=progress)
+        report, _ = build(components, options, executor=executor, progress=not args.no_progress)
     except (FileNotFoundError, BuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"\nwrote {options.out} (dataset card README.md, build_report.json)")
     return conclude(report, components, args.allow_failures)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..pipeline import run_local
+
+    progress = not args.no_progress
+    if args.ray is not None:
+        from ray_jobs.build import ray_executor
+
+        return execute(args, ray_executor(address=args.ray or None, progress=progress))
+    return execute(args, lambda jobs: run_local(jobs, num_proc=args.num_proc, progress=progress))
 
 
 def register(subparsers) -> None:

@@ -25,12 +25,21 @@ from ..schema import ARROW_SCHEMA, rows_to_table
 ROW_GROUP_TOKENS = 128_000_000
 
 
+#: Marks a temporary file name: ``.<final name>.tmp-<pid>``.
+TEMP_MARK = ".tmp-"
+
+
+def temporary_files(folder: str | os.PathLike) -> list[Path]:
+    """Temporaries under ``folder`` (left by writers that were killed before their rename)."""
+    return sorted(Path(folder).rglob(f".*{TEMP_MARK}*"))
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path; on success rename it to ``path``, on failure remove it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
