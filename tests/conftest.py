@@ -140,3 +140,12 @@ def bad_nwb_files(tmp_path_factory, nwb_file):
 def unsorted_nan_file(tmp_path_factory):
     """``(path, trains)`` of an NWB file with an unsorted train, NaN times and a silent unit."""
     return write_unsorted_nan_session(tmp_path_factory.mktemp("unsorted") / "sub-B2_ses-1_ecephys.nwb")
+
+
+@pytest.fixture(scope="session")
+def ray_head():
+    """One loopback ``ray start --head`` shared by every ``ray job submit`` test, ended afterwards."""
+    from ray_head import loopback_ray_head
+
+    with loopback_ray_head() as head:
+        yield head

@@ -133,3 +133,12 @@ def test_killed_build_resumes_to_the_same_folder(tmp_path):
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert folder_rows(out, "demo") == folder_rows(expected, "demo")
     assert not list(out.rglob(".*.tmp-*"))
+
+
+def test_ray_job_submit_of_the_build_script(archive, local_build, tmp_path, ray_head):
+    root, _, _ = archive
+    out = tmp_path / "pile"
+    done = ray_head.submit("ray_jobs/build.py", "peyrache", "--data-dir", str(root / DANDISET), "--out", str(out),
+                           "--max-tokens", str(MAX_TOKENS), "--no-progress")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -226,94 +221,12 @@ def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
     np.testing.assert_array_equal(many_tasks, local.known_ids)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def processes_using(temp_dir: str) -> list[int]:
-    """Pids whose command line or working directory mentions ``temp_dir`` (Linux /proc)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            cwd = os.readlink(entry / "cwd")
-        except OSError:
-            continue
-        if temp_dir in cmdline or cwd.startswith(temp_dir):
-            pids.append(int(entry.name))
-    return pids
-
-
-def stop_scoped_head(head: subprocess.Popen, temp_dir: str) -> None:
-    """End only the head this test started: its process group, then any process using its temp dir.
-
-    (``ray stop`` would end every Ray process on the machine, other people's clusters included.)
-    """
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(head.pid, sig)
-        except ProcessLookupError:
-            pass
-        for pid in processes_using(temp_dir):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.time() + 10
-        while (head.poll() is None or processes_using(temp_dir)) and time.time() < deadline:
-            time.sleep(0.2)
-        if head.poll() is not None and not processes_using(temp_dir):
-            return
-
-
-@pytest.mark.skipif(shutil.which("ray", path=str(Path(sys.executable).parent)) is None, reason="ray CLI not installed next to python")
-def test_ray_job_submit_on_loopback_head(pile, tmp_path):
+def test_ray_job_submit_on_loopback_head(pile, tmp_path, ray_head):
     out, written = pile
-    ray_cli = str(Path(sys.executable).parent / "ray")
-    temp_dir = tempfile.mkdtemp(prefix="npr", dir="/tmp")  # short: Ray's socket paths have a length limit
-    gcs_port, dash_port, agent_port, agent_grpc, env_agent, metrics, client_port = (free_port() for _ in range(7))
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env["RAY_USAGE_STATS_ENABLED"] = "0"
-    # Left unset, a new head turns token auth on when ~/.ray/auth_token exists (an in-process
-    # ray.init() creates it) while the job CLI stays unauthenticated: say "token" to both.
-    env["RAY_AUTH_MODE"] = "token"
-    head = subprocess.Popen(
-        [ray_cli, "start", "--head", "--block", f"--port={gcs_port}", "--dashboard-host=127.0.0.1", f"--dashboard-port={dash_port}",
-         "--num-cpus=2", "--include-dashboard=true", f"--temp-dir={temp_dir}",
-         # every port explicit: the defaults (e.g. agent 52365) clash with any other Ray on this machine
-         f"--dashboard-agent-listen-port={agent_port}", f"--dashboard-agent-grpc-port={agent_grpc}",
-         f"--runtime-env-agent-port={env_agent}", f"--metrics-export-port={metrics}", f"--ray-client-server-port={client_port}", "--object-store-memory", str(512 * 1024**2)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
     dest = tmp_path / "motifs_job"
-    try:
-        address = f"http://127.0.0.1:{dash_port}"
-        deadline = time.time() + 90
-        while True:  # wait for the job server
-            probe = subprocess.run([ray_cli, "job", "list", "--address", address], env=env, capture_output=True, text=True)
-            if probe.returncode == 0:
-                break
-            assert head.poll() is None, "ray start --head exited early"
-            assert time.time() < deadline, f"job server did not come up: {probe.stderr[-2000:]}"
-            time.sleep(1)
-        command = [
-            ray_cli, "job", "submit", "--address", address, "--working-dir", str(REPO),
-            "--runtime-env-json", json.dumps({"excludes": [".venv", ".git", "*.parquet", "benchmarks/results"]}), "--",
-            sys.executable, "ray_jobs/motifs.py", "--patch-size", "1", "10", "--dataset", str(out), "--config", "all", "--out", str(dest), "--quiet",
-        ]
-        while True:  # the job server answers before the node's agent has registered
-            submit = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-            if submit.returncode == 0 or "No available agent" not in submit.stderr or time.time() > deadline:
-                break
-            time.sleep(1)
-        assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
-    finally:
-        stop_scoped_head(head, temp_dir)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    submit = ray_head.submit("ray_jobs/motifs.py", "--patch-size", "1", "10", "--dataset", str(out),
+                             "--config", "all", "--out", str(dest), "--quiet")
+    assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
     table = read_motif_table(dest)
     expected = [a for c in ("v2h", "vbn") for a in written[c]["train"]]
     assert as_counter(table.motifs, table.counts) == brute_force(expected, (1, 10))
