@@ -9,7 +9,10 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# editable_mode=compat puts the repository on sys.path (a .pth entry) instead of an import
+	# hook, so the module neural_pile_rodent.py is found before a built dataset folder of the
+	# same name in the current directory (which would otherwise import as an empty namespace).
+	$(BIN)/python -m pip install --quiet -e ".[test]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
 venv: $(STAMP)

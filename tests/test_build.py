@@ -205,3 +205,14 @@ def test_process_session_is_idempotent(demo_data, tmp_path):
     second = process_session(job)
     assert first["status"] == second["status"] == "done"
     assert first["tokens"] == second["tokens"] and first["shard"] == second["shard"]
+
+
+def test_module_imports_beside_a_built_folder_of_the_same_name(tmp_path):
+    """`load_dataset("neural_pile_rodent")` and `import neural_pile_rodent` work from one folder."""
+    import subprocess
+    import sys
+
+    (tmp_path / "neural_pile_rodent" / "data").mkdir(parents=True)
+    done = subprocess.run([sys.executable, "-c", "import neural_pile_rodent as m; print(m.spike_counts_array.__name__)"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0 and "spike_counts_array" in done.stdout, done.stderr[-2000:]
