@@ -35,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from builders.output.layout import shard_files  # noqa: E402
 from tokenizer.motif_tokenizer import MotifTokenizer  # noqa: E402
 from tokenizer.motifs import count_motifs  # noqa: E402
-from tokenizer.nearest import nearest_by_cosine  # noqa: E402
 from tokenizer.shard_counting import open_shard  # noqa: E402
 
 

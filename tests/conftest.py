@@ -149,3 +149,19 @@ def ray_head():
 
     with loopback_ray_head() as head:
         yield head
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One in-process local Ray (2 CPUs, 512 MiB object store, no dashboard) for the whole run."""
+    import os
+
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    saved = os.environ.pop("RAY_ADDRESS", None)
+    from ray_jobs.cluster import connect
+
+    ray = connect(None, num_cpus=2, object_store_mb=512, progress=False)
+    yield ray
+    ray.shutdown()
+    if saved is not None:
+        os.environ["RAY_ADDRESS"] = saved

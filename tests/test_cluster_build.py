@@ -91,15 +91,6 @@ def test_broken_asset_is_reported_and_the_rest_built(archive, local_build, tmp_p
     assert folder_rows(out, "peyrache") == expected
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    from ray_jobs.cluster import connect
-
-    ray = connect(None, num_cpus=2, object_store_mb=512, progress=False)
-    yield ray
-    ray.shutdown()
-
-
 def test_ray_build_equals_single_machine_build(archive, local_build, local_ray, tmp_path):
     root, _, _ = archive
     out = tmp_path / "pile"

@@ -164,21 +164,6 @@ def test_cli_writes_table_metadata_and_figure(pile, tmp_path):
         main(["motifs", "--patch-size", "1", "10", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    import ray
-
-    from ray_jobs.cluster import connect
-
-    saved = os.environ.pop("RAY_ADDRESS", None)
-    connect(None, num_cpus=2, object_store_mb=512, progress=False)
-    yield ray
-    ray.shutdown()
-    if saved is not None:
-        os.environ["RAY_ADDRESS"] = saved
-
-
 def test_ray_data_counting_equals_local(pile, local_ray):
     out, _ = pile
     from ray_jobs.motifs import count_shards_ray

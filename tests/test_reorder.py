@@ -143,7 +143,6 @@ def test_quality_no_worse_than_reference_restated():
 # ----------------------------------------------------------------------------------- datasets
 
 import json  # noqa: E402
-import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pyarrow.parquet as pq  # noqa: E402
@@ -234,15 +233,6 @@ def test_row_that_cannot_be_reordered_fails_loudly(tmp_path, capsys):
 def test_refuses_missing_input_folder(tmp_path, capsys):
     assert cli_main(["reorder", "--in", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert "nope" in capsys.readouterr().err
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, object_store_memory=512 * 1024**2, include_dashboard=False)
-    yield ray
-    ray.shutdown()
 
 
 def test_ray_job_writes_the_same_shards_as_the_local_run(pile, reordered, local_ray, tmp_path):
