@@ -90,7 +90,7 @@ def raster_grid(samples: list[tuple[Path, int]], title: str, path: Path, max_bin
         nonzero = shown[shown > 0]
         vmax = max(1.0, float(np.percentile(nonzero, 99))) if nonzero.size else 1.0
         image = ax.imshow(shown, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=vmax)
-        ax.set_title(f"{meta['session_id']} / {meta['segment_id']}\n{counts.shape[0]} units x {counts.shape[1]} bins",
+        ax.set_title(f"{meta['source_dataset']} sub-{meta['subject_id']} ses-{meta['session_id']} {meta['segment_id']}\n{counts.shape[0]} units x {counts.shape[1]} bins",
                      fontsize=8)
         ax.set_xlabel("time (20 ms bins)" if k == 1 else f"time ({k} x 20 ms bins, summed)", fontsize=7)
         ax.set_ylabel("unit", fontsize=7)
