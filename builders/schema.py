@@ -75,11 +75,6 @@ def rows_to_table(rows: Iterable[dict]) -> pa.Table:
     return pa.Table.from_pydict({n: columns[n] for n in COLUMNS}, schema=ARROW_SCHEMA)
 
 
-def empty_table() -> pa.Table:
-    """A table with the shard schema and no rows (written for a split with no session)."""
-    return ARROW_SCHEMA.empty_table()
-
-
 def table_spike_counts(table: pa.Table | pa.RecordBatch, column: str = "spike_counts") -> list[np.ndarray]:
     """Every row's counts as a uint8 ``(n_neurons, n_time_bins)`` array viewing Arrow memory."""
     col = table.column(column)
@@ -128,12 +123,3 @@ def iter_spike_counts(dataset, batch_size: int = 16) -> Iterator[np.ndarray]:
     arrow = dataset.with_format("arrow")
     for start in range(0, len(arrow), batch_size):
         yield from table_spike_counts(arrow[start : start + batch_size])
-
-
-def counts_of(row: dict) -> np.ndarray:
-    """A row dict's ``spike_counts`` (2-D array or nested lists) as a uint8 2-D array."""
-    value = row["spike_counts"]
-    if isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.ndim == 2:
-        return value
-    arr = np.asarray(value, dtype=np.uint8)
-    return arr.reshape(len(value), -1) if arr.ndim != 2 else arr

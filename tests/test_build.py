@@ -14,7 +14,7 @@ from builders.output import layout
 from builders.pipeline import BuildOptions, build, plan, process_session, run_local
 from builders.registry import get_component
 from builders.rows import session_to_rows
-from builders.schema import FEATURES, spike_counts_array
+from builders.schema import FEATURES, iter_spike_counts, spike_counts_array
 from builders.sources import list_sessions
 from builders.synthetic import write_demo_recordings, write_nwb_session
 
@@ -88,6 +88,13 @@ def test_load_dataset_and_fast_accessor(built):
         fast = spike_counts_array(ds, i)
         assert fast.dtype == np.uint8 and fast.shape == (ds[i]["n_neurons"], ds[i]["n_time_bins"])
         np.testing.assert_array_equal(fast, np.array(ds[i]["spike_counts"], dtype=np.uint8))
+    streamed = list(iter_spike_counts(ds, batch_size=2))
+    assert len(streamed) == len(ds)
+    shuffled = ds.shuffle(seed=1)  # an indices mapping: the accessor must follow it
+    for i in range(len(ds)):
+        np.testing.assert_array_equal(streamed[i], spike_counts_array(ds, i))
+        np.testing.assert_array_equal(spike_counts_array(shuffled, i),
+                                      np.array(shuffled[i]["spike_counts"], dtype=np.uint8))
 
 
 def test_second_component_keeps_first_and_all_config(built, tmp_path):
