@@ -61,14 +61,6 @@ def reference_edges(t_last: float, bin_size: float = BIN_SIZE) -> np.ndarray:
     return np.arange(0.0, t_last + bin_size, bin_size)
 
 
-def trains_to_flat(trains: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """A sequence of 1-D spike-time arrays -> (all times concatenated, end offset per unit)."""
-    arrays = [np.asarray(t, dtype=np.float64).ravel() for t in trains]
-    ends = np.cumsum([a.size for a in arrays], dtype=np.int64)
-    times = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.float64)
-    return times, ends
-
-
 def bin_flat(
     times: np.ndarray,
     ends: np.ndarray,
@@ -100,22 +92,35 @@ def bin_flat(
         )
     if times.size:
         times, ends = _drop_invalid(times, ends, stats)
-    if times.size == 0:
-        return np.zeros((n_units, 0), dtype=np.uint8), stats
+    t_last = float(times.max()) if times.size else None
 
-    edges = reference_edges(float(times.max()), bin_size)
+    def chunk_times(first: int, stop: int) -> np.ndarray:
+        return times[(int(ends[first - 1]) if first else 0) : int(ends[stop - 1])]
+
+    return _fill_counts(ends, t_last, bin_size, chunk_times, stats), stats
+
+
+def _fill_counts(ends, t_last, bin_size, chunk_times, stats) -> np.ndarray:
+    """Counts ``(n_units, n_bins)`` on the reference edges up to ``t_last`` (no bin if None).
+
+    ``chunk_times(first, stop)`` returns the (valid) spike times of units ``first..stop-1``,
+    flat, unit after unit. Units are processed in groups of about :data:`CHUNK_SPIKES` spikes,
+    so that the dozen array passes of :func:`_count_chunk` run on cache-resident data instead of
+    streaming the whole session through memory each time.
+    """
+    n_units = ends.size
+    if t_last is None:
+        return np.zeros((n_units, 0), dtype=np.uint8)
+    edges = reference_edges(t_last, bin_size)
     n_bins = edges.size - 1
     counts = np.zeros((n_units, n_bins), dtype=np.uint8)
-    starts = np.concatenate([[0], ends[:-1]])
     edges_are_products = bool(np.array_equal(edges, np.arange(edges.size) * bin_size))
-    # Units are processed in groups of about CHUNK_SPIKES spikes, so that the dozen array
-    # passes below run on cache-resident data instead of streaming the session through RAM.
     for first, stop in _unit_chunks(ends, CHUNK_SPIKES):
-        lo, hi = int(starts[first]), int(ends[stop - 1])
-        if lo < hi:
-            _count_chunk(times[lo:hi], ends[first:stop] - lo, edges, bin_size, counts[first:stop].reshape(-1), stats,
-                         edges_are_products)
-    return counts, stats
+        base = int(ends[first - 1]) if first else 0
+        if base < int(ends[stop - 1]):
+            _count_chunk(chunk_times(first, stop), ends[first:stop] - base, edges, bin_size,
+                         counts[first:stop].reshape(-1), stats, edges_are_products)
+    return counts
 
 
 #: Spikes handled per vectorised pass of :func:`bin_flat` (a few MB of temporaries).
@@ -156,13 +161,14 @@ def _count_chunk(times, ends, edges, bin_size, out, stats, edges_are_products: b
     reaches_last_edge = times.max() >= edges[-2]  # only then can an index point past the last bin
     if reaches_last_edge:
         np.minimum(idx, n_bins - 1, out=idx)
+    # corrections are rare: index them instead of adding a whole boolean array
     if edges_are_products:
-        idx -= times < idx * bin_size
-        idx += times >= (idx + 1) * bin_size
+        idx[np.flatnonzero(times < idx * bin_size)] -= 1
+        idx[np.flatnonzero(times >= (idx + 1) * bin_size)] += 1
     else:
-        idx -= times < edges[idx]
-        idx += times >= edges[idx + 1]
-    unit = np.repeat(np.arange(n_units, dtype=np.int64) * n_bins, np.diff(ends, prepend=0))
+        idx[np.flatnonzero(times < edges[idx])] -= 1
+        idx[np.flatnonzero(times >= edges[idx + 1])] += 1
+    unit = np.repeat(np.arange(n_units, dtype=np.int64) * n_bins, np.diff(ends, prepend=0))  # row offsets
     past_end = idx >= n_bins if reaches_last_edge else None
     if past_end is not None and past_end.any():
         on_last_edge = past_end & (times == edges[-1])  # the last bin is closed
@@ -207,8 +213,23 @@ def bin_spikes(
     Returns:
         uint8 array ``(n_units, n_bins)``, or ``(array, BinStats)`` with ``return_stats``.
     """
-    times, ends = trains_to_flat(trains)
-    counts, stats = bin_flat(times, ends, bin_size)
+    if bin_size <= 0 or not math.isfinite(bin_size):
+        raise ValueError(f"bin_size must be a positive number of seconds, got {bin_size!r}")
+    stats = BinStats()
+    arrays, t_last = [], None
+    for train in trains:
+        train = np.asarray(train, dtype=np.float64).ravel()
+        if train.size:
+            train, _ = _drop_invalid(train, np.array([train.size]), stats)
+        if train.size:
+            t_last = max(t_last, float(train.max())) if t_last is not None else float(train.max())
+        arrays.append(train)
+    ends = np.cumsum([a.size for a in arrays], dtype=np.int64)
+
+    def chunk_times(first: int, stop: int) -> np.ndarray:
+        return np.concatenate(arrays[first:stop])  # one cache-sized group at a time
+
+    counts = _fill_counts(ends, t_last, bin_size, chunk_times, stats)
     return (counts, stats) if return_stats else counts
 
 
