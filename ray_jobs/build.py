@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="ray_jobs/build.py",
         description="Build components of the rodent neural pile on a Ray cluster (one task per session). "
-                    "Same arguments and output as `neural-pile build`; reruns resume.",
+                    "Same arguments and output as `neural-pile build`; reruns resume. Under `ray job submit`, "
+                    "give --out (and --data-dir) as absolute paths on storage every node sees: a relative path "
+                    "resolves inside the job's uploaded working directory.",
     )
     add_build_arguments(parser)
     parser.add_argument("--address", default=None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..binning import BIN_SIZE, MAX_TOKENS
@@ -54,8 +55,11 @@ def options_from_args(args: argparse.Namespace):
         raise SystemExit(f"--bin-size must be positive, got {args.bin_size}")
     if args.max_tokens <= 0:
         raise SystemExit(f"--max-tokens must be positive, got {args.max_tokens}")
+    # Absolute paths: Ray tasks (and spawned processes) may run from another working directory.
+    absolute = lambda path: os.path.abspath(os.path.expanduser(path)) if path else path  # noqa: E731
     return BuildOptions(
-        out=args.out, data_dir=args.data_dir, dandi_api_url=args.dandi_api_url, cache_dir=args.cache_dir,
+        out=absolute(args.out), data_dir=absolute(args.data_dir), dandi_api_url=args.dandi_api_url,
+        cache_dir=absolute(args.cache_dir),
         bin_size=args.bin_size, max_tokens=args.max_tokens, test_fraction=args.test_fraction,
     )
 
