@@ -21,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builders.output.shards import atomic_path, write_text_atomic
+
 from .patches import check_pad, check_patch_size
 
 TABLE_FILE = "motifs.parquet"
@@ -93,10 +95,9 @@ def write_motif_table(out_dir, table: MotifTable) -> Path:
         schema=schema,
     )
     path = out / TABLE_FILE
-    tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(arrow, tmp, row_group_size=ROW_GROUP)
-    tmp.replace(path)
-    (out / METADATA_FILE).write_text(meta_json + "\n")
+    with atomic_path(path) as tmp:
+        pq.write_table(arrow, tmp, row_group_size=ROW_GROUP)
+    write_text_atomic(out / METADATA_FILE, meta_json + "\n")
     return path
 
 

@@ -303,9 +303,13 @@ class MotifTokenizer(
             "known_motifs": self.known_motifs,
             "known_ids": self.known_ids,
         }
-        save_file({k: np.ascontiguousarray(v, dtype=ARRAYS[k]) for k, v in arrays.items()}, str(save_directory / WEIGHTS_FILE), metadata={"format": FORMAT})
-        (save_directory / CONFIG_FILE).write_text(json.dumps(self.config(), indent=2, sort_keys=True) + "\n")
-        (save_directory / CARD_FILE).write_text(model_card(self))
+        from builders.output.shards import atomic_path, write_text_atomic
+
+        with atomic_path(save_directory / WEIGHTS_FILE) as tmp:
+            save_file({k: np.ascontiguousarray(v, dtype=ARRAYS[k]) for k, v in arrays.items()}, str(tmp),
+                      metadata={"format": FORMAT})
+        write_text_atomic(save_directory / CONFIG_FILE, json.dumps(self.config(), indent=2, sort_keys=True) + "\n")
+        write_text_atomic(save_directory / CARD_FILE, model_card(self))
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
