@@ -93,3 +93,19 @@ def test_downsample_sums_blocks_of_bins():
     np.testing.assert_array_equal(shown, [[0 + 1 + 2, 3 + 4 + 5, 6 + 7 + 8, 9]])
     same, k1 = downsample_time(counts, max_bins=10)
     assert k1 == 1 and same is counts
+
+
+def test_visualize_draws_the_motif_figure_of_a_motif_table(tmp_path, capsys):
+    from tokenizer.motif_table import MotifTable, table_metadata, write_motif_table
+    from tokenizer.motifs import count_motifs
+
+    rng = np.random.default_rng(3)
+    arrays = [(rng.random((6, 200)) < 0.1).astype(np.uint8) for _ in range(3)]
+    motifs, counts = count_motifs(arrays, (1, 5))
+    write_motif_table(tmp_path / "m", MotifTable(motifs, counts, table_metadata((1, 5), "drop", motifs, counts,
+                                                                                  configs=["demo"])))
+    assert cli_main(["visualize", "--motifs", str(tmp_path / "m"), "--top", "6"]) == 0
+    figure = tmp_path / "m" / "top6_motifs_1x5.png"
+    assert figure.stat().st_size > 1000 and str(figure) in capsys.readouterr().out
+    assert cli_main(["visualize", "--motifs", str(tmp_path / "nothing")]) == 2
+    assert "nothing" in capsys.readouterr().err

@@ -4,15 +4,36 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .reorder import DEFAULT_IN
+
+
+def plot_motifs(table_dir: str, top: int, out_dir: str | None) -> Path:
+    """Redraw the top-``top`` motif figure of a motif table folder (``neural-pile motifs --out``)."""
+    from tokenizer.motif_figure import plot_top_motifs
+    from tokenizer.motif_table import read_motif_table
+
+    table = read_motif_table(table_dir)
+    p_n, p_t = table.metadata["patch_size"]
+    folder = Path(out_dir) if out_dir else Path(table_dir)
+    title = f"top {top} motifs of {p_n}x{p_t} ({', '.join(table.metadata.get('configs', []))})"
+    return plot_top_motifs(table.motifs, table.counts, (p_n, p_t), folder / f"top{top}_motifs_{p_n}x{p_t}.png",
+                           top=top, title=title)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis.figures import plot_all_components, plot_config
 
+    if args.motifs:
+        try:
+            print(plot_motifs(args.motifs, args.top, args.out_dir))
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"error: --motifs {args.motifs}: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if not args.all and not args.config:
-        print("error: give --config NAME or --all", file=sys.stderr)
+        print("error: give --config NAME, --all or --motifs DIR", file=sys.stderr)
         return 2
     options = dict(n_examples=args.n_examples, seed=args.seed, split=args.split, out_dir=args.out_dir)
     try:
@@ -35,6 +56,9 @@ def register(subparsers) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--config", help="component name or 'all' (rows drawn across all components)")
     which.add_argument("--all", action="store_true", help="one image per built component")
+    which.add_argument("--motifs", metavar="DIR", help="instead: the top motifs of a motif table folder "
+                                                      "(written by `neural-pile motifs --out DIR`)")
+    parser.add_argument("--top", type=int, default=24, help="motifs shown with --motifs (default: 24)")
     parser.add_argument("--n-examples", type=int, default=9, help="rows per image (default: 9)")
     parser.add_argument("--dataset", default=DEFAULT_IN, help=f"dataset folder (default: ./{DEFAULT_IN})")
     parser.add_argument("--split", default="train", choices=["train", "test"], help="split to sample (default: train)")
