@@ -29,9 +29,18 @@ def grouped_counts(rng: np.random.Generator, n_neurons: int, n_bins: int, n_grou
     return counts
 
 
+def sparse_counts(rng: np.random.Generator, n_neurons: int, n_bins: int) -> np.ndarray:
+    """uint8 ``(n_neurons, n_bins)`` independent Poisson counts at 1-10 Hz per neuron in 20 ms bins
+    (expected 0.02-0.2 spikes per bin, so > 90% of tokens are zero), two neurons silent."""
+    rates = rng.uniform(1.0, 10.0, n_neurons) * 0.02
+    counts = rng.poisson(rates[:, None], size=(n_neurons, n_bins)).astype(np.uint8)
+    counts[rng.choice(n_neurons, min(2, n_neurons), replace=False)] = 0
+    return counts
+
+
 def make_row(rng: np.random.Generator, component: str, subject: str, session: str, segment: int,
-             n_neurons: int, n_bins: int) -> dict:
-    counts = grouped_counts(rng, n_neurons, n_bins)
+             n_neurons: int, n_bins: int, counts_fn=grouped_counts) -> dict:
+    counts = counts_fn(rng, n_neurons, n_bins)
     regions = np.array(["VISp", "CA1", "LP", ""])
     return {
         "spike_counts": counts,
@@ -48,8 +57,11 @@ def make_row(rng: np.random.Generator, component: str, subject: str, session: st
 
 
 def write_pile_folder(out: Path, components: dict[str, tuple[int, int]] = DEFAULT_COMPONENTS,
-                      seed: int = 0) -> dict[str, dict[str, list[dict]]]:
-    """Write the folder; returns ``{component: {split: [row, ...]}}`` of what was written."""
+                      seed: int = 0, counts_fn=grouped_counts) -> dict[str, dict[str, list[dict]]]:
+    """Write the folder; returns ``{component: {split: [row, ...]}}`` of what was written.
+
+    ``counts_fn(rng, n_neurons, n_bins)`` makes each row's counts (default: correlated groups).
+    """
     rng = np.random.default_rng(seed)
     written: dict[str, dict[str, list[dict]]] = {}
     for component, (n_train, n_test) in components.items():
@@ -60,7 +72,7 @@ def write_pile_folder(out: Path, components: dict[str, tuple[int, int]] = DEFAUL
             for s in range(n_sessions):
                 session = f"{component}-{split}-{s}"
                 rows = [make_row(rng, component, f"sub-{s}", session, k, int(rng.integers(5, 40)),
-                                 int(rng.integers(50, 400))) for k in range(int(rng.integers(1, 4)))]
+                                 int(rng.integers(50, 400)), counts_fn) for k in range(int(rng.integers(1, 4)))]
                 write_rows_atomic(shard_path(out, component, split, session), rows)
                 written[component][split].extend(rows)
     write_text_atomic(Path(out) / "README.md", card_yaml(Path(out), list(components)) + "\n# test pile\n")

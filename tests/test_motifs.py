@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from motif_data import sparse_counts, write_motif_pile
+from pile_folder import sparse_counts, write_pile_folder
 from tokenizer.motif_table import FIGURE_FILE, METADATA_FILE, TABLE_FILE, MotifTable, read_motif_table, write_motif_table
 from tokenizer.motifs import MotifCounter, count_motifs, merge_motif_counts
 from tokenizer.shard_counting import count_shard_files
@@ -133,7 +133,9 @@ def test_motif_table_round_trip_and_figure(tmp_path):
 @pytest.fixture(scope="module")
 def pile(tmp_path_factory):
     out = tmp_path_factory.mktemp("pile")
-    return out, write_motif_pile(out)
+    written = write_pile_folder(out, {"demo": (2, 1), "v2h": (2, 0), "vbn": (2, 1)}, seed=0, counts_fn=sparse_counts)
+    return out, {c: {split: [r["spike_counts"] for r in rows] for split, rows in by_split.items()}
+                 for c, by_split in written.items()}
 
 
 def test_local_shard_counting_reads_train_only(pile):

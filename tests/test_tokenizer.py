@@ -9,7 +9,7 @@ import pickle
 import numpy as np
 import pytest
 
-from motif_data import sparse_counts
+from pile_folder import sparse_counts
 from tokenizer.motif_table import MotifTable, write_motif_table
 from tokenizer.motif_tokenizer import CONFIG_FILE, WEIGHTS_FILE, ArtifactError, MotifTokenizer
 from tokenizer.motifs import count_motifs
