@@ -48,7 +48,7 @@ def ray_executor(address: str | None = None, *, max_retries: int = MAX_RETRIES, 
                     attempts[index] += 1
                     pending[task.remote(jobs[index])] = index
                     continue
-                records.append(record)
+                records.append({**record, "attempts": attempts[index] + 1})
                 bar.update(record)
         finally:
             bar.close()
