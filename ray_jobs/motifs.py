@@ -89,7 +89,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     add_motif_arguments(parser)
     add_cluster_arguments(parser)
-    parser.add_argument("--concurrency", type=int, default=None, help="at most this many read/count tasks at once (default: Ray's choice)")
+    parser.add_argument("--concurrency", type=int, default=None, help="at most this many shard-counting tasks at once (default: Ray's choice)")
     return parser
 
 
