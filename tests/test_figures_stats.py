@@ -11,6 +11,7 @@ from builders.analysis.figures import downsample_time, sample_rows
 from builders.analysis.stats import dataset_stats
 from builders.cli import main as cli_main
 from builders.output.layout import shard_files
+from builders.pile import open_pile
 from pile_folder import write_pile_folder
 
 
@@ -31,7 +32,7 @@ def direct_histogram(rows: list[dict]) -> np.ndarray:
 
 def test_stats_equal_a_direct_count(pile):
     folder, written = pile
-    stats = dataset_stats(folder, "all", ("train", "test"), progress=False)
+    stats = dataset_stats(open_pile(folder, "all", ("train", "test")), progress=False)
     rows = [r for c in ("v2h", "vbn") for split in ("train", "test") for r in written[c][split]]
     np.testing.assert_array_equal(stats["counts"], direct_histogram(rows))
     assert stats["tokens"] == sum(r["spike_counts"].size for r in rows)
@@ -41,7 +42,7 @@ def test_stats_equal_a_direct_count(pile):
             part = stats["parts"][component][split]
             assert part["tokens"] == sum(r["spike_counts"].size for r in written[component][split])
             assert part["rows"] == len(written[component][split])
-    demo_train = dataset_stats(folder, "demo", ("train",), progress=False)
+    demo_train = dataset_stats(open_pile(folder, "demo", ("train",)), progress=False)
     np.testing.assert_array_equal(demo_train["counts"], direct_histogram(written["demo"]["train"]))
 
 
@@ -49,7 +50,7 @@ def test_stats_command_writes_json_and_plot(pile, tmp_path, capsys):
     folder, _ = pile
     assert cli_main(["stats", "--dataset", str(folder), "--out-dir", str(tmp_path), "--no-progress"]) == 0
     saved = json.loads((tmp_path / "token_stats_all_train+test.json").read_text())
-    assert saved["tokens"] == dataset_stats(folder, progress=False)["tokens"]
+    assert saved["tokens"] == dataset_stats(open_pile(folder, None, None), progress=False)["tokens"]
     assert (tmp_path / "token_stats_all_train+test.png").stat().st_size > 1000
     assert "vbn" in capsys.readouterr().out
 
