@@ -10,7 +10,6 @@ import pytest
 from builders.analysis.figures import downsample_time, sample_rows
 from builders.analysis.stats import dataset_stats
 from builders.cli import main as cli_main
-from builders.output.layout import shard_files
 from builders.pile import open_pile
 from pile_folder import write_pile_folder
 
@@ -78,12 +77,12 @@ def test_visualize_unknown_config_is_a_clear_error(pile, capsys):
 
 def test_sampling_is_seeded_distinct_and_covers_rows(pile):
     folder, written = pile
-    files = shard_files(folder, "demo", ["train"])
+    demo = open_pile(folder, "demo", ["train"])
     total = len(written["demo"]["train"])
-    first = sample_rows(files, 3, seed=5)
-    assert first == sample_rows(files, 3, seed=5)
+    first = sample_rows(demo, 3, seed=5)
+    assert first == sample_rows(demo, 3, seed=5)
     assert len(set(first)) == min(3, total)
-    everything = sample_rows(files, 100, seed=1)
+    everything = sample_rows(demo, 100, seed=1)
     assert len(everything) == total
 
 

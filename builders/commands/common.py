@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import re
 import sys
+from pathlib import Path
 
 #: The folder ``neural-pile build`` and ``make demo`` write by default.
 DEFAULT_DATASET = "neural_pile_rodent"
@@ -62,6 +64,15 @@ def ray_job_paths(args: argparse.Namespace, *names: str) -> None:
             "working directory; pass an absolute path on storage every node sees, a Hub repo id or an "
             "object-store URL"
         )
+
+
+def default_output_dir(pile, name: str) -> Path:
+    """``<folder>/<name>`` beside a local pile; ``./<name>_<repo>`` for a remote one (never inside it)."""
+    uri = pile.source["uri"]
+    if "://" not in uri:
+        return Path(uri) / name
+    label = re.sub(r"[^\w.-]+", "_", pile.source.get("repo_id") or pile.source["dataset"]).strip("_")
+    return Path(f"{name}_{label}")
 
 
 def in_ray_job() -> bool:

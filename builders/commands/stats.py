@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 from ..executor import add_executor_arguments, executor_from_args
-from .common import add_dataset_arguments, one_line_errors, ray_job_paths
+from .common import add_dataset_arguments, default_output_dir, one_line_errors, ray_job_paths
 
 
 @one_line_errors
@@ -19,20 +18,12 @@ def run(args: argparse.Namespace) -> int:
     ray_job_paths(args, "dataset", "out_dir")
     pile = open_pile(args.dataset, args.config, args.splits)
     stats = dataset_stats(pile, executor=executor_from_args(args), progress=not args.no_progress)
-    out_dir = Path(args.out_dir) if args.out_dir else _default_out_dir(pile)
+    out_dir = Path(args.out_dir) if args.out_dir else default_output_dir(pile, "stats")
     stem = f"token_stats_{stats['config']}_{'+'.join(stats['splits'])}"
     print(format_stats(stats))
     print(save_stats_json(stats, out_dir / f"{stem}.json"))
     print(plot_token_stats(stats, out_dir / f"{stem}.png"))
     return 0
-
-
-def _default_out_dir(pile) -> Path:
-    """``<folder>/stats`` for a local pile; ``./stats_<repo>`` for a remote one (never written into a remote pile)."""
-    if "://" not in pile.source["uri"]:
-        return Path(pile.source["uri"]) / "stats"
-    name = re.sub(r"[^\w.-]+", "_", pile.source.get("repo_id") or pile.source["dataset"]).strip("_")
-    return Path(f"stats_{name}")
 
 
 def register(subparsers) -> None:

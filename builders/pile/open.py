@@ -67,7 +67,7 @@ def open_pile(dataset: str | os.PathLike, config: str | None = None,
                       splits=wanted, source_filter=source_filter,
                       layout="single-config" if len(configs) <= 1 else "configs")
     return Pile(fs=fs, root=fs._strip_protocol(base), files=files, source_filter=source_filter, source=provenance,
-                configs=sorted(configs) or [DEFAULT])
+                configs=list(configs) or [DEFAULT], card_configs=configs)
 
 
 def _filesystem(reference: PileReference):

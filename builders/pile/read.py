@@ -64,6 +64,7 @@ class Pile:
         source: provenance recorded in every output: dataset, uri, repo_id, revision, commit,
             config, splits, source_filter, layout.
         configs: the configs the pile's card lists.
+        card_configs: ``{config: params}`` of the card's YAML ``configs:`` (``{}`` without a card).
     """
 
     fs: object
@@ -72,6 +73,7 @@ class Pile:
     source_filter: str | None
     source: dict
     configs: list[str]
+    card_configs: dict = field(default_factory=dict)
     _open: dict = field(default_factory=dict, repr=False, compare=False)
     _groups: list | None = field(default=None, repr=False, compare=False)
 
