@@ -145,3 +145,12 @@ def test_a_readme_without_markers_is_refused(tmp_path, capsys):
     readme.write_text("# no markers\n")
     assert report.main(["--results", str(results_dir(tmp_path)), "--readme", str(readme), "--check"]) == 2
     assert "README.md: needs one line <!-- benchmarks:start -->" in capsys.readouterr().err
+
+
+def test_every_benchmark_run_all_runs_has_a_section():
+    spec = importlib.util.spec_from_file_location("benchmark_run_all", ROOT / "benchmarks" / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    written = {Path(run[run.index("--out") + 1]).name: run[0] for run in run_all.benchmark_runs("pile")}
+    rendered = {section.file: section.script for section in report.SECTIONS}
+    assert written == rendered
