@@ -10,6 +10,8 @@ work against it. Endpoints (the ones those clients call):
   (``?recursive=true``, ``?expand=true`` adds ``lastCommit``), paged with a ``Link: rel="next"``
   header like the Hub (1000 entries per page, 50 with ``expand``, unless ``page_size`` is given);
 - ``POST /api/datasets/NS/NAME/paths-info/REV`` (form or JSON ``paths``): the entries that exist;
+- ``GET /api/datasets/NS/NAME/refs`` (``main`` is the branch, every other revision a tag) and
+  ``.../commits/REV`` (one commit per revision);
 - ``GET|HEAD /datasets/NS/NAME/resolve/REV/PATH``: the file, with ``Range`` (206), ``ETag``,
   ``X-Repo-Commit`` and ``Content-Length``.
 
@@ -148,7 +150,8 @@ class HubStandIn(FileServer):
 
     Attributes:
         repos: served repos by id.
-        calls: requests per endpoint (``info``, ``tree``, ``paths_info``, ``resolve``, ``unknown``).
+        calls: requests per endpoint (``info``, ``tree``, ``paths_info``, ``refs``, ``commits``,
+            ``resolve``, ``unknown``).
         unknown: ``"METHOD path"`` of every request no route matched (a client calling an
             endpoint the stand-in lacks shows up here).
         bytes_sent, requests: per ``"NS/NAME/PATH"`` (from :class:`loopback.FileServer`).
@@ -297,6 +300,8 @@ class _HubHandler(_FileHandler):
         ("info", "GET", re.compile(rf"^/api/datasets/{_REPO}/revision/(?P<rest>.+)$")),
         ("tree", "GET", re.compile(rf"^/api/datasets/{_REPO}/tree/(?P<rest>.+)$")),
         ("paths_info", "POST", re.compile(rf"^/api/datasets/{_REPO}/paths-info/(?P<rest>.+)$")),
+        ("refs", "GET", re.compile(rf"^/api/datasets/{_REPO}/refs$")),
+        ("commits", "GET", re.compile(rf"^/api/datasets/{_REPO}/commits/(?P<rest>.+)$")),
         ("resolve", "GET", re.compile(rf"^/datasets/{_REPO}/resolve/(?P<rest>.+)$")),
     ]
 
@@ -439,6 +444,28 @@ class _HubHandler(_FileHandler):
         paths = [paths] if isinstance(paths, str) else paths
         found = [snap.entries[p.strip("/")] for p in paths if p.strip("/") in snap.entries]
         self._send_json([e.payload(snap.commit if expand else None) for e in found])
+
+    def _route_refs(self, groups, query, body, method) -> None:
+        repo = self._repo(groups)
+
+        def ref(name: str, kind: str) -> dict:
+            return {"name": name, "ref": f"refs/{kind}/{name}", "targetCommit": repo.revisions[name].commit}
+
+        payload = {
+            "branches": [ref("main", "heads")],
+            "converts": [],
+            "tags": [ref(name, "tags") for name in repo.revisions if name != "main"],
+        }
+        if query.get("include_prs"):
+            payload["pullRequests"] = []
+        self._send_json(payload)
+
+    def _route_commits(self, groups, query, body, method) -> None:
+        repo = self._repo(groups)
+        snap = self._snapshot(repo, self._split_revision(groups["rest"])[0])
+        commit = {"id": snap.commit, "title": "Upload folder", "message": "", "date": _STAMP,
+                  "authors": [{"user": repo.repo_id.split("/")[0]}]}
+        self._send_page([commit], query, 1)
 
     def _route_resolve(self, groups, query, body, method) -> None:
         repo = self._repo(groups)

@@ -105,6 +105,11 @@ def test_revision_pinning(hub, reference_pile, tmp_path):
     assert api.dataset_info(REFERENCE_REPO).sha == commits["main"]
     assert api.dataset_info(REFERENCE_REPO, revision="v1.0").sha == commits["v1.0"]
     assert api.dataset_info(REFERENCE_REPO, revision=commits["v1.0"]).sha == commits["v1.0"]
+    refs = api.list_repo_refs(REFERENCE_REPO, repo_type="dataset")
+    assert [(b.name, b.target_commit) for b in refs.branches] == [("main", commits["main"])]
+    assert [(t.name, t.target_commit) for t in refs.tags] == [("v1.0", commits["v1.0"])]
+    assert [c.commit_id for c in api.list_repo_commits(REFERENCE_REPO, repo_type="dataset", revision="v1.0")] == [
+        commits["v1.0"]]
     fs = HfFileSystem()
     assert sorted(fs.ls(f"datasets/{REFERENCE_REPO}@v1.0/data", detail=False)) == [
         f"datasets/{REFERENCE_REPO}@v1.0/{p}" for p in sorted(older.files["train"] + older.files["test"])]
@@ -240,3 +245,25 @@ def test_clients_call_only_served_endpoints(reference_repo, hub):
     load_dataset(repo)
     assert hub.unknown == []
     assert hub.calls["resolve"] > 0 and hub.calls["info"] > 0
+
+
+def test_child_processes_inherit_the_settings(reference_repo, hub, tmp_path):
+    """A command run in a new process reaches the stand-in through the environment alone."""
+    import os
+    import subprocess
+    import sys
+
+    repo, pile = reference_repo
+    script = (
+        "import sys; from huggingface_hub import HfApi, HfFileSystem, constants; "
+        "print(constants.ENDPOINT, HfApi().dataset_info(sys.argv[1]).sha, "
+        "len(HfFileSystem().cat_file(f'datasets/{sys.argv[1]}/README.md')))"
+    )
+    done = subprocess.run([sys.executable, "-c", script, repo], capture_output=True, text=True,
+                          env=dict(os.environ), timeout=120)
+    assert done.returncode == 0, done.stderr
+    endpoint, sha, size = done.stdout.split()
+    assert endpoint == hub.url
+    assert sha == hub.repos[repo].revisions["main"].commit
+    assert int(size) == (pile.folder / "README.md").stat().st_size
+    assert hub.file_bytes(repo, "README.md") == int(size)
