@@ -43,6 +43,19 @@ def test_hffs_lists_and_reads_ranges(reference_repo):
     assert fs.cat_file(f"datasets/{repo}/README.md") == local["README.md"].read_bytes()
 
 
+def test_paths_info_answers_the_paths_that_exist(reference_repo):
+    from huggingface_hub import HfApi
+    from huggingface_hub.hf_api import RepoFile, RepoFolder
+
+    repo, pile = reference_repo
+    path = pile.files["test"][0]
+    infos = HfApi().get_paths_info(repo, ["data", path, "data/missing.parquet"], repo_type="dataset")
+    assert [(type(i), i.path) for i in infos] == [(RepoFolder, "data"), (RepoFile, path)]
+    assert infos[1].size == (pile.folder / path).stat().st_size
+    expanded = HfApi().get_paths_info(repo, [path], repo_type="dataset", expand=True)
+    assert expanded[0].last_commit.oid == HfApi().dataset_info(repo).sha
+
+
 def test_tree_listing_follows_pages(tmp_path, reference_pile):
     """A page size of 2 makes the listing span many pages; the client follows every one."""
     from huggingface_hub import HfApi, HfFileSystem
