@@ -25,7 +25,6 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 from pile_folder import DEFAULT_COMPONENTS, grouped_counts, make_row
 
-
 REFERENCE_COLUMNS = ("spike_counts", "subject_id", "session_id", "segment_id", "source_dataset")
 REFERENCE_FEATURES = Features(
     {
@@ -87,7 +86,7 @@ def reference_rows(components: dict[str, tuple[int, int]] = DEFAULT_COMPONENTS, 
     rng = np.random.default_rng(seed)
     rows: dict[str, list[dict]] = {split: [] for split in SPLITS}
     for component, sessions in components.items():
-        for split, n_sessions in zip(SPLITS, sessions):
+        for split, n_sessions in zip(SPLITS, sessions, strict=True):
             for s in range(n_sessions):
                 n_segments = int(rng.integers(1, 4))
                 for k in range(n_segments):

@@ -73,7 +73,7 @@ def test_tree_listing_follows_pages(tmp_path, reference_pile):
 
 def _assert_rows_equal(got: list[dict], expected: list[dict]) -> None:
     assert len(got) == len(expected)
-    for row, want in zip(got, expected):
+    for row, want in zip(got, expected, strict=True):
         assert [row[c] for c in ("subject_id", "session_id", "segment_id", "source_dataset")] == \
             [want[c] for c in ("subject_id", "session_id", "segment_id", "source_dataset")]
         np.testing.assert_array_equal(np.array(row["spike_counts"], dtype=np.uint8), want["spike_counts"])
@@ -243,7 +243,7 @@ def test_package_layout_repo_loads_per_config(package_repo):
     from datasets import load_dataset
 
     repo, written = package_repo
-    for component, (n_train, n_test) in HUB_PILE_COMPONENTS.items():
+    for component in HUB_PILE_COMPONENTS:
         loaded = load_dataset(repo, component, streaming=True)
         rows = list(loaded["train"])
         assert len(rows) == len(written[component]["train"])
