@@ -52,19 +52,29 @@ MB = 1e6
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=float, default=12.0,
-                        help="multiplies the test rows' neurons and bins (default 12: ~0.7M tokens per row)")
-    parser.add_argument("--sessions", type=int, default=8,
-                        help="train sessions of each of the three components (1-3 rows each; default 8)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=12.0,
+        help="multiplies the test rows' neurons and bins (default 12: ~0.7M tokens per row)",
+    )
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        default=8,
+        help="train sessions of each of the three components (1-3 rows each; default 8)",
+    )
     parser.add_argument("--train-files", type=int, default=4, help="train Parquet files (default 4)")
     parser.add_argument("--latency-ms", type=float, default=30.0, help="wide-area latency per request (default 30)")
-    parser.add_argument("--bandwidth-mbps", type=float, default=50.0,
-                        help="wide-area cap per connection, MB/s (default 50)")
+    parser.add_argument(
+        "--bandwidth-mbps", type=float, default=50.0, help="wide-area cap per connection, MB/s (default 50)"
+    )
     parser.add_argument("--repeats", type=int, default=2, help="cold runs of each method, fastest kept (default 2)")
     parser.add_argument("--no-cli", action="store_true", help="skip the `neural-pile stats` subprocess runs")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "pile_stats.json", help="JSON results file")
-    parser.add_argument("--work-dir", type=Path, default=None, help="where to write the pile and caches "
-                        "(default: a temporary folder)")
+    parser.add_argument(
+        "--work-dir", type=Path, default=None, help="where to write the pile and caches (default: a temporary folder)"
+    )
     return parser.parse_args(argv)
 
 
@@ -98,16 +108,35 @@ def count_the_reference_way(repo: str) -> tuple[np.ndarray, dict]:
     for split in ("train", "test"):
         for row in loaded[split]:
             counts += np.bincount(np.array(row["spike_counts"]).ravel(), minlength=256)
-    return counts, {"load_dataset_seconds": round(loaded_at - start, 3),
-                    "rows_seconds": round(time.perf_counter() - loaded_at, 3)}
+    return counts, {
+        "load_dataset_seconds": round(loaded_at - start, 3),
+        "rows_seconds": round(time.perf_counter() - loaded_at, 3),
+    }
 
 
 def count_with_cli(url: str, home: Path, out_dir: Path) -> np.ndarray:
     env = {**os.environ, **client_environment(url, home), "PYTHONPATH": str(HERE.parent)}
     env.pop("HF_TOKEN", None)
-    done = subprocess.run([sys.executable, "-m", "builders.cli", "stats", "--dataset", REPO, "--splits", "train",
-                           "test", "--no-progress", "--out-dir", str(out_dir)],
-                          env=env, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "builders.cli",
+            "stats",
+            "--dataset",
+            REPO,
+            "--splits",
+            "train",
+            "test",
+            "--no-progress",
+            "--out-dir",
+            str(out_dir),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if done.returncode != 0:
         raise SystemExit(f"neural-pile stats failed:\n{done.stderr[-2000:]}")
     stats = json.loads(next(out_dir.glob("token_stats_*.json")).read_text())
@@ -142,6 +171,7 @@ def scenario(name: str, hub: HubStandIn, work: Path, expected: np.ndarray, with_
             with hub_clients(hub.url, home):
                 out = count(REPO)
             return out if isinstance(out, tuple) else (out, {})
+
         return run
 
     methods = [("stats", in_process(count_with_stats)), ("reference", in_process(count_the_reference_way))]
@@ -166,11 +196,14 @@ def main(argv=None) -> int:
         work = Path(tmp)
         components = {"demo": (args.sessions, 1), "v2h": (args.sessions, 0), "vbn": (args.sessions, 2)}
         started = time.perf_counter()
-        pile = write_reference_pile(work / "pile", components, seed=0, num_shards={"train": args.train_files},
-                                    shape_scale=args.scale)
+        pile = write_reference_pile(
+            work / "pile", components, seed=0, num_shards={"train": args.train_files}, shape_scale=args.scale
+        )
         parquet_bytes = sum((pile.folder / p).stat().st_size for files in pile.files.values() for p in files)
-        print(f"pile: {pile.n_rows():,} rows, {pile.n_tokens():,} tokens, {parquet_bytes / MB:.1f} MB of Parquet "
-              f"in {sum(map(len, pile.files.values()))} files (written in {time.perf_counter() - started:.1f} s)")
+        print(
+            f"pile: {pile.n_rows():,} rows, {pile.n_tokens():,} tokens, {parquet_bytes / MB:.1f} MB of Parquet "
+            f"in {sum(map(len, pile.files.values()))} files (written in {time.perf_counter() - started:.1f} s)"
+        )
         expected = pile.value_counts()
         results = []
         with HubStandIn() as hub:
@@ -178,8 +211,14 @@ def main(argv=None) -> int:
             results += scenario("loopback", hub, work, expected, not args.no_cli, args.repeats)
             if hasattr(hub, "set_wan"):
                 hub.set_wan(args.latency_ms / 1000, args.bandwidth_mbps * MB)
-                results += scenario(f"wan {args.latency_ms:g} ms {args.bandwidth_mbps:g} MB/s", hub, work, expected,
-                                    not args.no_cli, args.repeats)
+                results += scenario(
+                    f"wan {args.latency_ms:g} ms {args.bandwidth_mbps:g} MB/s",
+                    hub,
+                    work,
+                    expected,
+                    not args.no_cli,
+                    args.repeats,
+                )
             else:
                 print("tests/loopback.py has no wide-area mode (set_wan) here: loopback only")
     ratios = {}
@@ -192,21 +231,33 @@ def main(argv=None) -> int:
             "reference_bytes_over_parquet": round(ref["bytes_moved"] / parquet_bytes, 3),
             "reference_disk_over_parquet": round(ref["disk_bytes"] / parquet_bytes, 2),
         }
-    print(f"\n{'scenario':<24}{'method':<11}{'seconds':>9}{'MB moved':>10}{'requests':>10}"
-          f"{'disk MB':>9}{'(Parquet':>10}{' + Arrow)':>10}")
+    print(
+        f"\n{'scenario':<24}{'method':<11}{'seconds':>9}{'MB moved':>10}{'requests':>10}"
+        f"{'disk MB':>9}{'(Parquet':>10}{' + Arrow)':>10}"
+    )
     for r in results:
-        print(f"{r['scenario']:<24}{r['method']:<11}{r['seconds']:>9.2f}{r['bytes_moved'] / MB:>10.2f}"
-              f"{r['file_requests']:>10}{r['disk_bytes'] / MB:>9.2f}{r['disk_hub_cache_bytes'] / MB:>10.2f}"
-              f"{r['disk_arrow_cache_bytes'] / MB:>10.2f}")
+        print(
+            f"{r['scenario']:<24}{r['method']:<11}{r['seconds']:>9.2f}{r['bytes_moved'] / MB:>10.2f}"
+            f"{r['file_requests']:>10}{r['disk_bytes'] / MB:>9.2f}{r['disk_hub_cache_bytes'] / MB:>10.2f}"
+            f"{r['disk_arrow_cache_bytes'] / MB:>10.2f}"
+        )
     for name, ratio in ratios.items():
-        print(f"{name}: the reference way takes {ratio['reference_over_stats_seconds']}x the time of stats; stats "
-              f"moves {ratio['stats_bytes_over_parquet']}x the Parquet bytes, the reference way "
-              f"{ratio['reference_bytes_over_parquet']}x and leaves {ratio['reference_disk_over_parquet']}x on disk")
+        print(
+            f"{name}: the reference way takes {ratio['reference_over_stats_seconds']}x the time of stats; stats "
+            f"moves {ratio['stats_bytes_over_parquet']}x the Parquet bytes, the reference way "
+            f"{ratio['reference_bytes_over_parquet']}x and leaves {ratio['reference_disk_over_parquet']}x on disk"
+        )
     report = {
         "benchmark": "pile_stats",
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "pile": {"rows": pile.n_rows(), "tokens": pile.n_tokens(), "parquet_bytes": parquet_bytes,
-                 "files": pile.files, "scale": args.scale, "sessions": args.sessions},
+        "pile": {
+            "rows": pile.n_rows(),
+            "tokens": pile.n_tokens(),
+            "parquet_bytes": parquet_bytes,
+            "files": pile.files,
+            "scale": args.scale,
+            "sessions": args.sessions,
+        },
         "wan": {"latency_ms": args.latency_ms, "bandwidth_mbps": args.bandwidth_mbps},
         "results": results,
         "ratios": ratios,
