@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from .motif_figure import plot_top_motifs
-from .motif_table import FIGURE_FILE, MotifTable, table_metadata, write_motif_table
+from .motif_table import FIGURE_FILE, MotifTable, claim_table_folder, table_metadata, write_motif_table
 from .patches import PAD_POLICIES, check_patch_size
 
 
@@ -48,6 +48,7 @@ def run_motif_job(args: argparse.Namespace, count) -> MotifTable:
     """Count motifs with ``count(files, patch_size, pad, progress) -> (motifs, counts, rows)`` and write the outputs."""
     patch_size = check_patch_size(args.patch_size)
     files = resolve_shards(args.dataset, args.config, args.splits)
+    out = claim_table_folder(args.out)  # before counting: a refused folder costs no work
     started = time.perf_counter()
     motifs, counts, rows = count(files, patch_size, args.pad, not args.quiet)
     seconds = time.perf_counter() - started
@@ -56,7 +57,6 @@ def run_motif_job(args: argparse.Namespace, count) -> MotifTable:
         dataset=Path(args.dataset).name, configs=list(args.config), splits=list(args.splits), rows=int(rows), shards=len(files),
     )
     table = MotifTable(motifs, counts, meta)
-    out = Path(args.out)
     write_motif_table(out, table)
     plot_top_motifs(motifs, counts, patch_size, out / FIGURE_FILE, top=args.top)
     total = meta["total_patches"]

@@ -47,6 +47,20 @@ FORMAT_VERSION = 1
 ID_DTYPE = np.int32
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib", ".ckpt")
 ARRAYS = {"vocab": np.uint8, "vocab_counts": np.int64, "known_motifs": np.uint8, "known_ids": np.int32}
+#: What :func:`builders.output.ownership.claim_output_folder` records for a tokenizer folder.
+OUT_KIND = "motif tokenizer"
+
+
+def claim_tokenizer_folder(path) -> Path:
+    """Create or reclaim a folder for ``save_pretrained``; refuse a non-empty folder that is not a tokenizer.
+
+    ``save_pretrained`` keeps the ``ModelHubMixin`` contract (it writes into any folder, and the
+    mixin deletes an existing ``config.json`` first), so jobs that save into a folder a user names
+    call this before anything else.
+    """
+    from builders.output.ownership import claim_output_folder
+
+    return claim_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
 
 
 class ArtifactError(ValueError):

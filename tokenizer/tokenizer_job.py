@@ -14,7 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .motif_table import read_motif_table
-from .motif_tokenizer import MotifTokenizer
+from .motif_tokenizer import MotifTokenizer, claim_tokenizer_folder
 from .nearest import nearest_by_cosine
 
 #: Out-of-vocabulary motifs mapped per progress step / per Ray task.
@@ -47,9 +47,15 @@ def assign_locally(progress: bool = True):
 
 
 def run_tokenizer_job(args: argparse.Namespace, assign) -> MotifTokenizer:
-    """Train a tokenizer from ``args.motifs`` with ``args.vocab_size`` ids and save it to ``args.out``."""
+    """Train a tokenizer from ``args.motifs`` with ``args.vocab_size`` ids and save it to ``args.out``.
+
+    Raises:
+        FileNotFoundError, ValueError: no motif table at ``args.motifs``, a bad ``vocab_size``, or
+            ``args.out`` is a non-empty folder that holds no tokenizer (nothing is written then).
+    """
     started = time.perf_counter()
     table = read_motif_table(args.motifs)
+    claim_tokenizer_folder(args.out)
     tok = MotifTokenizer.train(table, args.vocab_size, assign=assign)
     tok.save_pretrained(args.out)
     share = tok.training.get("in_vocab_share", 1.0)

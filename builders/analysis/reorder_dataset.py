@@ -31,6 +31,7 @@ from datasets import DatasetInfo, Features, List, Value
 
 from ..output.card import card_yaml
 from ..output.layout import CARD, DATA_DIR, built_components
+from ..output.ownership import claim_output_folder
 from ..output.shards import atomic_path, write_json_atomic, write_text_atomic
 from ..schema import COLUMNS, FEATURES, rows_to_table, table_spike_counts
 from ..split import SPLITS
@@ -41,6 +42,8 @@ REORDERED_FEATURES = Features({**FEATURES, "neuron_order": List(Value("int32"))}
 REORDERED_SCHEMA: pa.Schema = REORDERED_FEATURES.arrow_schema
 #: Report of the last reordering run, written at the top of the output folder.
 REORDER_REPORT = "reorder_report.json"
+#: What :func:`builders.output.ownership.claim_output_folder` records for a reordered folder.
+OUT_KIND = "reordered dataset"
 
 
 class RowReorderError(ValueError):
@@ -238,8 +241,13 @@ def reorder_dataset(in_dir: str | Path, out_dir: str | Path, *,
     """Reorder a whole dataset folder into ``out_dir``; returns the report (also saved as JSON).
 
     ``execute`` runs the shard tasks (default: :func:`run_serial`; the Ray job passes its own).
+
+    Raises:
+        FileNotFoundError, ValueError: ``in_dir`` is not a dataset folder, or ``out_dir`` is a
+            non-empty folder that holds no earlier reordered dataset (nothing is written then).
     """
     tasks = plan_shards(in_dir, out_dir)
+    claim_output_folder(out_dir, OUT_KIND, earlier=(REORDER_REPORT,))
     records = execute(tasks) if execute is not None else run_serial(tasks, progress)
     return finalize(in_dir, out_dir, records)
 

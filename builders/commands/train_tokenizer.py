@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def register(subparsers) -> None:
     from tokenizer.tokenizer_job import add_tokenizer_arguments
@@ -23,5 +25,9 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from tokenizer.tokenizer_job import assign_locally, run_tokenizer_job
 
-    run_tokenizer_job(args, assign_locally(progress=not args.quiet))
+    try:
+        run_tokenizer_job(args, assign_locally(progress=not args.quiet))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
