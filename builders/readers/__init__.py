@@ -7,12 +7,16 @@ the registry names, and merges per-probe files on shared time bins.
 
 from __future__ import annotations
 
+from functools import partial
+
+from ..binning import BIN_SIZE
 from .base import BinnedUnits, ReaderError, SpikeTrains, merge_trains
 
 __all__ = ["BinnedUnits", "ReaderError", "SpikeTrains", "merge_trains", "read_session"]
 
 
-def _reader_for(kind: str):
+def _reader_for(kind: str, bin_size: float):
+    """``read(handle, asset)`` of a reader kind; readers of already binned data get ``bin_size``."""
     if kind == "nwb_units":
         from .nwb_units import read_nwb_units
 
@@ -20,7 +24,7 @@ def _reader_for(kind: str):
     if kind == "firing_rates":
         from .firing_rates import read_firing_rates
 
-        return read_firing_rates
+        return partial(read_firing_rates, bin_size=bin_size)
     if kind == "mat_spks":
         from .mat_spks import read_mat_spks
 
@@ -28,12 +32,14 @@ def _reader_for(kind: str):
     raise ValueError(f"unknown reader kind {kind!r}")
 
 
-def read_session(component, session, *, cache_dir=None) -> SpikeTrains | BinnedUnits:
+def read_session(component, session, *, bin_size: float = BIN_SIZE, cache_dir=None) -> SpikeTrains | BinnedUnits:
     """Read every asset of ``session`` and return one merged recording.
 
     Args:
         component: the session's :class:`~builders.registry.Component` (names the reader).
         session: the :class:`~builders.sessions.Session`.
+        bin_size: bin width in seconds of the build; readers of already binned data (firing
+            rates) return counts in bins of this width, or refuse it naming the file.
         cache_dir: optional folder for a local byte cache of remote assets.
 
     Raises:
@@ -41,7 +47,7 @@ def read_session(component, session, *, cache_dir=None) -> SpikeTrains | BinnedU
     """
     from ..sources import open_asset
 
-    read = _reader_for(component.reader)
+    read = _reader_for(component.reader, bin_size)
     parts = []
     for asset in session.assets:
         with open_asset(asset, cache_dir=cache_dir) as handle:
