@@ -304,7 +304,8 @@ def build(components: list[str], options: BuildOptions, *, executor: Executor | 
           progress: bool = True) -> tuple[dict, list[dict]]:
     """Build ``components`` into ``options.out``; returns (report, records of this run).
 
-    ``executor`` runs the jobs (default: this process); reruns skip sessions already done.
+    ``executor`` runs the jobs (default: this process); reruns skip sessions already done, and
+    the returned report counts them under ``this_run`` (``already_done``, ``processed``).
     """
     components = list(dict.fromkeys(components))
     for name in components:
@@ -318,6 +319,7 @@ def build(components: list[str], options: BuildOptions, *, executor: Executor | 
     prepare_out(options)
     records = (executor or (lambda jobs: run_local(jobs, progress=progress)))(todo.jobs)
     report = finalize(components, options, todo.listing_errors)
+    report["this_run"] = {"already_done": todo.resumed, "processed": len(records)}
     return report, records
 
 
