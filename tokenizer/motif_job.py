@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from .motif_figure import plot_top_motifs
+from .motif_figure import plot_motif_table
 from .motif_table import FIGURE_FILE, MotifTable, claim_table_folder, table_metadata, write_motif_table
 from .patches import PAD_POLICIES, check_patch_size
 
@@ -58,7 +58,7 @@ def run_motif_job(args: argparse.Namespace, count) -> MotifTable:
     )
     table = MotifTable(motifs, counts, meta)
     write_motif_table(out, table)
-    plot_top_motifs(motifs, counts, patch_size, out / FIGURE_FILE, top=args.top)
+    plot_motif_table(table, out / FIGURE_FILE, top=args.top)
     total = meta["total_patches"]
     print(
         f"{rows} rows, {total:,} patches of {patch_size[0]}x{patch_size[1]}, {len(motifs):,} distinct motifs "
