@@ -91,7 +91,7 @@ def test_cli_counts_wide_motifs(pile, tmp_path):
     from builders.cli import main
 
     dest = tmp_path / "motifs_1x65"
-    assert main(["motifs", "--patch-size", "1", "65", "--dataset", str(out), "--config", "demo", "--out", str(dest), "--quiet"]) == 0
+    assert main(["motifs", "--patch-size", "1", "65", "--dataset", str(out), "--config", "demo", "--out", str(dest), "--quiet", "--top", "4"]) == 0
     table = read_motif_table(dest)
     assert as_counter(table.motifs, table.counts) == brute_force(written["demo"]["train"], (1, 65))
 

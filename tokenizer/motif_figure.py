@@ -2,7 +2,7 @@
 
 Colours are discrete so 0 and 1 never look alike: 0 is pale grey, 1 blue, 2 orange, 3 and
 more red; a colour bar gives their unit (spikes per bin), and every cell prints its value when
-cells are large enough to read. Each panel's title gives the rank, the count (patches) and the
+cells are large enough to read and not too many (:data:`MAX_TEXT_CELLS`). Each panel's title gives the rank, the count (patches) and the
 share of all patches. Wide or tall motifs shrink their cells (and then fewer panels go side by
 side) so the image stays within :data:`MAX_FIGURE_INCHES` at :data:`DPI`.
 
@@ -24,6 +24,8 @@ DPI = 150
 #: Preferred cell size and the smallest one that still prints its value (inches).
 CELL_INCHES = 0.32
 TEXT_CELL_INCHES = 0.2
+#: Most cells whose values are printed (each is a text object; thousands take many seconds to draw).
+MAX_TEXT_CELLS = 1000
 
 
 def _layout(shown: int, p_n: int, p_t: int) -> tuple[int, int, float]:
@@ -49,6 +51,7 @@ def top_motifs_figure(motifs: np.ndarray, counts: np.ndarray, patch_size, top: i
     shown = min(int(top), len(counts))
     total = max(int(np.sum(counts)), 1)
     n_cols, n_rows, cell = _layout(max(shown, 1), p_n, p_t)
+    print_values = cell >= TEXT_CELL_INCHES and shown * p_n * p_t <= MAX_TEXT_CELLS
     panel_w = max(1.6 if cell >= TEXT_CELL_INCHES else 0.0, p_t * cell)
     panel_h = p_n * cell + 0.55
     width = min(MAX_FIGURE_INCHES[0], n_cols * panel_w + 1.4)
@@ -65,7 +68,7 @@ def top_motifs_figure(motifs: np.ndarray, counts: np.ndarray, patch_size, top: i
             continue
         grid = motifs[i].reshape(p_n, p_t)
         ax.imshow(np.minimum(grid, 3), cmap=cmap, norm=norm, aspect="equal", interpolation="nearest")
-        if cell >= TEXT_CELL_INCHES:
+        if print_values:
             for (r, c), v in np.ndenumerate(grid):
                 ax.text(c, r, str(int(v)), ha="center", va="center", fontsize=7, color="black" if v == 0 else "white")
             ax.set_xticks(np.arange(-0.5, p_t, 1), minor=True)
