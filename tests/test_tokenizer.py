@@ -306,3 +306,18 @@ def test_missing_folder_is_named_not_reported_as_a_connection_problem(tmp_path):
     assert "/tok_typo/resolve/main/config.json" in hub.requests  # a Hub lookup was made
     assert online.startswith("tok_typo: no such local folder") and "not found as a Hub repo id either" in online
     assert "connection" not in online.lower()
+
+
+@pytest.mark.parametrize("patch_size", [(1, 65), (8, 10)])
+def test_patches_wider_than_a_packed_key_encode_and_decode(patch_size):
+    """Motifs of more than 64 values are looked up bytewise: vocabulary rows round-trip exactly."""
+    p_n, p_t = patch_size
+    rng = np.random.default_rng(7)
+    arrays = [rng.poisson(0.05, (p_n * 3, p_t * 20)).astype(np.uint8) for _ in range(3)]
+    motifs, counts = count_motifs(arrays, patch_size)
+    tok = MotifTokenizer.from_counts(motifs, counts, min(6, len(motifs)), patch_size)
+    order = [1, tok.zero_id, 2, 1]
+    row = np.concatenate([tok.vocab[i].reshape(p_n, p_t) for i in order], axis=1)
+    ids, stats = tok.encode_with_stats(row)
+    assert ids.tolist() == [order] and stats.lossless == len(order)
+    np.testing.assert_array_equal(tok.decode(ids, shape=row.shape), row)
