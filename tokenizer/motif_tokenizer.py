@@ -368,7 +368,12 @@ class MotifTokenizer(
 def hub_lookup_failure(name: str, err: Exception) -> str:
     """One line saying that ``name`` is no local folder and what the Hub lookup found."""
     from huggingface_hub import constants
-    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
 
     where = f"{name}: no such local folder (from {os.getcwd()})"
     if isinstance(err, LocalEntryNotFoundError) and constants.HF_HUB_OFFLINE:
