@@ -16,6 +16,7 @@ error message this module raises.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,8 +87,6 @@ def find_token(token_env: str = "HF_TOKEN") -> str:
     Raises:
         PushError: neither holds a token.
     """
-    import os
-
     from huggingface_hub import get_token
 
     token = os.environ.get(token_env) or get_token()
