@@ -124,7 +124,11 @@ def joined(values, fmt) -> str:
 
 def prose(text: str, indent: str = "") -> str:
     """A paragraph wrapped at 100 columns like the rest of the README (``indent`` for list items)."""
-    return textwrap.fill(text, width=100, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    # a code span is kept on one line: its spaces are hidden from the wrapper
+    parts = text.split("`")
+    kept = "`".join(part.replace(" ", "\0") if i % 2 else part for i, part in enumerate(parts))
+    wrapped = textwrap.fill(kept, width=100, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    return wrapped.replace("\0", " ")
 
 
 def table(header: list[str], align: list[str], rows: list[list[str]]) -> str:
@@ -367,6 +371,35 @@ def reorder_rows(r: dict) -> list[Row]:
     ]
 
 
+def megabytes(n: float) -> str:
+    """``21.6 MB``, ``0 MB``: bytes in MB (1e6) to three significant digits."""
+    return f"{n / MB:.3g} MB"
+
+
+def pile_stats_rows(r: dict) -> list[Row]:
+    """pile_stats.json (``bench_pile_stats.py``): ``neural-pile stats`` on a Hub-served pile vs load_dataset."""
+    pile, rows = r["pile"], []
+    for scenario in dict.fromkeys(x["scenario"] for x in r["results"]):
+        by = {x["method"]: x for x in r["results"] if x["scenario"] == scenario}
+        ours, ref = by["stats"], by["reference"]
+        cli = (
+            f"; {seconds(by['stats CLI']['seconds'])} as a new `neural-pile stats` process" if "stats CLI" in by else ""
+        )
+        rows.append(
+            Row(
+                what=f"`neural-pile stats` on a Hub repo in the reference layout, {pile['rows']} rows, "
+                f"{si(pile['tokens'])} tokens, {megabytes(pile['parquet_bytes'])} of Parquet, {scenario}",
+                ours=f"{seconds(ours['seconds'])}, {megabytes(ours['bytes_moved'])} fetched, "
+                f"{megabytes(ours['disk_bytes'])} on disk{cli}",
+                reference=f"{seconds(ref['seconds'])}, {megabytes(ref['bytes_moved'])} fetched, "
+                f"{megabytes(ref['disk_bytes'])} on disk (`load_dataset`, `np.array` per row)",
+                ratio=ratio(ref["seconds"] / ours["seconds"]),
+                ratio_note=" faster",
+            )
+        )
+    return rows
+
+
 SECTIONS = [
     Section("build.json", "bench_build.py", "binning, row loading, whole build", build_rows),
     Section(
@@ -376,6 +409,7 @@ SECTIONS = [
     Section("motifs.json", "bench_motifs.py", "`count_motifs`, `tok.encode`, motif counting on Ray", motifs_rows),
     Section("motif_coverage.json", "motif_coverage.py", "lossless share of patches", coverage_rows, coverage_details),
     Section("reorder.json", "bench_reorder.py", "`reorder_neurons`", reorder_rows),
+    Section("pile_stats.json", "bench_pile_stats.py", "`neural-pile stats` on a Hub repo", pile_stats_rows),
 ]
 
 
