@@ -154,3 +154,24 @@ def test_every_benchmark_run_all_runs_has_a_section():
     written = {Path(run[run.index("--out") + 1]).name: run[0] for run in run_all.benchmark_runs("pile")}
     rendered = {section.file: section.script for section in report.SECTIONS}
     assert written == rendered
+
+
+def test_reorder_ranges_render_as_a_hand_written_row(tmp_path):
+    rows = [
+        {"n_neurons": 200, "ours_s": 0.1, "reference_s": 0.63},
+        {"n_neurons": 800, "ours_s": 0.25, "reference_s": 7.2},
+    ]
+    summary = {
+        "total_speedup": 16.0,
+        "min_speedup": 6.0,
+        "rows_quality_no_worse": 2,
+        "rows": 2,
+        "mean_quality_ours": 0.8492,
+        "mean_quality_reference": 0.8527,
+    }
+    text = report.render(results_dir(tmp_path, reorder={"summary": summary, "rows": rows}))
+    assert (
+        "| `reorder_neurons`, 200-800 neurons (`bench_reorder.py`) | 100-250 ms per row | 0.63-7.2 s (`pdist` cosine"
+        " + Ward, optimal ordering) | **16x overall, 6x worst row**; adjacent cosine distance 0.8492 vs 0.8527 (no"
+        " worse on 2/2 rows) | 5x |"
+    ) in text.splitlines()
