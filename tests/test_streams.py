@@ -1,0 +1,260 @@
+"""Training streams: windows equal the rows they name, determinism, exact resume, balanced ranks, tokens."""
+
+from __future__ import annotations
+
+import json
+from collections import namedtuple
+from pathlib import Path
+
+import fsspec
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from builders.schema import table_spike_counts
+from builders.streams import StreamError, StreamStateError, token_stream, window_stream
+from pile_folder import write_pile_folder
+from tokenizer.motif_tokenizer import MotifTokenizer
+from tokenizer.motifs import count_motifs
+
+RowGroup = namedtuple("RowGroup", "path split index num_rows")
+
+
+class LocalPile:
+    """The pile-reader contract over a folder's Parquet files, read with plain pyarrow."""
+
+    def __init__(self, folder):
+        self.fs = fsspec.filesystem("file")
+        self.source_filter = None
+        self.source = {"dataset": str(folder)}
+        self.files = sorted(Path(folder).glob("data/*/*.parquet"))
+
+    def row_groups(self):
+        out = []
+        for path in self.files:
+            meta = pq.ParquetFile(path).metadata
+            out += [RowGroup(str(path), path.name.split("-")[0], i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups)]
+        return out
+
+    def read(self, rg, columns=("spike_counts",)):
+        return pq.ParquetFile(rg.path).read_row_group(rg.index, columns=list(columns))
+
+
+@pytest.fixture(scope="module")
+def pile(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stream_pile")
+    write_pile_folder(folder, {"demo": (3, 1), "v2h": (2, 0), "vbn": (2, 1)}, seed=3)
+    return LocalPile(folder)
+
+
+def row_counts(window: dict) -> np.ndarray:
+    table = pq.ParquetFile(window["path"]).read_row_group(window["row_group"], columns=["spike_counts"])
+    return table_spike_counts(table)[window["row"]]
+
+
+def expected_window(window: dict, n_neurons: int, n_bins: int) -> np.ndarray:
+    """The window rebuilt from its row, neuron indices and start bin, one element at a time."""
+    counts = row_counts(window)
+    out = np.zeros((n_neurons, n_bins), np.uint8)
+    for i, neuron in enumerate(window["neuron_index"]):
+        for t in range(n_bins):
+            if neuron >= 0 and window["bin_start"] + t < counts.shape[1]:
+                out[i, t] = counts[neuron, window["bin_start"] + t]
+    return out
+
+
+def same_items(a: list[dict], b: list[dict]) -> bool:
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        for key in x:
+            if isinstance(x[key], np.ndarray):
+                if x[key].dtype != y[key].dtype or not np.array_equal(x[key], y[key]):
+                    return False
+            elif x[key] != y[key]:
+                return False
+    return True
+
+
+@pytest.mark.parametrize("neurons,pad", [("block", "zero"), ("block", "tile"), ("subset", "zero")])
+def test_windows_equal_the_row_slices_they_report(pile, neurons, pad):
+    n_neurons, n_bins = 24, 120
+    windows = list(window_stream(pile, n_neurons=n_neurons, n_bins=n_bins, seed=1, epochs=1, neurons=neurons, pad=pad))
+    assert windows
+    padded_neurons = padded_bins = 0
+    for w in windows:
+        counts = row_counts(w)
+        n, t = counts.shape
+        assert w["spike_counts"].dtype == np.uint8 and w["spike_counts"].shape == (n_neurons, n_bins)
+        np.testing.assert_array_equal(w["spike_counts"], expected_window(w, n_neurons, n_bins))
+        assert 0 <= w["bin_start"] <= max(0, t - n_bins)
+        assert w["bin_mask"].sum() == min(n_bins, t)
+        if n >= n_neurons:
+            assert w["neuron_mask"].all()
+            if neurons == "block":
+                np.testing.assert_array_equal(w["neuron_index"], np.arange(w["neuron_start"], w["neuron_start"] + n_neurons))
+            else:
+                assert w["neuron_start"] == -1 and np.all(np.diff(w["neuron_index"]) > 0)
+        elif pad == "tile":
+            padded_neurons += 1
+            np.testing.assert_array_equal(w["neuron_index"], np.arange(n_neurons) % n)
+            assert w["neuron_mask"].all()
+        else:
+            padded_neurons += 1
+            np.testing.assert_array_equal(w["neuron_mask"], np.arange(n_neurons) < n)
+        padded_bins += t < n_bins
+        row_table = pq.ParquetFile(w["path"]).read_row_group(w["row_group"], columns=["session_id", "segment_id", "source_dataset"])
+        assert row_table.slice(w["row"], 1).to_pylist()[0] == {k: w[k] for k in ("session_id", "segment_id", "source_dataset")}
+    assert padded_neurons and padded_bins  # the test pile has rows narrower and shorter than the window
+
+
+def test_same_seed_same_stream_other_seed_other_stream(pile):
+    take = lambda seed: [w for _, w in zip(range(40), window_stream(pile, n_neurons=8, n_bins=30, seed=seed))]
+    assert same_items(take(5), take(5))
+    other = take(6)
+    assert not same_items(take(5), other)
+    tokens = lambda seed: [s for _, s in zip(range(20), token_stream(pile, seq_len=50, n_neurons=8, seed=seed))]
+    assert same_items(tokens(5), tokens(5)) and not same_items(tokens(5), tokens(6))
+
+
+def resume_check(make, cuts, total):
+    """Items after restoring the state taken at each cut equal the uninterrupted stream's."""
+    reference = [item for _, item in zip(range(total), make())]
+    positions = []
+    for cut in cuts:
+        stream = make()
+        it = iter(stream)
+        head = [next(it) for _ in range(cut)]
+        state = json.loads(json.dumps(stream.state_dict()))  # JSON-able
+        positions.append(state["position"])
+        restored = make()
+        restored.load_state_dict(state)
+        tail = [item for _, item in zip(range(total - cut), restored)]
+        assert same_items(head + tail, reference), f"cut at {cut}"
+    return positions
+
+
+def test_window_stream_resumes_exactly_at_several_cuts_also_mid_row(pile):
+    make = lambda: window_stream(pile, n_neurons=8, n_bins=40, seed=2, epochs=2)
+    length = make().epoch_length()
+    assert len(make()) == 2 * length
+    positions = resume_check(make, [0, 1, 7, length // 2, length - 1, length + 3, 2 * length], 2 * length)
+    assert any(p["draw"] > 0 for p in positions)  # cut inside a row group visit
+    assert any(p["cycle"] > 0 for p in positions)  # cut after a wrap
+
+
+def test_token_stream_resumes_exactly_mid_sequence_and_mid_window(pile):
+    tok = lossless_tokenizer(pile, (2, 5))
+    make = lambda: token_stream(pile, seq_len=37, n_neurons=8, n_bins=60, tokenizer=tok, seed=4)
+    positions = resume_check(make, [0, 1, 2, 5, 13, 40], 60)
+    assert any(p["offset"] > 0 for p in positions)  # the next sequence starts inside a window
+
+
+def test_every_rank_gets_the_same_count_and_ranks_see_disjoint_rows(pile):
+    n_row_groups = len([rg for rg in pile.row_groups() if rg.split == "train"])
+    for world_size in (1, 2, 3, n_row_groups + 2):
+        counts, rows = [], []
+        for rank in range(world_size):
+            stream = window_stream(pile, n_neurons=8, n_bins=30, seed=0, rank=rank, world_size=world_size,
+                                   epochs=1, sampling="uniform")
+            items = list(stream)
+            counts.append(len(items))
+            assert len(items) == len(stream)
+            rows.append({(w["path"], w["row_group"], w["row"]) for w in items})
+        assert len(set(counts)) == 1, counts
+        total_rows = sum(rg.num_rows for rg in pile.row_groups() if rg.split == "train")
+        assert counts[0] == total_rows // world_size
+        for a in range(world_size):
+            for b in range(a + 1, world_size):
+                assert not rows[a] & rows[b]
+        tokens = [len(list(token_stream(pile, seq_len=40, n_neurons=8, seed=0, rank=r, world_size=world_size, epochs=1)))
+                  for r in range(world_size)]
+        assert len(set(tokens)) == 1 and tokens[0] > 0
+
+
+def test_uniform_epoch_visits_every_row_once_on_one_rank(pile):
+    items = list(window_stream(pile, n_neurons=4, n_bins=10, seed=0, epochs=1, sampling="uniform"))
+    seen = [(w["path"], w["row_group"], w["row"]) for w in items]
+    expected = {(rg.path, rg.index, r) for rg in pile.row_groups() if rg.split == "train" for r in range(rg.num_rows)}
+    assert len(seen) == len(expected) and set(seen) == expected
+
+
+def lossless_tokenizer(pile, patch_size, arrays=None) -> MotifTokenizer:
+    """A tokenizer whose vocabulary holds every motif of ``arrays`` (default: the pile's rows)."""
+    if arrays is None:
+        arrays = [a for rg in pile.row_groups() for a in table_spike_counts(pile.read(rg))]
+    motifs, counts = count_motifs(arrays, patch_size, pad="zero")
+    if motifs.any(axis=1).all():
+        motifs = np.concatenate([motifs, np.zeros((1, motifs.shape[1]), np.uint8)])
+        counts = np.concatenate([counts, [1]])
+    return MotifTokenizer.from_counts(motifs, counts, len(motifs), patch_size)
+
+
+@pytest.mark.parametrize("patch_size", [None, (1, 5), (2, 3)])
+def test_tokens_decode_back_to_the_windows(pile, patch_size):
+    p_n, p_t = patch_size or (1, 1)
+    n_neurons, n_bins, seq_len = 8, 12 * p_t, 45
+    window_list = [w for _, w in zip(range(60), window_stream(pile, n_neurons=n_neurons, n_bins=n_bins, seed=9))]
+    # lossless on these windows: the vocabulary is every motif of their whole time steps
+    seen = [w["spike_counts"][:, : int(w["bin_mask"].sum()) // p_t * p_t] for w in window_list]
+    tok = None if patch_size is None else lossless_tokenizer(pile, patch_size, [a for a in seen if a.shape[1]])
+    seqs = [s for _, s in zip(range(30), token_stream(pile, seq_len=seq_len, n_neurons=n_neurons, n_bins=n_bins,
+                                                      tokenizer=tok, seed=9))]
+    flat = np.concatenate([np.append(s["input_ids"], s["labels"][-1]) for s in seqs])
+    for s in seqs:
+        assert s["input_ids"].dtype == np.int32 and s["input_ids"].shape == (seq_len,)
+        np.testing.assert_array_equal(s["input_ids"][1:], s["labels"][:-1])
+    separator = 256 if tok is None else tok.vocab_size
+    step = n_neurons // p_n + 1
+    used = 0
+    for w in window_list:
+        steps = int(w["bin_mask"].sum()) // p_t
+        if used + steps * step > len(flat):
+            break
+        part = flat[used : used + steps * step].reshape(steps, step)
+        assert np.all(part[:, 0] == separator)
+        grid = part[:, 1:].T
+        back = grid.astype(np.uint8) if tok is None else tok.decode(grid, shape=(n_neurons, steps * p_t))
+        np.testing.assert_array_equal(back, w["spike_counts"][:, : steps * p_t])
+        used += steps * step
+    assert used > len(flat) - step * 12 * 2  # the windows accounted for all but the last window's tokens
+
+
+def test_a_state_of_other_arguments_is_refused_naming_the_argument(pile):
+    state = window_stream(pile, n_neurons=8, n_bins=30, seed=0).state_dict()
+    for change, name in [(dict(seed=1), "seed"), (dict(n_bins=31), "n_bins"), (dict(rank=1, world_size=2), "rank"),
+                         (dict(sampling="uniform"), "sampling")]:
+        args = dict(n_neurons=8, n_bins=30, seed=0) | change
+        with pytest.raises(StreamStateError, match=f"saved with {name}="):
+            window_stream(pile, **args).load_state_dict(state)
+    with pytest.raises(StreamStateError, match="'windows' stream, this is a 'tokens' stream"):
+        token_stream(pile, seq_len=40, n_neurons=8).load_state_dict(state)
+    with pytest.raises(StreamStateError, match="not a stream state_dict"):
+        window_stream(pile, n_neurons=8, n_bins=30).load_state_dict({"position": 3})
+    tok = lossless_tokenizer(pile, (1, 5))
+    tstate = token_stream(pile, seq_len=40, n_neurons=8, n_bins=25, tokenizer=tok).state_dict()
+    with pytest.raises(StreamStateError, match="saved with tokenizer="):
+        token_stream(pile, seq_len=40, n_neurons=8, n_bins=25).load_state_dict(tstate)
+
+
+def test_bad_arguments_are_clear_errors(pile):
+    tok = lossless_tokenizer(pile, (2, 5))
+    cases = [
+        (lambda: window_stream(pile, n_neurons=0, n_bins=10), "n_neurons must be a positive integer"),
+        (lambda: window_stream(pile, n_neurons=4, n_bins=0), "n_bins must be a positive integer"),
+        (lambda: window_stream(pile, n_neurons=4, n_bins=10, rank=2, world_size=2), "rank must be"),
+        (lambda: window_stream(pile, n_neurons=4, n_bins=10, split="validation"), "split 'validation' has no rows"),
+        (lambda: window_stream(pile, n_neurons=4, n_bins=10, sampling="random"), "sampling must be one of"),
+        (lambda: token_stream(pile, seq_len=8, n_neurons=8), "shorter than one time step"),
+        (lambda: token_stream(pile, seq_len=64, n_neurons=7, tokenizer=tok), "not a multiple of the tokenizer's patch height 2"),
+        (lambda: token_stream(pile, seq_len=64, n_neurons=8, n_bins=12, tokenizer=tok), "not a multiple of the tokenizer's patch width 5"),
+        (lambda: window_stream(pile, n_neurons=4, n_bins=10, world_size=10_000, sampling="uniform"), "fewer than one per rank"),
+    ]
+    for make, message in cases:
+        with pytest.raises(StreamError, match=message):
+            make()
+
+
+def test_the_test_split_streams_only_test_rows(pile):
+    items = list(window_stream(pile, split="test", n_neurons=4, n_bins=20, epochs=1, sampling="uniform"))
+    assert items and all("-test-" in w["session_id"] for w in items)
