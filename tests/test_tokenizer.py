@@ -172,6 +172,26 @@ def test_save_load_round_trip(trained, tmp_path):
     assert "MotifTokenizer.from_pretrained" in (tmp_path / "tok" / "README.md").read_text()
 
 
+def test_capped_known_motifs_give_the_same_ids_and_a_smaller_artifact(trained, tmp_path):
+    tok, motifs, counts, k = trained
+    cap = 3
+    capped = MotifTokenizer.from_counts(motifs, counts, k, tok.patch_size, max_known=cap)
+    oov = len(motifs) - k
+    assert len(tok.known_motifs) == oov > cap == len(capped.known_motifs)
+    np.testing.assert_array_equal(capped.known_motifs, tok.known_motifs[:cap])  # the most frequent ones
+    assert capped.training["oov_motifs"] == oov and capped.training["known_motifs_kept"] == cap
+    arrays = training_arrays(3) + training_arrays(4)  # training-like rows and never-seen ones
+    for counts_array in arrays + arrays:  # the second pass is answered from the search memo
+        np.testing.assert_array_equal(capped.encode(counts_array), tok.encode(counts_array))
+    assert len(capped.memo) > 0
+    fresh = MotifTokenizer.from_counts(motifs, counts, k, tok.patch_size, max_known=cap)
+    np.testing.assert_array_equal(fresh.encode(arrays[0]), capped.encode(arrays[0]))
+    tok.save_pretrained(tmp_path / "full")
+    capped.save_pretrained(tmp_path / "capped")
+    size = lambda name: (tmp_path / name / WEIGHTS_FILE).stat().st_size
+    assert size("capped") < size("full")
+
+
 @pytest.fixture()
 def saved(tmp_path):
     motifs, counts = count_motifs(training_arrays(7), (1, 5))
