@@ -3,48 +3,50 @@
 from __future__ import annotations
 
 import json
-from collections import namedtuple
-from pathlib import Path
 
-import fsspec
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from builders.schema import table_spike_counts
+from builders.pile import open_pile
+from builders.schema import rows_to_table, table_spike_counts
 from builders.streams import StreamError, StreamStateError, token_stream, window_stream
 from pile_folder import write_pile_folder
 from tokenizer.motif_tokenizer import MotifTokenizer
 from tokenizer.motifs import count_motifs
 
-RowGroup = namedtuple("RowGroup", "path split index num_rows")
-
-
-class LocalPile:
-    """The pile-reader contract over a folder's Parquet files, read with plain pyarrow."""
-
-    def __init__(self, folder):
-        self.fs = fsspec.filesystem("file")
-        self.source_filter = None
-        self.source = {"dataset": str(folder)}
-        self.files = sorted(Path(folder).glob("data/*/*.parquet"))
-
-    def row_groups(self):
-        out = []
-        for path in self.files:
-            meta = pq.ParquetFile(path).metadata
-            out += [RowGroup(str(path), path.name.split("-")[0], i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups)]
-        return out
-
-    def read(self, rg, columns=("spike_counts",)):
-        return pq.ParquetFile(rg.path).read_row_group(rg.index, columns=list(columns))
+COMPONENTS = {"v2h": (3, 1), "vbn": (3, 1), "demo": (1, 1)}
 
 
 @pytest.fixture(scope="module")
-def pile(tmp_path_factory):
+def written(tmp_path_factory):
     folder = tmp_path_factory.mktemp("stream_pile")
-    write_pile_folder(folder, {"demo": (3, 1), "v2h": (2, 0), "vbn": (2, 1)}, seed=3)
-    return LocalPile(folder)
+    return folder, write_pile_folder(folder, COMPONENTS, seed=3)
+
+
+@pytest.fixture(scope="module")
+def pile(written):
+    """The default config (``all``: v2h and vbn) of the folder, both splits."""
+    return open_pile(written[0], splits=None)
+
+
+@pytest.fixture(scope="module")
+def reference_folder(written, tmp_path_factory):
+    """The same rows in the reference layout: five columns, components shuffled together, two files
+    per split of 3-row row groups (so row groups mix components), no ``configs:`` in the card."""
+    folder = tmp_path_factory.mktemp("reference_pile")
+    rng = np.random.default_rng(0)
+    five = ["spike_counts", "subject_id", "session_id", "segment_id", "source_dataset"]
+    for split in ("train", "test"):
+        rows = [r for comp in written[1].values() for r in comp[split]]
+        table = rows_to_table([rows[i] for i in rng.permutation(len(rows))]).select(five)
+        half = table.num_rows // 2
+        for k, part in enumerate((table.slice(0, half), table.slice(half))):
+            path = folder / "data" / f"{split}-{k:05d}-of-00002.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(part, path, row_group_size=3)
+    (folder / "README.md").write_text("# a pile in the reference layout\n")
+    return folder
 
 
 def row_counts(window: dict) -> np.ndarray:
@@ -258,3 +260,30 @@ def test_bad_arguments_are_clear_errors(pile):
 def test_the_test_split_streams_only_test_rows(pile):
     items = list(window_stream(pile, split="test", n_neurons=4, n_bins=20, epochs=1, sampling="uniform"))
     assert items and all("-test-" in w["session_id"] for w in items)
+
+
+def test_a_folder_path_and_a_config_open_the_pile(written):
+    folder, rows = written
+    items = list(window_stream(str(folder), config="vbn", n_neurons=4, n_bins=20, epochs=1, sampling="uniform"))
+    assert len(items) == len(rows["vbn"]["train"]) and {w["source_dataset"] for w in items} == {"vbn"}
+    with pytest.raises(StreamError, match="no config 'nope'"):
+        window_stream(str(folder), config="nope", n_neurons=4, n_bins=20)
+
+
+def test_reference_layout_component_rows_only(reference_folder, written):
+    rows = written[1]["vbn"]["train"]
+    stream = window_stream(str(reference_folder), config="vbn", n_neurons=6, n_bins=25, seed=3, epochs=1,
+                           sampling="uniform")
+    items = list(stream)
+    assert len(items) == len(rows)  # counted through the source_dataset column, not the footers
+    assert {w["source_dataset"] for w in items} == {"vbn"}
+    assert {(w["session_id"], w["segment_id"]) for w in items} == {(r["session_id"], r["segment_id"]) for r in rows}
+    by_label = {(r["session_id"], r["segment_id"]): r["spike_counts"] for r in rows}
+    for w in items:
+        counts = by_label[(w["session_id"], w["segment_id"])]
+        used = w["neuron_mask"]
+        valid = int(w["bin_mask"].sum())
+        np.testing.assert_array_equal(w["spike_counts"][used, :valid],
+                                      counts[w["neuron_index"][used], w["bin_start"] : w["bin_start"] + valid])
+    seqs = list(token_stream(str(reference_folder), config="vbn", seq_len=30, n_neurons=6, epochs=1))
+    assert seqs and len(seqs) == len(token_stream(str(reference_folder), config="vbn", seq_len=30, n_neurons=6, epochs=1))

@@ -65,14 +65,19 @@ class RowSource:
         footers: dict[str, pq.FileMetaData] = {}
         for i, rg in enumerate(self.row_groups):
             if rg.path not in footers:
-                with self.pile.fs.open(rg.path, "rb") as fh:
-                    footers[rg.path] = pq.ParquetFile(fh).metadata
+                footers[rg.path] = self._footer(rg.path)
             tokens[i] = _counts_leaf_values(footers[rg.path], rg.index)
         if getattr(self.pile, "source_filter", None) is not None:
             kept = np.array([self.pile.read(rg, columns=("source_dataset",)).num_rows for rg in self.row_groups], np.int64)
             tokens = np.where(rows > 0, tokens * kept / np.maximum(rows, 1), 0.0)
             rows = kept
         return rows, tokens
+
+    def _footer(self, path: str) -> pq.FileMetaData:
+        if hasattr(self.pile, "parquet_file"):  # builders.pile.Pile reads each footer once per process
+            return self.pile.parquet_file(path).metadata
+        with self.pile.fs.open(path, "rb") as fh:
+            return pq.ParquetFile(fh).metadata
 
     def read(self, index: int) -> pa.Table:
         """Row group ``index`` (position in :attr:`row_groups`) with :data:`STREAM_COLUMNS`."""
