@@ -287,3 +287,16 @@ def test_reference_layout_component_rows_only(reference_folder, written):
                                       counts[w["neuron_index"][used], w["bin_start"] : w["bin_start"] + valid])
     seqs = list(token_stream(str(reference_folder), config="vbn", seq_len=30, n_neurons=6, epochs=1))
     assert seqs and len(seqs) == len(token_stream(str(reference_folder), config="vbn", seq_len=30, n_neurons=6, epochs=1))
+
+
+def test_sample_command_prints_windows_and_sequences_and_saves_a_picture(written, tmp_path, capsys):
+    from builders.cli import main
+
+    out = tmp_path / "sample.png"
+    assert main(["sample", "--dataset", str(written[0]), "--n-neurons", "8", "--seq-len", "60", "-n", "2",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "separator 256" in printed and printed.count("segment_") == 2
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["sample", "--dataset", str(written[0]), "--n-neurons", "8", "--seq-len", "3"]) == 2
+    assert "shorter than one time step" in capsys.readouterr().err

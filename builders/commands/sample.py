@@ -8,42 +8,35 @@ from pathlib import Path
 
 import numpy as np
 
-from .reorder import DEFAULT_IN
+from .common import add_dataset_arguments, default_output_dir, one_line_errors
 
 
-def default_picture(dataset: str, config: str | None, split: str, seed: int) -> Path | None:
-    """``<dataset>/figures/sample_<config>_<split>_seed<seed>.png`` for a local folder, else None."""
-    if not Path(dataset).is_dir():
-        return None
-    return Path(dataset) / "figures" / f"sample_{config or 'default'}_{split}_seed{seed}.png"
-
-
+@one_line_errors
 def run(args: argparse.Namespace) -> int:
-    from builders.streams import StreamError, token_stream, window_stream
+    from builders.pile import open_pile
+    from builders.streams import token_stream, window_stream
     from builders.streams.figure import plot_window_tokens
 
-    picture = Path(args.out) if args.out else default_picture(args.dataset, args.config, args.split, args.seed)
-    if picture is None:
-        print(f"error: --dataset {args.dataset} is not a local folder; give --out PATH.png for the picture", file=sys.stderr)
+    if len(args.splits) != 1:
+        print(f"error: --splits: sample one split at a time, got {' '.join(args.splits)}", file=sys.stderr)
         return 2
-    try:
-        tokenizer = None
-        if args.tokenizer:
-            from tokenizer.motif_tokenizer import MotifTokenizer
+    split = args.splits[0]
+    tokenizer = None
+    if args.tokenizer:
+        from tokenizer.motif_tokenizer import MotifTokenizer
 
-            tokenizer = MotifTokenizer.from_pretrained(args.tokenizer)
-        common = dict(seed=args.seed, neurons=args.neurons, pad=args.pad)
-        tokens = token_stream(args.dataset, args.config, args.split, seq_len=args.seq_len, n_neurons=args.n_neurons,
-                              tokenizer=tokenizer, n_bins=args.n_bins, **common)
-        windows = window_stream(args.dataset, args.config, args.split, n_neurons=args.n_neurons, n_bins=tokens.n_bins,
-                                **common)
-        shown = [w for _, w in zip(range(args.n), windows)]
-        sequences = [s for _, s in zip(range(args.n), tokens)]
-    except (StreamError, OSError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        tokenizer = MotifTokenizer.from_pretrained(args.tokenizer)
+    pile = open_pile(args.dataset, args.config, (split,))
+    common = dict(seed=args.seed, neurons=args.neurons, pad=args.pad)
+    tokens = token_stream(pile, args.config, split, seq_len=args.seq_len, n_neurons=args.n_neurons,
+                          tokenizer=tokenizer, n_bins=args.n_bins, **common)
+    windows = window_stream(pile, args.config, split, n_neurons=args.n_neurons, n_bins=tokens.n_bins, **common)
+    shown = [w for _, w in zip(range(args.n), windows)]
+    sequences = [s for _, s in zip(range(args.n), tokens)]
+    name = f"sample_{args.config or pile.source.get('config') or 'default'}_{split}_seed{args.seed}.png"
+    picture = Path(args.out) if args.out else default_output_dir(pile, "figures") / name
     layout = tokens.layout
-    print(f"windows of {args.n_neurons} neurons x {tokens.n_bins} bins ({args.split}, seed {args.seed}):")
+    print(f"{pile.describe()}: windows of {args.n_neurons} neurons x {tokens.n_bins} bins (seed {args.seed}):")
     for w in shown:
         counts = w["spike_counts"]
         start = "subset" if w["neuron_start"] < 0 else f"neurons {w['neuron_start']}+"
@@ -68,9 +61,7 @@ def register(subparsers) -> None:
         description="Draw a few windows (window_stream) and packed token sequences (token_stream) from a pile, print "
                     "where they came from and their first ids, and save a PNG of the first window beside its token ids.",
     )
-    parser.add_argument("--dataset", default=DEFAULT_IN, help=f"local folder, Hub repo id or URL (default: ./{DEFAULT_IN})")
-    parser.add_argument("--config", default=None, help="config (default: the card's default)")
-    parser.add_argument("--split", default="train", help="split (default: train)")
+    add_dataset_arguments(parser, splits=["train"])
     parser.add_argument("--tokenizer", default=None, help="MotifTokenizer folder or Hub repo (default: raw counts as tokens)")
     parser.add_argument("--n-neurons", type=int, default=32, help="neurons per window (default: 32)")
     parser.add_argument("--n-bins", type=int, default=None, help="20 ms bins per window (default: what fills one sequence)")
@@ -79,5 +70,6 @@ def register(subparsers) -> None:
     parser.add_argument("--pad", choices=["zero", "tile"], default="zero", help="rows with fewer neurons: zero-pad or tile")
     parser.add_argument("-n", "--n", type=int, default=3, help="windows and sequences to print (default: 3)")
     parser.add_argument("--seed", type=int, default=0, help="stream seed (default: 0)")
-    parser.add_argument("--out", default=None, help="PNG path (default: <dataset>/figures/sample_<config>_<split>_seed<seed>.png)")
+    parser.add_argument("--out", default=None, help="PNG path (default: <dataset>/figures/sample_<config>_<split>_seed<seed>.png for a local "
+                             "folder, ./figures_<repo>/... for a remote pile)")
     parser.set_defaults(func=run)
