@@ -183,7 +183,16 @@ def test_capped_known_motifs_give_the_same_ids_and_a_smaller_artifact(trained, t
     arrays = training_arrays(3) + training_arrays(4)  # training-like rows and never-seen ones
     for counts_array in arrays + arrays:  # the second pass is answered from the search memo
         np.testing.assert_array_equal(capped.encode(counts_array), tok.encode(counts_array))
-    assert len(capped.memo) > 0
+    assert len(capped.memo) + len(capped.memo_bytewise) > 0
+    # one count too large for the packed keys: only its patch takes the byte-key path
+    row = arrays[0].copy()
+    row[1, 2] = 250
+    p_n, p_t = tok.patch_size
+    mixed, plain = tok.encode(row), tok.encode(arrays[0])
+    changed = np.zeros(plain.shape, bool)
+    changed[1 // p_n, 2 // p_t] = True
+    np.testing.assert_array_equal(mixed[~changed], plain[~changed])
+    assert mixed[changed][0] == tok.encode(row[(1 // p_n) * p_n:(1 // p_n + 1) * p_n, (2 // p_t) * p_t:(2 // p_t + 1) * p_t])[0, 0]
     fresh = MotifTokenizer.from_counts(motifs, counts, k, tok.patch_size, max_known=cap)
     np.testing.assert_array_equal(fresh.encode(arrays[0]), capped.encode(arrays[0]))
     tok.save_pretrained(tmp_path / "full")

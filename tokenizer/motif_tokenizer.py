@@ -152,8 +152,9 @@ class MotifTokenizer(
         self.training = dict(training or {})
         self._build_lookup()
         self.stats = EncodeStats()
-        #: cosine-search answers of this process (packed keys only; never saved)
+        #: cosine-search answers of this process, by packed key and by bytes (never saved)
         self.memo = SearchMemo()
+        self.memo_bytewise = SearchMemo()
 
     # ------------------------------------------------------------------ lookup
     def _build_lookup(self) -> None:
@@ -197,16 +198,32 @@ class MotifTokenizer(
         return ids
 
     def encode_with_stats(self, counts: np.ndarray) -> tuple[np.ndarray, EncodeStats]:
-        """Like :meth:`encode`, also returning this call's :class:`EncodeStats` (``stats`` untouched)."""
+        """Like :meth:`encode`, also returning this call's :class:`EncodeStats` (``stats`` untouched).
+
+        Patches whose values fit the packed keys are looked up by packed key; the few others (a
+        count too large for the packing) by bytes, so one large count does not slow a whole row.
+        """
         counts = as_counts(counts)
         g_n, g_t = grid_shape(counts.shape, self.patch_size, "zero")
         patches = patch_matrix(counts, self.patch_size, "zero")
         codec = self._codec
         if codec.packable(patches):
-            keys, lookup, to_patches = codec.packed(patches), self._packed, codec.unpacked
+            ids, stats = self._encode_patches(patches, packed=True)
+        else:
+            fits = patches.max(axis=1) < codec.limit if codec.bits else np.zeros(len(patches), bool)
+            ids = np.empty(len(patches), dtype=ID_DTYPE)
+            ids[fits], small = self._encode_patches(patches[fits], packed=True)
+            ids[~fits], large = self._encode_patches(patches[~fits], packed=False)
+            stats = small + large
+        return ids.reshape(g_n, g_t), stats
+
+    def _encode_patches(self, patches: np.ndarray, packed: bool) -> tuple[np.ndarray, EncodeStats]:
+        codec = self._codec
+        if packed:
+            keys, lookup, to_patches, memo = codec.packed(patches), self._packed, codec.unpacked, self.memo
             busy = np.flatnonzero(keys)
         else:
-            keys, lookup, to_patches = codec.bytewise(patches), self._bytewise_lookup(), codec.from_bytewise
+            keys, lookup, to_patches, memo = codec.bytewise(patches), self._bytewise_lookup(), codec.from_bytewise, self.memo_bytewise
             busy = np.flatnonzero(patches.any(axis=1))
         ids = np.full(len(keys), self.zero_id, dtype=ID_DTYPE)
         lossless = len(keys) - len(busy)
@@ -220,19 +237,17 @@ class MotifTokenizer(
             searched = len(missed)
             if searched:
                 unseen, inverse = np.unique(busy_keys[~hit], return_inverse=True)
-                ids[missed] = self._search(unseen, to_patches, lookup is self._packed)[inverse.ravel()]
-        return ids.reshape(g_n, g_t), EncodeStats(len(keys), lossless, searched)
+                ids[missed] = self._search(unseen, to_patches, memo)[inverse.ravel()]
+        return ids, EncodeStats(len(keys), lossless, searched)
 
-    def _search(self, unseen: np.ndarray, to_patches, packed: bool) -> np.ndarray:
+    def _search(self, unseen: np.ndarray, to_patches, memo: SearchMemo) -> np.ndarray:
         """Ids of distinct unknown motif keys: remembered answers, else the cosine search (then remembered)."""
-        if not packed:
-            return nearest_by_cosine(to_patches(unseen), self.vocab, self.zero_id).astype(ID_DTYPE)
-        hit, ids = self.memo.find(unseen)
+        hit, ids = memo.find(unseen)
         if not hit.all():
             new = unseen[~hit]
             found = nearest_by_cosine(to_patches(new), self.vocab, self.zero_id).astype(ID_DTYPE)
             ids[~hit] = found
-            self.memo.add(new, found)
+            memo.add(new, found)
         return ids
 
     def decode(self, ids: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:

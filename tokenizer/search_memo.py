@@ -2,12 +2,13 @@
 
 A saved tokenizer keeps only its most frequent out-of-vocabulary motifs; a rarer motif is mapped
 by :func:`tokenizer.nearest.nearest_by_cosine` when it is first met. :class:`SearchMemo` keeps
-those answers (packed uint64 keys -> ids) so a motif that recurs is searched once per process.
+those answers (motif keys -> ids; packed uint64 keys or fixed-size byte keys, see
+:class:`tokenizer.patches.PatchKeys`) so a motif that recurs is searched once per process.
 
 Layout: a large sorted array plus a small sorted *pending* array; new answers go to pending, which
 is merged into the large one when it exceeds ``merge_at`` keys, so a lookup is two binary
 searches and an insertion costs amortised ``O(size / merge_at)``. Memory is bounded by
-``capacity`` keys (12 bytes each); once full, new answers are not kept.
+``capacity`` keys; once full, new answers are not kept.
 """
 
 from __future__ import annotations
@@ -19,22 +20,22 @@ DEFAULT_MERGE_AT = 1 << 15
 
 
 class SearchMemo:
-    """Sorted uint64 motif keys -> int32 vocabulary ids, grown by :meth:`add`."""
+    """Sorted motif keys (one key dtype per memo) -> int32 vocabulary ids, grown by :meth:`add`."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, merge_at: int = DEFAULT_MERGE_AT):
         self.capacity, self.merge_at = int(capacity), int(merge_at)
-        self._keys = np.zeros(0, np.uint64)
-        self._ids = np.zeros(0, np.int32)
-        self._pending_keys = np.zeros(0, np.uint64)
-        self._pending_ids = np.zeros(0, np.int32)
+        self._keys = self._pending_keys = None  # typed by the first add
+        self._ids = self._pending_ids = np.zeros(0, np.int32)
 
     def __len__(self) -> int:
-        return len(self._keys) + len(self._pending_keys)
+        return len(self._ids) + len(self._pending_ids)
 
     def find(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(hit mask, ids)`` of uint64 ``keys``; ids are meaningful where hit."""
+        """``(hit mask, ids)`` of ``keys``; ids are meaningful where hit."""
         hit = np.zeros(len(keys), bool)
         ids = np.zeros(len(keys), np.int32)
+        if self._keys is None:
+            return hit, ids
         for table_keys, table_ids in ((self._keys, self._ids), (self._pending_keys, self._pending_ids)):
             if not len(table_keys):
                 continue
@@ -50,7 +51,9 @@ class SearchMemo:
         if room <= 0 or not len(keys):
             return
         keys, ids = keys[:room], ids[:room]
-        keys = np.concatenate([self._pending_keys, np.asarray(keys, np.uint64)])
+        if self._keys is None:
+            self._keys = self._pending_keys = keys[:0].copy()
+        keys = np.concatenate([self._pending_keys, keys])
         ids = np.concatenate([self._pending_ids, np.asarray(ids, np.int32)])
         order = np.argsort(keys, kind="stable")
         self._pending_keys, self._pending_ids = keys[order], ids[order]
