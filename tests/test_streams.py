@@ -196,7 +196,9 @@ def lossless_tokenizer(pile, patch_size, arrays=None) -> MotifTokenizer:
 def test_tokens_decode_back_to_the_windows(pile, patch_size):
     p_n, p_t = patch_size or (1, 1)
     n_neurons, n_bins, seq_len = 8, 12 * p_t, 45
-    window_list = [w for _, w in zip(range(60), window_stream(pile, n_neurons=n_neurons, n_bins=n_bins, seed=9))]
+    aligned = window_stream(pile, n_neurons=n_neurons, n_bins=n_bins, seed=9, align=(p_n, p_t))
+    window_list = [w for _, w in zip(range(60), aligned)]
+    assert all(w["bin_start"] % p_t == 0 and w["neuron_start"] % p_n == 0 for w in window_list)
     # lossless on these windows: the vocabulary is every motif of their whole time steps
     seen = [w["spike_counts"][:, : int(w["bin_mask"].sum()) // p_t * p_t] for w in window_list]
     tok = None if patch_size is None else lossless_tokenizer(pile, patch_size, [a for a in seen if a.shape[1]])

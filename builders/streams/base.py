@@ -106,18 +106,20 @@ class DrawStream(_Base):
     kind = ""
 
     def __init__(self, source: RowSource, *, n_neurons: int, n_bins: int, seed: int, rank: int, world_size: int,
-                 epochs: int | None, sampling: str, neurons: str, pad: str, extra_arguments: dict):
+                 epochs: int | None, sampling: str, neurons: str, pad: str, align: tuple[int, int] = (1, 1),
+                 extra_arguments: dict):
         self._source = source
         self.n_neurons, self.n_bins = n_neurons, n_bins
         self.seed = int(seed)
         self.rank, self.world_size = rank, world_size
         self.epochs = None if epochs is None else check_positive("epochs", epochs)
         self.sampling, self.neurons, self.pad = sampling, neurons, pad
+        self.align = (int(align[0]), int(align[1]))
         #: everything that fixes the stream; a state_dict of other arguments is refused
         self.arguments = {
             "dataset": source.name, "config": source.config, "split": source.split, "pile": source.fingerprint(),
-            "n_neurons": n_neurons, "n_bins": n_bins, "seed": self.seed, "rank": rank, "world_size": world_size,
-            "sampling": sampling, "neurons": neurons, "pad": pad, **extra_arguments,
+            **extra_arguments, "n_neurons": n_neurons, "n_bins": n_bins, "seed": self.seed, "rank": rank,
+            "world_size": world_size, "sampling": sampling, "neurons": neurons, "pad": pad, "align": list(self.align),
         }
         self._plans: dict[int, Plan] = {}
         self._loaded: dict | None = None
@@ -259,11 +261,12 @@ class _Visit:
         row = int(self.rows[draw])
         counts = self.counts[row]
         n, t = counts.shape
-        bin_start = int(rng.integers(0, t - s.n_bins + 1)) if t > s.n_bins else 0
+        a_n, a_t = s.align
+        bin_start = int(rng.integers(0, (t - s.n_bins) // a_t + 1)) * a_t if t > s.n_bins else 0
         valid = min(s.n_bins, t)
         out = np.zeros((s.n_neurons, s.n_bins), dtype=np.uint8)
         if n >= s.n_neurons and s.neurons == "block":
-            start = int(rng.integers(0, n - s.n_neurons + 1))
+            start = int(rng.integers(0, (n - s.n_neurons) // a_n + 1)) * a_n
             index = np.arange(start, start + s.n_neurons, dtype=np.int32)
             out[:, :valid] = counts[start : start + s.n_neurons, bin_start : bin_start + valid]
         else:

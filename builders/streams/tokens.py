@@ -9,6 +9,11 @@ and the separator is ``256``. ``vocab_size`` (K + 1, or 257) is what a model's e
 Sequences are packed, so there is no padding id; only the whole time steps of a row are tokenized
 (a row shorter than the window gives fewer steps, never padding tokens).
 
+**Alignment.** Windows start on whole patches of their row (block start a multiple of ``p_n``,
+start bin a multiple of ``p_t``), so their patches are the ones the tokenizer's motif table
+counted (patches tile a row from its origin); ``window_stream(..., align=patch_size)`` gives the
+same windows.
+
 **Packing.** The tokens of consecutive windows (drawn as in :mod:`builders.streams.windows`) are
 concatenated and cut into chunks of ``seq_len + 1``; a chunk gives ``input_ids = chunk[:-1]``,
 ``labels = chunk[1:]`` (int32). A sequence may span windows and a window may span sequences.
@@ -197,4 +202,4 @@ def token_stream(dataset, config=None, split: str = "train", *, seq_len: int, n_
     source = open_rows(dataset, config, split)
     return TokenStream(source, seq_len=seq_len, tokenizer=tokenizer, layout=layout, n_neurons=n_neurons,
                        n_bins=n_bins, seed=seed, rank=rank, world_size=world_size, epochs=epochs,
-                       sampling=sampling, neurons=neurons, pad=pad)
+                       sampling=sampling, neurons=neurons, pad=pad, align=layout.patch_size)

@@ -14,7 +14,7 @@ Each item is a dict::
 so that ``spike_counts[i, t] == row[neuron_index[i], bin_start + t]`` wherever both masks are
 true. Rows are drawn uniformly or in proportion to their tokens, a window's neurons are a
 contiguous block (contiguity matters after reordering) or a random subset in row order, and its
-start in time is uniform over the row. Rows with fewer neurons are zero-padded (``pad="zero"``,
+start in time is uniform over the row (on multiples of ``align``). Rows with fewer neurons are zero-padded (``pad="zero"``,
 masked) or tiled (``pad="tile"``, the reference trainer's behaviour; every row of the window then
 repeats a real neuron and the mask is all true).
 """
@@ -79,7 +79,7 @@ class WindowStream(DrawStream):
 
 def window_stream(dataset, config=None, split: str = "train", *, n_neurons: int, n_bins: int, seed: int = 0,
                   rank: int = 0, world_size: int = 1, epochs: int | None = None, sampling: str = "tokens",
-                  neurons: str = "block", pad: str = "zero") -> WindowStream:
+                  neurons: str = "block", pad: str = "zero", align: tuple[int, int] = (1, 1)) -> WindowStream:
     """Random ``n_neurons x n_bins`` windows of the ``split`` rows of a pile.
 
     Args:
@@ -97,6 +97,9 @@ def window_stream(dataset, config=None, split: str = "train", *, n_neurons: int,
             (``sampling="tokens"``, rows drawn in proportion to their tokens).
         neurons: ``"block"`` (a random contiguous block) or ``"subset"`` (random neurons, in row order).
         pad: rows with fewer neurons: ``"zero"`` (masked) or ``"tile"`` (repeat the row's neurons).
+        align: ``(neurons, bins)``: a block starts on a multiple of the first, a window on a
+            multiple of the second (``token_stream`` uses its patch size, so the patches line up
+            with the ones its tokenizer was counted on, which tile rows from their origin).
 
     Raises:
         StreamError: a bad argument, or a split/config with no rows (one line naming it).
@@ -107,6 +110,7 @@ def window_stream(dataset, config=None, split: str = "train", *, n_neurons: int,
     check_choice("sampling", sampling, SAMPLINGS)
     check_choice("neurons", neurons, NEURON_MODES)
     check_choice("pad", pad, PAD_MODES)
+    align = (check_positive("align[0]", align[0]), check_positive("align[1]", align[1]))
     source = open_rows(dataset, config, split)
     return WindowStream(source, n_neurons=n_neurons, n_bins=n_bins, seed=seed, rank=rank, world_size=world_size,
-                        epochs=epochs, sampling=sampling, neurons=neurons, pad=pad, extra_arguments={})
+                        epochs=epochs, sampling=sampling, neurons=neurons, pad=pad, align=align, extra_arguments={})
