@@ -302,3 +302,30 @@ def test_sample_command_prints_windows_and_sequences_and_saves_a_picture(written
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["sample", "--dataset", str(written[0]), "--n-neurons", "8", "--seq-len", "3"]) == 2
     assert "shorter than one time step" in capsys.readouterr().err
+
+
+def test_dataloader_workers_share_the_rank_and_resume_per_worker(pile):
+    """With torch: DataLoader workers split the rank's rows and its epoch; StatefulDataLoader
+    (torchdata) keeps each worker's state_dict and a restored loader continues exactly."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader
+
+    make = lambda: window_stream(pile, n_neurons=4, n_bins=10, seed=0, epochs=1, sampling="uniform")
+    loader = DataLoader(make(), batch_size=None, num_workers=2)
+    seen = [(w["path"], int(w["row_group"]), int(w["row"])) for w in loader]
+    expected = {(rg.path, rg.index, r) for rg in pile.row_groups() if rg.split == "train" for r in range(rg.num_rows)}
+    assert len(seen) == make().epoch_length(2) == len(expected) and set(seen) == expected
+
+    stateful = pytest.importorskip("torchdata.stateful_dataloader")
+    tokens = lambda: token_stream(pile, seq_len=30, n_neurons=8, seed=1)
+    batches = lambda loader, n: [b["input_ids"] for _, b in zip(range(n), loader)]
+    reference = batches(stateful.StatefulDataLoader(tokens(), batch_size=3, num_workers=2), 12)
+    first = stateful.StatefulDataLoader(tokens(), batch_size=3, num_workers=2)
+    it = iter(first)
+    head = [next(it)["input_ids"] for _ in range(5)]
+    state = first.state_dict()
+    second = stateful.StatefulDataLoader(tokens(), batch_size=3, num_workers=2)
+    second.load_state_dict(state)
+    tail = batches(second, 7)
+    for a, b in zip(head + tail, reference):
+        assert torch.equal(a, b)
