@@ -249,6 +249,8 @@ def test_bad_arguments_are_clear_errors(pile):
         (lambda: window_stream(pile, n_neurons=4, n_bins=10, rank=2, world_size=2), "rank must be"),
         (lambda: window_stream(pile, n_neurons=4, n_bins=10, split="validation"), "split 'validation' has no rows"),
         (lambda: window_stream(pile, n_neurons=4, n_bins=10, sampling="random"), "sampling must be one of"),
+        (lambda: window_stream(pile, n_neurons=4, n_bins=10, seed=-1), "seed must be a non-negative integer"),
+        (lambda: token_stream(pile, seq_len=10**6, n_neurons=8, n_bins=10, sampling="uniform"), "fewer than one sequence"),
         (lambda: token_stream(pile, seq_len=8, n_neurons=8), "shorter than one time step"),
         (lambda: token_stream(pile, seq_len=64, n_neurons=7, tokenizer=tok), "not a multiple of the tokenizer's patch height 2"),
         (lambda: token_stream(pile, seq_len=64, n_neurons=8, n_bins=12, tokenizer=tok), "not a multiple of the tokenizer's patch width 5"),

@@ -110,6 +110,8 @@ class DrawStream(_Base):
                  extra_arguments: dict):
         self._source = source
         self.n_neurons, self.n_bins = n_neurons, n_bins
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise StreamError(f"seed must be a non-negative integer, got {seed!r}")
         self.seed = int(seed)
         self.rank, self.world_size = rank, world_size
         self.epochs = None if epochs is None else check_positive("epochs", epochs)
@@ -220,6 +222,7 @@ class DrawStream(_Base):
                     window = visit.window(draw, self._rng(worker, num_workers, cycle, piece, draw))
                     yield here, nxt, window
                     draw += 1
+                visit = None  # one row group in memory at a time
                 piece, draw = piece + 1, 0
             if cycle_tokens == 0:
                 raise StreamError(f"split {self._source.split!r} of {self._source.name}: the rows of stream "

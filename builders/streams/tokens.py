@@ -104,6 +104,7 @@ class TokenStream(DrawStream):
         self.tokenizer = tokenizer
         self.layout = layout
         super().__init__(source, **options, extra_arguments={"seq_len": seq_len, "tokenizer": tokenizer_fingerprint(tokenizer)})
+        self.budgets(1)  # an epoch too short for one sequence fails here, not at the first next()
 
     def fresh_position(self) -> dict:
         return {"cycle": 0, "piece": 0, "draw": 0, "offset": 0, "yielded": 0}
