@@ -131,7 +131,7 @@ def component_configs(pile: Pile) -> list[str]:
     """One config per component: the card's configs other than ``all``, or on a single-config pile
     the ``source_dataset`` values its rows hold."""
     named = [c for c in pile.configs if c not in ("all", "default")]
-    return named if len(pile.configs) > 1 else pile.source_values()
+    return named or pile.source_values()
 
 
 def plot_token_stats(stats: dict, path: str | Path) -> Path:

@@ -12,9 +12,9 @@ Config rules:
 - a config the card lists: its ``data_files``;
 - ``None``: the card's default config (``default: true``, a config named ``default``, or the
   only one);
-- on a pile with a single config (the reference layout: one ``default`` config, components
-  shuffled together), ``all`` means every row and a component name (``vbn``) means the rows
-  whose ``source_dataset`` is that name.
+- on a pile whose only config is ``default`` (the reference layout, components shuffled
+  together) or that has no card configs, ``all`` means every row and a component name
+  (``vbn``) means the rows whose ``source_dataset`` is that name.
 """
 
 from __future__ import annotations
@@ -63,11 +63,14 @@ def open_pile(dataset: str | os.PathLike, config: str | None = None,
             f"it has: {', '.join(patterns) or 'none'}"
         )
     files = _resolve_files(fs, base, {s: patterns[s] for s in wanted}, reference)
+    pile = Pile(fs=fs, root=fs._strip_protocol(base), files=files, source_filter=source_filter, source=provenance,
+                configs=list(configs) or [DEFAULT], card_configs=configs)
+    if source_filter is not None:
+        _check_filter(pile, reference)
     provenance.update(config=config if config is not None else config_name, card_config=config_name,
                       splits=wanted, source_filter=source_filter,
-                      layout="single-config" if len(configs) <= 1 else "configs")
-    return Pile(fs=fs, root=fs._strip_protocol(base), files=files, source_filter=source_filter, source=provenance,
-                configs=list(configs) or [DEFAULT], card_configs=configs)
+                      layout="single-config" if list(configs) in ([], [DEFAULT]) else "configs")
+    return pile
 
 
 def _filesystem(reference: PileReference):
@@ -180,10 +183,22 @@ def _choose_config(configs: dict[str, dict], config: str | None, reference: Pile
         return name, None
     if config in configs:
         return config, None
-    if len(configs) == 1:  # a single-config pile (reference layout): rows are selected by source_dataset
-        (name,) = configs
-        return name, (None if config == ALL else config)
+    if list(configs) == [DEFAULT]:  # the reference layout: rows are selected by source_dataset
+        return DEFAULT, (None if config == ALL else config)
     raise PileError(f"--dataset {reference.given}: no config {config!r}; this pile holds: {', '.join(configs)}")
+
+
+def _check_filter(pile: Pile, reference: PileReference) -> None:
+    """A component name selects rows; anything else must be a ``source_dataset`` value of the pile
+    (read from that one small column, only for names outside the registry)."""
+    from builders.registry import registry
+
+    if pile.source_filter in registry():
+        return
+    values = pile.source_values()
+    if pile.source_filter not in values:
+        raise PileError(f"--dataset {reference.given}: config {pile.source_filter!r} matches nothing; configs: "
+                        f"{', '.join(pile.configs)}; source_dataset values: {', '.join(values) or 'none'}")
 
 
 def _split_patterns(params: dict | None, fs, base: str, reference: PileReference) -> dict[str, list[str]]:
