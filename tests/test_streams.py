@@ -331,3 +331,23 @@ def test_dataloader_workers_share_the_rank_and_resume_per_worker(pile):
     tail = batches(second, 7)
     for a, b in zip(head + tail, reference):
         assert torch.equal(a, b)
+
+
+def test_streams_through_the_hub_stand_in_write_nothing_locally(reference_repo, hub, tmp_path):
+    """A reference-layout repo on the loopback Hub: windows of one component equal its rows, token
+    sequences resume exactly, and no file appears in the (empty) Hugging Face home."""
+    repo, written = reference_repo
+    rows = {(r["session_id"], r["segment_id"]): r["spike_counts"] for r in written.select("vbn", ("train",))}
+    windows = list(window_stream(f"{repo}@main", config="vbn", n_neurons=6, n_bins=25, seed=2, epochs=1,
+                                 sampling="uniform"))
+    assert len(windows) == len(rows) and {w["source_dataset"] for w in windows} == {"vbn"}
+    for w in windows:
+        counts = rows[(w["session_id"], w["segment_id"])]
+        used, valid = w["neuron_mask"], int(w["bin_mask"].sum())
+        np.testing.assert_array_equal(w["spike_counts"][used, :valid],
+                                      counts[w["neuron_index"][used], w["bin_start"]: w["bin_start"] + valid])
+    make = lambda: token_stream(repo, config="vbn", seq_len=40, n_neurons=8, seed=1)
+    resume_check(make, [3], 8)
+    home = tmp_path / "hf_home"
+    written_files = [p for p in home.rglob("*") if p.is_file()] if home.exists() else []
+    assert written_files == []
