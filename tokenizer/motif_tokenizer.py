@@ -39,7 +39,7 @@ from huggingface_hub import ModelHubMixin, hf_hub_download
 
 from .motif_table import MotifTable, read_motif_table
 from .motifs import sort_motifs
-from .nearest import nearest_by_cosine
+from .nearest import CosineCandidates, nearest_by_cosine
 from .patches import PatchKeys, as_counts, check_patch_size, grid_shape, patch_matrix
 from .search_memo import SearchMemo
 
@@ -155,6 +155,7 @@ class MotifTokenizer(
         #: cosine-search answers of this process, by packed key and by bytes (never saved)
         self.memo = SearchMemo()
         self.memo_bytewise = SearchMemo()
+        self._cosine: CosineCandidates | None = None  # the vocabulary prepared for the search, on first use
 
     # ------------------------------------------------------------------ lookup
     def _build_lookup(self) -> None:
@@ -245,7 +246,9 @@ class MotifTokenizer(
         hit, ids = memo.find(unseen)
         if not hit.all():
             new = unseen[~hit]
-            found = nearest_by_cosine(to_patches(new), self.vocab, self.zero_id).astype(ID_DTYPE)
+            if self._cosine is None:
+                self._cosine = CosineCandidates(self.vocab, self.zero_id)
+            found = nearest_by_cosine(to_patches(new), self.vocab, self.zero_id, prepared=self._cosine).astype(ID_DTYPE)
             ids[~hit] = found
             memo.add(new, found)
         return ids
