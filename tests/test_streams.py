@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from itertools import islice
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from pile_folder import write_pile_folder
 
 from builders.pile import open_pile
 from builders.schema import rows_to_table, table_spike_counts
 from builders.streams import StreamError, StreamStateError, token_stream, window_stream
-from pile_folder import write_pile_folder
 from tokenizer.motif_tokenizer import MotifTokenizer
 from tokenizer.motifs import count_motifs
 
@@ -68,7 +70,7 @@ def expected_window(window: dict, n_neurons: int, n_bins: int) -> np.ndarray:
 def same_items(a: list[dict], b: list[dict]) -> bool:
     if len(a) != len(b):
         return False
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         for key in x:
             if isinstance(x[key], np.ndarray):
                 if x[key].dtype != y[key].dtype or not np.array_equal(x[key], y[key]):
@@ -111,17 +113,22 @@ def test_windows_equal_the_row_slices_they_report(pile, neurons, pad):
 
 
 def test_same_seed_same_stream_other_seed_other_stream(pile):
-    take = lambda seed: [w for _, w in zip(range(40), window_stream(pile, n_neurons=8, n_bins=30, seed=seed))]
+    def take(seed):
+        return list(islice(window_stream(pile, n_neurons=8, n_bins=30, seed=seed), 40))
+
     assert same_items(take(5), take(5))
     other = take(6)
     assert not same_items(take(5), other)
-    tokens = lambda seed: [s for _, s in zip(range(20), token_stream(pile, seq_len=50, n_neurons=8, seed=seed))]
+
+    def tokens(seed):
+        return list(islice(token_stream(pile, seq_len=50, n_neurons=8, seed=seed), 20))
+
     assert same_items(tokens(5), tokens(5)) and not same_items(tokens(5), tokens(6))
 
 
 def resume_check(make, cuts, total):
     """Items after restoring the state taken at each cut equal the uninterrupted stream's."""
-    reference = [item for _, item in zip(range(total), make())]
+    reference = list(islice(make(), total))
     positions = []
     for cut in cuts:
         stream = make()
@@ -131,13 +138,13 @@ def resume_check(make, cuts, total):
         positions.append(state["position"])
         restored = make()
         restored.load_state_dict(state)
-        tail = [item for _, item in zip(range(total - cut), restored)]
+        tail = list(islice(restored, total - cut))
         assert same_items(head + tail, reference), f"cut at {cut}"
     return positions
 
 
 def test_window_stream_resumes_exactly_at_several_cuts_also_mid_row(pile):
-    make = lambda: window_stream(pile, n_neurons=8, n_bins=40, seed=2, epochs=2)
+    make = functools.partial(window_stream, pile, n_neurons=8, n_bins=40, seed=2, epochs=2)
     length = make().epoch_length()
     assert len(make()) == 2 * length
     positions = resume_check(make, [0, 1, 7, length // 2, length - 1, length + 3, 2 * length], 2 * length)
@@ -147,7 +154,7 @@ def test_window_stream_resumes_exactly_at_several_cuts_also_mid_row(pile):
 
 def test_token_stream_resumes_exactly_mid_sequence_and_mid_window(pile):
     tok = lossless_tokenizer(pile, (2, 5))
-    make = lambda: token_stream(pile, seq_len=37, n_neurons=8, n_bins=60, tokenizer=tok, seed=4)
+    make = functools.partial(token_stream, pile, seq_len=37, n_neurons=8, n_bins=60, tokenizer=tok, seed=4)
     positions = resume_check(make, [0, 1, 2, 5, 13, 40], 60)
     assert any(p["offset"] > 0 for p in positions)  # the next sequence starts inside a window
 
@@ -197,13 +204,13 @@ def test_tokens_decode_back_to_the_windows(pile, patch_size):
     p_n, p_t = patch_size or (1, 1)
     n_neurons, n_bins, seq_len = 8, 12 * p_t, 45
     aligned = window_stream(pile, n_neurons=n_neurons, n_bins=n_bins, seed=9, align=(p_n, p_t))
-    window_list = [w for _, w in zip(range(60), aligned)]
+    window_list = list(islice(aligned, 60))
     assert all(w["bin_start"] % p_t == 0 and w["neuron_start"] % p_n == 0 for w in window_list)
     # lossless on these windows: the vocabulary is every motif of their whole time steps
     seen = [w["spike_counts"][:, : int(w["bin_mask"].sum()) // p_t * p_t] for w in window_list]
     tok = None if patch_size is None else lossless_tokenizer(pile, patch_size, [a for a in seen if a.shape[1]])
-    seqs = [s for _, s in zip(range(30), token_stream(pile, seq_len=seq_len, n_neurons=n_neurons, n_bins=n_bins,
-                                                      tokenizer=tok, seed=9))]
+    seqs = list(islice(token_stream(pile, seq_len=seq_len, n_neurons=n_neurons, n_bins=n_bins,
+                                                      tokenizer=tok, seed=9), 30))
     flat = np.concatenate([np.append(s["input_ids"], s["labels"][-1]) for s in seqs])
     for s in seqs:
         assert s["input_ids"].dtype == np.int32 and s["input_ids"].shape == (seq_len,)
@@ -312,15 +319,18 @@ def test_dataloader_workers_share_the_rank_and_resume_per_worker(pile):
     torch = pytest.importorskip("torch")
     from torch.utils.data import DataLoader
 
-    make = lambda: window_stream(pile, n_neurons=4, n_bins=10, seed=0, epochs=1, sampling="uniform")
+    make = functools.partial(window_stream, pile, n_neurons=4, n_bins=10, seed=0, epochs=1, sampling="uniform")
     loader = DataLoader(make(), batch_size=None, num_workers=2)
     seen = [(w["path"], int(w["row_group"]), int(w["row"])) for w in loader]
     expected = {(rg.path, rg.index, r) for rg in pile.row_groups() if rg.split == "train" for r in range(rg.num_rows)}
     assert len(seen) == make().epoch_length(2) == len(expected) and set(seen) == expected
 
     stateful = pytest.importorskip("torchdata.stateful_dataloader")
-    tokens = lambda: token_stream(pile, seq_len=30, n_neurons=8, seed=1)
-    batches = lambda loader, n: [b["input_ids"] for _, b in zip(range(n), loader)]
+    tokens = functools.partial(token_stream, pile, seq_len=30, n_neurons=8, seed=1)
+
+    def batches(loader, n):
+        return [b["input_ids"] for b in islice(loader, n)]
+
     reference = batches(stateful.StatefulDataLoader(tokens(), batch_size=3, num_workers=2), 12)
     first = stateful.StatefulDataLoader(tokens(), batch_size=3, num_workers=2)
     it = iter(first)
@@ -329,7 +339,7 @@ def test_dataloader_workers_share_the_rank_and_resume_per_worker(pile):
     second = stateful.StatefulDataLoader(tokens(), batch_size=3, num_workers=2)
     second.load_state_dict(state)
     tail = batches(second, 7)
-    for a, b in zip(head + tail, reference):
+    for a, b in zip(head + tail, reference, strict=True):
         assert torch.equal(a, b)
 
 
@@ -346,7 +356,7 @@ def test_streams_through_the_hub_stand_in_write_nothing_locally(reference_repo, 
         used, valid = w["neuron_mask"], int(w["bin_mask"].sum())
         np.testing.assert_array_equal(w["spike_counts"][used, :valid],
                                       counts[w["neuron_index"][used], w["bin_start"]: w["bin_start"] + valid])
-    make = lambda: token_stream(repo, config="vbn", seq_len=40, n_neurons=8, seed=1)
+    make = functools.partial(token_stream, repo, config="vbn", seq_len=40, n_neurons=8, seed=1)
     resume_check(make, [3], 8)
     home = tmp_path / "hf_home"
     written_files = [p for p in home.rglob("*") if p.is_file()] if home.exists() else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
     tokens = token_stream(pile, args.config, split, seq_len=args.seq_len, n_neurons=args.n_neurons,
                           tokenizer=tokenizer, n_bins=args.n_bins, **common)
     windows = window_stream(pile, args.config, split, n_neurons=args.n_neurons, n_bins=tokens.n_bins, **common)
-    shown = [w for _, w in zip(range(args.n), windows)]
-    sequences = [s for _, s in zip(range(args.n), tokens)]
+    shown = list(islice(windows, args.n))
+    sequences = list(islice(tokens, args.n))
     name = f"sample_{args.config or pile.source.get('config') or 'default'}_{split}_seed{args.seed}.png"
     picture = Path(args.out) if args.out else default_output_dir(pile, "figures") / name
     layout = tokens.layout

@@ -34,7 +34,7 @@ import numpy as np
 from builders.schema import table_spike_counts
 
 from .errors import StreamError, StreamStateError
-from .plan import SAMPLINGS, Plan, make_plan
+from .plan import Plan, make_plan
 from .source import RowSource
 
 logger = logging.getLogger(__name__)
@@ -229,7 +229,7 @@ class DrawStream(_Base):
                                   f"{worker} of rank {self.rank} hold no spike counts")
             cycle, piece = cycle + 1, 0
 
-    def _visit(self, piece, rng: np.random.Generator) -> "_Visit":
+    def _visit(self, piece, rng: np.random.Generator) -> _Visit:
         table = self._source.read(piece.group)
         return _Visit(self, piece, table, rng)
 

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 STREAM_COLUMNS = ("spike_counts", "source_dataset", "session_id", "segment_id")
 
 
-def open_rows(dataset, config, split: str) -> "RowSource":
+def open_rows(dataset, config, split: str) -> RowSource:
     """The ``split`` rows of ``dataset`` (a name, path or URL for :func:`open_pile`, or an opened pile)."""
     if hasattr(dataset, "row_groups") and hasattr(dataset, "read"):
         pile = dataset
@@ -86,7 +86,7 @@ class RowSource:
     def fingerprint(self) -> str:
         """Hash of the row groups and their row counts: a state of another pile content is refused."""
         digest = hashlib.sha256()
-        for rg, n in zip(self.row_groups, self.rows):
+        for rg, n in zip(self.row_groups, self.rows, strict=True):
             digest.update(f"{rg.path}|{rg.index}|{n}\n".encode())
         return digest.hexdigest()[:16]
 
