@@ -33,8 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import NEURON_MODES, PAD_MODES, SAMPLINGS, DrawStream, check_choice, check_positive, check_rank
+from .base import NEURON_MODES, PAD_MODES, DrawStream, check_choice, check_positive, check_rank
 from .errors import StreamError
+from .plan import SAMPLINGS
 from .source import open_rows
 
 ID_DTYPE = np.int32

@@ -21,7 +21,8 @@ repeats a real neuron and the mask is all true).
 
 from __future__ import annotations
 
-from .base import NEURON_MODES, PAD_MODES, SAMPLINGS, DrawStream, Window, check_choice, check_positive, check_rank
+from .base import NEURON_MODES, PAD_MODES, DrawStream, Window, check_choice, check_positive, check_rank
+from .plan import SAMPLINGS
 from .source import open_rows
 
 
