@@ -28,6 +28,7 @@ writer into a temporary folder.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -37,9 +38,14 @@ import sys
 import tempfile
 import textwrap
 import time
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
+
+# One thread per process (set before numpy loads BLAS): "per core" means one core for both methods.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -110,53 +116,55 @@ def tokenizer_section(folder: Path, work: Path, max_known: int) -> dict:
                       "held_out_encode_tokens_per_s_first_pass": passes[0],
                       "held_out_encode_tokens_per_s_second_pass": passes[1],
                       "held_out_searched_share": fresh.stats.searched / max(fresh.stats.patches, 1)}
-    out["same_ids"] = all(np.array_equal(a, b) for a, b in zip(ids["all_oov_stored"], ids["capped"]))
+    out["same_ids"] = all(np.array_equal(a, b) for a, b in zip(ids["all_oov_stored"], ids["capped"], strict=True))
     out["held_out_tokens"] = int(held_tokens)
     return out
 
 
 # ---------------------------------------------------------------------- the reference trainer, restated
-REFERENCE = textwrap.dedent('''
-    def reference_sequences(folder, tok_dir, seq_len, n_neurons, cache_dir):
-        """The reference trainer's method: load_dataset, np.array per row, random block, dict per patch."""
-        import numpy as np
-        from datasets import load_dataset
-        from tokenizer.motif_tokenizer import MotifTokenizer
+def reference_sequences(folder, tok_dir, seq_len, n_neurons, cache_dir):
+    """The reference trainer's method: load_dataset, np.array per row, random block, dict per patch."""
+    import numpy as np
+    from datasets import load_dataset
 
-        tok = MotifTokenizer.from_pretrained(tok_dir)
-        p_t = tok.patch_size[1]
-        table = {bytes(m): i for i, m in enumerate(tok.vocab)}
-        separator = tok.vocab_size
-        ds = load_dataset(str(folder), split="train", cache_dir=cache_dir)
-        rng = np.random.default_rng()
-        buffer = []
-        for row in ds:
-            counts = np.array(row["spike_counts"])
-            n, t = counts.shape
-            if n < n_neurons:
-                counts = np.tile(counts, (-(-n_neurons // n), 1))
-                n = counts.shape[0]
-            start = rng.integers(0, n - n_neurons + 1)
-            block = counts[start : start + n_neurons].astype(np.uint8)
-            for step in range(t // p_t):
-                buffer.append(separator)
-                for i in range(n_neurons):
-                    buffer.append(table.get(block[i, step * p_t : (step + 1) * p_t].tobytes(), 0))
-                while len(buffer) >= seq_len + 1:
-                    chunk = np.array(buffer[: seq_len + 1], dtype=np.int32)
-                    buffer = buffer[seq_len + 1 :]
-                    yield {"input_ids": chunk[:-1], "labels": chunk[1:]}
-''')
-exec(REFERENCE)
+    from tokenizer.motif_tokenizer import MotifTokenizer
 
-OURS = textwrap.dedent('''
-    def our_sequences(folder, tok_dir, seq_len, n_neurons, cache_dir):
-        from neural_pile_rodent import MotifTokenizer, token_stream
+    tok = MotifTokenizer.from_pretrained(tok_dir)
+    p_t = tok.patch_size[1]
+    table = {bytes(m): i for i, m in enumerate(tok.vocab)}
+    separator = tok.vocab_size
+    ds = load_dataset(str(folder), split="train", cache_dir=cache_dir)
+    rng = np.random.default_rng()
+    buffer = []
+    for row in ds:
+        counts = np.array(row["spike_counts"])
+        n, t = counts.shape
+        if n < n_neurons:
+            counts = np.tile(counts, (-(-n_neurons // n), 1))
+            n = counts.shape[0]
+        start = rng.integers(0, n - n_neurons + 1)
+        block = counts[start : start + n_neurons].astype(np.uint8)
+        for step in range(t // p_t):
+            buffer.append(separator)
+            for i in range(n_neurons):
+                buffer.append(table.get(block[i, step * p_t : (step + 1) * p_t].tobytes(), 0))
+            while len(buffer) >= seq_len + 1:
+                chunk = np.array(buffer[: seq_len + 1], dtype=np.int32)
+                buffer = buffer[seq_len + 1 :]
+                yield {"input_ids": chunk[:-1], "labels": chunk[1:]}
 
-        tok = MotifTokenizer.from_pretrained(tok_dir)
-        return iter(token_stream(str(folder), split="train", seq_len=seq_len, n_neurons=n_neurons, tokenizer=tok, seed=0))
-''')
-exec(OURS)
+
+REFERENCE = inspect.getsource(reference_sequences)
+
+
+def our_sequences(folder, tok_dir, seq_len, n_neurons, cache_dir):
+    from neural_pile_rodent import MotifTokenizer, token_stream
+
+    tok = MotifTokenizer.from_pretrained(tok_dir)
+    return iter(token_stream(str(folder), split="train", seq_len=seq_len, n_neurons=n_neurons, tokenizer=tok, seed=0))
+
+
+OURS = inspect.getsource(our_sequences)
 
 
 def throughput(make, budget_s: float) -> dict:
@@ -185,7 +193,7 @@ def read_vs_encode(folder: Path, tok_dir: Path) -> dict:
     read_s = time.process_time() - start
     tok = MotifTokenizer.from_pretrained(tok_dir)
     stream = window_stream(str(folder), n_neurons=N_NEURONS, n_bins=480, align=PATCH)  # as token_stream draws them
-    windows = [w["spike_counts"] for _, w in zip(range(300), stream)]
+    windows = [w["spike_counts"] for w in islice(stream, 300)]
     start = time.process_time()
     for w in windows:
         tok.encode(w)
