@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     common = dict(seed=args.seed, neurons=args.neurons, pad=args.pad)
     tokens = token_stream(pile, args.config, split, seq_len=args.seq_len, n_neurons=args.n_neurons,
                           tokenizer=tokenizer, n_bins=args.n_bins, **common)
-    windows = window_stream(pile, args.config, split, n_neurons=args.n_neurons, n_bins=tokens.n_bins, **common)
+    windows = window_stream(pile, args.config, split, n_neurons=args.n_neurons, n_bins=tokens.n_bins,
+                            align=tokens.layout.patch_size, **common)  # the windows the token stream draws
     shown = list(islice(windows, args.n))
     sequences = list(islice(tokens, args.n))
     name = f"sample_{args.config or pile.source.get('config') or 'default'}_{split}_seed{args.seed}.png"
