@@ -60,6 +60,7 @@ def benchmark_runs(dataset: str) -> list[list[str]]:
         ["motif_coverage.py", "--dataset", dataset, "--out", str(RESULTS / "motif_coverage.json")],
         ["bench_reorder.py", "--out", str(RESULTS / "reorder.json")],
         ["bench_pile_stats.py", "--out", str(RESULTS / "pile_stats.json")],
+        ["bench_streams.py", "--out", str(RESULTS / "streams.json")],
     ]
 
 

@@ -162,13 +162,16 @@ def test_raster_figure_shows_time_in_seconds_one_colour_scale_and_its_unit():
 def test_dataset_rasters_use_the_dataset_bin_size(pile, tmp_path):
     import json as json_module
 
-    from builders.analysis.figures import dataset_bin_size
+    import shutil
+
+    from builders.analysis.figures import pile_bin_size
 
     folder, _ = pile
-    assert dataset_bin_size(folder) == 0.02  # no build parameters: the pile's 20 ms
-    (tmp_path / ".build").mkdir()
-    (tmp_path / ".build" / "params.json").write_text(json_module.dumps({"bin_size_s": 0.01}))
-    assert dataset_bin_size(tmp_path) == 0.01
+    assert pile_bin_size(open_pile(folder, "demo")) == 0.02  # no build parameters: the pile's 20 ms
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    (copy / ".build").mkdir(exist_ok=True)
+    (copy / ".build" / "params.json").write_text(json_module.dumps({"bin_size_s": 0.01}))
+    assert pile_bin_size(open_pile(copy, "demo")) == 0.01
 
 
 @pytest.mark.parametrize("patch_size", [(1, 5), (1, 100), (8, 10), (500, 10), (1, 500)])
