@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 
 from ..binning import BIN_SIZE, counts_from_rates
+from ..sources.hdf5plan import prefetch_datasets
 from .base import BinnedUnits, ReaderError
 from .nwb_file import open_nwb
 
@@ -38,6 +39,7 @@ def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUni
         if not isinstance(series, h5py.Group) or not isinstance(series.get("data"), h5py.Dataset):
             raise ReaderError(f"{asset.path}: no {SERIES_PATH} TimeSeries with data in this NWB file")
         data = series["data"]
+        prefetch_datasets(handle, [data, series.get("timestamps")])
         if data.ndim != 2:
             raise ReaderError(f"{asset.path}: {SERIES_PATH}/data must be time x units, got shape {data.shape}")
         t_start = _start_time(series, data.shape[0], bin_size, asset)
