@@ -366,11 +366,21 @@ class DandiStandIn(_Server):
         self.page_size = page_size
         self.dandisets: dict[str, dict] = {}
         self.calls: Counter[str] = Counter()
+        #: route name -> HTTP status every request of that route gets (see :meth:`break_route`)
+        self.broken_routes: dict[str, int] = {}
         super().__init__(_DandiHandler, **wan)
 
     @property
     def api_url(self) -> str:
         return f"{self.url}/api"
+
+    def break_route(self, route: str, status: int = 503) -> None:
+        """Answer every request of ``route`` (``assets``, ``dandiset``, ``server_info``, ...)
+        with ``status`` from now on (``clear_broken_routes`` undoes it)."""
+        self.broken_routes[route] = status
+
+    def clear_broken_routes(self) -> None:
+        self.broken_routes.clear()
 
     def add_dandiset(self, dandiset_id: str, folder: str, *, published: tuple[str, ...] = ("0.240101.1200",)) -> dict[str, _DandiAsset]:
         """Publish every file under ``files.root / folder`` as assets of ``dandiset_id``.
@@ -473,6 +483,9 @@ class _DandiHandler(_QuietHandler):
             match = pattern.match(parts.path)
             if match:
                 owner.calls[name] += 1
+                if name in owner.broken_routes:
+                    self._send_json({"detail": "injected failure"}, status=owner.broken_routes[name])
+                    return
                 getattr(self, f"_route_{name}")(match.groupdict(), parse_qs(parts.query))
                 return
         owner.calls["unknown"] += 1
