@@ -263,32 +263,35 @@ def _write(nwbfile, path: Path, spike_layout: str | None = None) -> None:
 def _restore_spike_columns(path: Path, spike_layout: str) -> None:
     """Store ``units/spike_times`` and its index again with :data:`SPIKE_LAYOUTS` options.
 
-    The new datasets keep their attributes (the index's ``target`` points at the new times);
-    they are written at the end of the file, as an appending converter would leave them.
+    The new datasets keep their attributes (the index's ``target`` points at the new times)
+    and are written in one go at the end of the file, as a converter writes them: they are
+    made under temporary names before the old ones are deleted (so HDF5 cannot put their
+    chunks in the space the old ones free), and renamed after.
     """
     import h5py
 
     options = SPIKE_LAYOUTS[spike_layout]
+    names = ("spike_times", "spike_times_index")
     with h5py.File(path, "r+") as f:
         units = f["units"]
-        new = {}
-        for name in ("spike_times", "spike_times_index"):
+        for name in names:
             old = units[name]
             data = old[()]
-            attrs = dict(old.attrs)
             if name == "spike_times" and "dtype" in options:
                 data = data.astype(options["dtype"])
-            del units[name]
             kwargs = {k: v for k, v in options.items() if k not in ("dtype", "chunk_bytes")}
             if "chunk_bytes" in options and data.size:
                 kwargs["chunks"] = (max(1, min(data.size, options["chunk_bytes"] // data.dtype.itemsize)),)
-            elif "chunk_bytes" not in options:
-                kwargs = {}
-            new[name] = units.create_dataset(name, data=data, **kwargs)
-            for key, value in attrs.items():
+            new = units.create_dataset(f"{name}.new", data=data, **kwargs)
+            for key, value in old.attrs.items():
                 if key != "target":
-                    new[name].attrs[key] = value
-        new["spike_times_index"].attrs["target"] = new["spike_times"].ref
+                    new.attrs[key] = value
+    with h5py.File(path, "r+") as f:
+        units = f["units"]
+        for name in names:
+            del units[name]
+            units.move(f"{name}.new", name)
+        units["spike_times_index"].attrs["target"] = units["spike_times"].ref
 
 
 def _unknown(_area: str) -> str:

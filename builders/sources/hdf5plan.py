@@ -7,12 +7,15 @@ one offset and size; chunked: the chunk index), and :func:`prefetch_datasets` ha
 to the stream's :meth:`~.rangefile.RangeFile.prefetch`, which fetches them in a few merged
 requests, several at once. h5py then decodes from memory.
 
-Reading a chunk index is itself a walk over B-tree nodes (one round trip each). A dataset
+Reading a chunk index is itself a walk over B-tree nodes, one round trip each (about one per
+64 chunks), and HDF5 finds any chunk but the first by walking the leaves in order. A dataset
 written in one go (what converters do) keeps its chunks, and the index nodes between them, in
-one stretch of the file: the first and last chunk (two look-ups) bound it. When that stretch is
-about the size the chunks should take, it is fetched whole and the index is then walked from
-memory to check that every chunk lies inside it; otherwise (chunks spread among other data)
-the index is walked first and only the chunks are fetched.
+one stretch of the file starting at its first chunk: one look-up gives that chunk, and the
+stretch is guessed as the number of chunks times the first one's size (:func:`span_guess`).
+That stretch is fetched first; the index is then walked, mostly from memory, and any chunk
+outside the stretch is fetched in a second batch. The guess costs bytes only where chunks
+vary a lot in size or do not follow the first one (at most the guess itself: about the
+dataset's size).
 """
 
 from __future__ import annotations
@@ -25,11 +28,9 @@ import h5py
 
 log = logging.getLogger(__name__)
 
-#: A stretch bounded by the first and last chunk is fetched whole when it is at most this many
-#: times what its chunks are expected to take (their count x the mean of the two sizes) ...
-SPAN_SLACK = 1.25
-#: ... plus this many bytes (index nodes between the chunks, small datasets).
-SPAN_SLACK_BYTES = 256 * 1024
+#: The stretch guessed from the first chunk is its size times the number of chunks, times
+#: this (compressed chunks differ in size; the index walk fetches what the guess missed).
+SPAN_GUESS_FACTOR = 1.0
 
 
 def _chunk_count(dataset: h5py.Dataset) -> int:
@@ -50,21 +51,20 @@ def all_chunks(dataset: h5py.Dataset) -> list[tuple[int, int]]:
 
 
 def span_guess(dataset: h5py.Dataset) -> tuple[int, int] | None:
-    """The stretch ``[start, stop)`` between the first and last chunk of a 1-D chunked dataset,
-    when it is about the size its chunks should take (see :data:`SPAN_SLACK`); else ``None``."""
-    if dataset.ndim != 1 or dataset.shape[0] == 0:
+    """Where a chunked dataset written in one go should lie: from its first chunk on, about
+    as many bytes as its chunks take if each were the size of the first (``None`` when the
+    first chunk is not allocated).
+
+    One index look-up only: HDF5 finds a chunk by walking the index leaves in order, so looking
+    up the last chunk costs as many round trips as walking the whole index.
+    """
+    if dataset.size == 0:
         return None
-    n_chunks = _chunk_count(dataset)
-    first = dataset.id.get_chunk_info_by_coord((0,))
-    last = dataset.id.get_chunk_info_by_coord(((n_chunks - 1) * dataset.chunks[0],))
-    if first.byte_offset is None or last.byte_offset is None:
+    first = dataset.id.get_chunk_info_by_coord((0,) * dataset.ndim)
+    if first.byte_offset is None or not first.size:
         return None
-    start = min(first.byte_offset, last.byte_offset)
-    stop = max(first.byte_offset + first.size, last.byte_offset + last.size)
-    expected = n_chunks * (first.size + last.size) / 2
-    if stop - start > SPAN_SLACK * expected + SPAN_SLACK_BYTES:
-        return None
-    return start, stop
+    n_chunks = dataset.size / math.prod(dataset.chunks)
+    return first.byte_offset, first.byte_offset + math.ceil(first.size * n_chunks * SPAN_GUESS_FACTOR)
 
 
 def dataset_extents(dataset: h5py.Dataset, *, walk_index: bool = True) -> list[tuple[int, int]]:
