@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .base import BinnedUnits, ReaderError, SpikeTrains, merge_trains
 
-__all__ = ["BinnedUnits", "ReaderError", "SpikeTrains", "merge_trains", "read_session"]
+__all__ = ["BinnedUnits", "ReaderError", "SpikeTrains", "merge_trains", "prefetch_asset", "read_session"]
 
 
 def _reader_for(kind: str):
@@ -26,6 +26,29 @@ def _reader_for(kind: str):
 
         return read_mat_spks
     raise ValueError(f"unknown reader kind {kind!r}")
+
+
+def prefetch_asset(kind: str, handle, asset) -> None:
+    """Fetch through ``handle`` (a :class:`~builders.sources.rangefile.RangeFile`) the bytes the
+    ``kind`` reader will read from ``asset``, without decoding them (see
+    :mod:`builders.sources.prefetch`)."""
+    if kind == "mat_spks":  # scipy reads the whole variable, i.e. nearly the whole file
+        handle.prefetch([(0, handle.size)])
+        return
+    from ..sources.hdf5plan import prefetch_datasets
+    from .nwb_file import open_nwb
+
+    with open_nwb(handle, asset) as f:
+        if kind == "nwb_units":
+            from .nwb_units import spike_datasets
+
+            prefetch_datasets(handle, spike_datasets(f))
+        elif kind == "firing_rates":
+            from .firing_rates import series_datasets
+
+            prefetch_datasets(handle, series_datasets(f))
+        else:
+            raise ValueError(f"unknown reader kind {kind!r}")
 
 
 def read_session(component, session, *, cache_dir=None) -> SpikeTrains | BinnedUnits:

@@ -352,6 +352,7 @@ def open_remote(
         disk = RunCache(cache_dir, cache_key(asset.asset_id, asset.url), size) if cache_dir is not None else None
         fetch = HttpRanges(content_url, label=asset.path, session=session, policy=policy, stats=stats)
         handle = RangeFile(fetch, size, name=asset.path, block_size=block_size, disk=disk, preloaded=preloaded)
+        handle.content_url = content_url
         try:
             yield handle
         except Exception as exc:

@@ -48,6 +48,10 @@ MIN_PARALLEL_PIECE_BYTES = 1024 * 1024
 Fetch = Callable[[int, int], bytes]
 
 
+class HoldLimitExceeded(OSError):
+    """A :meth:`RangeFile.prefetch` would hold more than the file's ``hold_limit``."""
+
+
 class RangeFile(io.RawIOBase):
     """Seekable read-only file of ``size`` bytes whose content comes from ``fetch(start, stop)``.
 
@@ -101,6 +105,8 @@ class RangeFile(io.RawIOBase):
         self._readahead_blocks = 0
         self._next_sequential = -1  # first block after the last fetched run
         self.parallel = max(1, int(parallel))
+        #: most bytes :meth:`prefetch` may hold (``None``: no limit); set by a background prefetch
+        self.hold_limit: int | None = None
         # held runs: sorted starts, and (start, bytes) in the same order
         self._held_starts: list[int] = []
         self._held: list[tuple[int, bytes]] = []
@@ -172,6 +178,9 @@ class RangeFile(io.RawIOBase):
 
         Returns:
             Bytes fetched from the network.
+
+        Raises:
+            HoldLimitExceeded: before fetching, when the bytes held would pass ``hold_limit``.
         """
         gap = self.block_size if merge_gap is None else merge_gap
         wanted: list[list[int]] = []
@@ -197,6 +206,9 @@ class RangeFile(io.RawIOBase):
             pieces += [(at, min(stop, at + step)) for at in range(start, stop, step)]
         if not pieces:
             return 0
+        planned = sum(stop - start for start, stop in pieces)
+        if self.hold_limit is not None and self.held_bytes + planned > self.hold_limit:
+            raise HoldLimitExceeded(f"{self.name}: {self.held_bytes + planned} bytes planned, limit {self.hold_limit}")
         if len(pieces) == 1 or self.parallel == 1:
             results = [self._fetch(a, b) for a, b in pieces]
         else:
