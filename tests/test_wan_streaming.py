@@ -205,6 +205,17 @@ def test_prefetch_merges_ranges_fetches_in_parallel_and_serves_reads_from_memory
         handle.prefetch([(3_700_000, 3_800_000)])
 
 
+def test_overlapping_held_runs_serve_every_read_inside_them():
+    content = bytes(range(256)) * 100
+    fetch, calls = _counting_fetch(content)
+    runs = [(0, content[0:10_000]), (2_000, content[2_000:2_100]), (9_000, content[9_000:15_000]), (15_000, content[15_000:16_000])]
+    handle = RangeFile(fetch, len(content), block_size=1000, preloaded=runs)
+    for start, stop in [(2_050, 2_500), (5_000, 12_000), (0, 16_000), (14_990, 15_010)]:
+        handle.seek(start)
+        assert handle.read(stop - start) == content[start:stop]
+    assert calls == [] and handle.held_bytes == 16_000
+
+
 def test_sequential_reads_grow_the_read_ahead_scattered_reads_do_not():
     content = bytes(range(256)) * 4000  # 1,024,000 bytes
     fetch, calls = _counting_fetch(content)

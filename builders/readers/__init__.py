@@ -35,20 +35,20 @@ def prefetch_asset(kind: str, handle, asset) -> None:
     if kind == "mat_spks":  # scipy reads the whole variable, i.e. nearly the whole file
         handle.prefetch([(0, handle.size)])
         return
-    from ..sources.hdf5plan import prefetch_datasets
-    from .nwb_file import open_nwb
+    if kind == "nwb_units":
+        from .nwb_units import prefetch_nwb_units
 
-    with open_nwb(handle, asset) as f:
-        if kind == "nwb_units":
-            from .nwb_units import spike_datasets
+        prefetch_nwb_units(handle, asset)
+        return
+    if kind == "firing_rates":
+        from ..sources.hdf5plan import prefetch_datasets
+        from .firing_rates import series_datasets
+        from .nwb_file import open_nwb
 
-            prefetch_datasets(handle, spike_datasets(f))
-        elif kind == "firing_rates":
-            from .firing_rates import series_datasets
-
+        with open_nwb(handle, asset) as f:
             prefetch_datasets(handle, series_datasets(f))
-        else:
-            raise ValueError(f"unknown reader kind {kind!r}")
+        return
+    raise ValueError(f"unknown reader kind {kind!r}")
 
 
 def read_session(component, session, *, cache_dir=None) -> SpikeTrains | BinnedUnits:

@@ -65,6 +65,20 @@ def spike_datasets(f: h5py.File) -> list[h5py.Dataset]:
     return [d for d in found if isinstance(d, h5py.Dataset)]
 
 
+def prefetch_nwb_units(handle, asset) -> None:
+    """Fetch through ``handle`` everything :func:`read_nwb_units` reads, decoding only the small
+    columns (ids, index, regions: their string heaps are found only by reading them), not the
+    spike times. Used to fetch a session ahead (:mod:`builders.sources.prefetch`)."""
+    with open_nwb(handle, asset) as f:
+        prefetch_datasets(handle, spike_datasets(f))
+        units = f.get("units")
+        ids = units.get("id") if isinstance(units, h5py.Group) else None
+        if isinstance(ids, h5py.Dataset) and ids.ndim == 1:
+            if isinstance(units.get("spike_times_index"), h5py.Dataset):
+                units["spike_times_index"][()]
+            _unit_regions(f, units, ids.shape[0])
+
+
 def _unit_ids(units: h5py.Group, asset) -> np.ndarray:
     ids = units.get("id")
     if not isinstance(ids, h5py.Dataset):

@@ -26,13 +26,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
 #: Default block size in bytes. HDF5 metadata reads are small and scattered (object headers,
-#: B-tree nodes, heaps of a few hundred bytes to a few KiB); each one costs a whole block.
-#: Measured on synthetic sessions (benchmarks/bench_streaming.py): 16 KiB blocks moved
-#: 1.01-1.26x the spike data in 8-19 requests, 64 KiB 1.02-1.44x (about +0.2 MB) in 5-14
-#: requests, 256 KiB 1.06-2.3x (about +0.6 MB). 64 KiB keeps the bytes well inside the goal
-#: (1.2x spike data + 2 MB) with about half the round trips of 16 KiB, which matters more on a
-#: real network (tens of ms per request) than 0.1 MB.
-DEFAULT_BLOCK_SIZE = 64 * 1024
+#: B-tree nodes, heaps of a few hundred bytes to a few KiB); each one costs a whole block, and
+#: each block not yet held costs a round trip. On loopback (benchmarks/bench_streaming.py)
+#: 16 KiB blocks moved 1.01-1.26x the spike data, 64 KiB 1.02-1.44x, 256 KiB 1.06-2.3x (about
+#: +0.6 MB). Over a wide-area link a round trip costs far more than those bytes (30 ms is
+#: 1.5 MB at 50 MB/s): with the spike datasets fetched up front (:meth:`RangeFile.prefetch`),
+#: 256 KiB blocks take 5-6 metadata requests per synthetic session against 8-10 with 64 KiB,
+#: for 0.3-1 MB more, well inside the byte goal (1.2x spike data + 2 MB).
+DEFAULT_BLOCK_SIZE = 256 * 1024
 #: Largest single request in bytes: a long read (a big spike_times dataset) is fetched in
 #: pieces of this size, so one dropped connection costs at most this much again.
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
@@ -245,11 +246,29 @@ class RangeFile(io.RawIOBase):
         return [(a, b) for a, b in out if b > a]
 
     def _hold(self, start: int, data: bytes) -> None:
+        """Keep ``data`` (file bytes from ``start``); runs it overlaps are merged with it, so
+        held runs stay disjoint (a read is then inside the last run starting before it)."""
         if not data:
             return
-        at = bisect.bisect_right(self._held_starts, start)
-        self._held_starts.insert(at, start)
-        self._held.insert(at, (start, bytes(data)))
+        stop = start + len(data)
+        first = bisect.bisect_right(self._held_starts, start)
+        if first > 0 and self._held_starts[first - 1] + len(self._held[first - 1][1]) > start:
+            first -= 1
+        last = first
+        while last < len(self._held) and self._held_starts[last] < stop:
+            last += 1
+        if last == first:
+            self._held_starts.insert(first, start)
+            self._held.insert(first, (start, bytes(data)))
+            return
+        low = min(start, self._held_starts[first])
+        high = max(stop, max(s + len(d) for s, d in self._held[first:last]))
+        merged = bytearray(high - low)
+        for run_start, run in self._held[first:last]:
+            merged[run_start - low : run_start - low + len(run)] = run
+        merged[start - low : stop - low] = data
+        self._held_starts[first:last] = [low]
+        self._held[first:last] = [(low, bytes(merged))]
 
     def _copy_held(self, start: int, stop: int, out: memoryview) -> bool:
         """Copy ``[start, stop)`` from held runs if they cover all of it (else copy nothing)."""
