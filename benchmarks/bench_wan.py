@@ -39,9 +39,10 @@ os.environ.setdefault("DANDI_NO_ET", "1")
 from loopback import DandiStandIn, FileServer  # noqa: E402
 from nwb_sizes import spike_data_bytes  # noqa: E402
 
+from builders.binning import BIN_SIZE, bin_flat  # noqa: E402
 from builders.pipeline import BuildOptions, SessionJob, run_local  # noqa: E402
 from builders.readers.nwb_units import read_nwb_units  # noqa: E402
-from builders.registry import get_component  # noqa: E402
+from builders.registry import get_component, pile_components  # noqa: E402
 from builders.sessions import Asset  # noqa: E402
 from builders.sources import list_sessions  # noqa: E402
 from builders.sources.http import FetchStats, open_remote  # noqa: E402
@@ -51,6 +52,10 @@ MB = 1e6
 DANDISET = "000021"  # the vcn component's dandiset, served by the stand-in
 GOAL_ROUND_TRIPS = 10
 GOAL_FACTOR = 1.3
+#: Projection of the whole pile: workers, the shared link to the archive's storage (bytes/s),
+#: and the parallel connections of one worker (builders.sources.rangefile.DEFAULT_PARALLEL_REQUESTS).
+PROJECT_WORKERS = (1, 8, 64)
+LINK_BYTES_PER_S = 1.25e9  # 10 Gb/s
 
 
 def parse_args(argv=None):
@@ -60,7 +65,7 @@ def parse_args(argv=None):
     parser.add_argument("--units", type=int, default=300, help="units of each per-layout session")
     parser.add_argument("--minutes", type=float, default=30.0, help="length of each per-layout session, minutes")
     parser.add_argument("--build-sessions", type=int, default=8, help="sessions of the whole-build measurement")
-    parser.add_argument("--build-units", type=int, default=200, help="units of each whole-build session")
+    parser.add_argument("--build-units", type=int, default=300, help="units of each whole-build session")
     parser.add_argument("--build-minutes", type=float, default=20.0, help="length of each whole-build session, minutes")
     parser.add_argument("--repeats", type=int, default=2, help="timings per reader (the fastest is kept)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "wan.json", help="JSON results file")
@@ -106,6 +111,8 @@ def bench_layout(layout: str, files: FileServer, dandi: DandiStandIn, root: Path
             return read_nwb_units(handle, asset)
 
     local_run = {"seconds": round(min(_seconds(lambda: read_nwb_units(str(local), asset)) for _ in range(args.repeats)), 3)}
+    trains = read_nwb_units(str(local), asset)
+    counts, _ = bin_flat(trains.times - trains.origin, trains.ends, BIN_SIZE)
     ours = _timed(files, served, streamed, args.repeats)
     theirs = _timed(files, served, remote_file, args.repeats)
     latency, bandwidth = args.latency_ms / 1000, args.bandwidth_mb * MB
@@ -117,6 +124,7 @@ def bench_layout(layout: str, files: FileServer, dandi: DandiStandIn, root: Path
         "layout": layout,
         "file_bytes": meta.size,
         "spike_bytes": spike,
+        "tokens": int(counts.size),
         "goal_network_s": round(goal, 3),
         "local": local_run,
         "streamed": ours,
@@ -139,6 +147,13 @@ def bench_build(jobs_remote: list[SessionJob], jobs_local: list[SessionJob], out
     local_sum = sum(r["seconds"] for r in local_records)
     tokens = sum(r.get("tokens", 0) for r in local_records)
     result = {"sessions": len(jobs_remote), "tokens": tokens, "local_sum_s": round(local_sum, 2)}
+    # the same pool on the local copies: what 2 workers cost without any network (process start-up)
+    jobs = [SessionJob(j.session, BuildOptions(out=str(out / "local_2_workers")), j.version) for j in jobs_local]
+    start = time.perf_counter()
+    run_local(jobs, num_proc=2, progress=False)
+    wall = time.perf_counter() - start
+    result["local_2_workers"] = {"wall_s": round(wall, 2), "tokens_per_s": round(tokens / wall),
+                                 "x_local_sum": round(wall / local_sum, 2)}
     for label, ahead in (("streamed_2_workers", None), ("streamed_2_workers_no_prefetch", "0")):
         previous = os.environ.get("NEURAL_PILE_PREFETCH_SESSIONS")
         if ahead is not None:
@@ -160,6 +175,37 @@ def bench_build(jobs_remote: list[SessionJob], jobs_local: list[SessionJob], out
     return result
 
 
+def project_pile(layouts: list[dict], build: dict, args) -> dict:
+    """Whole-pile time from the published sessions and tokens x the measured costs.
+
+    Network per session: requests x latency + spike bytes / a worker's bandwidth (its parallel
+    connections, or its share of the link); CPU per token: the local-copy build. With fetching
+    ahead a worker's time is the larger of the two, without it their sum.
+    """
+    from builders.sources.rangefile import DEFAULT_PARALLEL_REQUESTS
+
+    components = pile_components()
+    sessions = sum(c.sessions for c in components)
+    tokens = sum(c.tokens for c in components)
+    contiguous = next(r for r in layouts if r["layout"] == "contiguous")
+    bytes_per_token = contiguous["spike_bytes"] / contiguous["tokens"]
+    requests = max(r["streamed"]["requests"] for r in layouts) + 1  # + the download redirect
+    cpu_per_token = build["local_sum_s"] / build["tokens"]
+    latency, per_connection = args.latency_ms / 1000, args.bandwidth_mb * MB
+    rows = []
+    for workers in PROJECT_WORKERS:
+        bandwidth = min(DEFAULT_PARALLEL_REQUESTS * per_connection, LINK_BYTES_PER_S / workers)
+        network = (sessions * requests * latency + tokens * bytes_per_token / bandwidth) / workers
+        cpu = tokens * cpu_per_token / workers
+        rows.append({"workers": workers, "worker_bytes_per_s": bandwidth, "network_h": network / 3600,
+                     "cpu_h": cpu / 3600, "wall_h_prefetch": max(network, cpu) / 3600,
+                     "wall_h_no_prefetch": (network + cpu) / 3600})
+    return {"sessions": sessions, "tokens": tokens, "spike_bytes_per_token": bytes_per_token,
+            "spike_bytes": tokens * bytes_per_token, "requests_per_session": requests,
+            "cpu_s_per_gtoken": cpu_per_token * 1e9, "link_bytes_per_s": LINK_BYTES_PER_S,
+            "parallel_connections": DEFAULT_PARALLEL_REQUESTS, "rows": rows}
+
+
 def print_tables(layouts: list[dict], build: dict, args) -> None:
     print(f"\nper session, {args.latency_ms:g} ms + {args.bandwidth_mb:g} MB/s per connection")
     print(f"{'layout':<14}{'spike MB':>9}{'goal s':>8} | {'ours req':>8}{'MB':>7}{'net s':>7}{'x goal':>7}"
@@ -171,7 +217,7 @@ def print_tables(layouts: list[dict], build: dict, args) -> None:
               f"{t['bytes'] / MB:7.2f}{t['network_s']:7.2f}{t['x_goal']:7.2f}")
     print(f"\nwhole build, {build['sessions']} sessions, {build['tokens'] / 1e6:.1f}M tokens: "
           f"local copies one after the other {build['local_sum_s']} s")
-    for label in ("streamed_2_workers", "streamed_2_workers_no_prefetch"):
+    for label in ("local_2_workers", "streamed_2_workers", "streamed_2_workers_no_prefetch"):
         run = build[label]
         print(f"  {label}: {run['wall_s']} s ({run['x_local_sum']} x the local sum, {run['tokens_per_s'] / 1e6:.1f}M tokens/s)")
 
@@ -211,6 +257,13 @@ def main(argv=None) -> int:
                                 [SessionJob(s, BuildOptions(out=str(root / "out-local"))) for s in local],
                                 root)
     print_tables(per_layout, build, args)
+    projection = project_pile(per_layout, build, args)
+    print(f"\nwhole pile: {projection['sessions']} sessions, {projection['tokens'] / 1e9:.1f}G tokens, "
+          f"{projection['spike_bytes'] / 1e9:.0f} GB of spike data ({projection['spike_bytes_per_token']:.2f} B/token), "
+          f"{projection['requests_per_session']} requests/session, {projection['cpu_s_per_gtoken']:.0f} CPU s/Gtoken")
+    for row in projection["rows"]:
+        print(f"  {row['workers']:3d} workers ({row['worker_bytes_per_s'] / MB:.0f} MB/s each): network {row['network_h']:.2f} h,"
+              f" CPU {row['cpu_h']:.2f} h -> {row['wall_h_prefetch']:.2f} h fetching ahead, {row['wall_h_no_prefetch']:.2f} h without")
     report = {
         "command": "python benchmarks/bench_wan.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "latency_ms": args.latency_ms,
@@ -219,6 +272,7 @@ def main(argv=None) -> int:
                 "and <= remfile.File given the size",
         "layouts": per_layout,
         "build": build,
+        "pile_projection": projection,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -26,6 +26,7 @@ def main(argv=None) -> int:
     runs = [
         ["bench_build.py", "--out", str(RESULTS / "build.json")],
         ["bench_streaming.py", "--out", str(RESULTS / "streaming.json")],
+        ["bench_wan.py", "--out", str(RESULTS / "wan.json")],
         ["bench_ray_build.py", "--out", str(RESULTS / "ray_build.json")],
         ["bench_motifs.py", "--dataset", args.dataset, "--out", str(RESULTS / "motifs.json")],
         ["motif_coverage.py", "--dataset", args.dataset, "--out", str(RESULTS / "motif_coverage.json")],

@@ -3,23 +3,26 @@
 :func:`open_remote` resolves the asset's content URL (one redirect of DANDI's ``/download/``
 or figshare's download link, followed once, so later range requests go straight to the
 storage), then hands ``h5py`` a :class:`~.rangefile.RangeFile` whose blocks are fetched with
-HTTP ``Range`` requests through :class:`HttpRanges`.
+HTTP ``Range`` requests through :class:`HttpRanges` (thread-safe: the readers prefetch the spike
+datasets several ranges at once).
 
 Transient failures (HTTP 408/425/429/5xx, refused or dropped connections, timeouts, short
 bodies) are retried with exponential backoff, a bounded number of times (:class:`RetryPolicy`);
 anything else, or a failure that outlives the retries, raises :class:`RemoteReadError` naming
 the asset path and URL.
 
-Why not ``remfile.File`` directly (measured in benchmarks/bench_streaming.py)? Given the file
-size, it moves about as many bytes as this module (within 0.1 MB either way); opened with its
-defaults it first sends an un-ranged GET to learn the size and closes it early, which cost
-1-3 MB extra on loopback. What it lacks for a long unattended build: its requests have no
-timeout (a stalled connection hangs the worker), its retries are fixed (8, about 25 s, so a
-dead asset cannot be given up on sooner), its final error names neither the file nor the URL
-(and h5py hides it behind "Can't read data"), and its disk cache writes chunks in place, so a
+Why not ``remfile.File`` directly? Measured side by side (benchmarks/bench_streaming.py on
+loopback, benchmarks/bench_wan.py over a 30 ms, 50 MB/s stand-in), given the file size it moves
+about as many bytes as this module, but over a wide-area link it is slower on every spike
+layout: it learns what to read only from h5py's reads (its growing read-ahead helps on
+sequential data, not on a chunk index walk), and it fetches one range at a time. Opened with
+its defaults it first sends an un-ranged GET to learn the size (1-3 MB extra on loopback). And
+for a long unattended build its requests have no timeout (a stalled connection hangs the
+worker), its retries are fixed (8, about 25 s), its final error names neither the file nor the
+URL (h5py hides it behind "Can't read data"), and its disk cache writes chunks in place, so a
 killed process can leave a truncated chunk that a rerun would read as data. The small file
-object here (:class:`~.rangefile.RangeFile`: fixed blocks, no read-ahead) fixes those four
-things and counts every byte it moves.
+object here (:class:`~.rangefile.RangeFile`) fixes those, fetches the spike datasets' chunks
+up front, several ranges at once (:mod:`.hdf5plan`), and counts every byte it moves.
 """
 
 from __future__ import annotations
