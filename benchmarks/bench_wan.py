@@ -64,7 +64,9 @@ def parse_args(argv=None):
     parser.add_argument("--bandwidth-mb", type=float, default=50.0, help="bandwidth cap per connection, MB/s")
     parser.add_argument("--units", type=int, default=300, help="units of each per-layout session")
     parser.add_argument("--minutes", type=float, default=30.0, help="length of each per-layout session, minutes")
-    parser.add_argument("--build-sessions", type=int, default=8, help="sessions of the whole-build measurement")
+    parser.add_argument("--layouts", nargs="+", default=list(SPIKE_LAYOUTS), choices=list(SPIKE_LAYOUTS),
+                        help="spike layouts to read")
+    parser.add_argument("--build-sessions", type=int, default=8, help="sessions of the whole-build measurement (0: none)")
     parser.add_argument("--build-units", type=int, default=300, help="units of each whole-build session")
     parser.add_argument("--build-minutes", type=float, default=20.0, help="length of each whole-build session, minutes")
     parser.add_argument("--repeats", type=int, default=2, help="timings per reader (the fastest is kept)")
@@ -154,7 +156,9 @@ def bench_build(jobs_remote: list[SessionJob], jobs_local: list[SessionJob], out
     wall = time.perf_counter() - start
     result["local_2_workers"] = {"wall_s": round(wall, 2), "tokens_per_s": round(tokens / wall),
                                  "x_local_sum": round(wall / local_sum, 2)}
-    for label, ahead in (("streamed_2_workers", None), ("streamed_2_workers_no_prefetch", "0")):
+    runs = (("streamed_1_worker", 1, None), ("streamed_1_worker_no_prefetch", 1, "0"),
+            ("streamed_2_workers", 2, None), ("streamed_2_workers_no_prefetch", 2, "0"))
+    for label, workers, ahead in runs:
         previous = os.environ.get("NEURAL_PILE_PREFETCH_SESSIONS")
         if ahead is not None:
             os.environ["NEURAL_PILE_PREFETCH_SESSIONS"] = ahead
@@ -162,7 +166,7 @@ def bench_build(jobs_remote: list[SessionJob], jobs_local: list[SessionJob], out
             target = out / label
             jobs = [SessionJob(j.session, BuildOptions(out=str(target)), j.version) for j in jobs_remote]
             start = time.perf_counter()
-            records = run_local(jobs, num_proc=2, progress=False)
+            records = run_local(jobs, num_proc=workers, progress=False)
             wall = time.perf_counter() - start
         finally:
             if previous is None:
@@ -206,7 +210,7 @@ def project_pile(layouts: list[dict], build: dict, args) -> dict:
             "parallel_connections": DEFAULT_PARALLEL_REQUESTS, "rows": rows}
 
 
-def print_tables(layouts: list[dict], build: dict, args) -> None:
+def print_tables(layouts: list[dict], build: dict | None, args) -> None:
     print(f"\nper session, {args.latency_ms:g} ms + {args.bandwidth_mb:g} MB/s per connection")
     print(f"{'layout':<14}{'spike MB':>9}{'goal s':>8} | {'ours req':>8}{'MB':>7}{'net s':>7}{'x goal':>7}"
           f" | {'remfile req':>11}{'MB':>7}{'net s':>7}{'x goal':>7}")
@@ -215,16 +219,19 @@ def print_tables(layouts: list[dict], build: dict, args) -> None:
         print(f"{r['layout']:<14}{r['spike_bytes'] / MB:9.2f}{r['goal_network_s']:8.2f} | {o['requests']:8d}"
               f"{o['bytes'] / MB:7.2f}{o['network_s']:7.2f}{o['x_goal']:7.2f} | {t['requests']:11d}"
               f"{t['bytes'] / MB:7.2f}{t['network_s']:7.2f}{t['x_goal']:7.2f}")
+    if build is None:
+        return
     print(f"\nwhole build, {build['sessions']} sessions, {build['tokens'] / 1e6:.1f}M tokens: "
           f"local copies one after the other {build['local_sum_s']} s")
-    for label in ("local_2_workers", "streamed_2_workers", "streamed_2_workers_no_prefetch"):
+    for label in ("local_2_workers", "streamed_1_worker", "streamed_1_worker_no_prefetch", "streamed_2_workers",
+                  "streamed_2_workers_no_prefetch"):
         run = build[label]
         print(f"  {label}: {run['wall_s']} s ({run['x_local_sum']} x the local sum, {run['tokens_per_s'] / 1e6:.1f}M tokens/s)")
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    layouts = list(SPIKE_LAYOUTS)
+    layouts = args.layouts
     with tempfile.TemporaryDirectory(prefix="bench-wan-") as scratch:
         root = args.work_dir or Path(scratch)
         folder = root / DANDISET
@@ -235,7 +242,7 @@ def main(argv=None) -> int:
                 write_nwb_session(path, subject_id=f"L{number}", session_id=layout, n_units=args.units,
                                   duration_s=args.minutes * 60, seed=number, lfp_seconds=20.0, spike_layout=layout)
         for number in range(args.build_sessions):
-            layout = layouts[number % len(layouts)]
+            layout = list(SPIKE_LAYOUTS)[number % len(SPIKE_LAYOUTS)]
             path = folder / f"sub-B{number}" / f"sub-B{number}_ses-build{number}_ecephys.nwb"
             if not path.exists():
                 print(f"writing build session {number} ({layout})...", flush=True)
@@ -252,20 +259,19 @@ def main(argv=None) -> int:
                 per_layout.append(bench_layout(layout, files, dandi, root, args))
             remote = [s for s in list_sessions(component, dandi_api_url=dandi.api_url) if s.subject_id.startswith("B")]
             local = [s for s in list_sessions(component, data_dir=folder) if s.subject_id.startswith("B")]
+            remote, local = remote[: args.build_sessions], local[: args.build_sessions]
             print(f"building {len(remote)} sessions...", flush=True)
-            build = bench_build([SessionJob(s, BuildOptions(out="")) for s in remote],
+            build = None if not remote else bench_build([SessionJob(s, BuildOptions(out="")) for s in remote],
                                 [SessionJob(s, BuildOptions(out=str(root / "out-local"))) for s in local],
                                 root)
     print_tables(per_layout, build, args)
-    projection = project_pile(per_layout, build, args)
-    print(f"\nwhole pile: {projection['sessions']} sessions, {projection['tokens'] / 1e9:.1f}G tokens, "
-          f"{projection['spike_bytes'] / 1e9:.0f} GB of spike data ({projection['spike_bytes_per_token']:.2f} B/token), "
-          f"{projection['requests_per_session']} requests/session, {projection['cpu_s_per_gtoken']:.0f} CPU s/Gtoken")
-    for row in projection["rows"]:
-        print(f"  {row['workers']:3d} workers ({row['worker_bytes_per_s'] / MB:.0f} MB/s each): network {row['network_h']:.2f} h,"
-              f" CPU {row['cpu_h']:.2f} h -> {row['wall_h_prefetch']:.2f} h fetching ahead, {row['wall_h_no_prefetch']:.2f} h without")
+    projection = None
+    if build is not None and "contiguous" in layouts:
+        projection = project_pile(per_layout, build, args)
+        print_projection(projection)
     report = {
         "command": "python benchmarks/bench_wan.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()],
         "latency_ms": args.latency_ms,
         "bandwidth_mb_per_s_per_connection": args.bandwidth_mb,
         "goal": f"network s <= {GOAL_FACTOR} x (spike bytes / bandwidth + {GOAL_ROUND_TRIPS} round trips), "
@@ -278,6 +284,15 @@ def main(argv=None) -> int:
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
+
+
+def print_projection(projection: dict) -> None:
+    print(f"\nwhole pile: {projection['sessions']} sessions, {projection['tokens'] / 1e9:.1f}G tokens, "
+          f"{projection['spike_bytes'] / 1e9:.0f} GB of spike data ({projection['spike_bytes_per_token']:.2f} B/token), "
+          f"{projection['requests_per_session']} requests/session, {projection['cpu_s_per_gtoken']:.0f} CPU s/Gtoken")
+    for row in projection["rows"]:
+        print(f"  {row['workers']:3d} workers ({row['worker_bytes_per_s'] / MB:.0f} MB/s each): network {row['network_h']:.2f} h,"
+              f" CPU {row['cpu_h']:.2f} h -> {row['wall_h_prefetch']:.2f} h fetching ahead, {row['wall_h_no_prefetch']:.2f} h without")
 
 
 if __name__ == "__main__":
