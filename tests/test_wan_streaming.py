@@ -239,7 +239,7 @@ def test_the_next_sessions_are_fetched_ahead_and_read_without_requests(component
     order = [sessions[layout][0] for layout in SPIKE_LAYOUTS]
     with prefetch_source.SessionPrefetcher([(component, s) for s in order], ahead=2) as ahead:
         ahead.reached(0)
-        ahead._pool.submit(lambda: None).result()  # one thread: waits for both sessions ahead
+        ahead.wait()
         assert prefetch_source.warm_bytes() > 0
         files.reset_counts()
         for position in (1, 2):
@@ -251,7 +251,7 @@ def test_the_next_sessions_are_fetched_ahead_and_read_without_requests(component
     # a byte bound below one session's spike data: nothing is held, the session reads as usual
     with prefetch_source.SessionPrefetcher([(component, s) for s in order], ahead=1, max_bytes=100_000) as ahead:
         ahead.reached(0)
-        ahead._pool.submit(lambda: None).result()
+        ahead.wait()
         assert prefetch_source.warm_bytes() == 0
 
 

@@ -146,6 +146,12 @@ class SessionPrefetcher:
             if not self._closed.is_set() and warm.nbytes <= self.max_bytes - sum(w.nbytes for w in _warm.values()):
                 _warm[asset.url] = warm
 
+    def wait(self) -> None:
+        """Block until every fetch started so far has ended (stored or given up)."""
+        for future in list(self._futures):
+            if not future.cancelled():
+                future.exception()
+
     def close(self) -> None:
         """Stop fetching ahead and drop the bytes of assets that were never read."""
         self._closed.set()

@@ -238,8 +238,7 @@ class RangeFile(io.RawIOBase):
                 if run_start > at:
                     out.append((at, min(stop, run_start)))
                     at = run_start
-                if run_stop > at:
-                    at = run_stop
+                at = max(at, run_stop)
                 index += 1
             if at < stop:
                 out.append((at, stop))
