@@ -172,6 +172,27 @@ def test_faults_under_latency_still_give_the_local_rows(component, sessions, fil
         np.testing.assert_array_equal(trains.ends, truth.ends)
 
 
+def test_a_break_during_the_parallel_batch_names_the_asset_and_url(sessions, files):
+    from builders.readers.nwb_units import spike_datasets
+    from builders.sources.hdf5plan import dataset_extents, prefetch_datasets
+    from builders.sources.http import RemoteReadError
+
+    remote, _ = sessions["shuffle-gzip"]
+    (asset,) = remote.assets
+    served = f"{DANDISET}/{asset.path}"
+    with pytest.raises(RemoteReadError) as caught:
+        with open_remote(asset) as handle, h5py.File(handle, "r") as f:
+            datasets = spike_datasets(f)
+            for dataset in datasets:  # the index look-ups happen now: only the batch is left
+                dataset_extents(dataset, walk_index=False)
+            files.reset_counts()
+            files.break_path(served, status=500)
+            prefetch_datasets(handle, datasets)
+    message = str(caught.value)
+    assert asset.path in message and files.url_for(served) in message and "5 times" in message
+    assert files.requests[served] >= 5
+
+
 # -- the file object on its own -----------------------------------------------------------
 
 
