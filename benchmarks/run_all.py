@@ -31,6 +31,7 @@ def main(argv=None) -> int:
         ["bench_motifs.py", "--dataset", args.dataset, "--out", str(RESULTS / "motifs.json")],
         ["motif_coverage.py", "--dataset", args.dataset, "--out", str(RESULTS / "motif_coverage.json")],
         ["bench_reorder.py", "--out", str(RESULTS / "reorder.json")],
+        ["bench_pile_stats.py", "--out", str(RESULTS / "pile_stats.json")],
     ]
     failed = []
     for script, *rest in runs:

@@ -47,10 +47,28 @@ FORMAT_VERSION = 1
 ID_DTYPE = np.int32
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib", ".ckpt")
 ARRAYS = {"vocab": np.uint8, "vocab_counts": np.int64, "known_motifs": np.uint8, "known_ids": np.int32}
+#: What :func:`builders.output.ownership.claim_output_folder` records for a tokenizer folder.
+OUT_KIND = "motif tokenizer"
+
+
+def claim_tokenizer_folder(path) -> Path:
+    """Create or reclaim a folder for ``save_pretrained``; refuse a non-empty folder that is not a tokenizer.
+
+    ``save_pretrained`` keeps the ``ModelHubMixin`` contract (it writes into any folder, and the
+    mixin deletes an existing ``config.json`` first), so jobs that save into a folder a user names
+    call this before anything else.
+    """
+    from builders.output.ownership import claim_output_folder
+
+    return claim_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
 
 
 class ArtifactError(ValueError):
     """A saved tokenizer is corrupt, mismatched or unsafe (the message names the file)."""
+
+
+class TokenizerNotFoundError(FileNotFoundError):
+    """Neither a local folder nor a Hub repo holds the tokenizer asked for (the message says which was tried)."""
 
 
 @dataclass
@@ -275,7 +293,7 @@ class MotifTokenizer(
     def train(cls, motif_table, vocab_size: int, *, assign=nearest_by_cosine):
         """Tokenizer of the ``vocab_size`` most frequent motifs of a motif table (folder or MotifTable)."""
         table = motif_table if isinstance(motif_table, MotifTable) else read_motif_table(motif_table)
-        keep = ("dataset", "configs", "splits", "rows", "total_patches", "unique_motifs", "pad")
+        keep = ("dataset", "configs", "splits", "rows", "total_patches", "unique_motifs", "pad", "sources")
         training = {k: table.metadata[k] for k in keep if k in table.metadata}
         return cls.from_counts(table.motifs, table.counts, vocab_size, table.patch_size, assign=assign, training=training)
 
@@ -313,15 +331,27 @@ class MotifTokenizer(
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        """Load from a saved folder or a Hub repo id (see ``huggingface_hub.ModelHubMixin``)."""
+        """Load from a saved folder or a Hub repo id (see ``huggingface_hub.ModelHubMixin``).
+
+        Raises:
+            TokenizerNotFoundError: no such local folder, and (for a name that can be a repo id)
+                no such Hub repo, or the Hub could not be asked; the message says which.
+            ArtifactError: the folder or repo holds no valid tokenizer.
+        """
         name = str(pretrained_model_name_or_path)
         looks_local = isinstance(pretrained_model_name_or_path, Path) or name.startswith((".", "/", "~")) or name.count("/") > 1
         if looks_local or os.path.isdir(name):
             name = os.path.expanduser(name)
             if not os.path.isdir(name):
-                raise FileNotFoundError(f"no tokenizer folder at {name}")
+                raise TokenizerNotFoundError(f"{name}: no such local folder (a path, so the Hub was not asked)")
             read_config(Path(name) / CONFIG_FILE)  # a clear error before the mixin parses it
-        return super().from_pretrained(name, **kwargs)
+            return super().from_pretrained(name, **kwargs)
+        from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, OfflineModeIsEnabled
+
+        try:
+            return super().from_pretrained(name, **kwargs)
+        except (EntryNotFoundError, HfHubHTTPError, OfflineModeIsEnabled) as err:
+            raise TokenizerNotFoundError(hub_lookup_failure(name, err)) from None
 
     @classmethod
     def _from_pretrained(cls, *, model_id, revision, cache_dir, force_download, local_files_only, token, **_config_values):
@@ -333,6 +363,33 @@ class MotifTokenizer(
             config_path = Path(hf_hub_download(filename=CONFIG_FILE, **fetch))
             weights_path = Path(hf_hub_download(filename=WEIGHTS_FILE, **fetch))
         return load_artifact(cls, config_path, weights_path)
+
+
+def hub_lookup_failure(name: str, err: Exception) -> str:
+    """One line saying that ``name`` is no local folder and what the Hub lookup found."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    where = f"{name}: no such local folder (from {os.getcwd()})"
+    if isinstance(err, LocalEntryNotFoundError) and constants.HF_HUB_OFFLINE:
+        return f"{where}, and the Hub was not asked (HF_HUB_OFFLINE is set)"
+    status = getattr(getattr(err.__cause__, "response", None), "status_code", None)
+    if isinstance(err, LocalEntryNotFoundError) and status == 404:
+        return f"{where}, and not found on the Hub at {constants.ENDPOINT} either (404)"
+    if isinstance(err, LocalEntryNotFoundError):
+        return f"{where}, and the Hub at {constants.ENDPOINT} could not be reached to look it up as a repo id"
+    if isinstance(err, RepositoryNotFoundError):
+        return f"{where}, and not found as a Hub repo id either (or it is private: log in with `hf auth login`)"
+    if isinstance(err, RevisionNotFoundError):
+        return f"{where}; the Hub repo {name} exists but not at the requested revision"
+    if isinstance(err, EntryNotFoundError):
+        return f"{where}; the Hub repo {name} holds no {CONFIG_FILE} / {WEIGHTS_FILE} (not a MotifTokenizer)"
+    return f"{where}, and looking it up on the Hub failed ({type(err).__name__}: {str(err).splitlines()[0]})"
 
 
 def refuse_pickles(folder: Path) -> None:

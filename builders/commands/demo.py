@@ -11,13 +11,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from .build import DEFAULT_OUT
+from .build import DEFAULT_OUT, run_summary
 
 DEFAULT_DATA = "demo_data"
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.figures import plot_config
+    from ..analysis.figures import FIGURES_DIR, plot_config
+    from ..pile import open_pile
     from ..output.report import format_report
     from ..pipeline import BuildError, BuildOptions, build, run_local
     from ..synthetic import write_demo_recordings
@@ -30,13 +31,15 @@ def run(args: argparse.Namespace) -> int:
         write_demo_recordings(data, seed=args.seed, scale=args.scale)
     options = BuildOptions(out=args.out, data_dir=str(data))
     try:
-        report, _ = build(["demo"], options, executor=lambda jobs: run_local(jobs, num_proc=args.num_proc))
+        report, records = build(["demo"], options, executor=lambda jobs: run_local(jobs, num_proc=args.num_proc))
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print()
     print(format_report(report))
-    figure = plot_config(args.out, "demo", n_examples=args.n_examples, seed=args.seed)
+    print(run_summary(report, records))
+    figure = plot_config(open_pile(args.out, "demo", ["train"]), Path(args.out) / FIGURES_DIR,
+                         n_examples=args.n_examples, seed=args.seed)
     print(f"\nraster figure: {figure}")
     print(f"""
 load it:
