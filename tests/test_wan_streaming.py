@@ -245,6 +245,14 @@ def test_sequential_reads_grow_the_read_ahead_scattered_reads_do_not():
     assert out == content
     # 1024 blocks read in order: read-ahead doubles up to 63 blocks per request
     assert len(calls) <= 1024 // 63 + 8
+    assert sum(stop - start for start, stop in calls) == len(content)  # no byte fetched twice
+    # long reads (more blocks than the memory keeps) followed by more sequential reads
+    calls.clear()
+    handle = RangeFile(fetch, len(content), block_size=1000, max_request_bytes=64_000, memory_bytes=100_000)
+    sizes = np.random.default_rng(2).integers(1, 60_000, 40)
+    out = b"".join(handle.read(int(n)) for n in sizes)
+    assert out == content
+    assert sum(stop - start for start, stop in calls) <= 1.02 * len(content)  # read-ahead kept, not refetched
     calls.clear()
     for offset in (900_000, 100_000, 500_000):
         handle = RangeFile(fetch, len(content), block_size=1000)

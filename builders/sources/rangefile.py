@@ -315,8 +315,9 @@ class RangeFile(io.RawIOBase):
         while len(self._memory) > self._memory_blocks:
             self._memory.popitem(last=False)
 
-    def _fetch_run(self, first: int, last: int) -> memoryview:
-        """Fetch blocks ``first..last`` (inclusive) in one request and keep them."""
+    def _fetch_run(self, first: int, last: int, ahead_from: int | None = None) -> memoryview:
+        """Fetch blocks ``first..last`` (inclusive) in one request and keep them; blocks from
+        ``ahead_from`` on were fetched ahead of the read and are always kept."""
         start = first * self.block_size
         stop = min(self.size, (last + 1) * self.block_size)
         data = self._fetch(start, stop)
@@ -328,8 +329,10 @@ class RangeFile(io.RawIOBase):
         n_blocks = last - first + 1
         # Keep all blocks of short runs; of long ones only the two edge blocks, which
         # neighbouring reads share (the middle of a long dataset is not read twice).
-        keep = range(first, last + 1) if n_blocks * 2 <= self._memory_blocks else {first, last}
-        for index in keep:
+        keep = set(range(first, last + 1)) if n_blocks * 2 <= self._memory_blocks else {first, last}
+        if ahead_from is not None:
+            keep.update(range(max(first, ahead_from), last + 1))
+        for index in sorted(keep):
             offset = (index - first) * self.block_size
             self._remember(index, bytes(view[offset : offset + self.block_size]))
         return view
@@ -349,7 +352,7 @@ class RangeFile(io.RawIOBase):
             last_fetched = min(n_blocks - 1, last_wanted + self._readahead_blocks)
             for run_first in range(pending[0], last_fetched + 1, self._blocks_per_request):
                 run_last = min(last_fetched, run_first + self._blocks_per_request - 1)
-                view = self._fetch_run(run_first, run_last)
+                view = self._fetch_run(run_first, run_last, ahead_from=last_wanted + 1)
                 self._copy_out(view, run_first * self.block_size, start, stop, out)
             self._next_sequential = last_fetched + 1
             pending.clear()
