@@ -42,6 +42,8 @@ __all__ = [
     "NeuralPileRodent",
     "NeuralPileRodentConfig",
     "MotifTokenizer",
+    "window_stream",
+    "token_stream",
     "bin_spikes",
     "split_segments",
     "spike_counts_array",
@@ -180,4 +182,8 @@ def __getattr__(name: str):
         from tokenizer import MotifTokenizer
 
         return MotifTokenizer
+    if name in ("window_stream", "token_stream"):  # the training streams (builders.streams), also lazy
+        import builders.streams
+
+        return getattr(builders.streams, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -176,6 +176,35 @@ def test_save_load_round_trip(trained, tmp_path):
     assert "MotifTokenizer.from_pretrained" in (tmp_path / "tok" / "README.md").read_text()
 
 
+def test_capped_known_motifs_give_the_same_ids_and_a_smaller_artifact(trained, tmp_path):
+    tok, motifs, counts, k = trained
+    cap = 3
+    capped = MotifTokenizer.from_counts(motifs, counts, k, tok.patch_size, max_known=cap)
+    oov = len(motifs) - k
+    assert len(tok.known_motifs) == oov > cap == len(capped.known_motifs)
+    np.testing.assert_array_equal(capped.known_motifs, tok.known_motifs[:cap])  # the most frequent ones
+    assert capped.training["oov_motifs"] == oov and capped.training["known_motifs_kept"] == cap
+    arrays = training_arrays(3) + training_arrays(4)  # training-like rows and never-seen ones
+    for counts_array in arrays + arrays:  # the second pass is answered from the search memo
+        np.testing.assert_array_equal(capped.encode(counts_array), tok.encode(counts_array))
+    assert len(capped.memo) + len(capped.memo_bytewise) > 0
+    # one count too large for the packed keys: only its patch takes the byte-key path
+    row = arrays[0].copy()
+    row[1, 2] = 250
+    p_n, p_t = tok.patch_size
+    mixed, plain = tok.encode(row), tok.encode(arrays[0])
+    changed = np.zeros(plain.shape, bool)
+    changed[1 // p_n, 2 // p_t] = True
+    np.testing.assert_array_equal(mixed[~changed], plain[~changed])
+    assert mixed[changed][0] == tok.encode(row[(1 // p_n) * p_n:(1 // p_n + 1) * p_n, (2 // p_t) * p_t:(2 // p_t + 1) * p_t])[0, 0]
+    fresh = MotifTokenizer.from_counts(motifs, counts, k, tok.patch_size, max_known=cap)
+    np.testing.assert_array_equal(fresh.encode(arrays[0]), capped.encode(arrays[0]))
+    tok.save_pretrained(tmp_path / "full")
+    capped.save_pretrained(tmp_path / "capped")
+    size = lambda name: (tmp_path / name / WEIGHTS_FILE).stat().st_size
+    assert size("capped") < size("full")
+
+
 @pytest.fixture()
 def saved(tmp_path):
     motifs, counts = count_motifs(training_arrays(7), (1, 5))
