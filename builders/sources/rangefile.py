@@ -173,7 +173,7 @@ class RangeFile(io.RawIOBase):
         """Fetch byte ranges ``[start, stop)`` now and hold them until the file is closed.
 
         Ranges closer than ``merge_gap`` bytes (default: one block) are fetched as one; bytes
-        already held or in the disk cache are not fetched again. The rest is cut into at most
+        already held, in memory blocks or in the disk cache are not fetched again. The rest is cut into at most
         ``max_request_bytes`` pieces, at least :data:`MIN_PARALLEL_PIECE_BYTES` each, and
         fetched ``parallel`` at a time.
 
@@ -194,6 +194,8 @@ class RangeFile(io.RawIOBase):
                 wanted.append([start, stop])
         pieces = []
         for start, stop in self._missing(wanted):
+            if all(index in self._memory for index in range(start // self.block_size, (stop - 1) // self.block_size + 1)):
+                continue  # already in memory blocks (small datasets next to metadata)
             if self._disk is not None:
                 data = self._disk.read(start, stop)
                 if data is not None:
