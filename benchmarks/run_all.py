@@ -55,6 +55,7 @@ def benchmark_runs(dataset: str) -> list[list[str]]:
     return [
         ["bench_build.py", "--out", str(RESULTS / "build.json")],
         ["bench_streaming.py", "--out", str(RESULTS / "streaming.json")],
+        ["bench_wan.py", "--out", str(RESULTS / "wan.json")],
         ["bench_ray_build.py", "--out", str(RESULTS / "ray_build.json")],
         ["bench_motifs.py", "--dataset", dataset, "--out", str(RESULTS / "motifs.json")],
         ["motif_coverage.py", "--dataset", dataset, "--out", str(RESULTS / "motif_coverage.json")],

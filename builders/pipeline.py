@@ -256,18 +256,24 @@ class BuildProgress:
 
 def run_local(jobs: list[SessionJob], num_proc: int = 1, progress: bool = True) -> list[dict]:
     """Run jobs in this process (``num_proc`` 1) or in a pool of ``num_proc`` processes."""
+    # Streamed sessions: the next sessions' bytes are fetched while one is built
+    # (builders/sources/prefetch.py); a pool worker gets a batch of sessions to do so.
+    from .sources.prefetch import prefetch_batches, run_prefetched, run_prefetched_batch
+
     bar = BuildProgress(len(jobs), progress)
     records = []
     try:
         if num_proc <= 1 or len(jobs) <= 1:
-            for job in jobs:
-                records.append(process_session(job))
-                bar.update(records[-1])
+            for record in run_prefetched(process_session, jobs):
+                records.append(record)
+                bar.update(record)
         else:
             with ProcessPoolExecutor(max_workers=num_proc, mp_context=get_context("spawn")) as pool:
-                for future in as_completed([pool.submit(process_session, j) for j in jobs]):
-                    records.append(future.result())
-                    bar.update(records[-1])
+                batches = prefetch_batches(jobs, num_proc)
+                for future in as_completed([pool.submit(run_prefetched_batch, process_session, b) for b in batches]):
+                    for record in future.result():
+                        records.append(record)
+                        bar.update(record)
     finally:
         bar.close()
     return records

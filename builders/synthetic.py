@@ -39,6 +39,17 @@ PROBE_AREAS: tuple[tuple[str, ...], ...] = (
 CHANNELS_PER_PROBE = 48
 #: Sampling rate of the optional LFP series (Hz).
 LFP_RATE_HZ = 2500.0
+#: How ``units/spike_times`` and ``units/spike_times_index`` can be stored, as archive files do
+#: it (older converters, h5py's auto-chunking, compression): ``h5py.create_dataset`` options
+#: per layout name; ``chunk_bytes`` is clamped to the data, ``dtype`` applies to the times only.
+#: ``None`` (the default) keeps what pynwb writes.
+SPIKE_LAYOUTS: dict[str, dict] = {
+    "contiguous": {},
+    "chunks-4mib": {"chunk_bytes": 4 * 1024 * 1024},
+    "gzip-64kib": {"chunk_bytes": 64 * 1024, "compression": "gzip"},
+    "shuffle-gzip": {"chunk_bytes": 64 * 1024, "compression": "gzip", "shuffle": True},
+    "float32": {"dtype": "float32", "chunk_bytes": 64 * 1024, "compression": "gzip"},
+}
 #: Samples of a unit's mean waveform (at 30 kHz).
 WAVEFORM_SAMPLES = 61
 _EPOCH = datetime(2021, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -233,16 +244,54 @@ def _add_lfp(nwbfile, rng: np.random.Generator, lfp_seconds: float) -> None:
     )
 
 
-def _write(nwbfile, path: Path) -> None:
+def _write(nwbfile, path: Path, spike_layout: str | None = None) -> None:
     from pynwb import NWBHDF5IO
 
+    if spike_layout is not None and spike_layout not in SPIKE_LAYOUTS:
+        raise ValueError(f"{path}: spike_layout must be one of {sorted(SPIKE_LAYOUTS)}, got {spike_layout!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
     with warnings.catch_warnings():  # pynwb warns about the temporary name's extension
         warnings.filterwarnings("ignore", message=".*does not end in '.nwb'", category=UserWarning)
         with NWBHDF5IO(str(tmp), "w") as io:
             io.write(nwbfile)
+    if spike_layout is not None:
+        _restore_spike_columns(tmp, spike_layout)
     os.replace(tmp, path)
+
+
+def _restore_spike_columns(path: Path, spike_layout: str) -> None:
+    """Store ``units/spike_times`` and its index again with :data:`SPIKE_LAYOUTS` options.
+
+    The new datasets keep their attributes (the index's ``target`` points at the new times)
+    and are written in one go at the end of the file, as a converter writes them: they are
+    made under temporary names before the old ones are deleted (so HDF5 cannot put their
+    chunks in the space the old ones free), and renamed after.
+    """
+    import h5py
+
+    options = SPIKE_LAYOUTS[spike_layout]
+    names = ("spike_times", "spike_times_index")
+    with h5py.File(path, "r+") as f:
+        units = f["units"]
+        for name in names:
+            old = units[name]
+            data = old[()]
+            if name == "spike_times" and "dtype" in options:
+                data = data.astype(options["dtype"])
+            kwargs = {k: v for k, v in options.items() if k not in ("dtype", "chunk_bytes")}
+            if "chunk_bytes" in options and data.size:
+                kwargs["chunks"] = (max(1, min(data.size, options["chunk_bytes"] // data.dtype.itemsize)),)
+            new = units.create_dataset(f"{name}.new", data=data, **kwargs)
+            for key, value in old.attrs.items():
+                if key != "target":
+                    new.attrs[key] = value
+    with h5py.File(path, "r+") as f:
+        units = f["units"]
+        for name in names:
+            del units[name]
+            units.move(f"{name}.new", name)
+        units["spike_times_index"].attrs["target"] = units["spike_times"].ref
 
 
 def _unknown(_area: str) -> str:
@@ -266,6 +315,7 @@ def write_nwb_session(
     lfp_seconds: float = 0.0,
     unit_region_column: str | None = None,
     n_groups: int | None = None,
+    spike_layout: str | None = None,
 ) -> SyntheticSession:
     """Write one synthetic NWB ecephys session and return its ground truth.
 
@@ -283,6 +333,10 @@ def write_nwb_session(
             ``unknown`` (as in files whose areas come only from the spike-sorting output);
             otherwise areas are only in the electrodes table.
         n_groups: latent correlated groups (default from :func:`simulate_population`).
+        spike_layout: how ``units/spike_times`` and its index are stored, a key of
+            :data:`SPIKE_LAYOUTS` (contiguous, 4 MiB chunks, 64 KiB gzip chunks, shuffle + gzip,
+            float32 times in 64 KiB gzip chunks); ``None`` keeps pynwb's own layout. The ground
+            truth's times stay float64 (a reader of ``float32`` gets them rounded).
     """
     path = Path(path)
     if n_units < 1:
@@ -296,7 +350,7 @@ def write_nwb_session(
     nwbfile.units = _units_table(nwbfile, population, layout, units, rows, _waveforms(rng, n_units), unit_region_column)
     if lfp_seconds > 0:
         _add_lfp(nwbfile, rng, lfp_seconds)
-    _write(nwbfile, path)
+    _write(nwbfile, path, spike_layout)
     return SyntheticSession(
         paths=[path],
         subject_id=subject_id,

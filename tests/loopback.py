@@ -11,6 +11,12 @@
   that redirect to the file server.
 
 All three are context managers; leaving the ``with`` block stops the server and its thread.
+
+Wide-area mode: every stand-in (anything built on :class:`_Server` and :class:`_QuietHandler`)
+takes ``latency_s`` (time to first byte added to every request, seconds) and
+``bandwidth_bytes_per_s`` (cap on the bytes per second of each connection, ``None``: no cap),
+as constructor arguments or as attributes changed at any time (:meth:`_Server.set_wan`).
+Loopback hides round trips; these make a test or a benchmark pay them.
 """
 
 from __future__ import annotations
@@ -45,10 +51,19 @@ class _LoopbackHTTPServer(ThreadingHTTPServer):
 
 
 class _Server:
-    """A threaded HTTP server on 127.0.0.1 (ephemeral port) running in a daemon thread."""
+    """A threaded HTTP server on 127.0.0.1 (ephemeral port) running in a daemon thread.
 
-    def __init__(self, handler_class) -> None:
+    Args:
+        handler_class: the request handler (a :class:`_QuietHandler` subclass).
+        latency_s: seconds added before answering each request (time to first byte).
+        bandwidth_bytes_per_s: bytes per second each connection may send (``None``: no cap).
+    """
+
+    def __init__(self, handler_class, *, latency_s: float = 0.0, bandwidth_bytes_per_s: float | None = None) -> None:
         owner = self
+        self.latency_s = 0.0
+        self.bandwidth_bytes_per_s: float | None = None
+        self.set_wan(latency_s, bandwidth_bytes_per_s)
 
         class Handler(handler_class):
             server_owner = owner
@@ -60,6 +75,14 @@ class _Server:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    def set_wan(self, latency_s: float = 0.0, bandwidth_bytes_per_s: float | None = None) -> None:
+        """Answer every request ``latency_s`` late and send at most ``bandwidth_bytes_per_s``
+        per connection (``0.0, None``: plain loopback again)."""
+        if latency_s < 0 or (bandwidth_bytes_per_s is not None and bandwidth_bytes_per_s <= 0):
+            raise ValueError(f"latency_s must be >= 0 and bandwidth positive, got {latency_s}, {bandwidth_bytes_per_s}")
+        self.latency_s = float(latency_s)
+        self.bandwidth_bytes_per_s = None if bandwidth_bytes_per_s is None else float(bandwidth_bytes_per_s)
 
     def start(self):
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -79,8 +102,59 @@ class _Server:
         self.stop()
 
 
+class _ThrottledWriter:
+    """A connection's output stream that sends at most ``handler``'s bandwidth, per response."""
+
+    #: bytes written between two clock checks
+    PIECE = 16 * 1024
+
+    def __init__(self, raw, handler: "_QuietHandler") -> None:
+        self._raw = raw
+        self._handler = handler
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        for at in range(0, len(view), self.PIECE):
+            piece = view[at : at + self.PIECE]
+            self._raw.write(piece)
+            self._handler._pace(len(piece))
+        return len(view)
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+
 class _QuietHandler(BaseHTTPRequestHandler):
+    """Base of every stand-in's handler: no logging, JSON and redirect helpers, and the
+    wide-area mode of its server (latency before each answer, a bandwidth cap per connection)."""
+
     protocol_version = "HTTP/1.1"
+    server_owner: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.wfile = _ThrottledWriter(self.wfile, self)
+        self._response_start = time.perf_counter()
+        self._response_bytes = 0
+
+    def parse_request(self) -> bool:
+        ok = super().parse_request()
+        latency = self.server_owner.latency_s
+        if latency > 0:
+            time.sleep(latency)
+        self._response_start = time.perf_counter()
+        self._response_bytes = 0
+        return ok
+
+    def _pace(self, n_bytes: int) -> None:
+        """Sleep until ``n_bytes`` more fit under the bandwidth cap since the answer started."""
+        rate = self.server_owner.bandwidth_bytes_per_s
+        self._response_bytes += n_bytes
+        if rate:
+            due = self._response_start + self._response_bytes / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - stdlib signature
         pass
@@ -110,7 +184,7 @@ class _Fault:
 
 
 class FileServer(_Server):
-    """Serves the files under ``root`` at ``<url>/<relative path>``.
+    """Serves the files under ``root`` at ``<url>/<relative path>`` (``**wan``: see :class:`_Server`).
 
     Attributes:
         bytes_sent: body bytes written per relative path (what the clients actually moved).
@@ -301,16 +375,26 @@ class DandiStandIn(_Server):
     dandiset with a published version and a draft; :attr:`api_url` is what the client takes.
     """
 
-    def __init__(self, files: FileServer, *, page_size: int = 2) -> None:
+    def __init__(self, files: FileServer, *, page_size: int = 2, **wan) -> None:
         self.files = files
         self.page_size = page_size
         self.dandisets: dict[str, dict] = {}
         self.calls: Counter[str] = Counter()
-        super().__init__(_DandiHandler)
+        #: route name -> HTTP status every request of that route gets (see :meth:`break_route`)
+        self.broken_routes: dict[str, int] = {}
+        super().__init__(_DandiHandler, **wan)
 
     @property
     def api_url(self) -> str:
         return f"{self.url}/api"
+
+    def break_route(self, route: str, status: int = 503) -> None:
+        """Answer every request of ``route`` (``assets``, ``dandiset``, ``server_info``, ...)
+        with ``status`` from now on (``clear_broken_routes`` undoes it)."""
+        self.broken_routes[route] = status
+
+    def clear_broken_routes(self) -> None:
+        self.broken_routes.clear()
 
     def add_dandiset(self, dandiset_id: str, folder: str, *, published: tuple[str, ...] = ("0.240101.1200",)) -> dict[str, _DandiAsset]:
         """Publish every file under ``files.root / folder`` as assets of ``dandiset_id``.
@@ -413,6 +497,9 @@ class _DandiHandler(_QuietHandler):
             match = pattern.match(parts.path)
             if match:
                 owner.calls[name] += 1
+                if name in owner.broken_routes:
+                    self._send_json({"detail": "injected failure"}, status=owner.broken_routes[name])
+                    return
                 getattr(self, f"_route_{name}")(match.groupdict(), parse_qs(parts.query))
                 return
         owner.calls["unknown"] += 1
@@ -502,11 +589,11 @@ class FigshareStandIn(_Server):
     server, like figshare's ``ndownloader`` links.
     """
 
-    def __init__(self, files: FileServer) -> None:
+    def __init__(self, files: FileServer, **wan) -> None:
         self.files = files
         self.articles: dict[str, list[dict]] = {}
         self.calls: Counter[str] = Counter()
-        super().__init__(_FigshareHandler)
+        super().__init__(_FigshareHandler, **wan)
 
     @property
     def api_url(self) -> str:

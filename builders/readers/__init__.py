@@ -12,7 +12,7 @@ from functools import partial
 from ..binning import BIN_SIZE
 from .base import BinnedUnits, ReaderError, SpikeTrains, merge_trains
 
-__all__ = ["BinnedUnits", "ReaderError", "SpikeTrains", "merge_trains", "read_session"]
+__all__ = ["BinnedUnits", "ReaderError", "SpikeTrains", "merge_trains", "prefetch_asset", "read_session"]
 
 
 #: Reader kind (:data:`builders.registry.READER_KINDS`) -> ``"module:function"`` reading one opened asset.
@@ -24,6 +24,29 @@ READERS = {
 }
 #: Readers of already binned data: they are given the build's bin size (seconds).
 BINNED_READERS = frozenset({"firing_rates"})
+
+
+def prefetch_asset(kind: str, handle, asset) -> None:
+    """Fetch through ``handle`` (a :class:`~builders.sources.rangefile.RangeFile`) the bytes the
+    ``kind`` reader will read from ``asset``, without decoding them (see
+    :mod:`builders.sources.prefetch`)."""
+    if kind == "mat_spks":  # scipy reads the whole variable, i.e. nearly the whole file
+        handle.prefetch([(0, handle.size)])
+        return
+    if kind == "nwb_units":
+        from .nwb_units import prefetch_nwb_units
+
+        prefetch_nwb_units(handle, asset)
+        return
+    if kind == "firing_rates":
+        from ..sources.hdf5plan import prefetch_datasets
+        from .firing_rates import series_datasets
+        from .nwb_file import open_nwb
+
+        with open_nwb(handle, asset) as f:
+            prefetch_datasets(handle, series_datasets(f))
+        return
+    raise ValueError(f"unknown reader kind {kind!r}")
 
 
 def _reader_for(kind: str, bin_size: float):

@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from ..binning import BIN_SIZE, MAX_COUNT, counts_from_rates
+from ..sources.hdf5plan import prefetch_datasets
 from .base import BinnedUnits, ReaderError
 from .nwb_file import open_nwb
 
@@ -43,6 +44,7 @@ def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUni
         if not isinstance(series, h5py.Group) or not isinstance(series.get("data"), h5py.Dataset):
             raise ReaderError(f"{asset.path}: no {SERIES_PATH} TimeSeries with data in this NWB file")
         data = series["data"]
+        prefetch_datasets(handle, series_datasets(f))
         if data.ndim != 2:
             raise ReaderError(f"{asset.path}: {SERIES_PATH}/data must be time x units, got shape {data.shape}")
         t_start, period = _start_and_period(series, data.shape[0], bin_size, asset)
@@ -67,6 +69,12 @@ def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUni
         t_start=t_start,
         stats=stats,
     )
+
+
+def series_datasets(f: h5py.File) -> list[h5py.Dataset]:
+    """The datasets :func:`read_firing_rates` reads (those present), to fetch them up front."""
+    found = (f.get(f"{SERIES_PATH}/{name}") for name in ("data", "timestamps", "starting_time"))
+    return [d for d in found if isinstance(d, h5py.Dataset)]
 
 
 def _summed_counts(rates: np.ndarray, period: float, per_bin: int):

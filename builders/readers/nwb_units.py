@@ -14,6 +14,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
+from ..sources.hdf5plan import prefetch_datasets
 from .base import ReaderError, SpikeTrains
 from .nwb_file import normalize_region, open_nwb, read_strings
 
@@ -45,12 +46,37 @@ def read_nwb_units(handle, asset) -> SpikeTrains:
         units = f.get("units")
         if not isinstance(units, h5py.Group):
             raise ReaderError(f"{asset.path}: no units table (/units) in this NWB file")
+        prefetch_datasets(handle, spike_datasets(f))
         if not isinstance(units.get("spike_times"), h5py.Dataset):
             raise ReaderError(f"{asset.path}: the units table has no spike_times column")
         ids = _unit_ids(units, asset)
         ends, times = _spike_times(units, ids.size, asset)
         regions = _unit_regions(f, units, ids.size)
     return SpikeTrains(times=times, ends=ends, unit_ids=ids, unit_regions=regions, origin=0.0)
+
+
+def spike_datasets(f: h5py.File) -> list[h5py.Dataset]:
+    """The datasets :func:`read_nwb_units` reads from ``f`` (those present): what a stream
+    fetches up front (:func:`builders.sources.hdf5plan.prefetch_datasets`)."""
+    names = ["units/id", "units/spike_times", "units/spike_times_index", "units/electrodes",
+             "units/electrodes_index", "general/extracellular_ephys/electrodes/location"]
+    names += [f"units/{column}" for column in REGION_COLUMNS]
+    found = (f.get(name) for name in names)
+    return [d for d in found if isinstance(d, h5py.Dataset)]
+
+
+def prefetch_nwb_units(handle, asset) -> None:
+    """Fetch through ``handle`` everything :func:`read_nwb_units` reads, decoding only the small
+    columns (ids, index, regions: their string heaps are found only by reading them), not the
+    spike times. Used to fetch a session ahead (:mod:`builders.sources.prefetch`)."""
+    with open_nwb(handle, asset) as f:
+        prefetch_datasets(handle, spike_datasets(f))
+        units = f.get("units")
+        ids = units.get("id") if isinstance(units, h5py.Group) else None
+        if isinstance(ids, h5py.Dataset) and ids.ndim == 1:
+            if isinstance(units.get("spike_times_index"), h5py.Dataset):
+                units["spike_times_index"][()]
+            _unit_regions(f, units, ids.shape[0])
 
 
 def _unit_ids(units: h5py.Group, asset) -> np.ndarray:

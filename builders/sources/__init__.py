@@ -3,8 +3,12 @@
 - :mod:`.local`: a folder laid out as ``dandi download`` leaves it (``sub-*/...nwb``).
 - :mod:`.dandi`: the DANDI API, through the ``dandi`` client (pinned version, paged listing).
 - :mod:`.figshare`: a figshare article's file list.
-- :mod:`.http`: streaming an asset over HTTP(S) with ``remfile`` (range requests, retries),
-  optionally through a local byte cache.
+- :mod:`.http`: streaming an asset over HTTP(S) (range requests, retries, timeouts),
+  optionally through a local byte cache (:mod:`.bytecache`), with :mod:`.rangefile` as the
+  file object h5py reads.
+- :mod:`.hdf5plan`: where the spike datasets' bytes lie, to fetch them before h5py asks.
+- :mod:`.prefetch`: the next sessions' bytes fetched while the current one is built.
+- :mod:`.deadline`: the time limit on archive API calls.
 """
 
 from __future__ import annotations
@@ -21,15 +25,19 @@ def open_asset(asset: Asset, *, cache_dir: str | os.PathLike | None = None) -> I
     """Yield something ``h5py.File`` / ``scipy.io.loadmat`` can open: a path or a file object.
 
     Local assets yield their path; remote ones a seekable file object that fetches only the
-    byte ranges the reader asks for (see :func:`builders.sources.http.open_remote`).
+    byte ranges the reader asks for (see :func:`builders.sources.http.open_remote`), starting
+    from the bytes a :class:`~.prefetch.SessionPrefetcher` fetched ahead, if any.
 
     Raises:
         FileNotFoundError: naming the asset, when a local file is missing.
     """
     if asset.is_remote:
         from .http import open_remote
+        from .prefetch import take_warm
 
-        with open_remote(asset, cache_dir=cache_dir) as handle:
+        warm = take_warm(asset)
+        content = (warm.content_url, warm.size) if warm is not None else None
+        with open_remote(asset, cache_dir=cache_dir, content=content, preloaded=warm.runs if warm else ()) as handle:
             yield handle
         return
     if not os.path.isfile(asset.url):

@@ -15,6 +15,7 @@ import requests
 
 from ..registry import Component
 from ..sessions import Asset
+from .deadline import Deadline, ListingTimeout, get_with_retries
 
 #: The public figshare API (``api_url`` defaults to it).
 FIGSHARE_API_URL = "https://api.figshare.com/v2"
@@ -40,14 +41,16 @@ def figshare_asset_path(name: str) -> str:
 
 
 def list_figshare_assets(
-    component: Component, api_url: str | None = None, *, timeout_s: float = 60.0
+    component: Component, api_url: str | None = None, *, timeout_s: float | None = None
 ) -> list[Asset]:
     """The files of ``component``'s figshare article that its asset filter accepts.
 
     Args:
         component: a registry entry with ``archive == "figshare"``.
         api_url: figshare API base URL (default :data:`FIGSHARE_API_URL`).
-        timeout_s: seconds to wait for each page.
+        timeout_s: give up when the API has not answered for this many seconds, failures
+            retried meanwhile (default ``NEURAL_PILE_LISTING_TIMEOUT_S``, else
+            :data:`~.deadline.LISTING_TIMEOUT_S`).
 
     Returns:
         Assets sorted by path; ``url`` is the file's ``download_url`` (resolved when opened),
@@ -61,13 +64,14 @@ def list_figshare_assets(
     base = (api_url or FIGSHARE_API_URL).rstrip("/")
     url = f"{base}/articles/{component.archive_id}/files"
     entries: list[dict] = []
+    deadline = Deadline(timeout_s)
     with requests.Session() as session:
         for page in range(1, MAX_PAGES + 1):
             try:
-                response = session.get(url, params={"page": page, "page_size": PAGE_SIZE}, timeout=timeout_s)
+                response = get_with_retries(session, url, deadline, params={"page": page, "page_size": PAGE_SIZE})
                 response.raise_for_status()
                 batch = response.json()
-            except (requests.RequestException, ValueError) as exc:
+            except (requests.RequestException, ValueError, ListingTimeout) as exc:
                 raise FigshareListingError(
                     f"figshare article {component.archive_id} ({component.name}), page {page} of {url}: {exc}"
                 ) from exc

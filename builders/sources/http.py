@@ -3,23 +3,26 @@
 :func:`open_remote` resolves the asset's content URL (one redirect of DANDI's ``/download/``
 or figshare's download link, followed once, so later range requests go straight to the
 storage), then hands ``h5py`` a :class:`~.rangefile.RangeFile` whose blocks are fetched with
-HTTP ``Range`` requests through :class:`HttpRanges`.
+HTTP ``Range`` requests through :class:`HttpRanges` (thread-safe: the readers prefetch the spike
+datasets several ranges at once).
 
 Transient failures (HTTP 408/425/429/5xx, refused or dropped connections, timeouts, short
 bodies) are retried with exponential backoff, a bounded number of times (:class:`RetryPolicy`);
 anything else, or a failure that outlives the retries, raises :class:`RemoteReadError` naming
 the asset path and URL.
 
-Why not ``remfile.File`` directly (measured in benchmarks/bench_streaming.py)? Given the file
-size, it moves about as many bytes as this module (within 0.1 MB either way); opened with its
-defaults it first sends an un-ranged GET to learn the size and closes it early, which cost
-1-3 MB extra on loopback. What it lacks for a long unattended build: its requests have no
-timeout (a stalled connection hangs the worker), its retries are fixed (8, about 25 s, so a
-dead asset cannot be given up on sooner), its final error names neither the file nor the URL
-(and h5py hides it behind "Can't read data"), and its disk cache writes chunks in place, so a
+Why not ``remfile.File`` directly? Measured side by side (benchmarks/bench_streaming.py on
+loopback, benchmarks/bench_wan.py over a 30 ms, 50 MB/s stand-in), given the file size it moves
+about as many bytes as this module, but over a wide-area link it is slower on every spike
+layout: it learns what to read only from h5py's reads (its growing read-ahead helps on
+sequential data, not on a chunk index walk), and it fetches one range at a time. Opened with
+its defaults it first sends an un-ranged GET to learn the size (1-3 MB extra on loopback). And
+for a long unattended build its requests have no timeout (a stalled connection hangs the
+worker), its retries are fixed (8, about 25 s), its final error names neither the file nor the
+URL (h5py hides it behind "Can't read data"), and its disk cache writes chunks in place, so a
 killed process can leave a truncated chunk that a rerun would read as data. The small file
-object here (:class:`~.rangefile.RangeFile`: fixed blocks, no read-ahead) fixes those four
-things and counts every byte it moves.
+object here (:class:`~.rangefile.RangeFile`) fixes those, fetches the spike datasets' chunks
+up front, several ranges at once (:mod:`.hdf5plan`), and counts every byte it moves.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import Iterator
+from typing import Iterable, Iterator
 from urllib.parse import urljoin
 
 import requests
@@ -154,6 +157,9 @@ class HttpRanges:
         session: the ``requests.Session`` to use.
         policy: retry and timeout settings.
         stats: counters to add to (besides :data:`TOTALS`).
+
+    Thread-safe: the thread that made it uses ``session``; any other thread (parallel
+    prefetch) gets its own session, closed by :meth:`close`.
     """
 
     def __init__(self, url: str, *, label: str, session: requests.Session, policy: RetryPolicy, stats: FetchStats) -> None:
@@ -164,6 +170,27 @@ class HttpRanges:
         self.stats = stats
         #: the error that ended the last failed fetch (h5py may hide it; see open_remote)
         self.failure: RemoteReadError | None = None
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._extra_sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        if threading.get_ident() == self._owner:
+            return self.session
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._extra_sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        """Close the sessions opened for other threads."""
+        with self._lock:
+            sessions, self._extra_sessions = self._extra_sessions, []
+        for session in sessions:
+            session.close()
 
     def __call__(self, start: int, stop: int) -> bytes:
         what = f"bytes {start}-{stop - 1}"
@@ -175,7 +202,7 @@ class HttpRanges:
 
     def _get(self, start: int, stop: int) -> bytes:
         headers = {"Range": f"bytes={start}-{stop - 1}", "User-Agent": USER_AGENT}
-        with self.session.get(self.url, headers=headers, stream=True, timeout=self.policy.timeout) as response:
+        with self._session().get(self.url, headers=headers, stream=True, timeout=self.policy.timeout) as response:
             _raise_for_status(response)
             if response.status_code == 200 and start > 0:
                 raise RemoteReadError(
@@ -290,6 +317,8 @@ def open_remote(
     policy: RetryPolicy | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
     stats: FetchStats | None = None,
+    content: tuple[str, int] | None = None,
+    preloaded: Iterable[tuple[int, bytes]] = (),
 ) -> Iterator[RangeFile]:
     """Open a remote asset as a seekable file object for ``h5py`` / ``scipy.io.loadmat``.
 
@@ -301,6 +330,9 @@ def open_remote(
         policy: retries and timeouts (default: :meth:`RetryPolicy.from_env`).
         block_size: bytes per block of the file object.
         stats: counters to add this asset's requests and bytes to (besides :data:`TOTALS`).
+        content: ``(content_url, size)`` already resolved (skips the redirect request).
+        preloaded: ``(start, bytes)`` runs of the file already fetched (by
+            :mod:`.prefetch`), served without a request.
 
     Raises:
         RemoteReadError: naming the asset path and URL, when the asset cannot be resolved or
@@ -309,17 +341,21 @@ def open_remote(
     policy = policy or RetryPolicy.from_env()
     stats = stats or FetchStats()
     with requests.Session() as session:
-        content_url, size = resolve_content_url(
-            asset.url, label=asset.path, session=session, policy=policy, stats=stats,
-            need_size=asset.size is None,
-        )
+        if content is not None:
+            content_url, size = content
+        else:
+            content_url, size = resolve_content_url(
+                asset.url, label=asset.path, session=session, policy=policy, stats=stats,
+                need_size=asset.size is None,
+            )
         if size is None:
             size = asset.size
         if size is None:
             raise RemoteReadError(f"{asset.path}: size unknown (no Content-Range from {content_url})")
         disk = RunCache(cache_dir, cache_key(asset.asset_id, asset.url), size) if cache_dir is not None else None
         fetch = HttpRanges(content_url, label=asset.path, session=session, policy=policy, stats=stats)
-        handle = RangeFile(fetch, size, name=asset.path, block_size=block_size, disk=disk)
+        handle = RangeFile(fetch, size, name=asset.path, block_size=block_size, disk=disk, preloaded=preloaded)
+        handle.content_url = content_url
         try:
             yield handle
         except Exception as exc:
@@ -332,3 +368,4 @@ def open_remote(
         finally:
             _count(stats, bytes_from_cache=handle.bytes_from_disk)
             handle.close()
+            fetch.close()
