@@ -245,6 +245,112 @@ def streaming_details(r: dict) -> str:
     )
 
 
+WAN_BUILDS = (
+    ("local_2_workers", "local copies, 2 workers"),
+    ("streamed_1_worker", "streamed, 1 worker, fetching ahead"),
+    ("streamed_1_worker_no_prefetch", "streamed, 1 worker, no fetching ahead"),
+    ("streamed_2_workers", "streamed, 2 workers, fetching ahead"),
+    ("streamed_2_workers_no_prefetch", "streamed, 2 workers, no fetching ahead"),
+)
+
+
+def _link(r: dict) -> str:
+    return f"{r['latency_ms']:g} ms per request, {r['bandwidth_mb_per_s_per_connection']:g} MB/s per connection"
+
+
+def wan_rows(r: dict) -> list[Row]:
+    """wan.json (``bench_wan.py``): streamed sessions and a streamed build over a wide-area link."""
+    layouts = r["layouts"]
+    ours = [x["streamed"]["network_s"] for x in layouts]
+    theirs = [x["remfile"]["network_s"] for x in layouts]
+    met = sum(x["within_goal"] and x["not_slower_than_remfile"] for x in layouts)
+    rows = [
+        Row(
+            what=f"network time of a streamed session over a wide-area link ({_link(r)}), {len(layouts)} spike layouts",
+            ours=f"{seconds(*ours)} ({span([x['streamed']['x_goal'] for x in layouts], lambda v: f'{v:.2f}')}x "
+            "the goal base; below)",
+            reference=f"{seconds(*theirs)} (`remfile.File` given the size)",
+            ratio=ratio(sum(theirs) / sum(ours)) if sum(ours) > 0 else "",
+            ratio_note=f" less in total; goal met on {met}/{len(layouts)} layouts",
+            goal=r["goal"],
+            goal_met=met == len(layouts),
+            name="Wide-area streaming",
+        )
+    ]
+    build = r.get("build")
+    if build:
+        ahead = build["streamed_2_workers"]
+        rows.append(
+            Row(
+                what=f"whole build over the wide-area link, {build['sessions']} sessions, {si(build['tokens'])} tokens",
+                ours=f"{seconds(ahead['wall_s'])} (2 workers, fetching ahead; below)",
+                reference=f"{seconds(build['local_sum_s'])} (local copies, one after the other)",
+                ratio=ratio(build["local_sum_s"] / ahead["wall_s"]),
+                ratio_note=" of the local-copy speed",
+            )
+        )
+    return rows
+
+
+def wan_details(r: dict) -> str:
+    rows = []
+    for x in r["layouts"]:
+        o, t = x["streamed"], x["remfile"]
+        rows.append(
+            [
+                x["layout"],
+                nbytes(x["spike_bytes"]),
+                seconds(x["goal_network_s"]),
+                f"{o['requests']}, {nbytes(o['bytes'])}, {seconds(o['network_s'])}",
+                f"{o['x_goal']:.2f}",
+                f"{t['requests']}, {nbytes(t['bytes'])}, {seconds(t['network_s'])}",
+                f"{t['x_goal']:.2f}",
+            ]
+        )
+    text = (
+        prose(
+            f"Wide-area streaming ({_link(r)}; network time = streamed read minus the same read from a local copy; "
+            "goal base = spike bytes / bandwidth + the round trips the goal allows; x base = network time / goal base):"
+        )
+        + "\n\n"
+        + table(
+            [
+                "spike layout",
+                "spike data",
+                "goal base",
+                "ours: requests, bytes, network",
+                "x base",
+                "`remfile.File`: requests, bytes, network",
+                "x base",
+            ],
+            [":--"] + ["--:"] * 6,
+            rows,
+        )
+    )
+    build = r.get("build")
+    if build:
+        builds = [
+            [
+                label,
+                seconds(build[key]["wall_s"]),
+                f"{build[key]['x_local_sum']:.2f}",
+                f"{si(build[key]['tokens_per_s'])}",
+            ]
+            for key, label in WAN_BUILDS
+            if key in build
+        ]
+        text += (
+            "\n\n"
+            + prose(
+                f"Whole build of {build['sessions']} sessions ({si(build['tokens'])} tokens) over the same link; the "
+                f"local copies one after the other took {seconds(build['local_sum_s'])}:"
+            )
+            + "\n\n"
+            + table(["build", "wall", "x local copies", "tokens/s"], [":--", "--:", "--:", "--:"], builds)
+        )
+    return text
+
+
 def ray_build_rows(r: dict) -> list[Row]:
     """ray_build.json (``bench_ray_build.py``): build throughput with 1 and 2 Ray workers."""
     one, two = (next(run for run in r["runs"] if run["workers"] == w) for w in (1, 2))
@@ -488,6 +594,7 @@ SECTIONS = [
     Section(
         "streaming.json", "bench_streaming.py", "bytes fetched per streamed session", streaming_rows, streaming_details
     ),
+    Section("wan.json", "bench_wan.py", "streaming over a wide-area link", wan_rows, wan_details),
     Section("ray_build.json", "bench_ray_build.py", "Ray build, 1 -> 2 workers", ray_build_rows),
     Section("motifs.json", "bench_motifs.py", "`count_motifs`, `tok.encode`, motif counting on Ray", motifs_rows),
     Section("motif_coverage.json", "motif_coverage.py", "lossless share of patches", coverage_rows, coverage_details),
