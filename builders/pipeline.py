@@ -181,7 +181,7 @@ def process_session(job: SessionJob) -> dict:
     """
     session, options = job.session, job.options
     component = get_component(session.component)
-    rule = rule_of(session.component)
+    rule = rule_of(session.component, options.test_fraction)
     out = Path(options.out)
     start = time.perf_counter()
     try:
@@ -271,7 +271,7 @@ def assign_component_splits(out: Path, component: str, test_fraction: float) -> 
     Idempotent and safe to interrupt: every move is one rename, and a marker is rewritten only
     after its shard is in place. Returns ``{"train": n, "test": n}`` sessions."""
     counts = {split: 0 for split in SPLITS}
-    if rule_of(component) != SESSION_RULE:
+    if rule_of(component, test_fraction) != SESSION_RULE:
         return counts
     out = Path(out)
     done = [m for m in read_markers(out, component) if m["status"] == "done"]

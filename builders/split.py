@@ -3,7 +3,8 @@
 Two rules, chosen per component from the registry's published session count (a fixed fact of
 the component, so a partial build and a full build use the same rule):
 
-``sessions`` (components of at least :data:`MIN_SESSIONS` published sessions)
+``sessions`` (components whose average published session is at most the test share of their
+tokens: ``published_sessions x test_fraction >= 1``, i.e. at least 100 sessions at 1%)
     Whole sessions go to ``test``. The component's sessions are ordered by :func:`split_score`
     (a fixed hash of ``component/subject_id/session_id``, uniform in [0, 1)); with ``C_k`` the
     tokens of the first ``k`` sessions in that order and ``F = test_fraction x`` the component's
@@ -13,7 +14,8 @@ the component, so a partial build and a full build use the same rule):
     boundary (a new session ordered before the boundary, and the one or two sessions where
     ``C_k`` crosses ``F``).
 
-``time_tail`` (components with fewer published sessions: one session can hold 3-100% of them)
+``time_tail`` (components with fewer published sessions: an average session is more than the
+target, so whole sessions would give a test split that is empty or several times too large)
     The last ``round(test_fraction x n_time_bins)`` bins of every session form separate ``test``
     rows; the rest of the session is ``train``. The test rows are later in time than every
     train row of their session, so a model never sees the future of a test segment in train,
@@ -33,15 +35,12 @@ TEST_FRACTION = 0.01
 SPLITS = ("train", "test")
 #: Version of the rule below; recorded in the build parameters and the dataset card.
 SPLIT_RULE_VERSION = 2
-#: Published sessions from which a component is split by whole sessions (one session is then
-#: at most a few percent of the component's tokens, so the nearest prefix is close to 1%).
-MIN_SESSIONS = 50
 SESSION_RULE = "sessions"
 TIME_TAIL_RULE = "time_tail"
 
 #: Human-readable statement of the rule, written into the dataset card.
 SPLIT_RULE = (
-    f"split rule version {SPLIT_RULE_VERSION}. Components with at least {MIN_SESSIONS} published sessions "
+    f"split rule version {SPLIT_RULE_VERSION}. Components with published_sessions x test_fraction >= 1 "
     "(rule `sessions`): sessions are ordered by int(sha256('component/subject_id/session_id')[:16], 16) / 2**64; "
     "`test` is the shortest prefix of that order (at least one session) whose tokens are nearest to "
     "test_fraction of the component's tokens; no session is in both splits. Smaller components (rule "
@@ -60,17 +59,18 @@ def _check_fraction(test_fraction: float) -> None:
         raise ValueError(f"test_fraction must be within [0, 1], got {test_fraction}")
 
 
-def component_rule(published_sessions: int) -> str:
-    """:data:`SESSION_RULE` for a component of at least :data:`MIN_SESSIONS` published sessions,
-    else :data:`TIME_TAIL_RULE`."""
-    return SESSION_RULE if published_sessions >= MIN_SESSIONS else TIME_TAIL_RULE
+def component_rule(published_sessions: int, test_fraction: float = TEST_FRACTION) -> str:
+    """:data:`SESSION_RULE` when an average session is at most the test share of the component's
+    tokens (``published_sessions x test_fraction >= 1``), else :data:`TIME_TAIL_RULE`."""
+    _check_fraction(test_fraction)
+    return SESSION_RULE if published_sessions * test_fraction >= 1 - 1e-9 else TIME_TAIL_RULE
 
 
-def rule_of(component: str) -> str:
+def rule_of(component: str, test_fraction: float = TEST_FRACTION) -> str:
     """The rule of a registry component (from its published session count)."""
     from .registry import get_component
 
-    return component_rule(get_component(component).sessions)
+    return component_rule(get_component(component).sessions, test_fraction)
 
 
 def held_out_bins(n_time_bins: int, test_fraction: float = TEST_FRACTION) -> int:

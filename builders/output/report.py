@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from ..registry import get_component, registry
-from ..split import rule_of
+from ..split import TEST_FRACTION, rule_of
 from .layout import REPORT, STATE_DIR
 from .shards import write_json_atomic
 
@@ -25,7 +25,7 @@ def read_markers(out: Path, component: str) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
 
 
-def summarize_component(name: str, markers: list[dict]) -> dict:
+def summarize_component(name: str, markers: list[dict], test_fraction: float = TEST_FRACTION) -> dict:
     """Per-component totals, shares of the test split, and every skipped/failed session."""
     comp = get_component(name)
     done = [m for m in markers if m["status"] == "done"]
@@ -41,7 +41,7 @@ def summarize_component(name: str, markers: list[dict]) -> dict:
         "subjects_built": len({m["subject_id"] for m in done}),
         "rows": sum(m["rows"] for m in done),
         "tokens": tokens,
-        "split_rule": rule_of(name),
+        "split_rule": rule_of(name, test_fraction),
         "test_sessions": len(test),
         "test_session_share": len(test) / len(done) if done else 0.0,
         "test_tokens": sum(m["test_tokens"] for m in test),
@@ -60,7 +60,7 @@ def make_report(out: Path, parameters: dict, package_version: str) -> dict:
     for name in registry():
         markers = read_markers(out, name)
         if markers:
-            components[name] = summarize_component(name, markers)
+            components[name] = summarize_component(name, markers, parameters.get("test_fraction", TEST_FRACTION))
     return {"package_version": package_version, "parameters": parameters, "components": components}
 
 
