@@ -284,6 +284,7 @@ def assign_component_splits(out: Path, component: str, test_fraction: float) -> 
         target = layout.shard_path(out, component, split, session.slug)
         other = layout.shard_path(out, component, SPLITS[1 - SPLITS.index(split)], session.slug)
         pending = layout.pending_shard_path(out, component, session.slug)
+        target.parent.mkdir(parents=True, exist_ok=True)
         if pending.exists():  # newest rows of the session
             os.replace(pending, target)
             other.unlink(missing_ok=True)
