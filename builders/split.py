@@ -42,7 +42,7 @@ TIME_TAIL_RULE = "time_tail"
 SPLIT_RULE = (
     f"split rule version {SPLIT_RULE_VERSION}. Components with published_sessions x test_fraction >= 1 "
     "(rule `sessions`): sessions are ordered by int(sha256('component/subject_id/session_id')[:16], 16) / 2**64; "
-    "`test` is the shortest prefix of that order (at least one session) whose tokens are nearest to "
+    "`test` is the prefix of that order (at least one session; the shorter on a tie) whose tokens are nearest to "
     "test_fraction of the component's tokens; no session is in both splits. Smaller components (rule "
     "`time_tail`): the last round(test_fraction x n_time_bins) bins of every session are separate `test` rows."
 )
