@@ -163,6 +163,8 @@ def test_bad_session_is_reported_and_others_built(demo_data, tmp_path, capsys):
 def test_bad_arguments(tmp_path, capsys, demo_data):
     assert cli(["build", "vbm", "--out", str(tmp_path / "x")]) == 2
     assert "unknown component 'vbm'" in capsys.readouterr().err
+    assert cli(["build", "demo", "--test-fraction", "2", "--out", str(tmp_path / "x")]) == 2
+    assert "--test-fraction" in capsys.readouterr().err and not (tmp_path / "x").exists()
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
