@@ -33,8 +33,13 @@ import datasets
 
 from builders import __version__
 from builders.binning import BIN_SIZE, MAX_TOKENS, bin_spikes, split_segments
-from builders.registry import get_component, pile_components, registry
-from builders.schema import FEATURES, iter_spike_counts, spike_counts_array, table_spike_counts
+from builders.registry import pile_components, registry
+from builders.schema import (
+    FEATURES,
+    iter_spike_counts,
+    spike_counts_array,
+    table_spike_counts,
+)
 from builders.split import SPLITS, TEST_FRACTION
 
 logger = logging.getLogger(__name__)

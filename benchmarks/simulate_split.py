@@ -29,9 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from builders.registry import get_component, pile_components  # noqa: E402
-from builders.sessions import Asset, group_sessions  # noqa: E402
-from builders.split import (  # noqa: E402
+from builders.registry import get_component, pile_components
+from builders.sessions import Asset, group_sessions
+from builders.split import (
     SESSION_RULE,
     TEST_FRACTION,
     assign_sessions,

@@ -16,12 +16,12 @@ import json
 import os
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
 
 from tqdm.auto import tqdm
 
@@ -31,11 +31,23 @@ from .output import layout
 from .output.card import write_card
 from .output.locks import FolderBusy, component_locks, folder_lock, writer_is_gone
 from .output.report import FAILED_SUFFIX, make_report, read_markers, write_report
-from .output.shards import temporary_files, temporary_writer, write_json_atomic, write_rows_atomic
+from .output.shards import (
+    temporary_files,
+    temporary_writer,
+    write_json_atomic,
+    write_rows_atomic,
+)
 from .registry import Component, get_component
 from .rows import SessionSkipped, session_to_rows
 from .sessions import Session
-from .split import SESSION_RULE, SPLIT_RULE_VERSION, SPLITS, TEST_FRACTION, assign_sessions, rule_of
+from .split import (
+    SESSION_RULE,
+    SPLIT_RULE_VERSION,
+    SPLITS,
+    TEST_FRACTION,
+    assign_sessions,
+    rule_of,
+)
 
 
 class BuildError(RuntimeError):

@@ -28,7 +28,7 @@ sessions and their tokens are known (the build's finalize, from the completion m
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from collections.abc import Iterable
 
 #: Share of tokens put in the test split.
 TEST_FRACTION = 0.01

@@ -8,7 +8,12 @@ import pytest
 import yaml
 
 from builders.cli import main as cli
-from builders.output.attribution import UNKNOWN, attributions, pile_license, sources_section
+from builders.output.attribution import (
+    UNKNOWN,
+    attributions,
+    pile_license,
+    sources_section,
+)
 from builders.output.card import card_front_matter
 from builders.synthetic import write_nwb_session
 

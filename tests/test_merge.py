@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from pile_folder import write_pile_folder
 
 from builders.cli import main as cli
 from builders.output.merge import merge_pile
-from pile_folder import write_pile_folder
 
 #: component -> (train sessions, test sessions); the demo is left out of the default config `all`
 COMPONENTS = {"demo": (2, 1), "vbn": (5, 1), "v2h": (4, 1), "ibl": (4, 0)}

@@ -20,9 +20,9 @@ import errno
 import fcntl
 import os
 import socket
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .layout import STATE_DIR
 

@@ -34,9 +34,9 @@ import logging
 import math
 import re
 import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -282,7 +282,7 @@ def write_merged_card(out: Path, dataset: Path, params: dict, shards: dict[str, 
         from datasets import Features
 
         features = Features.from_arrow_schema(schema)
-    except Exception:  # noqa: BLE001 - fall back to the package's features
+    except Exception:
         features = FEATURES
     front = {
         "license": _input_license(dataset, sorted(components)),
