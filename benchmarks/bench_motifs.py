@@ -7,7 +7,7 @@ zero tokens), one core each:
 * ``MotifTokenizer.encode`` vs a per-patch dictionary lookup of the patch's bytes (a cosine
   search over the prepared vocabulary for a patch missing from the dictionary), both giving the
   same ids, on training rows (every motif known) and on held-out rows (some never seen);
-* Ray Data counting (``ray_jobs.motifs.count_shards_ray``) with 1 vs 2 concurrent tasks.
+* counting on the Ray executor (``builders.executor.RayExecutor``, one file per item) with 1 vs 2 actors.
 
     neural-pile demo                        # once: builds ./neural_pile_rodent with the demo config
     python benchmarks/bench_motifs.py [--dataset neural_pile_rodent] [--reference-tokens 4000000]
@@ -32,23 +32,21 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from builders.output.layout import shard_files  # noqa: E402
+from builders.pile import PileError, open_pile  # noqa: E402
 from tokenizer.motif_tokenizer import MotifTokenizer  # noqa: E402
 from tokenizer.motifs import count_motifs  # noqa: E402
-from tokenizer.shard_counting import open_shard  # noqa: E402
 
 
-def demo_rows(dataset: Path, config: str) -> tuple[list[np.ndarray], list[Path]]:
+def demo_rows(dataset: Path, config: str):
+    """Every row of the config (both splits) as arrays, and the opened pile."""
     from builders.schema import table_spike_counts
 
-    files = shard_files(dataset, config, ("train", "test"))
-    if not files:
-        raise SystemExit(f"--dataset {dataset}: no {config} shards; run `neural-pile demo` first")
-    rows = []
-    for path in files:
-        for batch in open_shard(path).iter_batches(batch_size=4, columns=["spike_counts"]):
-            rows.extend(np.array(a) for a in table_spike_counts(batch))
-    return rows, files
+    try:
+        pile = open_pile(dataset, config, None)
+    except PileError as exc:
+        raise SystemExit(f"{exc} (run `neural-pile demo` first)") from None
+    rows = [np.array(a) for _, table in pile.iter_tables() for a in table_spike_counts(table)]
+    return rows, pile
 
 
 def take_tokens(rows: list[np.ndarray], budget: int) -> list[np.ndarray]:
@@ -166,23 +164,26 @@ def bench_encode(rows, patch_size, budget, vocab_size) -> list[dict]:
     return results
 
 
-def bench_ray(files, patch_size, repeats: int, copies: int) -> dict:
-    """1 vs 2 concurrent counting tasks over ``copies`` passes of the shards (the demo alone is
-    counted in a fraction of a second, less than Ray Data's own scheduling time)."""
+def bench_ray(pile, patch_size, repeats: int, copies: int) -> dict:
+    """1 vs 2 counting actors over ``copies`` passes of the files (the demo alone is counted in a
+    fraction of a second, less than the actors' start-up)."""
+    from builders.executor import RayExecutor
     from ray_jobs.cluster import connect
-    from ray_jobs.motifs import count_shards_ray
+    from tokenizer.motif_counting import MotifCountTask, file_items
 
-    files = [f for f in files for _ in range(copies)]
+    items = file_items([pile]) * copies
+    task = MotifCountTask([pile], patch_size, "drop")
     ray = connect(None, num_cpus=2, object_store_mb=512, progress=False)
     try:
-        count_shards_ray(files, patch_size, concurrency=2)  # warm-up: workers and imports
+        RayExecutor(num_workers=2).map(task, items, progress=False)  # warm-up: imports, object store
         times = {}
         for workers in (1, 2):
-            runs = [timed(count_shards_ray, files, patch_size, "drop", False, workers)[1] for _ in range(repeats)]
+            executor = RayExecutor(num_workers=workers)
+            runs = [timed(executor.map, task, items, progress=False)[1] for _ in range(repeats)]
             times[workers] = min(runs)
     finally:
         ray.shutdown()
-    return {"patch_size": list(patch_size), "files": len(files), "one_worker_s": times[1], "two_workers_s": times[2], "scaling": times[1] / times[2]}
+    return {"patch_size": list(patch_size), "files": len(items), "one_worker_s": times[1], "two_workers_s": times[2], "scaling": times[1] / times[2]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,14 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-    rows, files = demo_rows(Path(args.dataset), args.config)
+    rows, pile = demo_rows(Path(args.dataset), args.config)
     zero_share = 1 - sum(int(np.count_nonzero(r)) for r in rows) / tokens(rows)
     ref_rows = take_tokens(rows, args.reference_tokens)
     print(f"{len(rows)} demo rows, {tokens(rows):,} tokens, {100 * zero_share:.1f}% zeros; side by side on {tokens(ref_rows):,} tokens")
     result = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "rows": len(rows), "tokens": tokens(rows), "zero_share": zero_share}
     result["counting"] = [bench_counting(rows, ps, ref_rows) for ps in ((1, 10), (2, 5))]
     result["encode"] = [r for ps in ((1, 10), (2, 5)) for r in bench_encode(rows, ps, args.reference_tokens, args.vocab_size)]
-    result["ray"] = bench_ray(files, (1, 10), args.ray_repeats, args.ray_copies)
+    result["ray"] = bench_ray(pile, (1, 10), args.ray_repeats, args.ray_copies)
 
     print(f"\n{'what':<50}{'patch':>6}{'ours tok/s':>14}{'ref tok/s':>13}{'ratio':>8}")
     for r in result["counting"] + result["encode"]:
@@ -212,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         patch = f"{r['patch_size'][0]}x{r['patch_size'][1]}"
         print(f"{label:<50}{patch:>6}{r['ours_tokens_per_s']:>14,.0f}{r['reference_tokens_per_s']:>13,.0f}{r['speedup']:>7.1f}x")
     ray_r = result["ray"]
-    print(f"\nRay Data counting 1x10 over {ray_r['files']} shard passes: 1 task {ray_r['one_worker_s']:.2f} s, "
-          f"2 tasks {ray_r['two_workers_s']:.2f} s, scaling {ray_r['scaling']:.2f}x")
+    print(f"\nRay actor counting 1x10 over {ray_r['files']} file passes: 1 actor {ray_r['one_worker_s']:.2f} s, "
+          f"2 actors {ray_r['two_workers_s']:.2f} s, scaling {ray_r['scaling']:.2f}x")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

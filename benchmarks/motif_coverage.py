@@ -21,21 +21,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from builders.output.layout import shard_files  # noqa: E402
+from builders.pile import PileError, open_pile  # noqa: E402
 from builders.schema import table_spike_counts  # noqa: E402
+from tokenizer.motif_counting import count_pile_motifs  # noqa: E402
 from tokenizer.motif_tokenizer import MotifTokenizer  # noqa: E402
-from tokenizer.shard_counting import count_shard_files, open_shard  # noqa: E402
 
 PATCH_SIZES = [(1, 5), (1, 10), (2, 5)]
 VOCAB_SIZES = [1000, 8000, 32000]
 
 
-def encode_share(tok: MotifTokenizer, files) -> tuple[float, int]:
-    """Lossless share and number of patches when encoding every row of ``files``."""
+def encode_share(tok: MotifTokenizer, piles) -> tuple[float, int]:
+    """Lossless share and number of patches when encoding every row of ``piles``."""
     tok.reset_stats()
-    for path in files:
-        for batch in open_shard(path).iter_batches(batch_size=4, columns=["spike_counts"]):
-            for counts in table_spike_counts(batch):
+    for pile in piles:
+        for _, table in pile.iter_tables():
+            for counts in table_spike_counts(table):
                 tok.encode(counts)
     return tok.lossless_fraction, tok.stats.patches
 
@@ -48,19 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "motif_coverage.json"))
     args = parser.parse_args(argv)
 
-    train_files = shard_files(Path(args.dataset), args.config, ("train",))
-    test_files = shard_files(Path(args.dataset), args.config, ("test",))
-    if not train_files:
-        raise SystemExit(f"--dataset {args.dataset}: no {args.config} train shards; run `neural-pile demo` first")
+    try:
+        train = open_pile(args.dataset, args.config, ["train"])
+        test = open_pile(args.dataset, args.config, ["test"])
+    except PileError as exc:
+        raise SystemExit(f"{exc} (run `neural-pile demo` first)") from None
     cells = []
     for patch_size in PATCH_SIZES:
-        motifs, counts, rows = count_shard_files(train_files, patch_size, progress=False)
+        motifs, counts, rows = count_pile_motifs([train], patch_size, progress=False)
         for k in args.vocab_sizes:
             available = len(motifs) + (0 if (~motifs.any(axis=1)).any() else 1)
             used = min(k, available)
             tok = MotifTokenizer.from_counts(motifs, counts, used, patch_size)
-            test_share, test_patches = encode_share(tok, test_files)
-            all_share, all_patches = encode_share(tok, train_files + test_files)
+            test_share, test_patches = encode_share(tok, [test])
+            all_share, all_patches = encode_share(tok, [train, test])
             cells.append({
                 "patch_size": list(patch_size), "vocab_size": k, "vocab_used": used, "train_motifs": int(len(motifs)),
                 "train_rows": rows, "test_lossless": test_share, "test_patches": test_patches,

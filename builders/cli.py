@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 #: Modules providing sub-commands, in the order ``--help`` lists them.
@@ -26,9 +27,9 @@ COMMAND_MODULES = [
 ]
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(prog: str = "neural-pile") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="neural-pile",
+        prog=prog,
         description=(
             "Build the rodent neural pile (20 ms spike counts as uint8 tokens) from DANDI / "
             "figshare recordings or local copies, and analyse, tokenize and publish it."
@@ -41,8 +42,10 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "neural-pile") -> int:
+    """Run one command; ``prog`` names the program in messages (the Ray job scripts pass theirs)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = make_parser(prog).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

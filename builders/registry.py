@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-#: Reader kinds understood by :mod:`builders.readers`.
+#: Reader kinds understood by :mod:`builders.readers` (its dispatch table has exactly these keys).
 READER_KINDS = ("nwb_units", "firing_rates", "mat_spks")
-#: How the assets of a component form sessions (see :mod:`builders.sessions`).
+#: How the assets of a component form sessions (:data:`builders.sessions.SESSION_LABEL` has these keys).
 GROUPINGS = ("file", "probe_merge", "subject_folder")
+#: Archives a component can come from (:func:`builders.sources.list_sessions` lists each).
+ARCHIVES = ("dandi", "figshare", "synthetic")
 
 DEMO = "demo"
 
@@ -73,6 +75,14 @@ class Component:
     def source_label(self) -> str:
         """``dandi:000713`` style label for tables and cards."""
         return f"{self.archive}:{self.archive_id}"
+
+    def __post_init__(self) -> None:
+        """Refuse an entry the readers, groupings or listings cannot serve (a misspelt kind fails here,
+        when the registry loads, not as a silently different build)."""
+        for attribute, allowed in (("reader", READER_KINDS), ("grouping", GROUPINGS), ("archive", ARCHIVES)):
+            value = getattr(self, attribute)
+            if value not in allowed:
+                raise ValueError(f"component {self.name!r}: {attribute} {value!r} is not one of {', '.join(allowed)}")
 
     def accepts_path(self, path: str) -> bool:
         """Whether an archive-relative asset path belongs to this component's build."""

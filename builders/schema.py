@@ -49,7 +49,7 @@ ARROW_SCHEMA: pa.Schema = FEATURES.arrow_schema
 COLUMNS = tuple(FEATURES)
 
 
-def _counts_column(arrays: list[np.ndarray]) -> pa.Array:
+def counts_column(arrays: list[np.ndarray]) -> pa.Array:
     """``list<list<uint8>>`` column from 2-D uint8 arrays, built from offsets (no Python lists)."""
     flat = np.concatenate([np.ascontiguousarray(a, dtype=np.uint8).ravel() for a in arrays]) if arrays else np.zeros(0, np.uint8)
     n_rows = np.array([a.shape[0] for a in arrays], dtype=np.int64)
@@ -66,7 +66,7 @@ def rows_to_table(rows: Iterable[dict]) -> pa.Table:
     """Rows (``spike_counts`` as 2-D uint8 arrays) -> an Arrow table with :data:`ARROW_SCHEMA`."""
     rows = list(rows)
     columns = {
-        "spike_counts": _counts_column([r["spike_counts"] for r in rows]),
+        "spike_counts": counts_column([r["spike_counts"] for r in rows]),
         "unit_ids": pa.array([np.asarray(r["unit_ids"], dtype=np.int64) for r in rows], pa.list_(pa.int64())),
     }
     for name in COLUMNS:

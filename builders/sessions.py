@@ -84,6 +84,18 @@ def session_of(path: str) -> str:
     return m.group(1) if m else PurePosixPath(path).stem
 
 
+def _probe_merged_session(path: str) -> str:
+    return _PROBE_SUFFIX.sub("", session_of(path))
+
+
+#: The session label each grouping gives an asset path (keys: :data:`builders.registry.GROUPINGS`).
+SESSION_LABEL = {
+    "file": session_of,
+    "probe_merge": _probe_merged_session,
+    "subject_folder": subject_of,
+}
+
+
 def group_sessions(component: Component, assets: list[Asset]) -> list[Session]:
     """Group a component's (already filtered) assets into sessions, sorted by key.
 
@@ -95,16 +107,10 @@ def group_sessions(component: Component, assets: list[Asset]) -> list[Session]:
         ``subject_folder``: every asset under one subject folder is one session
             (Steinmetz-2: one ``.mat`` set per subject).
     """
+    label = SESSION_LABEL[component.grouping]
     groups: dict[tuple[str, str], list[Asset]] = {}
     for asset in sorted(assets, key=lambda a: a.path):
-        subject = subject_of(asset.path)
-        if component.grouping == "subject_folder":
-            session = subject
-        elif component.grouping == "probe_merge":
-            session = _PROBE_SUFFIX.sub("", session_of(asset.path))
-        else:
-            session = session_of(asset.path)
-        groups.setdefault((subject, session), []).append(asset)
+        groups.setdefault((subject_of(asset.path), label(asset.path)), []).append(asset)
 
     sessions = []
     for (subject, session), members in groups.items():

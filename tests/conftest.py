@@ -165,3 +165,62 @@ def local_ray():
     ray.shutdown()
     if saved is not None:
         os.environ["RAY_ADDRESS"] = saved
+
+
+# -- the Hub stand-in (tests/hub_standin.py) ----------------------------------------------
+
+#: Components of the reference-layout and package-layout test piles: (train, test) sessions;
+#: ``v2h`` has no test session, as a small component may not.
+HUB_PILE_COMPONENTS = {"demo": (3, 1), "v2h": (2, 0), "vbn": (3, 2)}
+#: The repo ids the ``*_repo`` fixtures serve.
+REFERENCE_REPO = "loopback/neural-pile-rodent"
+PACKAGE_REPO = "loopback/neural-pile-rodent-built"
+
+
+@pytest.fixture
+def hub(tmp_path):
+    """A running Hub stand-in, with this process's ``huggingface_hub`` and ``datasets`` pointed at
+    it (``HF_ENDPOINT``, telemetry off, short ETag timeout) and every cache under
+    ``tmp_path / "hf_home"``; restored afterwards. Child processes get the same settings from
+    ``os.environ`` while the test runs."""
+    from hub_standin import HubStandIn, hub_clients
+
+    with HubStandIn() as standin, hub_clients(standin.url, tmp_path / "hf_home"):
+        yield standin
+
+
+@pytest.fixture(scope="session")
+def reference_pile(tmp_path_factory):
+    """A :class:`reference_pile.ReferencePile` (written once): five columns, components shuffled
+    together, 2 train files and 1 test file of 4-row row groups."""
+    from reference_pile import write_reference_pile
+
+    return write_reference_pile(tmp_path_factory.mktemp("reference_pile") / "pile", HUB_PILE_COMPONENTS,
+                                seed=5, row_group_rows=4)
+
+
+@pytest.fixture
+def reference_repo(hub, reference_pile):
+    """``(repo_id, pile)``: :func:`reference_pile` served as :data:`REFERENCE_REPO` on ``main``."""
+    hub.add_repo(REFERENCE_REPO, reference_pile.folder)
+    return REFERENCE_REPO, reference_pile
+
+
+@pytest.fixture(scope="session")
+def package_pile(tmp_path_factory):
+    """``(folder, written)``: a pile folder in this package's own layout (tests/pile_folder.py)."""
+    from pile_folder import write_pile_folder
+
+    folder = tmp_path_factory.mktemp("package_pile") / "pile"
+    return folder, write_pile_folder(folder, HUB_PILE_COMPONENTS, seed=6)
+
+
+@pytest.fixture
+def package_repo(hub, package_pile, tmp_path):
+    """``(repo_id, written)``: a copy of :func:`package_pile`'s folder served as :data:`PACKAGE_REPO`."""
+    import shutil
+
+    folder, written = package_pile
+    copy = shutil.copytree(folder, tmp_path / "package_repo_copy")
+    hub.add_repo(PACKAGE_REPO, copy)
+    return PACKAGE_REPO, written

@@ -117,13 +117,15 @@ class FileServer(_Server):
         requests: requests received per relative path.
     """
 
-    def __init__(self, root: str | os.PathLike) -> None:
-        self.root = Path(root).resolve()
+    def __init__(self, root: str | os.PathLike | None, *, handler_class=None) -> None:
+        # ``root=None`` with a ``handler_class`` that maps request paths to files itself
+        # (tests/hub_standin.py): the counters and faults below are shared with it.
+        self.root = Path(root).resolve() if root is not None else None
         self.bytes_sent: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
         self._lock = threading.Lock()
-        super().__init__(_FileHandler)
+        super().__init__(handler_class or _FileHandler)
 
     def url_for(self, relative_path: str) -> str:
         return f"{self.url}/{quote(relative_path)}"
@@ -195,6 +197,12 @@ class _FileHandler(_QuietHandler):
             owner._take_fault(relative, ranged=False)
             self._send_json({"detail": "Not found."}, status=404)
             return
+        self._serve_file(target, relative, send_body)
+
+    def _serve_file(self, target: Path, relative: str, send_body: bool, headers: dict[str, str] | None = None) -> None:
+        """Answer with ``target`` (whole, or the ``Range`` asked for) plus ``headers``; counts and
+        faults are kept under ``relative``."""
+        owner = self.server_owner
         size = target.stat().st_size
         byte_range = self._parse_range(self.headers.get("Range"), size)
         if byte_range == "invalid":
@@ -203,8 +211,7 @@ class _FileHandler(_QuietHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        ranged = byte_range is not None and byte_range[1] - byte_range[0] > 1
-        fault = owner._take_fault(relative, ranged=ranged)
+        fault = owner._take_fault(relative, ranged=self._droppable(byte_range, send_body))
         if fault is not None and fault.kind == "stall":
             time.sleep(fault.seconds)
             fault = None
@@ -218,6 +225,8 @@ class _FileHandler(_QuietHandler):
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(stop - start))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         if not send_body:
             return
@@ -244,6 +253,11 @@ class _FileHandler(_QuietHandler):
                     return
                 self.server_owner._count(relative, len(piece))
                 remaining -= len(piece)
+
+    @staticmethod
+    def _droppable(byte_range, send_body: bool) -> bool:
+        """Whether an injected drop applies: ranged reads, not 1-byte probes or whole files."""
+        return byte_range is not None and byte_range[1] - byte_range[0] > 1
 
     @staticmethod
     def _parse_range(header: str | None, size: int):

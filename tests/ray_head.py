@@ -73,14 +73,15 @@ class RayHead:
     env: dict
     head: subprocess.Popen
 
-    def submit(self, *script_args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        """``ray job submit --working-dir <repo> -- <this python> <script_args>``, retried while the
-        node's agent has not registered yet."""
-        command = [RAY_CLI, "job", "submit", "--address", self.address, "--working-dir", str(REPO),
+    def submit(self, *script_args: str, timeout: float = 300, working_dir: Path = REPO) -> subprocess.CompletedProcess:
+        """``ray job submit --working-dir . -- <this python> <script_args>`` run from ``working_dir``,
+        retried while the node's agent has not registered yet."""
+        command = [RAY_CLI, "job", "submit", "--address", self.address, "--working-dir", ".",
                    "--runtime-env-json", json.dumps({"excludes": EXCLUDES}), "--", sys.executable, *script_args]
         deadline = time.time() + 90
         while True:
-            done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=timeout)
+            done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=timeout,
+                                  cwd=working_dir)
             if done.returncode == 0 or "No available agent" not in done.stderr or time.time() > deadline:
                 return done
             time.sleep(1)

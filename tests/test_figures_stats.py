@@ -10,7 +10,7 @@ import pytest
 from builders.analysis.figures import downsample_time, sample_rows
 from builders.analysis.stats import dataset_stats
 from builders.cli import main as cli_main
-from builders.output.layout import shard_files
+from builders.pile import open_pile
 from pile_folder import write_pile_folder
 
 
@@ -31,7 +31,7 @@ def direct_histogram(rows: list[dict]) -> np.ndarray:
 
 def test_stats_equal_a_direct_count(pile):
     folder, written = pile
-    stats = dataset_stats(folder, "all", ("train", "test"), progress=False)
+    stats = dataset_stats(open_pile(folder, "all", ("train", "test")), progress=False)
     rows = [r for c in ("v2h", "vbn") for split in ("train", "test") for r in written[c][split]]
     np.testing.assert_array_equal(stats["counts"], direct_histogram(rows))
     assert stats["tokens"] == sum(r["spike_counts"].size for r in rows)
@@ -41,7 +41,7 @@ def test_stats_equal_a_direct_count(pile):
             part = stats["parts"][component][split]
             assert part["tokens"] == sum(r["spike_counts"].size for r in written[component][split])
             assert part["rows"] == len(written[component][split])
-    demo_train = dataset_stats(folder, "demo", ("train",), progress=False)
+    demo_train = dataset_stats(open_pile(folder, "demo", ("train",)), progress=False)
     np.testing.assert_array_equal(demo_train["counts"], direct_histogram(written["demo"]["train"]))
 
 
@@ -49,7 +49,7 @@ def test_stats_command_writes_json_and_plot(pile, tmp_path, capsys):
     folder, _ = pile
     assert cli_main(["stats", "--dataset", str(folder), "--out-dir", str(tmp_path), "--no-progress"]) == 0
     saved = json.loads((tmp_path / "token_stats_all_train+test.json").read_text())
-    assert saved["tokens"] == dataset_stats(folder, progress=False)["tokens"]
+    assert saved["tokens"] == dataset_stats(open_pile(folder, None, None), progress=False)["tokens"]
     assert (tmp_path / "token_stats_all_train+test.png").stat().st_size > 1000
     assert "vbn" in capsys.readouterr().out
 
@@ -77,12 +77,12 @@ def test_visualize_unknown_config_is_a_clear_error(pile, capsys):
 
 def test_sampling_is_seeded_distinct_and_covers_rows(pile):
     folder, written = pile
-    files = shard_files(folder, "demo", ["train"])
+    demo = open_pile(folder, "demo", ["train"])
     total = len(written["demo"]["train"])
-    first = sample_rows(files, 3, seed=5)
-    assert first == sample_rows(files, 3, seed=5)
+    first = sample_rows(demo, 3, seed=5)
+    assert first == sample_rows(demo, 3, seed=5)
     assert len(set(first)) == min(3, total)
-    everything = sample_rows(files, 100, seed=1)
+    everything = sample_rows(demo, 100, seed=1)
     assert len(everything) == total
 
 

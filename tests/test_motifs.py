@@ -16,7 +16,9 @@ import pytest
 from pile_folder import sparse_counts, write_pile_folder
 from tokenizer.motif_table import FIGURE_FILE, METADATA_FILE, TABLE_FILE, MotifTable, read_motif_table, write_motif_table
 from tokenizer.motifs import MotifCounter, count_motifs, merge_motif_counts
-from tokenizer.shard_counting import count_shard_files
+from builders.executor import RayExecutor
+from builders.pile import open_pile
+from tokenizer.motif_counting import count_pile_motifs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -140,11 +142,9 @@ def pile(tmp_path_factory):
 
 def test_local_shard_counting_reads_train_only(pile):
     out, written = pile
-    from tokenizer.motif_job import resolve_shards
-
-    files = resolve_shards(out, ["all"], ["train"])
-    assert all("/demo/" not in str(f) and "/test-" not in str(f) for f in files)
-    motifs, counts, rows = count_shard_files(files, (1, 10), progress=False)
+    pile = open_pile(out, "all", ["train"])
+    assert all("/demo/" not in f.path and "/test-" not in f.path for f in pile.files)
+    motifs, counts, rows = count_pile_motifs([pile], (1, 10), progress=False)
     expected = [a for c in ("v2h", "vbn") for a in written[c]["train"]]
     assert rows == len(expected)
     assert as_counter(motifs, counts) == brute_force(expected, (1, 10))
@@ -162,19 +162,16 @@ def test_cli_writes_table_metadata_and_figure(pile, tmp_path):
     assert table.metadata["rows"] == len(arrays) and table.metadata["splits"] == ["train", "test"]
     assert table.metadata["total_patches"] == sum(brute_force(arrays, (2, 5)).values())
     assert (dest / FIGURE_FILE).stat().st_size > 1000
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        main(["motifs", "--patch-size", "1", "10", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")])
+    assert main(["motifs", "--patch-size", "1", "10", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert not (tmp_path / "o").exists()
 
 
-def test_ray_data_counting_equals_local(pile, local_ray):
+def test_ray_actor_counting_equals_local(pile, local_ray):
     out, _ = pile
-    from ray_jobs.motifs import count_shards_ray
-    from tokenizer.motif_job import resolve_shards
-
     for config, splits, patch_size, pad in ((["all"], ["train"], (1, 10), "drop"), (["demo", "vbn"], ["train", "test"], (2, 5), "zero")):
-        files = resolve_shards(out, config, splits)
-        local = count_shard_files(files, patch_size, pad, progress=False)
-        remote = count_shards_ray(files, patch_size, pad, concurrency=2)
+        piles = [open_pile(out, c, splits) for c in config]
+        local = count_pile_motifs(piles, patch_size, pad, progress=False)
+        remote = count_pile_motifs(piles, patch_size, pad, executor=RayExecutor(num_workers=2), progress=False)
         np.testing.assert_array_equal(remote[0], local[0])
         np.testing.assert_array_equal(remote[1], local[1])
         assert remote[2] == local[2]
@@ -182,19 +179,18 @@ def test_ray_data_counting_equals_local(pile, local_ray):
 
 def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
     out, _ = pile
-    from ray_jobs import tokenizer as ray_tokenizer
-    from tokenizer.motif_job import resolve_shards
     from tokenizer.motif_tokenizer import MotifTokenizer
+    from tokenizer.tokenizer_job import assign_nearest
 
-    motifs, counts, rows = count_shard_files(resolve_shards(out, ["all"], ["train"]), (1, 5), progress=False)
+    motifs, counts, rows = count_pile_motifs([open_pile(out, "all", ["train"])], (1, 5), progress=False)
     write_motif_table(tmp_path / "m", MotifTable(motifs, counts, {"patch_size": [1, 5], "pad": "drop", "rows": rows}))
-    # as a script joining the running cluster: ray_jobs/tokenizer.py must not shadow the tokenizer
-    # package, neither in the driver nor in the Ray workers its tasks run on
+    # as a script joining the running cluster: the script must not shadow the tokenizer package,
+    # neither in the driver nor in the Ray workers its actors run on
     address = local_ray.get_runtime_context().gcs_address
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     done = subprocess.run(
-        [sys.executable, str(REPO / "ray_jobs" / "tokenizer.py"), "--motifs", str(tmp_path / "m"), "--vocab-size", "20",
-         "--out", str(tmp_path / "t"), "--quiet", "--address", address],
+        [sys.executable, str(REPO / "ray_jobs" / "train_tokenizer.py"), "--motifs", str(tmp_path / "m"), "--vocab-size", "20",
+         "--out", str(tmp_path / "t"), "--quiet", "--ray", address],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -204,7 +200,8 @@ def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
     np.testing.assert_array_equal(on_ray.vocab, local.vocab)
     np.testing.assert_array_equal(on_ray.known_motifs, local.known_motifs)
     np.testing.assert_array_equal(on_ray.known_ids, local.known_ids)
-    many_tasks = ray_tokenizer.assign_on_ray(progress=False, chunk=7)(local.known_motifs, local.vocab, local.zero_id)
+    many_tasks = assign_nearest(local.known_motifs, local.vocab, local.zero_id, executor=RayExecutor(num_workers=2),
+                                chunk=7, progress=False)
     np.testing.assert_array_equal(many_tasks, local.known_ids)
 
 

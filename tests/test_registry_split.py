@@ -152,3 +152,18 @@ def test_readme_component_table_is_the_registry():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert component_table() in readme, "README component table is stale: paste `neural-pile components`"
+
+
+def test_dispatch_tables_cover_exactly_the_declared_kinds():
+    from builders.readers import READERS
+    from builders.registry import GROUPINGS, READER_KINDS, Component
+    from builders.sessions import SESSION_LABEL
+
+    assert tuple(SESSION_LABEL) == GROUPINGS
+    assert tuple(READERS) == READER_KINDS
+    base = dict(name="x", display_name="X", archive="dandi", archive_id="1", version=None, species="mouse",
+                subjects=1, sessions=1, tokens=1)
+    with pytest.raises(ValueError, match="grouping 'files' is not one of file, probe_merge, subject_folder"):
+        Component(**base, grouping="files")
+    with pytest.raises(ValueError, match="reader 'nwb' is not one of"):
+        Component(**base, reader="nwb")

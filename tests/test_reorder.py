@@ -236,10 +236,10 @@ def test_refuses_missing_input_folder(tmp_path, capsys):
 
 
 def test_ray_job_writes_the_same_shards_as_the_local_run(pile, reordered, local_ray, tmp_path):
-    from ray_jobs.reorder import main as ray_main
+    from ray_jobs.entry import run_on_ray
 
     out = tmp_path / "ray_out"
-    assert ray_main(["--in", str(pile[0]), "--out", str(out), "--no-progress"]) == 0
+    assert run_on_ray("reorder", ["--in", str(pile[0]), "--out", str(out), "--no-progress"]) == 0
     local_out = reordered[0]
     for shard in sorted(Path(local_out, "data").rglob("*.parquet")):
         twin = out / shard.relative_to(local_out)

@@ -1,69 +1,45 @@
-"""The motif-statistics job shared by ``neural-pile motifs`` and ``ray_jobs/motifs.py``.
+"""The motif-statistics job: count a pile's motifs and write the motif table folder.
 
-Both parse the same options (:func:`add_motif_arguments`) and call :func:`run_motif_job`, which
-finds the shards, counts with the chosen counter (local streaming or Ray Data), then writes the
-motif table, its metadata and the top-motif figure into ``--out``.
+``neural-pile motifs`` (and its Ray entry point ``ray_jobs/motifs.py``) parse the options and
+call :func:`motif_table_job`, which counts with the given executor and writes the table, its
+metadata (with the exact source: repo, commit, config, splits) and the top-motif figure.
 """
 
 from __future__ import annotations
 
-import argparse
+import logging
 import time
 from pathlib import Path
 
+from builders.executor import Executor
+from builders.pile import Pile
+
+from .motif_counting import count_pile_motifs
 from .motif_figure import plot_top_motifs
 from .motif_table import FIGURE_FILE, MotifTable, table_metadata, write_motif_table
-from .patches import PAD_POLICIES, check_patch_size
+from .patches import check_pad, check_patch_size
+
+logger = logging.getLogger(__name__)
 
 
-def add_motif_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--patch-size", nargs=2, type=int, required=True, metavar=("P_N", "P_T"), help="patch size: neurons and 20 ms time bins, e.g. 1 10")
-    parser.add_argument("--dataset", default="neural_pile_rodent", help="built dataset folder (holds data/<component>/<split>-*.parquet); default: %(default)s")
-    parser.add_argument("--config", nargs="+", default=["all"], help="config(s) to count: component names or 'all' (every built component except demo); default: all")
-    parser.add_argument("--splits", nargs="+", default=["train"], help="splits to count (default: train only, so a tokenizer never sees test data)")
-    parser.add_argument("--pad", choices=PAD_POLICIES, default="drop", help="edge patches that do not fit whole: drop them (default; never inflates the silent motif) or zero-pad them")
-    parser.add_argument("--out", required=True, help="output folder: motifs.parquet, metadata.json, top_motifs.png")
-    parser.add_argument("--top", type=int, default=24, help="motifs shown in the figure (default: %(default)s)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def resolve_shards(dataset, configs, splits) -> list[Path]:
-    """Every Parquet shard of the configs and splits (deduplicated), or a clear error."""
-    from builders.output.layout import shard_files
-
-    folder = Path(dataset)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"--dataset {dataset}: no such folder (build it with `neural-pile build`)")
-    files: list[Path] = []
-    for config in configs:
-        for path in shard_files(folder, config, tuple(splits)):
-            if path not in files:
-                files.append(path)
-    if not files:
-        raise FileNotFoundError(f"--dataset {dataset}: no Parquet shards for config(s) {list(configs)} and split(s) {list(splits)}")
-    return files
-
-
-def run_motif_job(args: argparse.Namespace, count) -> MotifTable:
-    """Count motifs with ``count(files, patch_size, pad, progress) -> (motifs, counts, rows)`` and write the outputs."""
-    patch_size = check_patch_size(args.patch_size)
-    files = resolve_shards(args.dataset, args.config, args.splits)
+def motif_table_job(piles: list[Pile], patch_size, pad: str, out: str | Path, *, top: int = 24,
+                    executor: Executor | None = None, progress: bool = True) -> MotifTable:
+    """Count every distinct motif of ``piles`` and write ``out``/{motifs.parquet, metadata.json, top_motifs.png}."""
+    patch_size = check_patch_size(patch_size)
+    pad = check_pad(pad)
     started = time.perf_counter()
-    motifs, counts, rows = count(files, patch_size, args.pad, not args.quiet)
+    motifs, counts, rows = count_pile_motifs(piles, patch_size, pad, executor=executor, progress=progress)
     seconds = time.perf_counter() - started
+    first = piles[0].source
     meta = table_metadata(
-        patch_size, args.pad, motifs, counts,
-        dataset=Path(args.dataset).name, configs=list(args.config), splits=list(args.splits), rows=int(rows), shards=len(files),
+        patch_size, pad, motifs, counts,
+        dataset=first["dataset"], configs=[p.source["config"] for p in piles], splits=list(first["splits"]),
+        rows=int(rows), files=len({f.path for p in piles for f in p.files}), seconds=round(seconds, 3),
+        sources=[p.source for p in piles],
     )
     table = MotifTable(motifs, counts, meta)
-    out = Path(args.out)
+    out = Path(out)
     write_motif_table(out, table)
-    plot_top_motifs(motifs, counts, patch_size, out / FIGURE_FILE, top=args.top)
-    total = meta["total_patches"]
-    print(
-        f"{rows} rows, {total:,} patches of {patch_size[0]}x{patch_size[1]}, {len(motifs):,} distinct motifs "
-        f"in {seconds:.1f} s -> {out}/"
-    )
-    if total:
-        print(f"most frequent: {motifs[0].tolist()} x {int(counts[0]):,} ({100 * counts[0] / total:.2f}%)")
+    plot_top_motifs(motifs, counts, patch_size, out / FIGURE_FILE, top=top)
+    logger.info("%d rows, %d distinct motifs in %.1f s -> %s", rows, len(motifs), seconds, out)
     return table

@@ -275,7 +275,7 @@ class MotifTokenizer(
     def train(cls, motif_table, vocab_size: int, *, assign=nearest_by_cosine):
         """Tokenizer of the ``vocab_size`` most frequent motifs of a motif table (folder or MotifTable)."""
         table = motif_table if isinstance(motif_table, MotifTable) else read_motif_table(motif_table)
-        keep = ("dataset", "configs", "splits", "rows", "total_patches", "unique_motifs", "pad")
+        keep = ("dataset", "configs", "splits", "rows", "total_patches", "unique_motifs", "pad", "sources")
         training = {k: table.metadata[k] for k in keep if k in table.metadata}
         return cls.from_counts(table.motifs, table.counts, vocab_size, table.patch_size, assign=assign, training=training)
 

@@ -1,61 +1,63 @@
-"""The tokenizer-training job shared by ``neural-pile train-tokenizer`` and ``ray_jobs/tokenizer.py``.
+"""The tokenizer-training job: a MotifTokenizer from a motif table, the nearest-motif search on any executor.
 
-Both parse :func:`add_tokenizer_arguments` and call :func:`run_tokenizer_job` with an ``assign``
-function that maps the table's out-of-vocabulary motifs to vocabulary ids (locally in chunks
-with a progress bar, or spread over Ray tasks).
+``neural-pile train-tokenizer`` (and ``ray_jobs/train_tokenizer.py``) call :func:`tokenizer_job`.
+Only the mapping of the table's out-of-vocabulary motifs to vocabulary ids is spread over the
+executor, in chunks of :data:`CHUNK_MOTIFS` motifs; each worker receives the vocabulary once
+with the task. The result is the same on every executor.
 """
 
 from __future__ import annotations
 
-import argparse
-import time
+import logging
+from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+
+from builders.executor import Executor, SerialExecutor, Task
 
 from .motif_table import read_motif_table
 from .motif_tokenizer import MotifTokenizer
 from .nearest import nearest_by_cosine
 
-#: Out-of-vocabulary motifs mapped per progress step / per Ray task.
+logger = logging.getLogger(__name__)
+
+#: Out-of-vocabulary motifs mapped per work item.
 CHUNK_MOTIFS = 20_000
 
 
-def add_tokenizer_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--motifs", required=True, help="motif table folder written by `neural-pile motifs` (motifs.parquet)")
-    parser.add_argument("--vocab-size", type=int, required=True, help="K, the number of token ids (e.g. 32000)")
-    parser.add_argument("--out", required=True, help="folder for the saved tokenizer (config.json, motif_tokenizer.safetensors, README.md)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+class NearestTask(Task):
+    """Cosine-nearest vocabulary id of each motif of a chunk (the vocabulary travels with the task)."""
+
+    def __init__(self, vocab: np.ndarray, zero_id: int):
+        self.vocab, self.zero_id = vocab, zero_id
+
+    def run(self, queries: np.ndarray) -> np.ndarray:
+        return nearest_by_cosine(queries, self.vocab, self.zero_id)
 
 
-def chunks(n: int, size: int = CHUNK_MOTIFS) -> list[slice]:
-    return [slice(start, min(n, start + size)) for start in range(0, n, size)]
+def assign_nearest(queries: np.ndarray, vocab: np.ndarray, zero_id: int, *, executor: Executor | None = None,
+                   chunk: int = CHUNK_MOTIFS, progress: bool = True) -> np.ndarray:
+    """Vocabulary id (int64) of each query motif, chunk by chunk on ``executor``."""
+    parts = [queries[start:start + chunk] for start in range(0, len(queries), chunk)]
+    outcomes = (executor or SerialExecutor()).map(NearestTask(vocab, zero_id), parts,
+                                                  desc="nearest vocabulary motif (chunks)", progress=progress)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise RuntimeError(f"nearest-motif search failed: {failed[0].error}")
+    return np.concatenate([o.result for o in outcomes]) if outcomes else np.zeros(0, np.int64)
 
 
-def assign_locally(progress: bool = True):
-    """An ``assign`` function running :func:`nearest_by_cosine` chunk by chunk with a progress bar."""
+def tokenizer_job(motifs: str | Path, vocab_size: int, out: str | Path, *, executor: Executor | None = None,
+                  progress: bool = True) -> MotifTokenizer:
+    """Train a tokenizer of ``vocab_size`` ids from the motif table folder ``motifs`` and save it to ``out``."""
+    if vocab_size < 1:
+        raise ValueError(f"--vocab-size must be at least 1, got {vocab_size}")
+    table = read_motif_table(motifs)
 
-    def assign(queries: np.ndarray, vocab: np.ndarray, zero_id: int) -> np.ndarray:
-        out = np.empty(len(queries), dtype=np.int64)
-        with tqdm(total=len(queries), unit="motif", desc="nearest vocabulary motif", disable=not progress) as bar:
-            for part in chunks(len(queries)):
-                out[part] = nearest_by_cosine(queries[part], vocab, zero_id)
-                bar.update(part.stop - part.start)
-        return out
+    def assign(queries, vocab, zero_id):
+        return assign_nearest(queries, vocab, zero_id, executor=executor, progress=progress)
 
-    return assign
-
-
-def run_tokenizer_job(args: argparse.Namespace, assign) -> MotifTokenizer:
-    """Train a tokenizer from ``args.motifs`` with ``args.vocab_size`` ids and save it to ``args.out``."""
-    started = time.perf_counter()
-    table = read_motif_table(args.motifs)
-    tok = MotifTokenizer.train(table, args.vocab_size, assign=assign)
-    tok.save_pretrained(args.out)
-    share = tok.training.get("in_vocab_share", 1.0)
-    print(
-        f"tokenizer {tok.patch_size[0]}x{tok.patch_size[1]}, {tok.vocab_size:,} ids, {len(tok.known_motifs):,} known "
-        f"out-of-vocabulary motifs; {100 * share:.3f}% of training patches lossless; "
-        f"{time.perf_counter() - started:.1f} s -> {args.out}/"
-    )
+    tok = MotifTokenizer.train(table, vocab_size, assign=assign)
+    tok.save_pretrained(out)
+    logger.info("tokenizer %s -> %s", tok.patch_size, out)
     return tok

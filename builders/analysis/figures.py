@@ -17,9 +17,8 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
-from ..output.layout import built_components, shard_files
+from ..pile import Pile, RowGroup
 from ..schema import table_spike_counts
 
 #: Widest panel in bins; longer rows are summed over blocks of bins for plotting.
@@ -37,30 +36,38 @@ def _matplotlib():
     return plt
 
 
-def sample_rows(files: list[Path], n_examples: int, seed: int) -> list[tuple[Path, int]]:
-    """``n_examples`` distinct (shard, row index) pairs, uniform over all rows, seeded; sorted by position."""
-    sizes = np.array([pq.ParquetFile(f).metadata.num_rows for f in files], dtype=np.int64)
+def sample_rows(pile: Pile, n_examples: int, seed: int) -> list[tuple[RowGroup, int]]:
+    """``n_examples`` distinct (row group, row index) pairs, uniform over the pile's rows, seeded, in pile order.
+
+    Row counts come from the footers; on a pile selected by ``source_dataset`` the (small)
+    ``source_dataset`` column of each row group is read to count its selected rows exactly.
+    """
+    groups = pile.row_groups()
+    if pile.source_filter is None:
+        sizes = np.array([g.num_rows for g in groups], dtype=np.int64)
+    else:
+        sizes = np.array([pile.read(g, ["source_dataset"]).num_rows for g in groups], dtype=np.int64)
     total = int(sizes.sum())
     if total == 0:
         return []
     picks = np.sort(np.random.default_rng(seed).choice(total, size=min(n_examples, total), replace=False))
     ends = np.cumsum(sizes)
-    shard = np.searchsorted(ends, picks, side="right")
-    return [(files[s], int(p - (ends[s] - sizes[s]))) for s, p in zip(shard, picks)]
+    group = np.searchsorted(ends, picks, side="right")
+    return [(groups[g], int(p - (ends[g] - sizes[g]))) for g, p in zip(group, picks)]
 
 
-def read_row(path: Path, index: int) -> tuple[np.ndarray, dict]:
-    """Row ``index`` of a shard: its uint8 counts and its other columns (one row group is read)."""
-    shard = pq.ParquetFile(path)
-    first = 0
-    for group in range(shard.num_row_groups):
-        n = shard.metadata.row_group(group).num_rows
-        if index < first + n:
-            table = shard.read_row_group(group).slice(index - first, 1)
-            meta = table.drop_columns(["spike_counts"]).to_pylist()[0]
-            return table_spike_counts(table)[0], meta
-        first += n
-    raise IndexError(f"{path}: no row {index}")
+def read_rows(pile: Pile, samples: list[tuple[RowGroup, int]]) -> list[tuple[np.ndarray, dict]]:
+    """The sampled rows: uint8 counts and the other columns; each row group is read once."""
+    rows = []
+    tables: dict[tuple[str, int], object] = {}
+    for group, index in samples:
+        key = (group.path, group.index)
+        if key not in tables:
+            tables[key] = pile.read(group, pile.schema().names)
+        table = tables[key].slice(index, 1)
+        meta = table.drop_columns(["spike_counts"]).to_pylist()[0]
+        rows.append((table_spike_counts(table)[0], meta))
+    return rows
 
 
 def downsample_time(counts: np.ndarray, max_bins: int = MAX_PLOT_BINS) -> tuple[np.ndarray, int]:
@@ -73,8 +80,8 @@ def downsample_time(counts: np.ndarray, max_bins: int = MAX_PLOT_BINS) -> tuple[
     return np.add.reduceat(counts.astype(np.int64), starts, axis=1), k
 
 
-def raster_grid(samples: list[tuple[Path, int]], title: str, path: Path, max_bins: int = MAX_PLOT_BINS) -> Path:
-    """Draw one panel per sampled row into a PNG at ``path``."""
+def raster_grid(samples: list[tuple[np.ndarray, dict]], title: str, path: Path, max_bins: int = MAX_PLOT_BINS) -> Path:
+    """Draw one panel per row (uint8 counts, other columns) into a PNG at ``path``."""
     plt = _matplotlib()
     from matplotlib.ticker import MaxNLocator
 
@@ -84,13 +91,12 @@ def raster_grid(samples: list[tuple[Path, int]], title: str, path: Path, max_bin
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False, constrained_layout=True)
     for ax in axes.flat[len(samples):]:
         ax.axis("off")
-    for ax, (shard, index) in zip(axes.flat, samples):
-        counts, meta = read_row(shard, index)
+    for ax, (counts, meta) in zip(axes.flat, samples):
         shown, k = downsample_time(counts, max_bins)
         nonzero = shown[shown > 0]
         vmax = max(1.0, float(np.percentile(nonzero, 99))) if nonzero.size else 1.0
         image = ax.imshow(shown, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=vmax)
-        ax.set_title(f"{meta['source_dataset']} sub-{meta['subject_id']} ses-{meta['session_id']} {meta['segment_id']}\n{counts.shape[0]} units x {counts.shape[1]} bins",
+        ax.set_title(f"{meta.get('source_dataset', '')} sub-{meta.get('subject_id')} ses-{meta.get('session_id')} {meta.get('segment_id')}\n{counts.shape[0]} units x {counts.shape[1]} bins",
                      fontsize=8)
         ax.set_xlabel("time (20 ms bins)" if k == 1 else f"time ({k} x 20 ms bins, summed)", fontsize=7)
         ax.set_ylabel("unit", fontsize=7)
@@ -111,30 +117,21 @@ def raster_file_name(config: str, split: str, n_examples: int, seed: int) -> str
     return f"raster_{config}_{split}_{n_examples}rows_seed{seed}.png"
 
 
-def plot_config(dataset: str | Path, config: str, *, n_examples: int = 9, seed: int = 0, split: str = "train",
-                out_dir: str | Path | None = None) -> Path:
-    """Raster grid of ``n_examples`` random rows of ``config``; returns the PNG path.
-
-    Default folder: ``<dataset>/figures``.
-    """
-    dataset = Path(dataset)
-    files = shard_files(dataset, config, [split])
-    if not files:
-        raise FileNotFoundError(f"--dataset {dataset}: config {config!r} has no {split} shards")
-    out_dir = Path(out_dir) if out_dir is not None else dataset / FIGURES_DIR
-    samples = sample_rows(files, n_examples, seed)
+def plot_config(pile: Pile, out_dir: str | Path, *, n_examples: int = 9, seed: int = 0) -> Path:
+    """Raster grid of ``n_examples`` random rows of an opened pile (one config, one split); returns the PNG path."""
+    config, split = pile.source["config"], "+".join(pile.source["splits"])
+    samples = sample_rows(pile, n_examples, seed)
+    if not samples:
+        raise ValueError(f"{pile.describe()}: no rows to draw")
     title = f"{config} ({split}): {len(samples)} random rows, seed {seed}"
-    return raster_grid(samples, title, out_dir / raster_file_name(config, split, n_examples, seed))
+    return raster_grid(read_rows(pile, samples), title, Path(out_dir) / raster_file_name(config, split, n_examples, seed))
 
 
-def plot_all_components(dataset: str | Path, **kwargs) -> list[Path]:
-    """One raster grid per built component (see :func:`plot_config` for the arguments)."""
-    from tqdm import tqdm
-
-    components = built_components(Path(dataset))
-    if not components:
-        raise FileNotFoundError(f"--dataset {dataset}: no built component found")
-    return [plot_config(dataset, c, **kwargs) for c in tqdm(components, desc="rasters", unit="config")]
+def component_configs(pile: Pile) -> list[str]:
+    """One config per component: the card's configs other than ``all``, or on a single-config pile
+    the ``source_dataset`` values its rows hold."""
+    named = [c for c in pile.configs if c not in ("all", "default")]
+    return named or pile.source_values()
 
 
 def plot_token_stats(stats: dict, path: str | Path) -> Path:

@@ -1,7 +1,9 @@
-"""Reorder the neurons of every row of a built dataset folder into a new dataset folder.
+"""Reorder the neurons of every row of a pile into a new local dataset folder.
 
-The output keeps the input's layout (``data/<component>/<split>-*.parquet``, one output shard
-per input shard, same file names) and therefore every config and split. Each row gets its
+The input is any pile :func:`builders.pile.open_pile` opens (a local folder, a Hub repo, a
+URL; this package's layout or the reference one). The output keeps the input's layout: one
+output shard per input file at the same relative path, and the input card's ``configs:``, so
+every config and split loads as before. Each row gets its
 neurons in :func:`~builders.analysis.reorder.reorder_neurons` order: ``spike_counts``,
 ``unit_ids`` and ``unit_regions`` are permuted together, and a ``neuron_order`` column
 (``list<int32>``, ``reordered = original[neuron_order]``) records the permutation, so the
@@ -21,7 +23,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -29,18 +30,21 @@ import pyarrow.parquet as pq
 import yaml
 from datasets import DatasetInfo, Features, List, Value
 
-from ..output.card import card_yaml
-from ..output.layout import CARD, DATA_DIR, built_components
+from ..executor import Executor, SerialExecutor, Task
 from ..output.shards import atomic_path, write_json_atomic, write_text_atomic
-from ..schema import COLUMNS, FEATURES, rows_to_table, table_spike_counts
-from ..split import SPLITS
+from ..pile import Pile, RowGroup, open_pile
+from ..schema import FEATURES, counts_column, table_spike_counts
 from .reorder import reorder_neurons
 
 #: Row features of a reordered dataset: the pile's, plus the permutation applied to each row.
 REORDERED_FEATURES = Features({**FEATURES, "neuron_order": List(Value("int32"))})
 REORDERED_SCHEMA: pa.Schema = REORDERED_FEATURES.arrow_schema
+NEURON_ORDER = pa.field("neuron_order", pa.list_(pa.int32()))
+#: Per-neuron columns permuted with ``spike_counts`` when a pile has them.
+NEURON_COLUMNS = ("unit_ids", "unit_regions")
 #: Report of the last reordering run, written at the top of the output folder.
 REORDER_REPORT = "reorder_report.json"
+CARD = "README.md"
 
 
 class RowReorderError(ValueError):
@@ -49,73 +53,96 @@ class RowReorderError(ValueError):
 
 @dataclass(frozen=True)
 class ShardTask:
-    """One input shard and where its reordered copy goes (plain strings: cheap to ship to Ray)."""
+    """One input file (a path on the pile's filesystem) and where its reordered copy goes (local)."""
 
     source: str
     target: str
-    component: str
     split: str
 
 
-def plan_shards(in_dir: str | Path, out_dir: str | Path) -> list[ShardTask]:
-    """Every shard of every built component of ``in_dir``, mapped to the same path under ``out_dir``."""
-    in_dir, out_dir = Path(in_dir), Path(out_dir)
-    if not (in_dir / DATA_DIR).is_dir():
-        raise FileNotFoundError(f"--in {in_dir}: not a dataset folder (no {DATA_DIR}/ inside)")
-    if in_dir.resolve() == out_dir.resolve():
+def open_every_config(dataset: str) -> list[Pile]:
+    """The pile once per config of its card, every split (a file shared by configs is reordered once)."""
+    first = open_pile(dataset, None, None)
+    piles = [first]
+    for config in first.configs:
+        if config != first.source["card_config"]:
+            piles.append(open_pile(dataset, config, None))
+    return piles
+
+
+def plan_shards(piles: list[Pile], out_dir: str | Path) -> list[ShardTask]:
+    """Every file of every config, mapped to the same relative path under ``out_dir``."""
+    out_dir = Path(out_dir)
+    source_root = piles[0].source["uri"]
+    if "://" not in source_root and Path(source_root).resolve() == out_dir.resolve():
         raise ValueError(f"--out {out_dir} is the input folder; write the reordered dataset elsewhere")
-    components = built_components(in_dir)
-    if not components:
-        raise FileNotFoundError(f"--in {in_dir}: no {DATA_DIR}/<component>/*.parquet shards found")
-    tasks = []
-    for component in components:
-        for source in sorted((in_dir / DATA_DIR / component).glob("*.parquet")):
-            split = source.name.split("-", 1)[0]
-            if split not in SPLITS:
-                raise ValueError(f"{source}: file name does not start with a split ({', '.join(SPLITS)})")
-            target = out_dir / DATA_DIR / component / source.name
-            tasks.append(ShardTask(str(source), str(target), component, split))
-    return tasks
+    tasks: dict[str, ShardTask] = {}
+    for pile in piles:
+        for file in pile.files:
+            tasks.setdefault(file.path, ShardTask(file.path, str(out_dir / pile.relative_path(file.path)), file.split))
+    return list(tasks.values())
 
 
 def _check_row(index: int, meta: dict, counts: np.ndarray) -> None:
     """Raise :class:`RowReorderError` unless the row's columns agree on its number of neurons."""
     where = f"row {index} (session {meta.get('session_id')!r}, {meta.get('segment_id')!r})"
     n = counts.shape[0]
-    lengths = {"n_neurons": meta["n_neurons"], "unit_ids": len(meta["unit_ids"]), "unit_regions": len(meta["unit_regions"])}
+    lengths = {name: len(meta[name]) for name in NEURON_COLUMNS if name in meta}
+    if "n_neurons" in meta:
+        lengths["n_neurons"] = meta["n_neurons"]
     bad = {k: v for k, v in lengths.items() if v != n}
     if bad:
         raise RowReorderError(f"{where}: spike_counts has {n} neurons but {bad}")
-    if counts.shape[1] != meta["n_time_bins"]:
+    if "n_time_bins" in meta and counts.shape[1] != meta["n_time_bins"]:
         raise RowReorderError(f"{where}: spike_counts has {counts.shape[1]} bins but n_time_bins={meta['n_time_bins']}")
 
 
-def reorder_table(table: pa.Table, first_row: int = 0) -> pa.Table:
-    """Reorder every row of a shard table (pile schema) -> table with :data:`REORDERED_SCHEMA`.
+def reordered_schema(schema: pa.Schema) -> pa.Schema:
+    """A pile schema plus ``neuron_order`` (its ``datasets`` features metadata updated to match)."""
+    base = schema.remove_metadata()
+    if "neuron_order" in base.names:
+        raise RowReorderError("not a pile shard: it is already reordered (has neuron_order)")
+    if "spike_counts" not in base.names:
+        raise RowReorderError(f"not a pile shard: no spike_counts column (columns: {', '.join(base.names)})")
+    features = Features.from_arrow_schema(base.append(NEURON_ORDER))
+    return features.arrow_schema
 
-    ``first_row`` is the index of the table's first row in its shard (for error messages).
+
+def reorder_table(table: pa.Table, first_row: int = 0) -> pa.Table:
+    """Reorder every row of a table (pile columns) -> the same columns permuted, plus ``neuron_order``.
+
+    ``first_row`` is the index of the table's first row in its file (for error messages).
     """
     try:
         counts = table_spike_counts(table)
     except ValueError as exc:
         raise RowReorderError(f"rows {first_row}..{first_row + table.num_rows - 1}: {exc}") from exc
     metas = table.drop_columns(["spike_counts"]).to_pylist()
-    rows, orders = [], []
+    reordered, orders = [], []
+    columns = {name: [] for name in NEURON_COLUMNS if name in table.column_names}
     for offset, (meta, row_counts) in enumerate(zip(metas, counts)):
         _check_row(first_row + offset, meta, row_counts)
-        reordered, order = reorder_neurons(row_counts)
-        meta["spike_counts"] = reordered
-        meta["unit_ids"] = np.asarray(meta["unit_ids"], dtype=np.int64)[order]
-        meta["unit_regions"] = [meta["unit_regions"][j] for j in order]
-        rows.append(meta)
+        row_reordered, order = reorder_neurons(row_counts)
+        reordered.append(row_reordered)
         orders.append(order.astype(np.int32))
-    base = rows_to_table(rows)
-    neuron_order = pa.array(orders, type=pa.list_(pa.int32())) if orders else pa.array([], pa.list_(pa.int32()))
-    return pa.Table.from_arrays([*base.columns, neuron_order], schema=REORDERED_SCHEMA)
+        for name, values in columns.items():
+            values.append([meta[name][j] for j in order])
+    schema = reordered_schema(table.schema)
+    arrays = []
+    for field_ in schema:
+        if field_.name == "spike_counts":
+            arrays.append(counts_column(reordered).cast(field_.type))
+        elif field_.name == "neuron_order":
+            arrays.append(pa.array(orders, field_.type))
+        elif field_.name in columns:
+            arrays.append(pa.array(columns[field_.name], field_.type))
+        else:
+            arrays.append(table.column(field_.name))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def is_complete(task: ShardTask) -> bool:
-    """Whether ``task.target`` already holds the reordered shard (same row count, new column).
+def is_complete(task: ShardTask, source_rows: int) -> bool:
+    """Whether ``task.target`` already holds the reordered file (same row count, new column).
 
     Targets are only ever renamed into place once fully written, so this metadata check is enough.
     """
@@ -126,41 +153,42 @@ def is_complete(task: ShardTask) -> bool:
         done = pq.ParquetFile(target)
     except (OSError, pa.ArrowInvalid):
         return False
-    return "neuron_order" in done.schema_arrow.names and done.metadata.num_rows == pq.ParquetFile(task.source).metadata.num_rows
+    return "neuron_order" in done.schema_arrow.names and done.metadata.num_rows == source_rows
 
 
-def reorder_shard(task: ShardTask) -> dict:
-    """Reorder one shard (row group by row group, so memory stays bounded); never raises.
+class ReorderTask(Task):
+    """Reorder one input file, row group by row group (memory: one row group); never raises.
 
-    Returns a record: ``status`` is ``done``, ``skipped`` (complete output exists) or
-    ``failed`` (with ``error``; nothing is written), plus ``rows``, ``tokens`` and ``seconds``.
+    Returns a record: ``status`` is ``done``, ``skipped`` (complete output exists) or ``failed``
+    (with ``error``; nothing is written), plus ``rows``, ``tokens`` and ``seconds``.
     """
-    record = {**asdict(task), "status": "done", "rows": 0, "tokens": 0, "seconds": 0.0}
-    started = time.perf_counter()
-    try:
-        if is_complete(task):
-            meta = pq.ParquetFile(task.target).metadata
-            return {**record, "status": "skipped", "rows": meta.num_rows}
-        source = pq.ParquetFile(task.source)
-        missing = [c for c in COLUMNS if c not in source.schema_arrow.names]
-        if missing or "neuron_order" in source.schema_arrow.names:
-            why = f"missing columns {missing}" if missing else "it is already reordered (has neuron_order)"
-            raise RowReorderError(f"not a pile shard: {why}")
-        with atomic_path(task.target) as tmp:
-            with pq.ParquetWriter(tmp, REORDERED_SCHEMA, compression="zstd") as writer:
-                for group in range(source.num_row_groups):
-                    table = source.read_row_group(group, columns=list(COLUMNS))
-                    out = reorder_table(table, first_row=record["rows"])
-                    if out.num_rows == 0:
-                        continue  # a 0-row row group makes datasets' Parquet reader fail (batch size 0)
-                    writer.write_table(out, row_group_size=out.num_rows)
-                    record["rows"] += out.num_rows
-                    sizes = out.column("n_neurons").to_numpy().astype(np.int64) * out.column("n_time_bins").to_numpy()
-                    record["tokens"] += int(sizes.sum())
-    except Exception as exc:  # reported per shard; the driver exits non-zero
-        record.update(status="failed", error=f"{task.source}: {type(exc).__name__}: {exc}")
-    record["seconds"] = round(time.perf_counter() - started, 3)
-    return record
+
+    def __init__(self, pile: Pile):
+        self.pile = pile
+
+    def run(self, task: ShardTask) -> dict:
+        record = {**asdict(task), "status": "done", "rows": 0, "tokens": 0, "seconds": 0.0}
+        started = time.perf_counter()
+        try:
+            source = self.pile.parquet_file(task.source)
+            if is_complete(task, source.metadata.num_rows):
+                return {**record, "status": "skipped", "rows": source.metadata.num_rows}
+            schema = reordered_schema(source.schema_arrow)
+            with atomic_path(task.target) as tmp:
+                with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+                    for index in range(source.metadata.num_row_groups):
+                        group = RowGroup(task.source, task.split, index, source.metadata.row_group(index).num_rows)
+                        table = self.pile.read(group, source.schema_arrow.names)
+                        out = reorder_table(table, first_row=record["rows"])
+                        if out.num_rows == 0:
+                            continue  # a 0-row row group makes datasets' Parquet reader fail (batch size 0)
+                        writer.write_table(out, row_group_size=out.num_rows)
+                        record["rows"] += out.num_rows
+                        record["tokens"] += sum(int(c.size) for c in table_spike_counts(out))
+        except Exception as exc:  # reported per file; the command exits non-zero
+            record.update(status="failed", error=f"{task.source}: {type(exc).__name__}: {exc}")
+        record["seconds"] = round(time.perf_counter() - started, 3)
+        return record
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -170,27 +198,45 @@ class _PlainDumper(yaml.SafeDumper):
         return True
 
 
-def card_text(out_dir: str | Path, components: list[str]) -> str:
-    """Dataset card of a reordered folder: a config per component + ``all``, with their features."""
-    front = yaml.safe_load(card_yaml(Path(out_dir), components).strip().strip("-"))  # splits with rows only
-    configs = front["configs"]
-    features = DatasetInfo(features=REORDERED_FEATURES)._to_yaml_dict()["features"]
+def output_configs(pile: Pile, tasks: list[ShardTask], out_dir: Path) -> list[dict]:
+    """The input card's ``configs:`` (its paths are relative, so they hold in the copy); without a
+    card, one ``default`` config listing the files of each split."""
+    if pile.card_configs:
+        return [{"config_name": name, **{k: v for k, v in params.items() if k != "features"}}
+                for name, params in pile.card_configs.items()]
+    by_split: dict[str, list[str]] = {}
+    for task in tasks:
+        by_split.setdefault(task.split, []).append(Path(task.target).relative_to(out_dir).as_posix())
+    return [{"config_name": "default", "data_files": [{"split": s, "path": p} for s, p in by_split.items()]}]
+
+
+def card_text(pile: Pile, tasks: list[ShardTask], out_dir: Path) -> str:
+    """Dataset card of a reordered folder: the input's configs, with the features of the reordered rows."""
+    configs = output_configs(pile, tasks, out_dir)
+    first = next((t.target for t in tasks if Path(t.target).exists()), None)
+    schema = pq.read_schema(first) if first else REORDERED_SCHEMA
+    features = DatasetInfo(features=Features.from_arrow_schema(schema))._to_yaml_dict()["features"]
     front = {
-        **front,
+        "configs": configs,
         "dataset_info": [{"config_name": c["config_name"], "features": features} for c in configs],
     }
     names = [c["config_name"] for c in configs]
+    source = pile.source
+    origin = source.get("repo_id") or source["dataset"]
+    if source.get("commit"):
+        origin += f" at commit {source['commit']}"
     return "---\n" + yaml.dump(front, Dumper=_PlainDumper, sort_keys=False) + f"""---
 
 # Rodent neural pile, neurons reordered
 
 The rodent neural pile (20 ms spike counts, uint8 tokens) with the neurons of every row put in a
 standard order: neurons with similar activity sit next to each other. Every config and split of the
-source folder is kept, with one shard per source shard.
+source ({origin}) is kept, with one file per source file at the same path.
 
 Order of a row: active neurons first, in the optimal leaf order (least summed cosine distance between
 neighbours) of a Ward tree over their L2-normalised 20 ms count profiles; silent neurons (no spike in
-the row) last, in recording order. `spike_counts`, `unit_ids` and `unit_regions` are permuted together.
+the row) last, in recording order. `spike_counts` and the per-neuron columns (`unit_ids`,
+`unit_regions`, where the source has them) are permuted together.
 
 `neuron_order` (list of int32) is the permutation: `reordered = original[neuron_order]`. The recording
 order comes back with
@@ -200,25 +246,24 @@ import numpy as np
 original = reordered[np.argsort(neuron_order)]
 ```
 
-Configs: {", ".join(names)}. A split with no row is left out of its config.
+Configs: {", ".join(names)}.
 """
 
 
-def finalize(in_dir: str | Path, out_dir: str | Path, records: list[dict]) -> dict:
-    """Write the card (for every component now present in ``out_dir``) and the JSON report."""
+def finalize(pile: Pile, tasks: list[ShardTask], out_dir: str | Path, records: list[dict]) -> dict:
+    """Write the card and the JSON report."""
     out_dir = Path(out_dir)
-    components = built_components(out_dir)
-    if components:
-        write_text_atomic(out_dir / CARD, card_text(out_dir, components))
+    if any(r["status"] != "failed" for r in records):
+        write_text_atomic(out_dir / CARD, card_text(pile, tasks, out_dir))
     failed = [r for r in records if r["status"] == "failed"]
     report = {
-        "source": str(in_dir),
+        "source": pile.source,
         "shards": len(records),
         "done": sum(r["status"] == "done" for r in records),
         "skipped": sum(r["status"] == "skipped" for r in records),
         "failed": len(failed),
         "rows": sum(r["rows"] for r in records if r["status"] != "failed"),
-        "components": components,
+        "configs": pile.configs,
         "failures": [{"shard": r["source"], "error": r["error"]} for r in failed],
         "records": records,
     }
@@ -226,29 +271,26 @@ def finalize(in_dir: str | Path, out_dir: str | Path, records: list[dict]) -> di
     return report
 
 
-def run_serial(tasks: list[ShardTask], progress: bool = True) -> list[dict]:
-    """Reorder shards one after the other in this process, with a progress bar."""
-    from tqdm import tqdm
+def reorder_dataset(dataset: str | Path, out_dir: str | Path, *, executor: Executor | None = None,
+                    progress: bool = True) -> dict:
+    """Reorder every file of every config of the pile ``dataset`` into ``out_dir``; returns the report.
 
-    return [reorder_shard(t) for t in tqdm(tasks, desc="reorder shards", unit="shard", disable=not progress)]
-
-
-def reorder_dataset(in_dir: str | Path, out_dir: str | Path, *,
-                    execute: Callable[[list[ShardTask]], list[dict]] | None = None, progress: bool = True) -> dict:
-    """Reorder a whole dataset folder into ``out_dir``; returns the report (also saved as JSON).
-
-    ``execute`` runs the shard tasks (default: :func:`run_serial`; the Ray job passes its own).
+    Reruns skip files already written. ``executor`` runs one file per item (default: this process).
     """
-    tasks = plan_shards(in_dir, out_dir)
-    records = execute(tasks) if execute is not None else run_serial(tasks, progress)
-    return finalize(in_dir, out_dir, records)
+    piles = open_every_config(str(dataset))
+    tasks = plan_shards(piles, out_dir)
+    outcomes = (executor or SerialExecutor()).map(ReorderTask(piles[0]), tasks, desc="reorder files",
+                                                  progress=progress)
+    records = [o.result if o.ok else {**asdict(o.item), "status": "failed", "rows": 0, "tokens": 0,
+                                      "seconds": 0.0, "error": f"{o.item.source}: {o.error}"} for o in outcomes]
+    return finalize(piles[0], tasks, out_dir, records)
 
 
 def format_reorder_report(report: dict) -> str:
     """A few human-readable lines summarising a report."""
     lines = [
-        f"shards: {report['shards']} ({report['done']} reordered, {report['skipped']} already done, "
-        f"{report['failed']} failed); rows: {report['rows']:,}; configs: {', '.join(report['components'])}"
+        f"files: {report['shards']} ({report['done']} reordered, {report['skipped']} already done, "
+        f"{report['failed']} failed); rows: {report['rows']:,}; configs: {', '.join(report['configs'])}"
     ]
     lines += [f"FAILED {f['error']}" for f in report["failures"]]
     return "\n".join(lines)

@@ -1,8 +1,9 @@
-"""Token statistics of a built dataset: how often each count value 0..255 occurs, tokens per part.
+"""Token statistics of a pile: how often each count value 0..255 occurs, tokens per component and split.
 
-Shards are streamed one Parquet row group at a time, reading only ``spike_counts``; the flat
-uint8 buffer of each row group is counted with ``np.bincount`` without copying, so memory is
-bounded by one row group (at most ~128M tokens as the pile writes them) whatever the dataset size.
+The pile is read one Parquet row group at a time (``spike_counts`` and the small
+``source_dataset`` column only); the flat uint8 buffer of each row group is counted with
+``np.bincount`` without copying, so memory is bounded by one row group per worker whatever the
+pile's size. Row groups are the executor's work items, so ``--ray`` spreads them over a cluster.
 """
 
 from __future__ import annotations
@@ -11,65 +12,83 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
-from ..output.layout import ALL, DATA_DIR, config_components, shard_files
-from ..split import SPLITS
+from ..executor import Executor, SerialExecutor, Task
+from ..pile import Pile, PileError, RowGroup
 
 #: Number of distinct token values (uint8 counts).
 N_VALUES = 256
+SOURCE = "source_dataset"
 
 
-def value_counts(files: list[Path], progress: bool = False) -> tuple[np.ndarray, int]:
-    """Occurrences of each count value 0..255 over ``files`` (int64, length 256) and their row count."""
-    from tqdm import tqdm
+class TokenCountTask(Task):
+    """Per row group: ``{(component, split): (value counts int64[256], rows)}``."""
 
-    totals = np.zeros(N_VALUES, dtype=np.int64)
-    rows = 0
-    for path in tqdm(files, desc="count tokens", unit="shard", disable=not progress):
-        shard = pq.ParquetFile(path)
-        if "spike_counts" not in shard.schema_arrow.names:
-            raise ValueError(f"{path}: no spike_counts column")
-        for group in range(shard.num_row_groups):
-            column = shard.read_row_group(group, columns=["spike_counts"]).column("spike_counts")
-            rows += len(column)
-            for chunk in column.chunks:
-                flat = chunk.flatten().flatten().to_numpy(zero_copy_only=True)  # the chunk's uint8 tokens
-                totals += np.bincount(flat, minlength=N_VALUES)
-    return totals, rows
+    def __init__(self, pile: Pile):
+        self.pile = pile
+
+    def run(self, group: RowGroup) -> dict:
+        has_source = SOURCE in self.pile.schema().names
+        table = self.pile.read(group, ["spike_counts", SOURCE] if has_source else ["spike_counts"])
+        if has_source:
+            labels = table.column(SOURCE).to_numpy(zero_copy_only=False)
+        else:
+            labels = np.full(table.num_rows, self.pile.source["config"], dtype=object)
+        out: dict = {}
+        for chunk_start, chunk in _chunks_with_offsets(table.column("spike_counts")):
+            inner = chunk.offsets.to_numpy()
+            values = chunk.flatten()
+            token_offsets = values.offsets.to_numpy()
+            tokens = values.flatten().to_numpy(zero_copy_only=True)  # the chunk's uint8 tokens, no copy
+            for row in range(len(chunk)):
+                lo, hi = token_offsets[inner[row]], token_offsets[inner[row + 1]]
+                key = (str(labels[chunk_start + row]), group.split)
+                counts, rows = out.get(key, (np.zeros(N_VALUES, np.int64), 0))
+                out[key] = (counts + np.bincount(tokens[lo:hi], minlength=N_VALUES), rows + 1)
+        return out
 
 
-def dataset_stats(dataset: str | Path, config: str = ALL, splits: tuple[str, ...] = SPLITS,
-                  progress: bool = True) -> dict:
-    """Value histogram and probabilities over ``config``'s ``splits``, plus tokens per component and split.
+def _chunks_with_offsets(column):
+    start = 0
+    for chunk in column.chunks:
+        yield start, chunk
+        start += len(chunk)
 
-    Returns a JSON-ready dict: ``counts`` (256 ints), ``probabilities`` (256 floats summing to 1),
-    ``tokens``, ``rows``, and ``parts``: ``{component: {split: {"tokens", "rows"}}}``.
+
+def dataset_stats(pile: Pile, *, executor: Executor | None = None, progress: bool = True) -> dict:
+    """Value histogram and probabilities over the pile's rows, plus tokens per component and split.
+
+    Returns a JSON-ready dict: ``source`` (the pile's provenance), ``config``, ``splits``,
+    ``counts`` (256 ints), ``probabilities`` (256 floats summing to 1), ``tokens``, ``rows``, and
+    ``parts``: ``{component: {split: {"tokens", "rows"}}}`` (components by ``source_dataset``).
     """
-    dataset = Path(dataset)
-    if not (dataset / DATA_DIR).is_dir():
-        raise FileNotFoundError(f"--dataset {dataset}: not a dataset folder (no {DATA_DIR}/ inside)")
-    components = config_components(dataset, config)
-    if not components:
-        raise FileNotFoundError(f"--dataset {dataset}: config {config!r} has no built component")
+    groups = pile.row_groups()
+    outcomes = (executor or SerialExecutor()).map(TokenCountTask(pile), groups, desc="count tokens",
+                                                  progress=progress)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise PileError(f"{failed[0].item.path}: {failed[0].error}")
     totals = np.zeros(N_VALUES, dtype=np.int64)
     parts: dict[str, dict[str, dict[str, int]]] = {}
-    for component in components:
-        parts[component] = {}
-        for split in splits:
-            counts, rows = value_counts(shard_files(dataset, component, [split]), progress)
+    for outcome in outcomes:
+        for (component, split), (counts, rows) in outcome.result.items():
             totals += counts
-            parts[component][split] = {"tokens": int(counts.sum()), "rows": rows}
+            part = parts.setdefault(component, {s: {"tokens": 0, "rows": 0} for s in pile.source["splits"]})
+            part[split]["tokens"] += int(counts.sum())
+            part[split]["rows"] += rows
+    if not parts:
+        raise PileError(f"{pile.describe()}: no rows")
     n = int(totals.sum())
     return {
-        "dataset": dataset.name,
-        "config": config,
-        "splits": list(splits),
+        "source": pile.source,
+        "dataset": pile.source["dataset"],
+        "config": pile.source["config"],
+        "splits": list(pile.source["splits"]),
         "tokens": n,
         "rows": sum(p["rows"] for c in parts.values() for p in c.values()),
         "counts": totals.tolist(),
         "probabilities": (totals / n).tolist() if n else [0.0] * N_VALUES,
-        "parts": parts,
+        "parts": dict(sorted(parts.items())),
     }
 
 

@@ -17,7 +17,8 @@ DEFAULT_DATA = "demo_data"
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.figures import plot_config
+    from ..analysis.figures import FIGURES_DIR, plot_config
+    from ..pile import open_pile
     from ..output.report import format_report
     from ..pipeline import BuildError, BuildOptions, build, run_local
     from ..synthetic import write_demo_recordings
@@ -36,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print()
     print(format_report(report))
-    figure = plot_config(args.out, "demo", n_examples=args.n_examples, seed=args.seed)
+    figure = plot_config(open_pile(args.out, "demo", ["train"]), Path(args.out) / FIGURES_DIR,
+                         n_examples=args.n_examples, seed=args.seed)
     print(f"\nraster figure: {figure}")
     print(f"""
 load it:

@@ -1,39 +1,56 @@
-"""``neural-pile motifs``: exact motif statistics of a built dataset (local by default, or Ray Data)."""
+"""``neural-pile motifs``: exact motif statistics of a pile, with any executor."""
 
 from __future__ import annotations
 
+import argparse
+
+from ..executor import add_executor_arguments, executor_from_args
+from .common import add_dataset_arguments, one_line_errors, ray_job_paths
+
 
 def register(subparsers) -> None:
-    from ray_jobs.cluster import add_cluster_arguments
-    from tokenizer.motif_job import add_motif_arguments
+    from tokenizer.patches import PAD_POLICIES
 
     parser = subparsers.add_parser(
         "motifs",
         help="count every distinct p_n x p_t motif (train split by default) and plot the top ones",
         description=(
             "Count every distinct p_n x p_t spike-count motif over the chosen configs and splits "
-            "(train only by default), then write motifs.parquet (motif, count, probability; most "
-            "frequent first), metadata.json and top_motifs.png into --out. Counts locally, streaming "
-            "one batch of rows at a time, unless --ray is given."
+            "(train only by default) of a pile (a local folder, a Hub repo or a URL), then write "
+            "motifs.parquet (motif, count, probability; most frequent first), metadata.json (with the "
+            "exact source) and top_motifs.png into --out. Row groups are streamed, never cached."
         ),
     )
-    add_motif_arguments(parser)
-    parser.add_argument("--ray", action="store_true", help="count with Ray Data (same result) instead of locally")
-    add_cluster_arguments(parser)
+    parser.add_argument("--patch-size", nargs=2, type=int, required=True, metavar=("P_N", "P_T"),
+                        help="patch size: neurons and 20 ms time bins, e.g. 1 10")
+    add_dataset_arguments(parser, splits=["train"], many_configs=True)
+    parser.add_argument("--pad", choices=PAD_POLICIES, default="drop",
+                        help="edge patches that do not fit whole: drop them (default; never inflates the silent "
+                             "motif) or zero-pad them")
+    parser.add_argument("--out", required=True, help="output folder: motifs.parquet, metadata.json, top_motifs.png")
+    parser.add_argument("--top", type=int, default=24, help="motifs shown in the figure (default: %(default)s)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor_arguments(parser, what="files")
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from tokenizer.motif_job import run_motif_job
+@one_line_errors
+def run(args: argparse.Namespace) -> int:
+    from builders.pile import open_pile
+    from tokenizer.motif_job import motif_table_job
+    from tokenizer.patches import check_patch_size
 
-    if args.ray:
-        from ray_jobs.cluster import connect_from_args
-        from ray_jobs.motifs import count_shards_ray
-
-        connect_from_args(args, progress=not args.quiet)
-        run_motif_job(args, count_shards_ray)
-    else:
-        from tokenizer.shard_counting import count_shard_files
-
-        run_motif_job(args, count_shard_files)
+    ray_job_paths(args, "dataset", "out")
+    patch_size = check_patch_size(args.patch_size)
+    configs = args.config or [None]
+    piles = [open_pile(args.dataset, config, args.splits) for config in configs]
+    table = motif_table_job(piles, patch_size, args.pad, args.out, top=args.top,
+                            executor=executor_from_args(args), progress=not args.quiet)
+    meta = table.metadata
+    total = meta["total_patches"]
+    print(f"{meta['rows']} rows, {total:,} patches of {patch_size[0]}x{patch_size[1]}, "
+          f"{meta['unique_motifs']:,} distinct motifs in {meta['seconds']:.1f} s -> {args.out}/")
+    if total:
+        print(f"most frequent: {table.motifs[0].tolist()} x {int(table.counts[0]):,} "
+              f"({100 * table.counts[0] / total:.2f}%)")
     return 0

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from .reorder import DEFAULT_IN
+from ..executor import add_executor_arguments, executor_from_args
+from .common import add_dataset_arguments, default_output_dir, one_line_errors, ray_job_paths
 
 
+@one_line_errors
 def run(args: argparse.Namespace) -> int:
     from ..analysis.figures import plot_token_stats
     from ..analysis.stats import dataset_stats, format_stats, save_stats_json
+    from ..pile import open_pile
 
-    try:
-        stats = dataset_stats(args.dataset, args.config, tuple(args.splits), progress=not args.no_progress)
-    except (FileNotFoundError, KeyError, ValueError) as exc:
-        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
-        return 2
-    out_dir = Path(args.out_dir) if args.out_dir else Path(args.dataset) / "stats"
-    stem = f"token_stats_{args.config}_{'+'.join(args.splits)}"
+    ray_job_paths(args, "dataset", "out_dir")
+    pile = open_pile(args.dataset, args.config, args.splits)
+    stats = dataset_stats(pile, executor=executor_from_args(args), progress=not args.no_progress)
+    out_dir = Path(args.out_dir) if args.out_dir else default_output_dir(pile, "stats")
+    stem = f"token_stats_{stats['config']}_{'+'.join(stats['splits'])}"
     print(format_stats(stats))
     print(save_stats_json(stats, out_dir / f"{stem}.json"))
     print(plot_token_stats(stats, out_dir / f"{stem}.png"))
@@ -29,13 +29,14 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "stats", help="token-value histogram (0..255), probabilities, tokens per component",
-        description="Count every token value 0..255 of a config's shards (streamed one row group at a time) and "
-                    "save the counts, probabilities and tokens per component and split as JSON and a PNG plot.",
+        description="Count every token value 0..255 of a pile's config and splits (streamed one row group at a time, "
+                    "from a local folder, a Hub repo or a URL) and save the counts, probabilities and tokens per "
+                    "component and split as JSON and a PNG plot.",
     )
-    parser.add_argument("--dataset", default=DEFAULT_IN, help=f"dataset folder (default: ./{DEFAULT_IN})")
-    parser.add_argument("--config", default="all", help="component name or 'all' (default: all)")
-    parser.add_argument("--splits", nargs="+", default=["train", "test"], choices=["train", "test"],
-                        help="splits to count (default: train test)")
-    parser.add_argument("--out-dir", default=None, help="folder for the JSON and PNG (default: <dataset>/stats)")
+    add_dataset_arguments(parser)
+    parser.add_argument("--out-dir", default=None,
+                        help="folder for the JSON and PNG (default: <dataset>/stats for a local folder, "
+                             "./stats_<repo> for a remote pile)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_executor_arguments(parser, what="row groups")
     parser.set_defaults(func=run)

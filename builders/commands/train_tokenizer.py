@@ -1,11 +1,15 @@
-"""``neural-pile train-tokenizer``: a MotifTokenizer from a motif table, trained locally."""
+"""``neural-pile train-tokenizer``: a MotifTokenizer from a motif table."""
 
 from __future__ import annotations
 
+import argparse
+import time
+
+from ..executor import add_executor_arguments, executor_from_args
+from .common import one_line_errors, ray_job_paths
+
 
 def register(subparsers) -> None:
-    from tokenizer.tokenizer_job import add_tokenizer_arguments
-
     parser = subparsers.add_parser(
         "train-tokenizer",
         help="train a MotifTokenizer of K ids from a motif table and save it",
@@ -13,15 +17,31 @@ def register(subparsers) -> None:
             "Keep the K most frequent motifs of a motif table as the vocabulary (the silent motif "
             "always included), map every other motif of the table to its cosine-nearest vocabulary "
             "motif, and save the tokenizer with save_pretrained (load it with "
-            "MotifTokenizer.from_pretrained). ray_jobs/tokenizer.py does the same on Ray."
+            "MotifTokenizer.from_pretrained). The tokenizer card names the pile the table was counted on."
         ),
     )
-    add_tokenizer_arguments(parser)
+    parser.add_argument("--motifs", required=True,
+                        help="motif table folder written by `neural-pile motifs` (motifs.parquet)")
+    parser.add_argument("--vocab-size", type=int, required=True, help="K, the number of token ids (e.g. 32000)")
+    parser.add_argument("--out", required=True,
+                        help="folder for the saved tokenizer (config.json, motif_tokenizer.safetensors, README.md)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_executor_arguments(parser, what="chunks of motifs")
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from tokenizer.tokenizer_job import assign_locally, run_tokenizer_job
+@one_line_errors
+def run(args: argparse.Namespace) -> int:
+    from tokenizer.tokenizer_job import tokenizer_job
 
-    run_tokenizer_job(args, assign_locally(progress=not args.quiet))
+    ray_job_paths(args, "motifs", "out")
+    started = time.perf_counter()
+    tok = tokenizer_job(args.motifs, args.vocab_size, args.out, executor=executor_from_args(args),
+                        progress=not args.quiet)
+    share = tok.training.get("in_vocab_share", 1.0)
+    print(
+        f"tokenizer {tok.patch_size[0]}x{tok.patch_size[1]}, {tok.vocab_size:,} ids, {len(tok.known_motifs):,} known "
+        f"out-of-vocabulary motifs; {100 * share:.3f}% of training patches lossless; "
+        f"{time.perf_counter() - started:.1f} s -> {args.out}/"
+    )
     return 0

@@ -1,4 +1,4 @@
-"""``neural-pile visualize``: raster grids of random rows, per config or for every built component."""
+"""``neural-pile visualize``: raster grids of random rows of a pile, per config or for every component."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .reorder import DEFAULT_IN
+from .common import add_dataset_arguments, default_output_dir, one_line_errors, ray_job_paths
 
 
 def plot_motifs(table_dir: str, top: int, out_dir: str | None) -> Path:
@@ -22,46 +22,47 @@ def plot_motifs(table_dir: str, top: int, out_dir: str | None) -> Path:
                            top=top, title=title)
 
 
+@one_line_errors
 def run(args: argparse.Namespace) -> int:
-    from ..analysis.figures import plot_all_components, plot_config
+    from tqdm.auto import tqdm
+
+    from ..analysis.figures import FIGURES_DIR, component_configs, plot_config
+    from ..pile import open_pile
 
     if args.motifs:
-        try:
-            print(plot_motifs(args.motifs, args.top, args.out_dir))
-        except (FileNotFoundError, ValueError) as exc:
-            print(f"error: --motifs {args.motifs}: {exc}", file=sys.stderr)
-            return 2
+        print(plot_motifs(args.motifs, args.top, args.out_dir))
         return 0
-    if not args.all and not args.config:
-        print("error: give --config NAME, --all or --motifs DIR", file=sys.stderr)
+    ray_job_paths(args, "dataset", "out_dir")
+    splits = args.splits or ["train"]
+    pile = open_pile(args.dataset, None if args.all else args.config, splits)
+    out_dir = Path(args.out_dir) if args.out_dir else default_output_dir(pile, FIGURES_DIR)
+    if not args.all:
+        print(plot_config(pile, out_dir, n_examples=args.n_examples, seed=args.seed))
+        return 0
+    configs = component_configs(pile)
+    if not configs:
+        print(f"error: --dataset {args.dataset}: no component found", file=sys.stderr)
         return 2
-    options = dict(n_examples=args.n_examples, seed=args.seed, split=args.split, out_dir=args.out_dir)
-    try:
-        paths = plot_all_components(args.dataset, **options) if args.all else [plot_config(args.dataset, args.config, **options)]
-    except (FileNotFoundError, KeyError, ValueError) as exc:
-        print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
-        return 2
-    for path in paths:
-        print(path)
+    for config in tqdm(configs, desc="rasters", unit="config"):
+        print(plot_config(open_pile(args.dataset, config, splits), out_dir, n_examples=args.n_examples, seed=args.seed))
     return 0
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "visualize", help="raster grids of random rows (PNG)",
-        description="Draw n random rows (seeded) of a config as a grid of rasters: time in 20 ms bins on x, units on y, "
+        description="Draw n random rows (seeded) of a pile's config as a grid of rasters: time on x, units on y, "
                     "grey level = spike count. Rows longer than 2000 bins are summed over blocks of bins for plotting. "
                     "Writes raster_<config>_<split>_<n>rows_seed<seed>.png.",
     )
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--config", help="component name or 'all' (rows drawn across all components)")
-    which.add_argument("--all", action="store_true", help="one image per built component")
-    which.add_argument("--motifs", metavar="DIR", help="instead: the top motifs of a motif table folder "
+    add_dataset_arguments(parser, splits=["train"])
+    parser.add_argument("--all", action="store_true", help="one image per component of the pile")
+    parser.add_argument("--motifs", metavar="DIR", help="instead: the top motifs of a motif table folder "
                                                       "(written by `neural-pile motifs --out DIR`)")
     parser.add_argument("--top", type=int, default=24, help="motifs shown with --motifs (default: 24)")
     parser.add_argument("--n-examples", type=int, default=9, help="rows per image (default: 9)")
-    parser.add_argument("--dataset", default=DEFAULT_IN, help=f"dataset folder (default: ./{DEFAULT_IN})")
-    parser.add_argument("--split", default="train", choices=["train", "test"], help="split to sample (default: train)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
-    parser.add_argument("--out-dir", default=None, help="folder for the PNG files (default: <dataset>/figures)")
+    parser.add_argument("--out-dir", default=None,
+                        help="folder for the PNG files (default: <dataset>/figures for a local folder, "
+                             "./figures_<repo> for a remote pile)")
     parser.set_defaults(func=run)

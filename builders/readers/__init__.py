@@ -12,20 +12,20 @@ from .base import BinnedUnits, ReaderError, SpikeTrains, merge_trains
 __all__ = ["BinnedUnits", "ReaderError", "SpikeTrains", "merge_trains", "read_session"]
 
 
+#: Reader kind (:data:`builders.registry.READER_KINDS`) -> ``"module:function"`` reading one opened asset.
+#: Imported on first use, so a build that never meets a ``.mat`` file never imports scipy.io.
+READERS = {
+    "nwb_units": "nwb_units:read_nwb_units",
+    "firing_rates": "firing_rates:read_firing_rates",
+    "mat_spks": "mat_spks:read_mat_spks",
+}
+
+
 def _reader_for(kind: str):
-    if kind == "nwb_units":
-        from .nwb_units import read_nwb_units
+    from importlib import import_module
 
-        return read_nwb_units
-    if kind == "firing_rates":
-        from .firing_rates import read_firing_rates
-
-        return read_firing_rates
-    if kind == "mat_spks":
-        from .mat_spks import read_mat_spks
-
-        return read_mat_spks
-    raise ValueError(f"unknown reader kind {kind!r}")
+    module, function = READERS[kind].split(":")
+    return getattr(import_module(f"{__name__}.{module}"), function)
 
 
 def read_session(component, session, *, cache_dir=None) -> SpikeTrains | BinnedUnits:

@@ -1,0 +1,105 @@
+"""Options and error handling shared by the commands that read a pile.
+
+Every such command takes ``--dataset`` (a folder, a Hub repo id with an optional ``@revision``,
+an ``hf://`` path or an fsspec URL), ``--config`` (default: the card's default config) and the
+common executor options, and turns bad input into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import re
+import sys
+from pathlib import Path
+
+#: The folder ``neural-pile build`` and ``make demo`` write by default.
+DEFAULT_DATASET = "neural_pile_rodent"
+#: Set by Ray for the entrypoint of a submitted job (the job's runtime environment, as JSON).
+RAY_JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
+#: Exit code of a command given bad input.
+BAD_INPUT = 2
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, *, splits: list[str] | None = None,
+                          many_configs: bool = False, flag: str = "--dataset") -> None:
+    """``--dataset``, ``--config`` and ``--splits``.
+
+    Args:
+        splits: default splits (``None``: every split of the config).
+        many_configs: ``--config`` takes several names.
+        flag: the option's name (``reorder`` calls it ``--in``).
+    """
+    parser.add_argument(flag, dest="dataset", default=DEFAULT_DATASET,
+                        help="the pile: a local folder, a Hub dataset repo (namespace/name[@revision]), "
+                             "hf://datasets/... or an fsspec URL such as s3://bucket/pile "
+                             f"(default: ./{DEFAULT_DATASET}, what `neural-pile build` and `make demo` write)")
+    parser.add_argument("--config", nargs="+" if many_configs else None, default=None,
+                        help="config(s) of the card (a component name, or 'all'); on a pile with one "
+                             "'default' config a component name selects rows by source_dataset "
+                             "(default: the card's default config)")
+    parser.add_argument("--splits", nargs="+", default=splits,
+                        help=f"splits to read (default: {' '.join(splits) if splits else 'every split'})")
+
+
+def ray_job_paths(args: argparse.Namespace, *names: str) -> None:
+    """Under ``ray job submit``, refuse relative local paths in ``args.<name>``.
+
+    The job runs in Ray's uploaded copy of the working directory: a relative input is not there
+    (built folders are not uploaded) and a relative output would be written into that temporary
+    copy and lost. Raises ValueError naming the option.
+    """
+    if not in_ray_job():
+        return
+    for name in names:
+        value = getattr(args, name, None)
+        if not value or "://" in str(value) or os.path.isabs(os.path.expanduser(str(value))):
+            continue
+        if name == "dataset" and _looks_like_repo(str(value)):
+            continue
+        option = "--" + name.replace("_", "-")
+        raise ValueError(
+            f"{option} {value}: a relative path inside a Ray job resolves in the job's uploaded copy of the "
+            "working directory; pass an absolute path on storage every node sees, a Hub repo id or an "
+            "object-store URL"
+        )
+
+
+def default_output_dir(pile, name: str) -> Path:
+    """``<folder>/<name>`` beside a local pile; ``./<name>_<repo>`` for a remote one (never inside it)."""
+    uri = pile.source["uri"]
+    if "://" not in uri:
+        return Path(uri) / name
+    label = re.sub(r"[^\w.-]+", "_", pile.source.get("repo_id") or pile.source["dataset"]).strip("_")
+    return Path(f"{name}_{label}")
+
+
+def in_ray_job() -> bool:
+    """Whether this process is the driver of a ``ray job submit`` (Ray sets this variable for it)."""
+    return bool(os.environ.get(RAY_JOB_ENV))
+
+
+def _looks_like_repo(value: str) -> bool:
+    from ..pile import parse_reference
+
+    try:
+        return parse_reference(value).kind == "hub"
+    except ValueError:
+        return False
+
+
+def one_line_errors(run):
+    """Decorate a command's ``run(args)``: bad input becomes one line on stderr and exit 2."""
+    from ..pile import PileError
+
+    @functools.wraps(run)
+    def guarded(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except (PileError, ValueError, FileNotFoundError, FileExistsError, KeyError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            print(f"error: {message}", file=sys.stderr)
+            return BAD_INPUT
+
+    return guarded

@@ -1,0 +1,18 @@
+"""The one way to open a pile: a local folder, a Hub repo or a URL, in this package's layout or
+the reference project's published one.
+
+    from builders.pile import open_pile
+    pile = open_pile("user/neural-pile-rodent@v1.0", config="vbn", splits=("train",))
+    for group, table in pile.iter_tables(columns=["spike_counts"]):
+        ...
+
+Every dataset-wide job (stats, figures, motifs, reorder, merge, training streams) reads through
+:func:`open_pile`; none assumes a folder layout.
+"""
+
+from .open import ALL, DEFAULT, open_pile
+from .read import Pile, PileFile, RowGroup
+from .reference import PileError, PileReference, parse_reference
+
+__all__ = ["ALL", "DEFAULT", "Pile", "PileError", "PileFile", "PileReference", "RowGroup", "open_pile",
+           "parse_reference"]

@@ -1,0 +1,86 @@
+"""Exact motif counts over piles, one file's row groups per work item, with any executor.
+
+Each item reads its row groups one at a time (``spike_counts`` only), so a worker holds one
+row group plus its running table of distinct motifs; the driver merges the partial tables
+exactly (:meth:`~tokenizer.motifs.MotifCounter.add_table`). The same task runs in this process,
+in a process pool or on Ray actors (:mod:`builders.executor`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from builders.executor import Executor, SerialExecutor, Task
+from builders.pile import Pile, PileError, RowGroup
+from builders.schema import table_spike_counts
+
+from .motifs import MotifCounter
+from .patches import check_pad, check_patch_size
+
+
+@dataclass(frozen=True)
+class FileItem:
+    """The row groups of one file of one of the job's piles."""
+
+    pile: int
+    groups: tuple[RowGroup, ...]
+
+
+@dataclass
+class PartialCounts:
+    """Distinct motifs (uint8 ``(M, p_n*p_t)``), their counts (int64) and the rows they came from."""
+
+    motifs: np.ndarray
+    counts: np.ndarray
+    rows: int
+
+
+class MotifCountTask(Task):
+    def __init__(self, piles: list[Pile], patch_size: tuple[int, int], pad: str):
+        self.piles, self.patch_size, self.pad = piles, patch_size, pad
+
+    def run(self, item: FileItem) -> PartialCounts:
+        counter = MotifCounter(self.patch_size, self.pad)
+        rows = 0
+        for group in item.groups:
+            table = self.piles[item.pile].read(group, ["spike_counts"])
+            for counts in table_spike_counts(table):
+                counter.add(counts)
+            rows += table.num_rows
+        motifs, counts = counter.result()
+        return PartialCounts(motifs, counts, rows)
+
+
+def file_items(piles: list[Pile]) -> list[FileItem]:
+    """One item per file, largest first (row groups shared by several configs are counted once)."""
+    seen: set[tuple[str, int]] = set()
+    by_file: dict[tuple[int, str], list[RowGroup]] = {}
+    for index, pile in enumerate(piles):
+        for group in pile.row_groups():
+            if (group.path, group.index) not in seen:
+                seen.add((group.path, group.index))
+                by_file.setdefault((index, group.path), []).append(group)
+    items = [FileItem(pile, tuple(groups)) for (pile, _), groups in by_file.items()]
+    return sorted(items, key=lambda item: -sum(g.num_rows for g in item.groups))
+
+
+def count_pile_motifs(piles: list[Pile], patch_size, pad: str = "drop", *, executor: Executor | None = None,
+                      progress: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """Exact counts of every distinct motif over the piles' rows: ``(motifs, counts, rows)``, most frequent first."""
+    patch_size = check_patch_size(patch_size)
+    pad = check_pad(pad)
+    items = file_items(piles)
+    outcomes = (executor or SerialExecutor()).map(MotifCountTask(piles, patch_size, pad), items,
+                                                  desc="count motifs (files)", progress=progress)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise PileError(f"{failed[0].item.groups[0].path}: {failed[0].error}")
+    counter = MotifCounter(patch_size, pad)
+    rows = 0
+    for outcome in outcomes:
+        counter.add_table(outcome.result.motifs, outcome.result.counts)
+        rows += outcome.result.rows
+    motifs, counts = counter.result()
+    return motifs, counts, rows
