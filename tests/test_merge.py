@@ -87,10 +87,10 @@ def test_same_seed_same_files_other_seed_other_order(pile, merged, tmp_path):
 
 
 def test_ray_merge_equals_local(pile, merged, tmp_path, local_ray):
-    from ray_jobs.merge import ray_map
+    from builders.executor import RayExecutor
 
     out = tmp_path / "ray"
-    merge_pile(pile, out, seed=7, shard_bytes=SHARD_BYTES, parts=2, map_fn=ray_map)
+    merge_pile(pile, out, seed=7, shard_bytes=SHARD_BYTES, parts=2, executor=RayExecutor(num_workers=2))
     for split in ("train", "test"):
         assert [p.read_bytes() for p in split_files(out, split)] == [p.read_bytes() for p in split_files(merged, split)]
 
@@ -106,3 +106,24 @@ def test_bad_input_and_foreign_output(pile, tmp_path, capsys):
     assert (foreign / "notes.txt").read_text() == "keep"
     assert cli(["merge", "--in", str(pile), "--out", str(tmp_path / "m"), "--config", "nosuch"]) == 2
     assert "nosuch" in capsys.readouterr().err
+
+
+def test_hub_repo_merges_like_its_folder(package_pile, package_repo, tmp_path):
+    """The input is read through builders.pile: a Hub repo gives the same files as its local copy."""
+    folder, _ = package_pile
+    repo_id, _ = package_repo
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    merge_pile(folder, local, seed=3, shard_bytes=SHARD_BYTES)
+    merge_pile(repo_id, remote, seed=3, shard_bytes=SHARD_BYTES)
+    for split in ("train", "test"):
+        assert [p.read_bytes() for p in split_files(remote, split)] == [p.read_bytes() for p in split_files(local, split)]
+
+
+def test_a_reference_layout_pile_remerges(reference_pile, tmp_path):
+    out = tmp_path / "again"
+    merge_pile(reference_pile.folder, out, seed=1, shard_bytes=SHARD_BYTES)
+    for split in ("train", "test"):
+        inputs = sorted((reference_pile.folder / "data").glob(f"{split}-*.parquet"))
+        assert row_checksums(split_files(out, split)) == row_checksums(inputs)
+    with pytest.raises(ValueError, match="selects one component"):
+        merge_pile(reference_pile.folder, tmp_path / "one", config="vbn")

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from ..executor import add_executor_arguments, executor_from_args
 from ..output.merge import DEFAULT_SEED, SHARD_BYTES
-
-
-def add_merge_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments shared by ``neural-pile merge`` and ``ray_jobs/merge.py``."""
-    parser.add_argument("--in", dest="dataset", default="neural_pile_rodent",
-                        help="the pile to merge: a folder written by neural-pile build (default: ./neural_pile_rodent)")
-    parser.add_argument("--out", required=True, help="folder of the merged pile (new, empty, or an earlier merge)")
-    parser.add_argument("--config", default=None,
-                        help="config of the input to merge (default: the one load_dataset reads, `all` when built)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the shuffle (default: {DEFAULT_SEED})")
-    parser.add_argument("--shard-bytes", type=int, default=SHARD_BYTES,
-                        help=f"target size of an output shard in bytes (default: {SHARD_BYTES:,})")
+from .common import DEFAULT_DATASET, one_line_errors, ray_job_paths
 
 
 def report(summary: dict, out: str) -> None:
@@ -28,14 +17,14 @@ def report(summary: dict, out: str) -> None:
     print(f"wrote {out} (dataset card README.md, data/<split>-XXXXX-of-XXXXX.parquet)")
 
 
+@one_line_errors
 def run(args: argparse.Namespace) -> int:
-    from ..output.merge import MergeError, merge_pile
+    from ..output.merge import merge_pile
 
-    try:
-        summary = merge_pile(args.dataset, args.out, config=args.config, seed=args.seed, shard_bytes=args.shard_bytes)
-    except MergeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    ray_job_paths(args, "dataset", "out")
+    parts = args.parts or (16 if args.ray is not None else max(1, args.num_proc))
+    summary = merge_pile(args.dataset, args.out, config=args.config, seed=args.seed, shard_bytes=args.shard_bytes,
+                         parts=parts, executor=executor_from_args(args), progress=not args.no_progress)
     report(summary, args.out)
     return 0
 
@@ -47,5 +36,17 @@ def register(subparsers) -> None:
                     "recorded seed into ~1 GB shards data/{train,test}-XXXXX-of-XXXXX.parquet, keeping the split, "
                     "every column and the card's attribution. Memory stays at about two shards.",
     )
-    add_merge_arguments(parser)
+    parser.add_argument("--in", dest="dataset", default=DEFAULT_DATASET,
+                        help="the pile to merge: a local folder, a Hub dataset repo (namespace/name[@revision]), "
+                             f"hf://datasets/... or an fsspec URL (default: ./{DEFAULT_DATASET})")
+    parser.add_argument("--out", required=True, help="local folder of the merged pile (new, empty, or an earlier merge)")
+    parser.add_argument("--config", default=None,
+                        help="config of the input to merge (default: the card's default config, `all` when built)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed of the shuffle (default: {DEFAULT_SEED})")
+    parser.add_argument("--shard-bytes", type=int, default=SHARD_BYTES,
+                        help=f"input bytes per output shard, about its size (default: {SHARD_BYTES:,})")
+    parser.add_argument("--parts", type=int, default=None,
+                        help="scatter tasks per split (default: 16 on Ray, else --num-proc)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_executor_arguments(parser, what="scatter and gather tasks")
     parser.set_defaults(func=run)

@@ -34,7 +34,6 @@ import logging
 import math
 import re
 import shutil
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,9 +43,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
+from ..executor import Executor, SerialExecutor, Task
+from ..pile import Pile, PileError, RowGroup, open_pile
 from ..split import SPLITS
 from .attribution import pile_license, sources_section
-from .layout import ALL, CARD, REPORT, built_components, config_components, shard_files
+from .layout import CARD, REPORT
 from .shards import ROW_GROUP_TOKENS, atomic_path, write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
@@ -62,23 +63,12 @@ class MergeError(ValueError):
     """The merge cannot run (bad input, a foreign or mismatched output folder)."""
 
 
-@dataclass(frozen=True)
-class RowGroupRef:
-    """One input row group: where it is, which split, how many rows, and its compressed bytes."""
-
-    path: str
-    split: str
-    index: int
-    num_rows: int
-    compressed_bytes: int
-
-
 @dataclass
 class SplitPlan:
     """The shuffle of one split: input row groups, output shard count, and every row's position."""
 
     split: str
-    sources: list[RowGroupRef]
+    sources: list[RowGroup]
     n_shards: int
     n_rows: int
     seed: int
@@ -92,54 +82,30 @@ class SplitPlan:
         return f"{self.split}-{shard:05d}-of-{self.n_shards:05d}.parquet"
 
 
-# --- the input: the one place that knows how a pile is opened -------------------------------------
+# --- the input, through builders.pile ------------------------------------------------------------
 
-def default_config(folder: Path) -> str:
-    """The config ``load_dataset(folder)`` reads: ``all`` when real components are built, else the
-    first built component."""
-    components = built_components(folder)
-    if not components:
-        raise MergeError(f"--in {folder}: no built component (data/<component>/*.parquet) found")
-    return ALL if config_components(folder, ALL) else components[0]
-
-
-def _compressed_bytes(row_group) -> int:
-    return sum(row_group.column(j).total_compressed_size for j in range(row_group.num_columns))
-
-
-def input_row_groups(dataset: str | Path, config: str | None, splits: Iterable[str]) -> list[RowGroupRef]:
-    """Every row group of the input's ``config`` in the given splits, in a fixed order."""
-    folder = Path(dataset)
-    if not folder.is_dir():
-        raise MergeError(f"--in {dataset}: no such folder")
-    config = config or default_config(folder)
+def open_input(dataset: str | Path, config: str | None) -> Pile:
+    """The input pile's config, every split (a folder, a Hub repo or a URL; see :func:`open_pile`)."""
     try:
-        components = config_components(folder, config)
-    except KeyError as exc:
-        raise MergeError(f"--config {config}: {exc.args[0]}") from None
-    refs = []
-    for split in splits:
-        for component in components:
-            for path in shard_files(folder, component, (split,)):
-                meta = pq.ParquetFile(path).metadata
-                refs += [RowGroupRef(str(path), split, i, meta.row_group(i).num_rows, _compressed_bytes(meta.row_group(i)))
-                         for i in range(meta.num_row_groups)]
-    return refs
+        pile = open_pile(dataset, config=config, splits=None)
+    except PileError as exc:
+        raise MergeError(str(exc)) from None
+    if pile.source_filter is not None:
+        raise MergeError(f"--config {config}: selects one component's rows of a merged pile; merge reads a whole "
+                         "config (choose one the card lists: " + ", ".join(pile.configs) + ")")
+    unknown = sorted({f.split for f in pile.files} - set(SPLITS))
+    if unknown:
+        raise MergeError(f"--in {dataset}: split(s) {', '.join(unknown)} are not {' or '.join(SPLITS)}")
+    return pile
 
 
-def read_row_group(ref: RowGroupRef) -> pa.Table:
-    """All columns of one input row group."""
-    return pq.ParquetFile(ref.path).read_row_group(ref.index)
-
-
-# --- plan, scatter, gather -------------------------------------------------------------------------
-
-def plan_split(refs: list[RowGroupRef], split: str, seed: int, shard_bytes: int) -> SplitPlan:
-    """Number the split's rows in input order and draw their output positions."""
-    sources = [r for r in refs if r.split == split]
-    n_rows = sum(r.num_rows for r in sources)
-    n_shards = max(1, math.ceil(sum(r.compressed_bytes for r in sources) / shard_bytes)) if n_rows else 0
-    n_shards = min(n_shards, n_rows) if n_rows else 0
+def plan_split(pile: Pile, split: str, seed: int, shard_bytes: int) -> SplitPlan:
+    """Number the split's rows in input order and draw their output positions; the shard count
+    follows the split's input bytes."""
+    sources = [g for g in pile.row_groups() if g.split == split]
+    n_rows = sum(g.num_rows for g in sources)
+    input_bytes = sum(f.size for f in pile.files if f.split == split)
+    n_shards = min(max(1, math.ceil(input_bytes / shard_bytes)), n_rows)
     rng = np.random.default_rng([seed, SPLITS.index(split)])
     positions = rng.permutation(n_rows).astype(np.int64)
     return SplitPlan(split, sources, n_shards, n_rows, seed, positions)
@@ -149,7 +115,7 @@ def _bucket(work: Path, split: str, shard: int) -> Path:
     return work / split / f"{shard:05d}"
 
 
-def scatter(plan: SplitPlan, work: str | Path, part: int, source_indices: list[int]) -> int:
+def scatter(pile: Pile, plan: SplitPlan, work: str | Path, part: int, source_indices: list[int]) -> int:
     """Read the given input row groups once each and append their rows, with their output
     position, to the bucket of their output shard. Returns the rows written."""
     work = Path(work)
@@ -158,7 +124,7 @@ def scatter(plan: SplitPlan, work: str | Path, part: int, source_indices: list[i
     written = 0
     try:
         for i in source_indices:
-            table = read_row_group(plan.sources[i])
+            table = pile.read(plan.sources[i], columns=pile.schema().names)
             positions = plan.positions[offsets[i]:offsets[i + 1]]
             shards = plan.shard_of(positions)
             table = table.append_column(POSITION, pa.array(positions, pa.int64()))
@@ -217,12 +183,36 @@ def gather(plan: SplitPlan, work: str | Path, out: str | Path, shard: int) -> di
 
 # --- the whole merge -------------------------------------------------------------------------------
 
-#: Runs ``fn`` over argument tuples and returns the results in order (local: a loop; Ray: tasks).
-MapFn = Callable[[Callable, list[tuple]], list]
+@dataclass
+class ScatterTask(Task):
+    """Items: ``(part, [source row-group indices])``; result: rows written."""
+
+    pile: Pile
+    plan: SplitPlan
+    work: str
+
+    def run(self, item: tuple[int, list[int]]) -> int:
+        return scatter(self.pile, self.plan, self.work, *item)
 
 
-def run_in_process(fn: Callable, arguments: list[tuple]) -> list:
-    return [fn(*args) for args in arguments]
+@dataclass
+class GatherTask(Task):
+    """Items: output shard numbers; result: the shard's summary."""
+
+    plan: SplitPlan
+    work: str
+    out: str
+
+    def run(self, item: int) -> dict:
+        return gather(self.plan, self.work, self.out, item)
+
+
+def _mapped(executor: Executor, task: Task, items: list, what: str, progress: bool) -> list:
+    outcomes = executor.map(task, items, desc=what, progress=progress)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise MergeError(f"{what}: {len(failed)} task(s) failed; first: {failed[0].error}")
+    return [o.result for o in outcomes]
 
 
 def _prepare_out(out: Path, params: dict) -> None:
@@ -240,33 +230,50 @@ def _prepare_out(out: Path, params: dict) -> None:
     write_json_atomic(marker, params)
 
 
-def _sources_text(dataset: Path, components: list[str]) -> str:
+def _read_text(pile: Pile, name: str) -> str | None:
+    """A file at the input pile's root (its card, its build report), or ``None``."""
+    path = f"{pile.root}/{name}"
+    try:
+        if not pile.fs.exists(path):
+            return None
+        with pile.fs.open(path, "rb") as handle:
+            return handle.read().decode("utf-8")
+    except OSError:
+        return None
+
+
+def _sources_text(pile: Pile, components: list[str]) -> str:
     """The input card's "Sources and citation" section, or one made for the components found."""
-    card = dataset / CARD
-    if card.exists():
-        match = re.search(r"^## Sources and citation\n.*?(?=^## |\Z)", card.read_text(encoding="utf-8"),
-                          re.MULTILINE | re.DOTALL)
+    card = _read_text(pile, CARD)
+    if card:
+        match = re.search(r"^## Sources and citation\n.*?(?=^## |\Z)", card, re.MULTILINE | re.DOTALL)
         if match:
             return match.group(0).rstrip() + "\n"
+    report = _read_text(pile, REPORT)
     versions = {}
-    if (dataset / REPORT).exists():
-        report = json.loads((dataset / REPORT).read_text(encoding="utf-8"))
-        versions = {n: c.get("version") for n, c in report.get("components", {}).items()}
-    return sources_section(components, versions)
+    if report:
+        versions = {n: c.get("version") for n, c in json.loads(report).get("components", {}).items()}
+    return sources_section([c for c in components if _known(c)], versions)
 
 
-def _input_license(dataset: Path, components: list[str]) -> str:
-    card = dataset / CARD
-    if card.exists():
-        parts = card.read_text(encoding="utf-8").split("---", 2)
+def _known(component: str) -> bool:
+    from ..registry import registry
+
+    return component in registry()
+
+
+def _input_license(pile: Pile, components: list[str]) -> str:
+    card = _read_text(pile, CARD)
+    if card:
+        parts = card.split("---", 2)
         if len(parts) == 3:
             license_ = (yaml.safe_load(parts[1]) or {}).get("license")
             if license_:
                 return license_
-    return pile_license(components)
+    return pile_license([c for c in components if _known(c)])
 
 
-def write_merged_card(out: Path, dataset: Path, params: dict, shards: dict[str, list[dict]]) -> None:
+def write_merged_card(out: Path, pile: Pile, params: dict, shards: dict[str, list[dict]]) -> None:
     """The card of the merged pile: one ``default`` config, Hub-style ``dataset_info``, the seed,
     rows per component, and the input's attribution."""
     from ..schema import FEATURES
@@ -285,7 +292,7 @@ def write_merged_card(out: Path, dataset: Path, params: dict, shards: dict[str, 
     except Exception:
         features = FEATURES
     front = {
-        "license": _input_license(dataset, sorted(components)),
+        "license": _input_license(pile, sorted(components)),
         "tags": ["neuroscience", "spike-counts", "electrophysiology"],
         "configs": [{"config_name": "default", "default": True,
                      "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in filled]}],
@@ -320,52 +327,59 @@ output shard `j` of `n` holds the permuted positions `[j N / n, (j + 1) N / n)`,
 
 {table}
 
-{_sources_text(dataset, sorted(components))}"""
+{_sources_text(pile, sorted(components))}"""
     write_text_atomic(out / CARD, text)
 
 
 def merge_pile(dataset: str | Path, out: str | Path, *, config: str | None = None, seed: int = DEFAULT_SEED,
-               shard_bytes: int = SHARD_BYTES, parts: int = 1, map_fn: MapFn = run_in_process) -> dict:
+               shard_bytes: int = SHARD_BYTES, parts: int = 1, executor: Executor | None = None,
+               progress: bool = False) -> dict:
     """Merge ``dataset`` into ``out`` (see the module doc); returns a summary per split.
 
     Args:
-        dataset: the input pile (a folder built by this package).
-        out: the merged pile's folder (new, empty, or an earlier merge with the same parameters).
-        config: the input config to merge (default: the one ``load_dataset(dataset)`` reads).
+        dataset: the input pile: a folder, a Hub repo id or a URL (read through :func:`open_pile`).
+        out: the merged pile's local folder (new, empty, or an earlier merge with the same parameters).
+        config: the input config to merge (default: the card's default config).
         seed: seed of the shuffle (recorded in the card).
-        shard_bytes: target compressed size of an output shard.
+        shard_bytes: target size of an output shard in bytes (input bytes per output shard).
         parts: scatter tasks per split (each reads a contiguous share of the input row groups).
-        map_fn: runs the scatter and gather tasks (default: in this process).
+        executor: runs the scatter and gather tasks (default: this process).
+        progress: progress bars.
 
     Raises:
-        MergeError: the input or the output folder cannot be used (message names it).
+        MergeError: the input or the output folder cannot be used, or a task failed (one line).
     """
-    dataset, out = Path(dataset), Path(out)
+    out = Path(out)
     if shard_bytes <= 0:
         raise MergeError(f"--shard-bytes must be positive, got {shard_bytes}")
-    refs = input_row_groups(dataset, config, SPLITS)
-    params = {"input": str(dataset), "config": config or default_config(dataset), "seed": seed,
-              "shard_bytes": shard_bytes}
+    if parts < 1:
+        raise MergeError(f"--parts must be at least 1, got {parts}")
+    pile = open_input(dataset, config)
+    executor = executor or SerialExecutor()
+    source = pile.source
+    params = {"input": source.get("repo_id") or str(dataset), "commit": source.get("commit"),
+              "config": source.get("card_config"), "seed": seed, "shard_bytes": shard_bytes}
     _prepare_out(out, params)
     work = out / MERGE_DIR / "work"
     if work.exists():
         shutil.rmtree(work)  # buckets of an interrupted run: cheaper to redo than to check
     summary = {}
     for split in SPLITS:
-        plan = plan_split(refs, split, seed, shard_bytes)
+        plan = plan_split(pile, split, seed, shard_bytes)
         for stale in (out / "data").glob(f"{split}-*.parquet"):
             if not stale.name.endswith(f"-of-{plan.n_shards:05d}.parquet"):
                 stale.unlink()  # an earlier merge of another input size
         if not plan.n_rows:
             summary[split] = []
             continue
-        chunks = [c.tolist() for c in np.array_split(np.arange(len(plan.sources)), max(1, min(parts, len(plan.sources))))]
-        map_fn(scatter, [(plan, str(work), i, chunk) for i, chunk in enumerate(chunks) if chunk])
-        summary[split] = map_fn(gather, [(plan, str(work), str(out), shard) for shard in range(plan.n_shards)])
+        chunks = [c.tolist() for c in np.array_split(np.arange(len(plan.sources)), min(parts, len(plan.sources)))]
+        _mapped(executor, ScatterTask(pile, plan, str(work)), list(enumerate(chunks)), f"scatter {split}", progress)
+        summary[split] = _mapped(executor, GatherTask(plan, str(work), str(out)), list(range(plan.n_shards)),
+                                 f"gather {split}", progress)
         logger.info("merged %s: %d rows into %d shards", split, plan.n_rows, plan.n_shards)
     shutil.rmtree(work, ignore_errors=True)
     if not any(summary.values()):
         raise MergeError(f"--in {dataset}: the config {params['config']} holds no rows")
-    write_merged_card(out, dataset, params, summary)
-    write_json_atomic(out / MERGE_DIR / "summary.json", {"params": params, "splits": summary})
+    write_merged_card(out, pile, params, summary)
+    write_json_atomic(out / MERGE_DIR / "summary.json", {"params": params, "source": source, "splits": summary})
     return summary
