@@ -188,7 +188,7 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
             for group in range(parquet.num_row_groups):
                 table = parquet.read_row_group(group)
                 counts = table_spike_counts(table)
-                for row, spikes in zip(table.drop(["spike_counts"]).to_pylist(), counts):
+                for row, spikes in zip(table.drop(["spike_counts"]).to_pylist(), counts, strict=True):
                     key = f"{row['source_dataset']}/{row['subject_id']}/{row['session_id']}/{row['segment_id']}"
                     yield key, {**row, "spike_counts": spikes}
 

@@ -64,7 +64,7 @@ def draw_sessions(rng: np.random.Generator, draw: int, sigma: float) -> dict[str
         if np.isnan(sizes).any():
             sizes = rng.lognormal(0.0, sigma, len(keys))
         tokens = np.floor(sizes / sizes.sum() * comp.tokens).astype(np.int64)
-        out[comp.name] = [(s, t, int(n)) for (s, t, _), n in zip(keys, tokens)]
+        out[comp.name] = [(s, t, int(n)) for (s, t, _), n in zip(keys, tokens, strict=True)]
     return out
 
 
@@ -111,7 +111,7 @@ def format_table(result: dict, markdown: bool) -> str:
         lines = ["| " + " | ".join(header) + " |", "|:--|" + "--:|" * (len(header) - 1)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
     widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+    return "\n".join("  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
                      for r in [header, *rows])
 
 

@@ -41,7 +41,7 @@ def test_two_components_built_together_into_one_folder(demo_dir, peyrache_dir, t
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for c, d in (("demo", demo_dir), ("peyrache", peyrache_dir))]
     results = [p.communicate(timeout=300) for p in procs]
-    for proc, (_, err) in zip(procs, results):
+    for proc, (_, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err[-2000:]
     report = json.loads((out / layout.REPORT).read_text())
     assert report["components"]["demo"]["sessions_built"] == len(list(demo_dir.rglob("*.nwb")))

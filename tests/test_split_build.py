@@ -123,6 +123,6 @@ def test_builder_class_splits_as_the_build(giocomo_dir, uninterrupted, tmp_path)
     datasets = builder.as_dataset()
     files = split_files(uninterrupted)
     for split, ds in datasets.items():
-        sessions = {(s, t) for s, t in zip(ds["subject_id"], ds["session_id"])}
+        sessions = {(s, t) for s, t in zip(ds["subject_id"], ds["session_id"], strict=True)}
         expected = {tuple(name.rsplit("-", 1)[0].split("_", 1)) for name in files[split]}
         assert sessions == expected

@@ -68,7 +68,7 @@ def card_front_matter(out: Path, components: list[str]) -> dict:
     entries = [(ALL, real, True)] if real else []
     entries += [(name, [name], not real and i == 0) for i, name in enumerate(components)]
     sizes: dict[tuple[str, str], dict] = {}
-    configs, infos = zip(*[_config_entries(Path(out), *entry, sizes) for entry in entries]) if entries else ((), ())
+    configs, infos = zip(*[_config_entries(Path(out), *entry, sizes) for entry in entries], strict=True) if entries else ((), ())
     return {
         "license": pile_license(components),
         "task_categories": ["time-series-forecasting"],

@@ -178,7 +178,7 @@ def gather(plan: SplitPlan, work: str | Path, out: str | Path, shard: int) -> di
     meta = pq.ParquetFile(target).metadata
     return {"file": target.name, "rows": table.num_rows, "bytes": target.stat().st_size,
             "uncompressed_bytes": sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
-            "components": {str(k): int(v) for k, v in zip(names, counts)}}
+            "components": {str(k): int(v) for k, v in zip(names, counts, strict=True)}}
 
 
 # --- the whole merge -------------------------------------------------------------------------------

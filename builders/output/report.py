@@ -97,9 +97,11 @@ def format_report(report: dict) -> str:
             str(len(c["failed"])),
         ))
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
-    render = lambda r: "  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+    def render(row) -> str:
+        return "  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
+
     text = [render(header), render(tuple("-" * w for w in widths)), *map(render, lines)]
-    for name, c in report["components"].items():
+    for c in report["components"].values():
         text += [f"skipped {s['session']}: {s['reason']}" for s in c["skipped"]]
         text += [f"FAILED  {s['session']}: {s['error']}" for s in c["failed"]]
     return "\n".join(text)
