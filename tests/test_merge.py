@@ -127,3 +127,22 @@ def test_a_reference_layout_pile_remerges(reference_pile, tmp_path):
         assert row_checksums(split_files(out, split)) == row_checksums(inputs)
     with pytest.raises(ValueError, match="selects one component"):
         merge_pile(reference_pile.folder, tmp_path / "one", config="vbn")
+
+
+def test_output_row_groups_are_bounded_in_tokens(pile, tmp_path, monkeypatch):
+    """gather streams rows into row groups of at most ROW_GROUP_TOKENS (a row alone may exceed it)."""
+    import builders.output.merge as merge
+
+    limit = 6_000
+    monkeypatch.setattr(merge, "ROW_GROUP_TOKENS", limit)
+    out = tmp_path / "bounded"
+    merge_pile(pile, out, seed=7, shard_bytes=10**9)
+    (train,) = split_files(out, "train")
+    parquet = pq.ParquetFile(train)
+    assert parquet.metadata.num_row_groups > 1
+    for i in range(parquet.metadata.num_row_groups):
+        group = parquet.read_row_group(i)
+        tokens = merge.row_tokens(group)
+        assert tokens.sum() <= limit or len(tokens) == 1
+    assert row_checksums([train]) == row_checksums(
+        [p for c in ("vbn", "v2h", "ibl") for p in sorted((pile / "data" / c).glob("train-*.parquet"))])

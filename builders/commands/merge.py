@@ -34,7 +34,7 @@ def register(subparsers) -> None:
         "merge", help="shuffle every component's rows together into one default config (reference layout)",
         description="Write the pile as one `default` config whose rows of all components are shuffled with a "
                     "recorded seed into ~1 GB shards data/{train,test}-XXXXX-of-XXXXX.parquet, keeping the split, "
-                    "every column and the card's attribution. Memory stays at about two shards.",
+                    "every column and the card's attribution. Memory holds one input and one output row group.",
     )
     parser.add_argument("--in", dest="dataset", default=DEFAULT_DATASET,
                         help="the pile to merge: a local folder, a Hub dataset repo (namespace/name[@revision]), "

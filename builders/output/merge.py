@@ -11,17 +11,18 @@ Training code that reads rows in order (as the reference trainer does) then sees
 mixed. This package's split is kept (``train`` rows stay in ``train``), and so are its extra
 columns (``n_neurons``, ``t_start``, ``unit_ids`` ...) and ``source_dataset`` on every row.
 
-The shuffle is a two-pass external shuffle, so memory stays at about two output shards plus one
-input row group whatever the pile's size:
+The shuffle is a two-pass external shuffle, so memory stays at about one input row group plus
+one output row group (``ROW_GROUP_TOKENS``) whatever the pile's and the shards' sizes:
 
 1. plan: the rows of a split are numbered in input order (file, row group, row); a permutation
    drawn from ``numpy.random.default_rng([seed, split number])`` gives each row its position in
    the output; output shard ``j`` of ``n`` holds positions ``[j N / n, (j + 1) N / n)``.
-2. scatter: each input row group is read once and its rows appended, with their position, to a
-   bucket file per output shard (``.merge/<split>/<shard>/part-<part>.parquet``); parts are
-   independent, so they run as parallel tasks.
-3. gather: each output shard reads only its bucket, sorts it by position and writes the shard
-   atomically, one row group per ``ROW_GROUP_TOKENS``; shards are independent tasks too.
+2. scatter: each input row group is read once and each of its rows appended, with its position,
+   as a row group of its own to a bucket file of its output shard
+   (``.merge/work/<split>/<shard>/part-<part>.parquet``); parts are independent, parallel tasks.
+3. gather: each output shard reads its bucket's position column, then its rows one at a time in
+   position order, and writes them atomically in row groups of at most ``ROW_GROUP_TOKENS``
+   tokens; shards are independent tasks too.
 
 ``n = ceil(compressed input bytes of the split / shard_bytes)``. The same input and seed give the
 same files.
@@ -39,7 +40,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
@@ -116,8 +116,8 @@ def _bucket(work: Path, split: str, shard: int) -> Path:
 
 
 def scatter(pile: Pile, plan: SplitPlan, work: str | Path, part: int, source_indices: list[int]) -> int:
-    """Read the given input row groups once each and append their rows, with their output
-    position, to the bucket of their output shard. Returns the rows written."""
+    """Read the given input row groups once each and append each row, with its output position,
+    to the bucket of its output shard as a row group of its own. Returns the rows written."""
     work = Path(work)
     offsets = np.concatenate([[0], np.cumsum([r.num_rows for r in plan.sources])])
     writers: dict[int, tuple[pq.ParquetWriter, Path, Path]] = {}
@@ -128,15 +128,14 @@ def scatter(pile: Pile, plan: SplitPlan, work: str | Path, part: int, source_ind
             positions = plan.positions[offsets[i]:offsets[i + 1]]
             shards = plan.shard_of(positions)
             table = table.append_column(POSITION, pa.array(positions, pa.int64()))
-            for shard in np.unique(shards):
-                rows = np.flatnonzero(shards == shard)
-                if int(shard) not in writers:
-                    final = _bucket(work, plan.split, int(shard)) / f"part-{part:05d}.parquet"
+            for row, shard in enumerate(shards.tolist()):
+                if shard not in writers:
+                    final = _bucket(work, plan.split, shard) / f"part-{part:05d}.parquet"
                     final.parent.mkdir(parents=True, exist_ok=True)
                     tmp = final.with_name(f".{final.name}.tmp")
-                    writers[int(shard)] = (pq.ParquetWriter(tmp, table.schema, compression="zstd"), tmp, final)
-                writers[int(shard)][0].write_table(table.take(pa.array(rows)))
-                written += len(rows)
+                    writers[shard] = (pq.ParquetWriter(tmp, table.schema, compression="zstd"), tmp, final)
+                writers[shard][0].write_table(table.slice(row, 1))  # one row group per row: gather reads rows
+                written += 1
     except BaseException:
         for writer, tmp, _ in writers.values():
             writer.close()
@@ -157,28 +156,42 @@ def row_tokens(table: pa.Table) -> np.ndarray:
 
 
 def gather(plan: SplitPlan, work: str | Path, out: str | Path, shard: int) -> dict:
-    """Write output shard ``shard`` from its bucket, rows in position order."""
-    parts = sorted(_bucket(Path(work), plan.split, shard).glob("part-*.parquet"))
-    table = pa.concat_tables([pq.read_table(p) for p in parts])
-    table = table.take(pc.sort_indices(table.column(POSITION))).drop_columns([POSITION])
+    """Write output shard ``shard`` from its bucket, rows in position order, streaming: rows are
+    read one bucket row group (one row) at a time and written in row groups of at most
+    ``ROW_GROUP_TOKENS`` tokens, so memory holds one output row group, never the shard."""
+    parts = [pq.ParquetFile(p) for p in sorted(_bucket(Path(work), plan.split, shard).glob("part-*.parquet"))]
+    order = []  # (position, part, row group) of every row of the shard
+    for number, part in enumerate(parts):
+        positions = part.read(columns=[POSITION]).column(0).to_numpy()
+        order += [(int(pos), number, group) for group, pos in enumerate(positions)]
+    order.sort()
     target = Path(out) / "data" / plan.shard_name(shard)
-    tokens = row_tokens(table)
+    components: dict[str, int] = {}
     with atomic_path(target) as tmp:
-        with pq.ParquetWriter(tmp, table.schema, compression="zstd") as writer:
-            start = 0
-            while start < table.num_rows:
-                stop = start + 1
-                total = tokens[start]
-                while stop < table.num_rows and total + tokens[stop] <= ROW_GROUP_TOKENS:
-                    total += tokens[stop]
-                    stop += 1
-                writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
-                start = stop
-    names, counts = np.unique(table.column("source_dataset").to_numpy(zero_copy_only=False), return_counts=True)
+        writer = None
+        batch, batch_tokens = [], 0
+        try:
+            for _, number, group in order:
+                row = parts[number].read_row_group(group).drop_columns([POSITION])
+                tokens = int(row_tokens(row)[0])
+                if batch and batch_tokens + tokens > ROW_GROUP_TOKENS:
+                    writer.write_table(pa.concat_tables(batch))
+                    batch, batch_tokens = [], 0
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, row.schema, compression="zstd")
+                name = row.column("source_dataset")[0].as_py()
+                components[name] = components.get(name, 0) + 1
+                batch.append(row)
+                batch_tokens += tokens
+            if batch:
+                writer.write_table(pa.concat_tables(batch))
+        finally:
+            if writer is not None:
+                writer.close()
     meta = pq.ParquetFile(target).metadata
-    return {"file": target.name, "rows": table.num_rows, "bytes": target.stat().st_size,
+    return {"file": target.name, "rows": meta.num_rows, "bytes": target.stat().st_size,
             "uncompressed_bytes": sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
-            "components": {str(k): int(v) for k, v in zip(names, counts, strict=True)}}
+            "components": dict(sorted(components.items()))}
 
 
 # --- the whole merge -------------------------------------------------------------------------------
