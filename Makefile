@@ -3,16 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+#: Exact versions of every dependency, installed as constraints (refresh with `make lock`).
+LOCK   := requirements.lock
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test lint format bench lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# editable_mode=compat puts the repository on sys.path (a .pth entry) instead of an import
 	# hook, so the module neural_pile_rodent.py is found before a built dataset folder of the
 	# same name in the current directory (which would otherwise import as an empty namespace).
-	$(BIN)/python -m pip install --quiet -e ".[test]" --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[test]" --config-settings editable_mode=compat
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -28,6 +30,25 @@ test: $(STAMP)
 ## bench: the side-by-side benchmarks (ratios against the reference methods)
 bench: $(STAMP)
 	RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 $(BIN)/python benchmarks/run_all.py
+
+## lint: ruff's lint rules and format check (what .ci/run runs before the tests)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## lock: resolve pyproject.toml's dependencies afresh in a scratch venv and pin them in requirements.lock
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet ".[test]"
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v "^neural-pile-rodent" > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) neural_pile_rodent demo_data .pytest_cache

@@ -48,6 +48,8 @@ __all__ = [
     "NeuralPileRodent",
     "NeuralPileRodentConfig",
     "MotifTokenizer",
+    "window_stream",
+    "token_stream",
     "bin_spikes",
     "split_segments",
     "spike_counts_array",
@@ -199,4 +201,8 @@ def __getattr__(name: str):
         from tokenizer import MotifTokenizer
 
         return MotifTokenizer
+    if name in ("window_stream", "token_stream"):  # the training streams (builders.streams), also lazy
+        import builders.streams
+
+        return getattr(builders.streams, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

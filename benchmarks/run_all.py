@@ -30,6 +30,8 @@ def main(argv=None) -> int:
         ["bench_motifs.py", "--dataset", args.dataset, "--out", str(RESULTS / "motifs.json")],
         ["motif_coverage.py", "--dataset", args.dataset, "--out", str(RESULTS / "motif_coverage.json")],
         ["bench_reorder.py", "--out", str(RESULTS / "reorder.json")],
+        ["bench_pile_stats.py", "--out", str(RESULTS / "pile_stats.json")],
+        ["bench_streams.py", "--out", str(RESULTS / "streams.json")],
     ]
     failed = []
     for script, *rest in runs:

@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "builders.commands.train_tokenizer",
     "builders.commands.reorder",
     "builders.commands.visualize",
+    "builders.commands.sample",
     "builders.commands.stats",
     "builders.commands.push",
 ]

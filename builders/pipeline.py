@@ -30,6 +30,7 @@ from .binning import BIN_SIZE, MAX_TOKENS
 from .output import layout
 from .output.card import write_card
 from .output.locks import FolderBusy, component_locks, folder_lock, writer_is_gone
+from .output.ownership import OutputFolderError, check_output_folder, claim_output_folder
 from .output.report import FAILED_SUFFIX, make_report, read_markers, write_report
 from .output.shards import (
     temporary_files,
@@ -37,7 +38,7 @@ from .output.shards import (
     write_json_atomic,
     write_rows_atomic,
 )
-from .registry import Component, get_component
+from .registry import DEMO, Component, get_component
 from .rows import SessionSkipped, session_to_rows
 from .sessions import Session
 from .split import (
@@ -105,31 +106,70 @@ class Plan:
     components: list[str] = field(default_factory=list)
 
 
-def prepare_out(options: BuildOptions) -> Path:
-    """Create or check the output folder; refuse one that holds something else, or was built
+#: What ``claim_output_folder`` records for a dataset folder; the file that marks one built
+#: before markers existed.
+OUT_KIND = "pile dataset"
+PARAMS_FILE = f"{layout.STATE_DIR}/params.json"
+#: Paths only a build writes (a folder holding one is a build's, even before its marker exists:
+#: another build may be creating it, and the state folder holds the locks).
+EARLIER = (PARAMS_FILE, layout.STATE_DIR)
+
+
+def check_inputs(components: list[str], options: BuildOptions) -> None:
+    """Refuse, before anything is written, inputs that cannot give any session.
+
+    Raises:
+        BuildError: ``--data-dir`` is not a folder, or a component has no archive to stream
+            from and no ``--data-dir`` was given (the synthetic ``demo``).
+    """
+    if options.data_dir is not None and not Path(options.data_dir).is_dir():
+        raise BuildError(f"--data-dir {options.data_dir}: no such folder")
+    if options.data_dir is None:
+        local_only = [name for name in components if get_component(name).archive not in ("dandi", "figshare")]
+        if local_only == [DEMO]:
+            raise BuildError(
+                "the demo component has no archive to stream from: run `neural-pile demo` (writes the synthetic "
+                "recordings and builds them), or pass --data-dir with the recordings it wrote (default ./demo_data)"
+            )
+        if local_only:
+            raise BuildError(f"{', '.join(local_only)}: no archive to stream from; pass --data-dir")
+
+
+def check_out(options: BuildOptions) -> bool:
+    """Check the output folder without writing: refuse one that holds something else, or was built
     with other parameters (mixing bin sizes in one dataset would silently corrupt it).
 
-    Checked under the folder lock, so two builds started together into a new folder agree."""
+    Returns whether the folder already holds an earlier build.
+    """
     out = Path(options.out)
-    params_path = out / layout.STATE_DIR / "params.json"
-    if out.exists() and not out.is_dir():
-        raise BuildError(f"--out {out}: exists and is not a folder")
-    foreign = BuildError(f"--out {out}: folder is not empty and was not made by neural-pile build; "
-                         "choose an empty or new folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / layout.STATE_DIR).is_dir():
-        raise foreign  # checked before the lock file is created: nothing is added to a user's folder
+    try:
+        check_output_folder(out, OUT_KIND, earlier=EARLIER)
+    except OutputFolderError as exc:
+        raise BuildError(f"--out {exc}") from None
+    params_path = out / PARAMS_FILE
+    if not params_path.exists():
+        return False
+    previous = json.loads(params_path.read_text(encoding="utf-8"))
+    if previous != options.parameters():
+        raise BuildError(
+            f"--out {out}: was built with {previous}, not {options.parameters()}; "
+            "use another folder or the same parameters"
+        )
+    return True
+
+
+def prepare_out(options: BuildOptions) -> Path:
+    """Check (:func:`check_out`), then create or claim the output folder and record the parameters.
+
+    The claim is made under the folder lock and checked again there, so two builds started
+    together into a new folder agree on it (the first records the parameters, the second compares)."""
+    out = Path(options.out)
+    check_out(options)  # before the lock file exists: a user's folder gets nothing written into it
     with folder_lock(out):
-        if params_path.exists():
-            previous = json.loads(params_path.read_text(encoding="utf-8"))
-            if previous != options.parameters():
-                raise BuildError(
-                    f"--out {out}: was built with {previous}, not {options.parameters()}; "
-                    "use another folder or the same parameters"
-                )
-        elif any(p.name != layout.STATE_DIR for p in out.iterdir()):
-            raise foreign
-        else:
-            write_json_atomic(params_path, options.parameters())
+        check_out(options)
+        claim_output_folder(out, OUT_KIND, earlier=EARLIER)
+        if not (out / PARAMS_FILE).exists():
+            write_json_atomic(out / PARAMS_FILE, options.parameters())
     return out
 
 
@@ -354,20 +394,29 @@ def build(components: list[str], options: BuildOptions, *, executor: Executor | 
           progress: bool = True) -> tuple[dict, list[dict]]:
     """Build ``components`` into ``options.out``; returns (report, records of this run).
 
-    ``executor`` runs the jobs (default: this process); reruns skip sessions already done.
+    ``executor`` runs the jobs (default: this process); reruns skip sessions already done, and
+    the returned report counts them under ``this_run`` (``already_done``, ``processed``).
     """
     components = list(dict.fromkeys(components))
     for name in components:
         get_component(name)
+    check_inputs(components, options)
+    check_out(options)
+    todo = plan(components, options, progress=progress)
+    if not todo.jobs and not todo.resumed and len(todo.listing_errors) == len(components):
+        found = "; ".join(f"{name}: {err}" for name, err in todo.listing_errors.items())
+        raise BuildError(f"no session to build, nothing written ({found})")
     prepare_out(options)
     with ExitStack() as stack:
         try:
             stack.enter_context(component_locks(options.out, components))
         except FolderBusy as exc:
             raise BuildError(str(exc)) from None
-        todo = plan(components, options, progress=progress)
-        records = (executor or (lambda jobs: run_local(jobs, progress=progress)))(todo.jobs)
+        # sessions another build of these components finished since the listing
+        jobs = [job for job in todo.jobs if not _marker_path(options, job.session).exists()]
+        records = (executor or (lambda jobs: run_local(jobs, progress=progress)))(jobs)
         report = finalize(components, options, todo.listing_errors)
+    report["this_run"] = {"already_done": todo.resumed + len(todo.jobs) - len(jobs), "processed": len(records)}
     return report, records
 
 

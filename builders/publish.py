@@ -8,13 +8,15 @@ What a folder is decides where it goes:
 - tokenizer folder: ``config.json`` and a ``*.safetensors`` file (what ``MotifTokenizer.
   save_pretrained`` writes) -> a ``model`` repo; uploaded: config, safetensors, README, JSON.
 
-Anything else is refused before any network call. The token is taken from an environment
-variable (never a command-line argument, which other users could read in the process list),
-handed only to ``HfApi``, and scrubbed from every error message this module raises.
+Anything else is refused before any network call, and so is a push without a token. The token
+is taken from an environment variable (never a command-line argument, which other users could
+read in the process list) or the saved login, handed only to ``HfApi``, and scrubbed from every
+error message this module raises.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,20 +81,39 @@ def plan_upload(folder: str | Path) -> UploadPlan:
     return UploadPlan(folder, repo_type, list(allow), list(IGNORE), files)
 
 
+def find_token(token_env: str = "HF_TOKEN") -> str:
+    """The Hub token from the environment variable ``token_env``, else the saved login (no network).
+
+    Raises:
+        PushError: neither holds a token.
+    """
+    from huggingface_hub import get_token
+
+    token = os.environ.get(token_env) or get_token()
+    if not token:
+        raise PushError(
+            f"no Hub token found: {token_env} is not set and there is no saved login "
+            "(run `hf auth login`, or set HF_TOKEN); nothing pushed"
+        )
+    return token
+
+
 def _scrub(text: str, token: str | None) -> str:
     return text.replace(token, "***") if token else text
 
 
 def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
-                api=None) -> UploadPlan:
+                token_env: str = "HF_TOKEN", api=None) -> UploadPlan:
     """Create ``repo_id`` (if needed) and upload the folder's publishable files in one commit.
 
-    ``api`` defaults to ``huggingface_hub.HfApi(token=token)``; tests pass a stand-in.
-    Returns the plan that was uploaded.
+    ``token`` defaults to :func:`find_token` (the variable ``token_env``, else the saved login);
+    without one, nothing is sent. ``api`` defaults to ``huggingface_hub.HfApi(token=token)``; tests pass a
+    stand-in. Returns the plan that was uploaded.
     """
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise PushError(f"--repo {repo_id!r}: expected 'user/name'")
     plan = plan_upload(folder)
+    token = token or find_token(token_env)
     if api is None:
         from huggingface_hub import HfApi
 

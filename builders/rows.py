@@ -72,7 +72,7 @@ def session_to_rows(
         SessionSkipped: the session has no units or no spike at all.
         ReaderError / OSError: the session's files cannot be read (message names the file).
     """
-    recording = read_session(component, session, cache_dir=cache_dir)
+    recording = read_session(component, session, bin_size=bin_size, cache_dir=cache_dir)
     if isinstance(recording, SpikeTrains):
         counts, stats = bin_flat(recording.times - recording.origin, recording.ends, bin_size)
         origin = recording.origin

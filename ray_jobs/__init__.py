@@ -1,9 +1,9 @@
-"""Ray entry points of the neural pile (each runnable as ``python ray_jobs/<job>.py`` or through
-``ray job submit --working-dir . -- python ray_jobs/<job>.py ...``).
+"""Ray entry points of the neural pile: each ``ray_jobs/<job>.py`` is the ``neural-pile`` command of
+the same name with ``--ray`` implied, runnable as ``python ray_jobs/<job>.py`` or through
+``ray job submit --working-dir . -- python ray_jobs/<job>.py ...``.
 
-* :mod:`ray_jobs.cluster`: connecting to Ray (shared by every job),
-* :mod:`ray_jobs.motifs`: motif counts over the Parquet shards with Ray Data,
-* :mod:`ray_jobs.tokenizer`: MotifTokenizer training with the nearest-motif search on Ray tasks.
+* :mod:`ray_jobs.entry`: the shared entry (``run_on_ray``),
+* :mod:`ray_jobs.cluster`: connecting to Ray (used by :class:`builders.executor.RayExecutor`).
 
 Ray is imported only inside functions, so importing this package stays cheap.
 """

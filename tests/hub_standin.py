@@ -10,6 +10,8 @@ work against it. Endpoints (the ones those clients call):
   (``?recursive=true``, ``?expand=true`` adds ``lastCommit``), paged with a ``Link: rel="next"``
   header like the Hub (1000 entries per page, 50 with ``expand``, unless ``page_size`` is given);
 - ``POST /api/datasets/NS/NAME/paths-info/REV`` (form or JSON ``paths``): the entries that exist;
+- ``GET /api/datasets/NS/NAME/refs`` (``main`` is the branch, every other revision a tag) and
+  ``.../commits/REV`` (one commit per revision);
 - ``GET|HEAD /datasets/NS/NAME/resolve/REV/PATH``: the file, with ``Range`` (206), ``ETag``,
   ``X-Repo-Commit`` and ``Content-Length``.
 
@@ -78,7 +80,7 @@ class Snapshot:
 
     def children(self, path: str) -> list[RepoEntry]:
         prefix = f"{path}/" if path else ""
-        found = [e for p, e in self.entries.items() if p.startswith(prefix) and "/" not in p[len(prefix):]]
+        found = [e for p, e in self.entries.items() if p.startswith(prefix) and "/" not in p[len(prefix) :]]
         return sorted(found, key=lambda e: (e.kind != "directory", e.path))
 
     def descendants(self, path: str) -> list[RepoEntry]:
@@ -117,16 +119,22 @@ def snapshot_folder(folder: str | os.PathLike) -> Snapshot:
     root = Path(folder).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: not a folder")
-    files = sorted(p for p in root.rglob("*") if p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     entries: dict[str, RepoEntry] = {}
     for file in files:
         path = file.relative_to(root).as_posix()
         entries[path] = RepoEntry(path, "file", file.stat().st_size, _blob_oid(file), file)
     folders = sorted({parent for path in entries for parent in _parents(path)}, key=lambda p: -p.count("/"))
     for path in folders:  # deepest first, so a folder's children are known when it is hashed
-        listing = "\n".join(f"{e.kind} {e.oid} {e.path}" for e in entries.values()
-                            if e.path.startswith(f"{path}/") and "/" not in e.path[len(path) + 1:])
+        listing = "\n".join(
+            f"{e.kind} {e.oid} {e.path}"
+            for e in entries.values()
+            if e.path.startswith(f"{path}/") and "/" not in e.path[len(path) + 1 :]
+        )
         entries[path] = RepoEntry(path, "directory", 0, hashlib.sha1(listing.encode()).hexdigest(), None)
     top = "\n".join(f"{e.kind} {e.oid} {e.path}" for e in entries.values() if "/" not in e.path)
     commit = hashlib.sha1(f"commit {top}".encode()).hexdigest()
@@ -148,7 +156,8 @@ class HubStandIn(FileServer):
 
     Attributes:
         repos: served repos by id.
-        calls: requests per endpoint (``info``, ``tree``, ``paths_info``, ``resolve``, ``unknown``).
+        calls: requests per endpoint (``info``, ``tree``, ``paths_info``, ``refs``, ``commits``,
+            ``resolve``, ``unknown``).
         unknown: ``"METHOD path"`` of every request no route matched (a client calling an
             endpoint the stand-in lacks shows up here).
         bytes_sent, requests: per ``"NS/NAME/PATH"`` (from :class:`loopback.FileServer`).
@@ -163,8 +172,14 @@ class HubStandIn(FileServer):
         self._in_flight = 0
         super().__init__(None, handler_class=_HubHandler, **server_options)
 
-    def add_repo(self, repo_id: str, folder: str | os.PathLike, *, private: bool = False,
-                 revisions: dict[str, str | os.PathLike | None] | None = None) -> dict[str, str]:
+    def add_repo(
+        self,
+        repo_id: str,
+        folder: str | os.PathLike,
+        *,
+        private: bool = False,
+        revisions: dict[str, str | os.PathLike | None] | None = None,
+    ) -> dict[str, str]:
         """Serve ``folder`` as dataset repo ``repo_id`` on branch ``main``.
 
         ``revisions`` adds more branches or tags, each a folder (``None``: ``folder`` itself).
@@ -256,9 +271,7 @@ class HubStandIn(FileServer):
             "tags": [],
             "cardData": _card_data(snap),
             "usedStorage": sum(e.size for e in files),
-            "siblings": [
-                {"rfilename": e.path, **({"size": e.size, "blobId": e.oid} if blobs else {})} for e in files
-            ],
+            "siblings": [{"rfilename": e.path, **({"size": e.size, "blobId": e.oid} if blobs else {})} for e in files],
         }
         expand = query.get("expand") or query.get("expand[]")
         if expand:
@@ -297,6 +310,8 @@ class _HubHandler(_FileHandler):
         ("info", "GET", re.compile(rf"^/api/datasets/{_REPO}/revision/(?P<rest>.+)$")),
         ("tree", "GET", re.compile(rf"^/api/datasets/{_REPO}/tree/(?P<rest>.+)$")),
         ("paths_info", "POST", re.compile(rf"^/api/datasets/{_REPO}/paths-info/(?P<rest>.+)$")),
+        ("refs", "GET", re.compile(rf"^/api/datasets/{_REPO}/refs$")),
+        ("commits", "GET", re.compile(rf"^/api/datasets/{_REPO}/commits/(?P<rest>.+)$")),
         ("resolve", "GET", re.compile(rf"^/datasets/{_REPO}/resolve/(?P<rest>.+)$")),
     ]
 
@@ -369,7 +384,7 @@ class _HubHandler(_FileHandler):
             header = self.headers.get("Authorization") or ""
             if not header.lower().startswith("bearer "):
                 raise _HubError(401, "RepoNotFound", "Invalid username or password.")
-            if header[len("bearer "):].strip() != owner.token:
+            if header[len("bearer ") :].strip() != owner.token:
                 raise _HubError(403, None, f"Your token does not grant access to {repo_id}")
         return repo
 
@@ -416,8 +431,9 @@ class _HubHandler(_FileHandler):
         snap = self._snapshot(repo, revision)
         entry = snap.entries.get(path) if path else None
         if path and (entry is None or entry.kind != "directory"):
-            raise _HubError(404, "EntryNotFound", f"{path} does not exist on \"{revision}\"",
-                            {"X-Repo-Commit": snap.commit})
+            raise _HubError(
+                404, "EntryNotFound", f'{path} does not exist on "{revision}"', {"X-Repo-Commit": snap.commit}
+            )
         expand = _flag(query, "expand")
         listed = snap.descendants(path) if _flag(query, "recursive") else snap.children(path)
         entries = [e.payload(snap.commit if expand else None) for e in listed]
@@ -439,6 +455,33 @@ class _HubHandler(_FileHandler):
         paths = [paths] if isinstance(paths, str) else paths
         found = [snap.entries[p.strip("/")] for p in paths if p.strip("/") in snap.entries]
         self._send_json([e.payload(snap.commit if expand else None) for e in found])
+
+    def _route_refs(self, groups, query, body, method) -> None:
+        repo = self._repo(groups)
+
+        def ref(name: str, kind: str) -> dict:
+            return {"name": name, "ref": f"refs/{kind}/{name}", "targetCommit": repo.revisions[name].commit}
+
+        payload = {
+            "branches": [ref("main", "heads")],
+            "converts": [],
+            "tags": [ref(name, "tags") for name in repo.revisions if name != "main"],
+        }
+        if query.get("include_prs"):
+            payload["pullRequests"] = []
+        self._send_json(payload)
+
+    def _route_commits(self, groups, query, body, method) -> None:
+        repo = self._repo(groups)
+        snap = self._snapshot(repo, self._split_revision(groups["rest"])[0])
+        commit = {
+            "id": snap.commit,
+            "title": "Upload folder",
+            "message": "",
+            "date": _STAMP,
+            "authors": [{"user": repo.repo_id.split("/")[0]}],
+        }
+        self._send_page([commit], query, 1)
 
     def _route_resolve(self, groups, query, body, method) -> None:
         repo = self._repo(groups)

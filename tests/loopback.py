@@ -117,7 +117,7 @@ class FileServer(_Server):
         requests: requests received per relative path.
     """
 
-    def __init__(self, root: str | os.PathLike | None, *, handler_class=None) -> None:
+    def __init__(self, root: str | os.PathLike | None, *, handler_class=None, **wan) -> None:
         # ``root=None`` with a ``handler_class`` that maps request paths to files itself
         # (tests/hub_standin.py): the counters and faults below are shared with it.
         self.root = Path(root).resolve() if root is not None else None
@@ -125,7 +125,7 @@ class FileServer(_Server):
         self.requests: Counter[str] = Counter()
         self._faults: dict[str, list[_Fault]] = defaultdict(list)
         self._lock = threading.Lock()
-        super().__init__(handler_class or _FileHandler)
+        super().__init__(handler_class or _FileHandler, **wan)
 
     def url_for(self, relative_path: str) -> str:
         return f"{self.url}/{quote(relative_path)}"

@@ -25,7 +25,6 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 from pile_folder import DEFAULT_COMPONENTS, grouped_counts, make_row
 
-
 REFERENCE_COLUMNS = ("spike_counts", "subject_id", "session_id", "segment_id", "source_dataset")
 REFERENCE_FEATURES = Features(
     {
@@ -60,8 +59,9 @@ class ReferencePile:
 
     def select(self, component: str | None = None, splits=SPLITS) -> list[dict]:
         """Rows of ``splits`` (in file order) whose ``source_dataset`` is ``component`` (None: all)."""
-        return [r for s in splits for r in self.rows.get(s, [])
-                if component is None or r["source_dataset"] == component]
+        return [
+            r for s in splits for r in self.rows.get(s, []) if component is None or r["source_dataset"] == component
+        ]
 
     def n_rows(self, component: str | None = None, splits=SPLITS) -> int:
         return len(self.select(component, splits))
@@ -77,8 +77,12 @@ class ReferencePile:
         return total
 
 
-def reference_rows(components: dict[str, tuple[int, int]] = DEFAULT_COMPONENTS, seed: int = 0,
-                   counts_fn=grouped_counts, shape_scale: float = 1.0) -> dict[str, list[dict]]:
+def reference_rows(
+    components: dict[str, tuple[int, int]] = DEFAULT_COMPONENTS,
+    seed: int = 0,
+    counts_fn=grouped_counts,
+    shape_scale: float = 1.0,
+) -> dict[str, list[dict]]:
     """``{split: rows}``: 1-3 segments per session from :func:`pile_folder.make_row`, five columns.
 
     ``components`` maps a name to (train sessions, test sessions); ``shape_scale`` multiplies
@@ -87,22 +91,30 @@ def reference_rows(components: dict[str, tuple[int, int]] = DEFAULT_COMPONENTS, 
     rng = np.random.default_rng(seed)
     rows: dict[str, list[dict]] = {split: [] for split in SPLITS}
     for component, sessions in components.items():
-        for split, n_sessions in zip(SPLITS, sessions):
+        for split, n_sessions in zip(SPLITS, sessions, strict=True):
             for s in range(n_sessions):
                 n_segments = int(rng.integers(1, 4))
                 for k in range(n_segments):
                     n_neurons = max(1, int(rng.integers(5, 40) * shape_scale))
                     n_bins = max(1, int(rng.integers(50, 400) * shape_scale))
-                    row = make_row(rng, component, f"sub-{s}", f"{component}-{split}-{s}", k,
-                                   n_neurons, n_bins, counts_fn)
+                    row = make_row(
+                        rng, component, f"sub-{s}", f"{component}-{split}-{s}", k, n_neurons, n_bins, counts_fn
+                    )
                     rows[split].append({c: row[c] for c in REFERENCE_COLUMNS})
     return rows
 
 
-def write_reference_pile(out: Path, components: dict[str, tuple[int, int]] = DEFAULT_COMPONENTS,
-                         seed: int = 0, *, num_shards: dict[str, int] | None = None,
-                         row_group_rows: int | None = None, shuffle: bool = True,
-                         counts_fn=grouped_counts, shape_scale: float = 1.0) -> ReferencePile:
+def write_reference_pile(
+    out: Path,
+    components: dict[str, tuple[int, int]] = DEFAULT_COMPONENTS,
+    seed: int = 0,
+    *,
+    num_shards: dict[str, int] | None = None,
+    row_group_rows: int | None = None,
+    shuffle: bool = True,
+    counts_fn=grouped_counts,
+    shape_scale: float = 1.0,
+) -> ReferencePile:
     """Write the pile into ``out`` (a new or empty folder) and return what was written.
 
     Args:
@@ -120,8 +132,9 @@ def write_reference_pile(out: Path, components: dict[str, tuple[int, int]] = DEF
     split_rows = reference_rows(components, seed, counts_fn, shape_scale)
     written: dict[str, list[dict]] = {}
     files: dict[str, list[str]] = {}
-    info = DatasetInfo(config_name="default", features=REFERENCE_FEATURES, splits=SplitDict(),
-                       download_size=0, dataset_size=0)
+    info = DatasetInfo(
+        config_name="default", features=REFERENCE_FEATURES, splits=SplitDict(), download_size=0, dataset_size=0
+    )
     for split in SPLITS:
         rows = split_rows[split]
         if not rows:
@@ -129,8 +142,11 @@ def write_reference_pile(out: Path, components: dict[str, tuple[int, int]] = DEF
         if shuffle:
             rows = [rows[i] for i in rng.permutation(len(rows))]
         dataset = _as_dataset(rows)
-        batch = row_group_rows or get_writer_batch_size_from_features(REFERENCE_FEATURES) \
+        batch = (
+            row_group_rows
+            or get_writer_batch_size_from_features(REFERENCE_FEATURES)
             or get_writer_batch_size_from_data_size(len(dataset), dataset.data.nbytes)
+        )
         n_files = min(num_shards[split], len(rows))
         files[split] = []
         for index in range(n_files):

@@ -172,8 +172,8 @@ def test_bad_arguments(tmp_path, capsys, demo_data):
     assert str(other) in capsys.readouterr().err
     assert (other / "notes.txt").read_text() == "mine"
     assert cli(["build", "demo", "--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "y"),
-                "--no-progress"]) == 1
-    assert "missing" in capsys.readouterr().err
+                "--no-progress"]) == 2
+    assert "missing" in capsys.readouterr().err and not (tmp_path / "y").exists()
 
 
 def test_parameters_mismatch_refused(built, tmp_path, demo_data, capsys):

@@ -105,7 +105,88 @@ def test_visualize_draws_the_motif_figure_of_a_motif_table(tmp_path, capsys):
     write_motif_table(tmp_path / "m", MotifTable(motifs, counts, table_metadata((1, 5), "drop", motifs, counts,
                                                                                   configs=["demo"])))
     assert cli_main(["visualize", "--motifs", str(tmp_path / "m"), "--top", "6"]) == 0
-    figure = tmp_path / "m" / "top6_motifs_1x5.png"
-    assert figure.stat().st_size > 1000 and str(figure) in capsys.readouterr().out
+    figure = tmp_path / "m" / "top_motifs.png"  # the table's one figure, redrawn: no near-duplicate beside it
+    assert str(figure) in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "m").glob("*.png")) == ["top_motifs.png"]
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert cli_main(["visualize", "--motifs", str(tmp_path / "nothing")]) == 2
     assert "nothing" in capsys.readouterr().err
+
+
+def panel_axes(fig):
+    return [ax for ax in fig.axes if ax.images]
+
+
+def colour_bar_labels(fig) -> list[str]:
+    return [ax.get_ylabel() for ax in fig.axes if not ax.images and ax.get_ylabel().startswith("spikes per")]
+
+
+def blocks_by_loop(counts: np.ndarray, k: int) -> np.ndarray:
+    """Sums over blocks of k bins, by hand."""
+    n, t = counts.shape
+    return np.array([[int(counts[i, j:j + k].sum()) for j in range(0, t, k)] for i in range(n)])
+
+
+def test_raster_figure_shows_time_in_seconds_one_colour_scale_and_its_unit():
+    from builders.analysis.figures import RasterPanel, raster_figure
+
+    rng = np.random.default_rng(0)
+    specs = [(4, 30, 0.0), (6, 50, 12.5), (3, 41, 100.04)]  # units, bins, t_start (s)
+    panels = [RasterPanel(rng.poisson(0.8, (n, t)).astype(np.uint8),
+                          {"source_dataset": "demo", "subject_id": "M1", "session_id": f"s{i}", "segment_id": "segment_1",
+                           "t_start": t0}) for i, (n, t, t0) in enumerate(specs)]
+    panels[1].counts[2, 7] = 40  # one large count: the scale must not follow it
+    fig = raster_figure(panels, "three rows", bin_size_s=0.02, max_bins=20)
+    axes = panel_axes(fig)
+    assert len(axes) == 3
+    k = 3  # ceil(50 / 20): the same block for every panel
+    summed = [blocks_by_loop(p.counts, k) for p in panels]
+    nonzero = np.concatenate([b[b > 0] for b in summed])
+    vmax = max(1.0, float(np.percentile(nonzero, 99)))
+    for ax, panel, blocks, (n, t, t0) in zip(axes, panels, summed, specs):
+        image = ax.images[0]
+        np.testing.assert_array_equal(image.get_array(), blocks)
+        assert image.get_clim() == pytest.approx((0.0, vmax))
+        left, right, bottom, top = image.get_extent()
+        assert left == pytest.approx(t0) and right == pytest.approx(t0 + -(-t // k) * k * 0.02)
+        assert (bottom, top) == (n - 0.5, -0.5)
+        assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "unit"
+        assert f"starts at {t0:,.2f} s" in ax.get_title() and f"{n} units x {t} bins" in ax.get_title()
+    assert colour_bar_labels(fig) == ["spikes per 60 ms (3 bins of 20 ms summed)"]
+    assert vmax < 40
+    short = raster_figure(panels[:1], "one row", bin_size_s=0.01, max_bins=2000)
+    assert len(panel_axes(short)) == 1 and colour_bar_labels(short) == ["spikes per 10 ms bin"]
+    np.testing.assert_array_equal(panel_axes(short)[0].images[0].get_array(), panels[0].counts)
+
+
+def test_dataset_rasters_use_the_dataset_bin_size(pile, tmp_path):
+    import json as json_module
+
+    import shutil
+
+    from builders.analysis.figures import pile_bin_size
+
+    folder, _ = pile
+    assert pile_bin_size(open_pile(folder, "demo")) == 0.02  # no build parameters: the pile's 20 ms
+    copy = shutil.copytree(folder, tmp_path / "copy")
+    (copy / ".build").mkdir(exist_ok=True)
+    (copy / ".build" / "params.json").write_text(json_module.dumps({"bin_size_s": 0.01}))
+    assert pile_bin_size(open_pile(copy, "demo")) == 0.01
+
+
+@pytest.mark.parametrize("patch_size", [(1, 5), (1, 100), (8, 10), (500, 10), (1, 500)])
+def test_motif_figure_panels_unit_and_size(patch_size):
+    from tokenizer.motif_figure import DPI, MAX_FIGURE_INCHES, top_motifs_figure
+
+    p_n, p_t = patch_size
+    rng = np.random.default_rng(1)
+    motifs = rng.integers(0, 5, (30, p_n * p_t)).astype(np.uint8)
+    counts = np.arange(30, 0, -1, dtype=np.int64)
+    fig = top_motifs_figure(motifs, counts, patch_size, top=24)
+    axes = panel_axes(fig)
+    assert len(axes) == 24
+    np.testing.assert_array_equal(axes[0].images[0].get_array(), np.minimum(motifs[0].reshape(p_n, p_t), 3))
+    assert axes[1].get_title().startswith("#2  29 (")
+    assert colour_bar_labels(fig) == ["spikes per 20 ms bin"]
+    width, height = fig.get_size_inches() * DPI
+    assert width <= MAX_FIGURE_INCHES[0] * DPI and height <= MAX_FIGURE_INCHES[1] * DPI

@@ -26,7 +26,8 @@ def test_hffs_lists_and_reads_ranges(reference_repo):
     local = _local_files(pile.folder)
     listed = fs.ls(f"datasets/{repo}/data", detail=True)
     assert {e["name"].split("/data/", 1)[1]: e["size"] for e in listed} == {
-        p[len("data/"):]: f.stat().st_size for p, f in local.items() if p.startswith("data/")}
+        p[len("data/") :]: f.stat().st_size for p, f in local.items() if p.startswith("data/")
+    }
     assert sorted(fs.ls(f"datasets/{repo}", detail=False)) == [f"datasets/{repo}/README.md", f"datasets/{repo}/data"]
     found = fs.find(hf_url(repo))
     assert sorted(name.split(f"{repo}/", 1)[1] for name in found) == sorted(local)
@@ -43,6 +44,19 @@ def test_hffs_lists_and_reads_ranges(reference_repo):
     assert fs.cat_file(f"datasets/{repo}/README.md") == local["README.md"].read_bytes()
 
 
+def test_paths_info_answers_the_paths_that_exist(reference_repo):
+    from huggingface_hub import HfApi
+    from huggingface_hub.hf_api import RepoFile, RepoFolder
+
+    repo, pile = reference_repo
+    path = pile.files["test"][0]
+    infos = HfApi().get_paths_info(repo, ["data", path, "data/missing.parquet"], repo_type="dataset")
+    assert [(type(i), i.path) for i in infos] == [(RepoFolder, "data"), (RepoFile, path)]
+    assert infos[1].size == (pile.folder / path).stat().st_size
+    expanded = HfApi().get_paths_info(repo, [path], repo_type="dataset", expand=True)
+    assert expanded[0].last_commit.oid == HfApi().dataset_info(repo).sha
+
+
 def test_tree_listing_follows_pages(tmp_path, reference_pile):
     """A page size of 2 makes the listing span many pages; the client follows every one."""
     from huggingface_hub import HfApi, HfFileSystem
@@ -55,14 +69,16 @@ def test_tree_listing_follows_pages(tmp_path, reference_pile):
         assert {e.path: e.size for e in tree if e.path in local} == {p: f.stat().st_size for p, f in local.items()}
         assert standin.calls["tree"] >= (len(local) + 1) // 2
         assert sorted(HfFileSystem().glob(f"datasets/{REFERENCE_REPO}/data/train-*")) == sorted(
-            f"datasets/{REFERENCE_REPO}/{p}" for p in reference_pile.files["train"])
+            f"datasets/{REFERENCE_REPO}/{p}" for p in reference_pile.files["train"]
+        )
 
 
 def _assert_rows_equal(got: list[dict], expected: list[dict]) -> None:
     assert len(got) == len(expected)
-    for row, want in zip(got, expected):
-        assert [row[c] for c in ("subject_id", "session_id", "segment_id", "source_dataset")] == \
-            [want[c] for c in ("subject_id", "session_id", "segment_id", "source_dataset")]
+    for row, want in zip(got, expected, strict=True):
+        assert [row[c] for c in ("subject_id", "session_id", "segment_id", "source_dataset")] == [
+            want[c] for c in ("subject_id", "session_id", "segment_id", "source_dataset")
+        ]
         np.testing.assert_array_equal(np.array(row["spike_counts"], dtype=np.uint8), want["spike_counts"])
 
 
@@ -105,9 +121,16 @@ def test_revision_pinning(hub, reference_pile, tmp_path):
     assert api.dataset_info(REFERENCE_REPO).sha == commits["main"]
     assert api.dataset_info(REFERENCE_REPO, revision="v1.0").sha == commits["v1.0"]
     assert api.dataset_info(REFERENCE_REPO, revision=commits["v1.0"]).sha == commits["v1.0"]
+    refs = api.list_repo_refs(REFERENCE_REPO, repo_type="dataset")
+    assert [(b.name, b.target_commit) for b in refs.branches] == [("main", commits["main"])]
+    assert [(t.name, t.target_commit) for t in refs.tags] == [("v1.0", commits["v1.0"])]
+    assert [c.commit_id for c in api.list_repo_commits(REFERENCE_REPO, repo_type="dataset", revision="v1.0")] == [
+        commits["v1.0"]
+    ]
     fs = HfFileSystem()
     assert sorted(fs.ls(f"datasets/{REFERENCE_REPO}@v1.0/data", detail=False)) == [
-        f"datasets/{REFERENCE_REPO}@v1.0/{p}" for p in sorted(older.files["train"] + older.files["test"])]
+        f"datasets/{REFERENCE_REPO}@v1.0/{p}" for p in sorted(older.files["train"] + older.files["test"])
+    ]
     for revision in ("v1.0", commits["v1.0"]):
         pinned = load_dataset(REFERENCE_REPO, revision=revision, streaming=True)
         _assert_rows_equal(list(pinned["train"]), older.rows["train"])
@@ -170,8 +193,11 @@ def test_byte_counters_match_what_the_client_received(reference_repo, hub, monke
     repo, pile = reference_repo
     received = []
     fetch = HfFileSystemFile._fetch_range
-    monkeypatch.setattr(HfFileSystemFile, "_fetch_range",
-                        lambda self, start, end: received.append(fetch(self, start, end)) or received[-1])
+    monkeypatch.setattr(
+        HfFileSystemFile,
+        "_fetch_range",
+        lambda self, start, end: received.append(fetch(self, start, end)) or received[-1],
+    )
     path = pile.files["train"][0]
     local = (pile.folder / path).read_bytes()
     fs = HfFileSystem()
@@ -225,7 +251,7 @@ def test_package_layout_repo_loads_per_config(package_repo):
     from datasets import load_dataset
 
     repo, written = package_repo
-    for component, (n_train, n_test) in HUB_PILE_COMPONENTS.items():
+    for component in HUB_PILE_COMPONENTS:
         loaded = load_dataset(repo, component, streaming=True)
         rows = list(loaded["train"])
         assert len(rows) == len(written[component]["train"])
@@ -240,3 +266,26 @@ def test_clients_call_only_served_endpoints(reference_repo, hub):
     load_dataset(repo)
     assert hub.unknown == []
     assert hub.calls["resolve"] > 0 and hub.calls["info"] > 0
+
+
+def test_child_processes_inherit_the_settings(reference_repo, hub, tmp_path):
+    """A command run in a new process reaches the stand-in through the environment alone."""
+    import os
+    import subprocess
+    import sys
+
+    repo, pile = reference_repo
+    script = (
+        "import sys; from huggingface_hub import HfApi, HfFileSystem, constants; "
+        "print(constants.ENDPOINT, HfApi().dataset_info(sys.argv[1]).sha, "
+        "len(HfFileSystem().cat_file(f'datasets/{sys.argv[1]}/README.md')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, repo], capture_output=True, text=True, env=dict(os.environ), timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    endpoint, sha, size = done.stdout.split()
+    assert endpoint == hub.url
+    assert sha == hub.repos[repo].revisions["main"].commit
+    assert int(size) == (pile.folder / "README.md").stat().st_size
+    assert hub.file_bytes(repo, "README.md") == int(size)

@@ -64,6 +64,40 @@ def test_count_motifs_equals_brute_force(patch_size, pad):
     assert_sorted(motifs, counts)
 
 
+@pytest.mark.parametrize("patch_size", [(1, 65), (8, 10), (1, 100), (500, 10)])
+def test_motifs_wider_than_a_packed_key_are_counted_exactly(patch_size):
+    """Patches of more than 64 values have no uint64 key; they are counted bytewise, exactly."""
+    rng = np.random.default_rng(sum(patch_size))
+    arrays = [sparse_counts(rng, 503, 140), grouped_counts_dense(rng, 17, 230), np.zeros((9, 120), np.uint8)]
+    for pad in ("drop", "zero"):
+        motifs, counts = count_motifs(arrays, patch_size, pad=pad)
+        assert motifs.shape[1] == patch_size[0] * patch_size[1]
+        assert as_counter(motifs, counts) == brute_force(arrays, patch_size, pad)
+        assert_sorted(motifs, counts)
+    parts = [count_motifs([a], patch_size) for a in arrays]
+    merged = merge_motif_counts(parts, patch_size)
+    whole = count_motifs(arrays, patch_size)
+    np.testing.assert_array_equal(merged[0], whole[0])
+    np.testing.assert_array_equal(merged[1], whole[1])
+
+
+def grouped_counts_dense(rng, n_neurons, n_bins):
+    """Counts with some values up to 255, so both small and large values reach wide patches."""
+    counts = rng.poisson(0.4, (n_neurons, n_bins)).astype(np.uint8)
+    counts[rng.random((n_neurons, n_bins)) < 0.01] = 255
+    return counts
+
+
+def test_cli_counts_wide_motifs(pile, tmp_path):
+    out, written = pile
+    from builders.cli import main
+
+    dest = tmp_path / "motifs_1x65"
+    assert main(["motifs", "--patch-size", "1", "65", "--dataset", str(out), "--config", "demo", "--out", str(dest), "--quiet", "--top", "4"]) == 0
+    table = read_motif_table(dest)
+    assert as_counter(table.motifs, table.counts) == brute_force(written["demo"]["train"], (1, 65))
+
+
 def test_all_silent_and_too_small_arrays():
     silent = [np.zeros((3, 25), np.uint8), np.zeros((1, 7), np.uint8)]
     motifs, counts = count_motifs(silent, (1, 10))

@@ -127,3 +127,37 @@ def push_command_args(argv):
     from builders.cli import make_parser
 
     return make_parser().parse_args(argv)
+
+
+@pytest.fixture()
+def no_saved_login(tmp_path, monkeypatch):
+    """No token in the environment and a saved-login file that does not exist."""
+    from huggingface_hub import constants
+
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no_login" / "token"))
+    return Path(constants.HF_TOKEN_PATH)
+
+
+def test_push_without_a_token_says_so_before_any_call(tokenizer_folder, no_saved_login, monkeypatch, capsys):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # a call would fail with a connection error
+    hub = RecordingHub()
+    from builders.commands import push as push_command
+
+    assert push_command.run(push_command_args(["push", str(tokenizer_folder), "--repo", "user/tok"]), api=hub) == 2
+    err = capsys.readouterr().err
+    assert hub.calls == []
+    assert "no Hub token found: HF_TOKEN is not set and there is no saved login" in err and err.count("\n") == 1
+    assert cli_main(["push", str(tokenizer_folder), "--repo", "user/tok", "--token-env", "MY_TOKEN"]) == 2
+    assert "MY_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_push_uses_the_saved_login(tokenizer_folder, no_saved_login):
+    no_saved_login.parent.mkdir()
+    no_saved_login.write_text(SECRET)
+    hub = RecordingHub()
+    from builders.commands import push as push_command
+
+    assert push_command.run(push_command_args(["push", str(tokenizer_folder), "--repo", "user/tok"]), api=hub) == 0
+    assert [name for name, _ in hub.calls] == ["create_repo", "upload_folder"]

@@ -221,13 +221,29 @@ def test_firing_rates_bad_inputs(tmp_path, firing_rate_session, nwb_file):
     wrong_rate = tmp_path / "sub-rat01_ses-9_ecephys.nwb"
     wrong_rate.write_bytes(firing_rate_session.path.read_bytes())
     with h5py.File(wrong_rate, "r+") as f:
-        f["acquisition/firing_rates/starting_time"].attrs["rate"] = 1000.0
+        f["acquisition/firing_rates/starting_time"].attrs["rate"] = 30.0  # 33 ms: no whole number per 20 ms bin
     with pytest.raises(ReaderError, match=f"{wrong_rate.name}.*sampled every"):
         read_firing_rates(str(wrong_rate), _asset(wrong_rate))
     text = tmp_path / "sub-rat01_ses-8_ecephys.nwb"
     text.write_text("not hdf5")
     with pytest.raises(ReaderError, match=text.name):
         read_firing_rates(str(text), _asset(text))
+
+
+def test_firing_rates_follow_the_build_bin_size(firing_rate_session, firing_rate_dir):
+    """read_session gets the build's bin size: 40 ms bins sum two 20 ms samples; 10 or 30 ms is refused."""
+    component = get_component("gonzalez")
+    session = list_sessions(component, data_dir=firing_rate_dir)[0]
+    truth = firing_rate_session.counts.astype(np.int64)
+    n_units, n_samples = truth.shape
+    expected = np.array([[truth[u, j:j + 2].sum() for j in range(0, n_samples, 2)] for u in range(n_units)])
+    result = session_to_rows(component, session, bin_size=0.04)
+    np.testing.assert_array_equal(result.rows[0]["spike_counts"], np.minimum(expected, 255))
+    assert result.rows[0]["t_start"] == 2.5
+    np.testing.assert_array_equal(read_session(component, session, bin_size=0.02).counts, firing_rate_session.counts)
+    for bin_size in (0.01, 0.03):
+        with pytest.raises(ReaderError, match=rf"{session.assets[0].path}.*sampled every 0.02 s, so bins of {bin_size:g} s"):
+            session_to_rows(component, session, bin_size=bin_size)
 
 
 # --- probe merge (Le Merre) -------------------------------------------------------------------

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,8 @@ from pile_folder import sparse_counts
 from tokenizer.motif_table import MotifTable, write_motif_table
 from tokenizer.motif_tokenizer import CONFIG_FILE, WEIGHTS_FILE, ArtifactError, MotifTokenizer
 from tokenizer.motifs import count_motifs
+
+REPO = Path(__file__).resolve().parents[1]
 
 PATCH_SIZES = [(1, 5), (1, 10), (2, 5), (3, 4)]
 
@@ -172,6 +176,35 @@ def test_save_load_round_trip(trained, tmp_path):
     assert "MotifTokenizer.from_pretrained" in (tmp_path / "tok" / "README.md").read_text()
 
 
+def test_capped_known_motifs_give_the_same_ids_and_a_smaller_artifact(trained, tmp_path):
+    tok, motifs, counts, k = trained
+    cap = 3
+    capped = MotifTokenizer.from_counts(motifs, counts, k, tok.patch_size, max_known=cap)
+    oov = len(motifs) - k
+    assert len(tok.known_motifs) == oov > cap == len(capped.known_motifs)
+    np.testing.assert_array_equal(capped.known_motifs, tok.known_motifs[:cap])  # the most frequent ones
+    assert capped.training["oov_motifs"] == oov and capped.training["known_motifs_kept"] == cap
+    arrays = training_arrays(3) + training_arrays(4)  # training-like rows and never-seen ones
+    for counts_array in arrays + arrays:  # the second pass is answered from the search memo
+        np.testing.assert_array_equal(capped.encode(counts_array), tok.encode(counts_array))
+    assert len(capped.memo) + len(capped.memo_bytewise) > 0
+    # one count too large for the packed keys: only its patch takes the byte-key path
+    row = arrays[0].copy()
+    row[1, 2] = 250
+    p_n, p_t = tok.patch_size
+    mixed, plain = tok.encode(row), tok.encode(arrays[0])
+    changed = np.zeros(plain.shape, bool)
+    changed[1 // p_n, 2 // p_t] = True
+    np.testing.assert_array_equal(mixed[~changed], plain[~changed])
+    assert mixed[changed][0] == tok.encode(row[(1 // p_n) * p_n:(1 // p_n + 1) * p_n, (2 // p_t) * p_t:(2 // p_t + 1) * p_t])[0, 0]
+    fresh = MotifTokenizer.from_counts(motifs, counts, k, tok.patch_size, max_known=cap)
+    np.testing.assert_array_equal(fresh.encode(arrays[0]), capped.encode(arrays[0]))
+    tok.save_pretrained(tmp_path / "full")
+    capped.save_pretrained(tmp_path / "capped")
+    size = lambda name: (tmp_path / name / WEIGHTS_FILE).stat().st_size
+    assert size("capped") < size("full")
+
+
 @pytest.fixture()
 def saved(tmp_path):
     motifs, counts = count_motifs(training_arrays(7), (1, 5))
@@ -220,7 +253,7 @@ def test_wrong_shapes_and_mismatched_config_are_refused(saved):
     (saved / CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(ArtifactError, match=WEIGHTS_FILE):
         MotifTokenizer.from_pretrained(saved)
-    with pytest.raises(FileNotFoundError, match="no tokenizer folder"):
+    with pytest.raises(FileNotFoundError, match="missing: no such local folder"):
         MotifTokenizer.from_pretrained(saved.parent / "missing")
 
 
@@ -235,3 +268,85 @@ def test_cli_train_tokenizer(tmp_path):
     direct = MotifTokenizer.from_counts(motifs, counts, 30, (2, 5))
     np.testing.assert_array_equal(tok.known_ids, direct.known_ids)
 
+
+
+LOAD_TYPO = """
+from tokenizer.motif_tokenizer import MotifTokenizer, TokenizerNotFoundError
+try:
+    MotifTokenizer.from_pretrained("tok_typo")
+except TokenizerNotFoundError as err:
+    print(err)
+"""
+
+
+class RepoNotFoundHub:
+    """A loopback Hub that knows no repo: every request gets the Hub's 404 RepoNotFound; records paths."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        owner = self
+        self.requests: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self):
+                owner.requests.append(self.path)
+                self.send_response(404)
+                self.send_header("X-Error-Code", "RepoNotFound")
+                self.send_header("X-Error-Message", "Repository not found")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_HEAD = answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def load_typo(tmp_path, **env) -> str:
+    """Run ``from_pretrained("tok_typo")`` in a fresh process (Hub settings are read at import)."""
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    clean.update(PYTHONPATH=str(REPO), HF_HOME=str(tmp_path / "hf_home"), **env)
+    done = subprocess.run([sys.executable, "-c", LOAD_TYPO], cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_missing_folder_is_named_not_reported_as_a_connection_problem(tmp_path):
+    offline = load_typo(tmp_path, HF_HUB_OFFLINE="1")
+    assert offline.startswith("tok_typo: no such local folder") and "Hub was not asked (HF_HUB_OFFLINE is set)" in offline
+    hub = RepoNotFoundHub()
+    try:
+        online = load_typo(tmp_path, HF_ENDPOINT=hub.url)
+    finally:
+        hub.close()
+    assert "/tok_typo/resolve/main/config.json" in hub.requests  # a Hub lookup was made
+    assert online.startswith("tok_typo: no such local folder") and "not found as a Hub repo id either" in online
+    assert "connection" not in online.lower()
+
+
+@pytest.mark.parametrize("patch_size", [(1, 65), (8, 10)])
+def test_patches_wider_than_a_packed_key_encode_and_decode(patch_size):
+    """Motifs of more than 64 values are looked up bytewise: vocabulary rows round-trip exactly."""
+    p_n, p_t = patch_size
+    rng = np.random.default_rng(7)
+    arrays = [rng.poisson(0.05, (p_n * 3, p_t * 20)).astype(np.uint8) for _ in range(3)]
+    motifs, counts = count_motifs(arrays, patch_size)
+    tok = MotifTokenizer.from_counts(motifs, counts, min(6, len(motifs)), patch_size)
+    order = [1, tok.zero_id, 2, 1]
+    row = np.concatenate([tok.vocab[i].reshape(p_n, p_t) for i in order], axis=1)
+    ids, stats = tok.encode_with_stats(row)
+    assert ids.tolist() == [order] and stats.lossless == len(order)
+    np.testing.assert_array_equal(tok.decode(ids, shape=row.shape), row)

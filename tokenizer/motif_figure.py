@@ -1,8 +1,14 @@
 """Figure of the most frequent motifs: one ``p_n x p_t`` grid per motif, values and counts printed.
 
 Colours are discrete so 0 and 1 never look alike: 0 is pale grey, 1 blue, 2 orange, 3 and
-more red; every cell also prints its value. Each panel's title gives the rank, the count
-(patches) and the share of all patches.
+more red; a colour bar gives their unit (spikes per bin), and every cell prints its value when
+cells are large enough to read and not too many (:data:`MAX_TEXT_CELLS`). Each panel's title gives the rank, the count (patches) and the
+share of all patches. Wide or tall motifs shrink their cells (and then fewer panels go side by
+side) so the image stays within :data:`MAX_FIGURE_INCHES` at :data:`DPI`.
+
+:func:`top_motifs_figure` draws arrays into a Figure; :func:`plot_top_motifs` saves it; and
+:func:`plot_motif_table` is the one figure of a motif table (``top_motifs.png``), drawn by the
+motifs job and redrawn by ``neural-pile visualize --motifs``.
 """
 
 from __future__ import annotations
@@ -12,43 +18,94 @@ from pathlib import Path
 import numpy as np
 
 COLOURS = ["#eeeeee", "#1f5fbf", "#f39c12", "#c0392b"]  # 0, 1, 2, >=3
+#: Largest figure (width, height) in inches; at DPI this caps the image at 2400 x 3000 pixels.
+MAX_FIGURE_INCHES = (16.0, 20.0)
+DPI = 150
+#: Preferred cell size and the smallest one that still prints its value (inches).
+CELL_INCHES = 0.32
+TEXT_CELL_INCHES = 0.2
+#: Most cells whose values are printed (each is a text object; thousands take many seconds to draw).
+MAX_TEXT_CELLS = 1000
 
 
-def plot_top_motifs(motifs: np.ndarray, counts: np.ndarray, patch_size, path, top: int = 24, title: str = "") -> Path:
-    """Save a PNG of the ``top`` most frequent motifs (table sorted most frequent first)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+def _layout(shown: int, p_n: int, p_t: int) -> tuple[int, int, float]:
+    """(panel columns, panel rows, cell size in inches) that fit :data:`MAX_FIGURE_INCHES`."""
+    max_w, max_h = MAX_FIGURE_INCHES
+    best = None
+    for n_cols in range(max(1, min(shown, 4 if p_t >= 2 * p_n else 6)), 0, -1):  # most columns first
+        n_rows = -(-shown // n_cols)
+        cell = min(CELL_INCHES, (max_w - 1.4) / (n_cols * p_t), (max_h - 0.9) / (n_rows * (p_n + 2)))
+        if best is None or cell > best[2]:
+            best = (n_cols, n_rows, cell)
+    return best
+
+
+def top_motifs_figure(motifs: np.ndarray, counts: np.ndarray, patch_size, top: int = 24, title: str = "",
+                      bin_label: str = "20 ms"):
+    """A Figure of the ``top`` most frequent motifs (table sorted most frequent first)."""
+    from matplotlib.cm import ScalarMappable
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.figure import Figure
 
     p_n, p_t = (int(v) for v in patch_size)
     shown = min(int(top), len(counts))
     total = max(int(np.sum(counts)), 1)
-    n_cols = max(1, min(shown, 4 if p_t >= 2 * p_n else 6))
-    n_rows = max(1, -(-shown // n_cols))
-    cell = 0.32
-    panel_w, panel_h = max(1.6, p_t * cell), p_n * cell + 0.55
-    fig = Figure(figsize=(n_cols * panel_w + 0.4, n_rows * panel_h + 0.9))
-    FigureCanvasAgg(fig)
+    n_cols, n_rows, cell = _layout(max(shown, 1), p_n, p_t)
+    print_values = cell >= TEXT_CELL_INCHES and shown * p_n * p_t <= MAX_TEXT_CELLS
+    panel_w = max(1.6 if cell >= TEXT_CELL_INCHES else 0.0, p_t * cell)
+    panel_h = p_n * cell + 0.55
+    width = min(MAX_FIGURE_INCHES[0], n_cols * panel_w + 1.4)
+    height = min(MAX_FIGURE_INCHES[1], n_rows * panel_h + 0.9)
+    fig = Figure(figsize=(width, height), layout="constrained")
     cmap = ListedColormap(COLOURS)
-    norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 256], cmap.N)
-    for i in range(n_rows * n_cols):
-        ax = fig.add_subplot(n_rows, n_cols, i + 1)
+    norm = BoundaryNorm([-0.5, 0.5, 1.5, 2.5, 3.5], cmap.N)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
         if i >= shown:
             ax.axis("off")
             continue
         grid = motifs[i].reshape(p_n, p_t)
-        ax.imshow(grid, cmap=cmap, norm=norm, aspect="equal")
-        for (r, c), v in np.ndenumerate(grid):
-            ax.text(c, r, str(int(v)), ha="center", va="center", fontsize=7, color="black" if v == 0 else "white")
-        ax.set_xticks(np.arange(-0.5, p_t, 1), minor=True)
-        ax.set_yticks(np.arange(-0.5, p_n, 1), minor=True)
-        ax.grid(which="minor", color="white", linewidth=0.8)
-        ax.tick_params(which="minor", length=0)
+        ax.imshow(np.minimum(grid, 3), cmap=cmap, norm=norm, aspect="equal", interpolation="nearest")
+        if print_values:
+            for (r, c), v in np.ndenumerate(grid):
+                ax.text(c, r, str(int(v)), ha="center", va="center", fontsize=7, color="black" if v == 0 else "white")
+            ax.set_xticks(np.arange(-0.5, p_t, 1), minor=True)
+            ax.set_yticks(np.arange(-0.5, p_n, 1), minor=True)
+            ax.grid(which="minor", color="white", linewidth=0.8)
+            ax.tick_params(which="minor", length=0)
         ax.set_title(f"#{i + 1}  {int(counts[i]):,} ({100 * counts[i] / total:.3g}%)", fontsize=7)
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes.ravel().tolist(), shrink=0.6,
+                       ticks=[0, 1, 2, 3], aspect=15)
+    bar.ax.set_yticklabels(["0", "1", "2", "3+"])
+    bar.set_label(f"spikes per {bin_label} bin", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     fig.suptitle(title or f"Top {shown} motifs ({p_n} neuron x {p_t} bins) of {total:,} patches", fontsize=9)
-    fig.tight_layout()
+    return fig
+
+
+def plot_top_motifs(motifs: np.ndarray, counts: np.ndarray, patch_size, path, top: int = 24, title: str = "") -> Path:
+    """Save a PNG of the ``top`` most frequent motifs (see :func:`top_motifs_figure`)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = top_motifs_figure(motifs, counts, patch_size, top=top, title=title)
+    FigureCanvasAgg(fig)
     path = Path(path)
-    fig.savefig(path, dpi=150)
+    fig.savefig(path, dpi=DPI)
     return path
+
+
+def motif_table_title(metadata: dict, shown: int) -> str:
+    p_n, p_t = metadata["patch_size"]
+    configs = ", ".join(metadata.get("configs", [])) or "unknown configs"
+    splits = ", ".join(metadata.get("splits", [])) or "unknown splits"
+    return (f"Top {shown} motifs ({p_n} neuron x {p_t} bins) of {int(metadata.get('total_patches', 0)):,} patches; "
+            f"{metadata.get('dataset', 'dataset')}: {configs} ({splits})")
+
+
+def plot_motif_table(table, path, top: int = 24) -> Path:
+    """The figure of a :class:`~tokenizer.motif_table.MotifTable` (``top_motifs.png`` of its folder)."""
+    shown = min(int(top), len(table.counts))
+    return plot_top_motifs(table.motifs, table.counts, table.patch_size, path, top=top,
+                           title=motif_table_title(table.metadata, shown))

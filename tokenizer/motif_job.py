@@ -15,8 +15,8 @@ from builders.executor import Executor
 from builders.pile import Pile
 
 from .motif_counting import count_pile_motifs
-from .motif_figure import plot_top_motifs
-from .motif_table import FIGURE_FILE, MotifTable, table_metadata, write_motif_table
+from .motif_figure import plot_motif_table
+from .motif_table import FIGURE_FILE, MotifTable, claim_table_folder, table_metadata, write_motif_table
 from .patches import check_pad, check_patch_size
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ def motif_table_job(piles: list[Pile], patch_size, pad: str, out: str | Path, *,
     """Count every distinct motif of ``piles`` and write ``out``/{motifs.parquet, metadata.json, top_motifs.png}."""
     patch_size = check_patch_size(patch_size)
     pad = check_pad(pad)
+    out = claim_table_folder(out)  # before counting: a refused folder costs no work
     started = time.perf_counter()
     motifs, counts, rows = count_pile_motifs(piles, patch_size, pad, executor=executor, progress=progress)
     seconds = time.perf_counter() - started
@@ -38,8 +39,7 @@ def motif_table_job(piles: list[Pile], patch_size, pad: str, out: str | Path, *,
         sources=[p.source for p in piles],
     )
     table = MotifTable(motifs, counts, meta)
-    out = Path(out)
     write_motif_table(out, table)
-    plot_top_motifs(motifs, counts, patch_size, out / FIGURE_FILE, top=top)
+    plot_motif_table(table, out / FIGURE_FILE, top=top)
     logger.info("%d rows, %d distinct motifs in %.1f s -> %s", rows, len(motifs), seconds, out)
     return table

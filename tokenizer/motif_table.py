@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builders.output.ownership import claim_output_folder
 from builders.output.shards import atomic_path, write_text_atomic
 
 from .patches import check_pad, check_patch_size
@@ -30,6 +31,13 @@ METADATA_FILE = "metadata.json"
 FIGURE_FILE = "top_motifs.png"
 METADATA_KEY = b"neural_pile_motifs"
 ROW_GROUP = 1_000_000
+#: What :func:`builders.output.ownership.claim_output_folder` records for a motif table folder.
+OUT_KIND = "motif table"
+
+
+def claim_table_folder(out_dir) -> Path:
+    """Create or reclaim a motif table folder; refuse a non-empty folder that is not one."""
+    return claim_output_folder(out_dir, OUT_KIND, earlier=(TABLE_FILE,))
 
 
 @dataclass
@@ -70,9 +78,13 @@ def table_metadata(patch_size, pad: str, motifs: np.ndarray, counts: np.ndarray,
 
 
 def write_motif_table(out_dir, table: MotifTable) -> Path:
-    """Write ``motifs.parquet`` and ``metadata.json`` into ``out_dir``; return the Parquet path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write ``motifs.parquet`` and ``metadata.json`` into ``out_dir``; return the Parquet path.
+
+    Raises:
+        builders.output.ownership.OutputFolderError: ``out_dir`` is a non-empty folder that does
+            not hold a motif table (nothing is written).
+    """
+    out = claim_table_folder(out_dir)
     width = int(np.prod(check_patch_size(table.metadata["patch_size"])))
     motifs = np.ascontiguousarray(table.motifs, dtype=np.uint8)
     counts = np.asarray(table.counts, dtype=np.int64)

@@ -5,9 +5,12 @@ form the vocabulary and map to themselves (ids 0..K-1, most frequent first). The
 (all-zero) motif is always in the vocabulary (it replaces the K-th motif if it is not among
 the K most frequent) and only the silent motif maps to it. Every other motif, seen in training
 or not, maps to the non-silent vocabulary motif with the highest cosine similarity
-(:func:`tokenizer.nearest.nearest_by_cosine`). The mapping of the table's out-of-vocabulary
-motifs is computed once at training time and stored, so encoding needs a cosine search only for
-motifs never seen in training.
+(:func:`tokenizer.nearest.nearest_by_cosine`). The mapping of the table's most frequent
+out-of-vocabulary motifs (up to ``max_known``, default :data:`DEFAULT_MAX_KNOWN`) is computed at
+training time and stored; any other motif is searched when encoding meets it first, and the answer
+is remembered for the rest of the process (:class:`tokenizer.search_memo.SearchMemo`). The
+artifact therefore stays small (about ``max_known x (p_n*p_t + 4)`` bytes beyond the vocabulary)
+whatever the size of the training table.
 
 ``encode`` pads a row with zeros to whole patches and returns an int32 ``(n_patch_rows,
 n_patch_cols)`` id grid (patch rows = ceil(n_neurons / p_n), patch columns = ceil(n_time_bins
@@ -36,8 +39,9 @@ from huggingface_hub import ModelHubMixin, hf_hub_download
 
 from .motif_table import MotifTable, read_motif_table
 from .motifs import sort_motifs
-from .nearest import nearest_by_cosine
+from .nearest import CosineCandidates, nearest_by_cosine
 from .patches import PatchKeys, as_counts, check_patch_size, grid_shape, patch_matrix
+from .search_memo import SearchMemo
 
 WEIGHTS_FILE = "motif_tokenizer.safetensors"
 CONFIG_FILE = "config.json"
@@ -46,11 +50,31 @@ FORMAT = "neural-pile-motif-tokenizer"
 FORMAT_VERSION = 1
 ID_DTYPE = np.int32
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib", ".ckpt")
+#: Out-of-vocabulary motifs stored with a saved tokenizer (the most frequent; ~15 MB for 1x10).
+DEFAULT_MAX_KNOWN = 1 << 20
 ARRAYS = {"vocab": np.uint8, "vocab_counts": np.int64, "known_motifs": np.uint8, "known_ids": np.int32}
+#: What :func:`builders.output.ownership.claim_output_folder` records for a tokenizer folder.
+OUT_KIND = "motif tokenizer"
+
+
+def claim_tokenizer_folder(path) -> Path:
+    """Create or reclaim a folder for ``save_pretrained``; refuse a non-empty folder that is not a tokenizer.
+
+    ``save_pretrained`` keeps the ``ModelHubMixin`` contract (it writes into any folder, and the
+    mixin deletes an existing ``config.json`` first), so jobs that save into a folder a user names
+    call this before anything else.
+    """
+    from builders.output.ownership import claim_output_folder
+
+    return claim_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
 
 
 class ArtifactError(ValueError):
     """A saved tokenizer is corrupt, mismatched or unsafe (the message names the file)."""
+
+
+class TokenizerNotFoundError(FileNotFoundError):
+    """Neither a local folder nor a Hub repo holds the tokenizer asked for (the message says which was tried)."""
 
 
 @dataclass
@@ -146,6 +170,10 @@ class MotifTokenizer(
         self.training = dict(training or {})
         self._build_lookup()
         self.stats = EncodeStats()
+        #: cosine-search answers of this process, by packed key and by bytes (never saved)
+        self.memo = SearchMemo()
+        self.memo_bytewise = SearchMemo()
+        self._cosine: CosineCandidates | None = None  # the vocabulary prepared for the search, on first use
 
     # ------------------------------------------------------------------ lookup
     def _build_lookup(self) -> None:
@@ -189,16 +217,32 @@ class MotifTokenizer(
         return ids
 
     def encode_with_stats(self, counts: np.ndarray) -> tuple[np.ndarray, EncodeStats]:
-        """Like :meth:`encode`, also returning this call's :class:`EncodeStats` (``stats`` untouched)."""
+        """Like :meth:`encode`, also returning this call's :class:`EncodeStats` (``stats`` untouched).
+
+        Patches whose values fit the packed keys are looked up by packed key; the few others (a
+        count too large for the packing) by bytes, so one large count does not slow a whole row.
+        """
         counts = as_counts(counts)
         g_n, g_t = grid_shape(counts.shape, self.patch_size, "zero")
         patches = patch_matrix(counts, self.patch_size, "zero")
         codec = self._codec
         if codec.packable(patches):
-            keys, lookup, to_patches = codec.packed(patches), self._packed, codec.unpacked
+            ids, stats = self._encode_patches(patches, packed=True)
+        else:
+            fits = patches.max(axis=1) < codec.limit if codec.bits else np.zeros(len(patches), bool)
+            ids = np.empty(len(patches), dtype=ID_DTYPE)
+            ids[fits], small = self._encode_patches(patches[fits], packed=True)
+            ids[~fits], large = self._encode_patches(patches[~fits], packed=False)
+            stats = small + large
+        return ids.reshape(g_n, g_t), stats
+
+    def _encode_patches(self, patches: np.ndarray, packed: bool) -> tuple[np.ndarray, EncodeStats]:
+        codec = self._codec
+        if packed:
+            keys, lookup, to_patches, memo = codec.packed(patches), self._packed, codec.unpacked, self.memo
             busy = np.flatnonzero(keys)
         else:
-            keys, lookup, to_patches = codec.bytewise(patches), self._bytewise_lookup(), codec.from_bytewise
+            keys, lookup, to_patches, memo = codec.bytewise(patches), self._bytewise_lookup(), codec.from_bytewise, self.memo_bytewise
             busy = np.flatnonzero(patches.any(axis=1))
         ids = np.full(len(keys), self.zero_id, dtype=ID_DTYPE)
         lossless = len(keys) - len(busy)
@@ -212,9 +256,20 @@ class MotifTokenizer(
             searched = len(missed)
             if searched:
                 unseen, inverse = np.unique(busy_keys[~hit], return_inverse=True)
-                nearest = nearest_by_cosine(to_patches(unseen), self.vocab, self.zero_id)
-                ids[missed] = nearest[inverse.ravel()]
-        return ids.reshape(g_n, g_t), EncodeStats(len(keys), lossless, searched)
+                ids[missed] = self._search(unseen, to_patches, memo)[inverse.ravel()]
+        return ids, EncodeStats(len(keys), lossless, searched)
+
+    def _search(self, unseen: np.ndarray, to_patches, memo: SearchMemo) -> np.ndarray:
+        """Ids of distinct unknown motif keys: remembered answers, else the cosine search (then remembered)."""
+        hit, ids = memo.find(unseen)
+        if not hit.all():
+            new = unseen[~hit]
+            if self._cosine is None:
+                self._cosine = CosineCandidates(self.vocab, self.zero_id)
+            found = nearest_by_cosine(to_patches(new), self.vocab, self.zero_id, prepared=self._cosine).astype(ID_DTYPE)
+            ids[~hit] = found
+            memo.add(new, found)
+        return ids
 
     def decode(self, ids: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
         """Id grid -> uint8 counts, cropped to ``shape`` (n_neurons, n_time_bins) if given."""
@@ -235,10 +290,13 @@ class MotifTokenizer(
 
     # ------------------------------------------------------------------ training
     @classmethod
-    def from_counts(cls, motifs, counts, vocab_size: int, patch_size, *, assign=nearest_by_cosine, training=None):
+    def from_counts(cls, motifs, counts, vocab_size: int, patch_size, *, assign=nearest_by_cosine, training=None,
+                    max_known: int | None = DEFAULT_MAX_KNOWN):
         """Tokenizer of the ``vocab_size`` most frequent motifs of a ``(motifs, counts)`` table.
 
         Args:
+            max_known: out-of-vocabulary motifs whose ids are precomputed and saved, the most
+                frequent first (None: all of them); the others are searched when met.
             assign: ``assign(queries, vocab, zero_id) -> ids``; maps the table's other motifs
                 (default :func:`nearest_by_cosine`; a Ray job passes a parallel version).
 
@@ -263,21 +321,27 @@ class MotifTokenizer(
                 chosen = np.concatenate([np.arange(k - 1), silent[:1]])
             vocab, vocab_counts = motifs[chosen], counts[chosen]
             rest = np.setdiff1d(np.arange(len(motifs)), chosen)
+        n_rest = len(rest)
+        if max_known is not None:
+            rest = rest[: max(0, int(max_known))]  # ``rest`` is in table order: most frequent first
         known = motifs[rest]
         zero_id = int(np.flatnonzero(~vocab.any(axis=1))[0])
         known_ids = np.asarray(assign(known, vocab, zero_id), dtype=ID_DTYPE) if len(known) else np.zeros(0, ID_DTYPE)
         summary = dict(training or {})
         total = int(counts.sum())
         summary["in_vocab_share"] = float(vocab_counts.sum() / total) if total else 1.0
+        summary["known_share"] = float(counts[rest].sum() / total) if total else 0.0
+        summary["oov_motifs"], summary["known_motifs_kept"] = int(n_rest), int(len(rest))
         return cls(vocab, patch_size, vocab_counts=vocab_counts, known_motifs=known, known_ids=known_ids, training=summary)
 
     @classmethod
-    def train(cls, motif_table, vocab_size: int, *, assign=nearest_by_cosine):
+    def train(cls, motif_table, vocab_size: int, *, assign=nearest_by_cosine, max_known: int | None = DEFAULT_MAX_KNOWN):
         """Tokenizer of the ``vocab_size`` most frequent motifs of a motif table (folder or MotifTable)."""
         table = motif_table if isinstance(motif_table, MotifTable) else read_motif_table(motif_table)
         keep = ("dataset", "configs", "splits", "rows", "total_patches", "unique_motifs", "pad", "sources")
         training = {k: table.metadata[k] for k in keep if k in table.metadata}
-        return cls.from_counts(table.motifs, table.counts, vocab_size, table.patch_size, assign=assign, training=training)
+        return cls.from_counts(table.motifs, table.counts, vocab_size, table.patch_size, assign=assign, training=training,
+                               max_known=max_known)
 
     # ------------------------------------------------------------------ persistence
     def config(self) -> dict:
@@ -313,15 +377,27 @@ class MotifTokenizer(
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        """Load from a saved folder or a Hub repo id (see ``huggingface_hub.ModelHubMixin``)."""
+        """Load from a saved folder or a Hub repo id (see ``huggingface_hub.ModelHubMixin``).
+
+        Raises:
+            TokenizerNotFoundError: no such local folder, and (for a name that can be a repo id)
+                no such Hub repo, or the Hub could not be asked; the message says which.
+            ArtifactError: the folder or repo holds no valid tokenizer.
+        """
         name = str(pretrained_model_name_or_path)
         looks_local = isinstance(pretrained_model_name_or_path, Path) or name.startswith((".", "/", "~")) or name.count("/") > 1
         if looks_local or os.path.isdir(name):
             name = os.path.expanduser(name)
             if not os.path.isdir(name):
-                raise FileNotFoundError(f"no tokenizer folder at {name}")
+                raise TokenizerNotFoundError(f"{name}: no such local folder (a path, so the Hub was not asked)")
             read_config(Path(name) / CONFIG_FILE)  # a clear error before the mixin parses it
-        return super().from_pretrained(name, **kwargs)
+            return super().from_pretrained(name, **kwargs)
+        from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, OfflineModeIsEnabled
+
+        try:
+            return super().from_pretrained(name, **kwargs)
+        except (EntryNotFoundError, HfHubHTTPError, OfflineModeIsEnabled) as err:
+            raise TokenizerNotFoundError(hub_lookup_failure(name, err)) from None
 
     @classmethod
     def _from_pretrained(cls, *, model_id, revision, cache_dir, force_download, local_files_only, token, **_config_values):
@@ -333,6 +409,33 @@ class MotifTokenizer(
             config_path = Path(hf_hub_download(filename=CONFIG_FILE, **fetch))
             weights_path = Path(hf_hub_download(filename=WEIGHTS_FILE, **fetch))
         return load_artifact(cls, config_path, weights_path)
+
+
+def hub_lookup_failure(name: str, err: Exception) -> str:
+    """One line saying that ``name`` is no local folder and what the Hub lookup found."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    where = f"{name}: no such local folder (from {os.getcwd()})"
+    if isinstance(err, LocalEntryNotFoundError) and constants.HF_HUB_OFFLINE:
+        return f"{where}, and the Hub was not asked (HF_HUB_OFFLINE is set)"
+    status = getattr(getattr(err.__cause__, "response", None), "status_code", None)
+    if isinstance(err, LocalEntryNotFoundError) and status == 404:
+        return f"{where}, and not found on the Hub at {constants.ENDPOINT} either (404)"
+    if isinstance(err, LocalEntryNotFoundError):
+        return f"{where}, and the Hub at {constants.ENDPOINT} could not be reached to look it up as a repo id"
+    if isinstance(err, RepositoryNotFoundError):
+        return f"{where}, and not found as a Hub repo id either (or it is private: log in with `hf auth login`)"
+    if isinstance(err, RevisionNotFoundError):
+        return f"{where}; the Hub repo {name} exists but not at the requested revision"
+    if isinstance(err, EntryNotFoundError):
+        return f"{where}; the Hub repo {name} holds no {CONFIG_FILE} / {WEIGHTS_FILE} (not a MotifTokenizer)"
+    return f"{where}, and looking it up on the Hub failed ({type(err).__name__}: {str(err).splitlines()[0]})"
 
 
 def refuse_pickles(folder: Path) -> None:
@@ -454,10 +557,27 @@ def model_card(tok: MotifTokenizer) -> str:
         lines.append(f"- share of training patches that are vocabulary motifs (lossless): {100 * share:.3f}%")
     lines += [
         "",
+        "## Token ids for a model (`token_stream`)",
+        "",
+        "`neural_pile_rodent.token_stream(..., tokenizer=tok)` turns windows of `n_neurons` neurons into packed "
+        "sequences in time-major order: for each time step of "
+        f"{p_t} bin(s), the separator, then one id per {p_n}-neuron patch from the first neuron to the last.",
+        "",
+        "| ids | meaning |",
+        "|:--|:--|",
+        f"| 0 .. {tok.vocab_size - 1} | motifs (id {tok.zero_id} is the silent motif) |",
+        f"| {tok.vocab_size} | separator, before each time step |",
+        "",
+        f"- embedding size (`vocab_size` of the model config): **{tok.vocab_size + 1}**",
+        f"- tokens per time step: `n_neurons / {p_n} + 1`; sequences are packed across windows, so there "
+        "is no padding id; `labels` are `input_ids` shifted by one.",
+        "",
         "## Files",
         "",
         f"- `{WEIGHTS_FILE}`: `vocab` uint8 (K, {p_n * p_t}), `vocab_counts` int64 (K,), `known_motifs` uint8 "
-        "(M, width) and `known_ids` int32 (M,): the precomputed ids of training motifs outside the vocabulary.",
+        f"(M, width) and `known_ids` int32 (M,): the precomputed ids of the {len(tok.known_motifs):,} most frequent "
+        f"training motifs outside the vocabulary (of {t.get('oov_motifs', len(tok.known_motifs)):,}); any other "
+        "motif is mapped by the cosine search when it is first met.",
         f"- `{CONFIG_FILE}`: patch size, vocabulary size, silent id and the training summary.",
         "",
     ]

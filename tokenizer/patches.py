@@ -90,6 +90,8 @@ class PatchKeys:
     largest value is below ``2**bits`` (``packable``); spike counts in 20 ms bins almost always
     are (e.g. < 64 for 1x10 patches). Otherwise *byte* keys view each patch's bytes as one
     fixed-size ``void`` value. Both kinds sort, ``np.unique`` and ``np.searchsorted`` exactly.
+    Patches wider than 64 values have no packed form (``bits == 0``): every patch is keyed
+    bytewise, so any patch size is counted exactly.
     """
 
     def __init__(self, width: int):
@@ -103,6 +105,8 @@ class PatchKeys:
     def packed(self, patches: np.ndarray) -> np.ndarray:
         """uint64 keys of a packable uint8 ``(n, width)`` patch matrix."""
         n = len(patches)
+        if n and not self.bits:
+            raise ValueError(f"patches of {self.width} values have no packed key; use bytewise keys")
         if self.bits == 8:
             if self.width == 8 and patches.flags.c_contiguous:
                 return patches.view("<u8").reshape(n)
@@ -117,6 +121,8 @@ class PatchKeys:
     def unpacked(self, keys: np.ndarray) -> np.ndarray:
         """Inverse of :meth:`packed`: uint8 ``(n, width)`` patches."""
         keys = np.ascontiguousarray(keys, dtype=np.uint64)
+        if not len(keys):
+            return np.zeros((0, self.width), dtype=np.uint8)
         if self.bits == 8:
             return keys.view(np.uint8).reshape(len(keys), 8)[:, : self.width].copy()
         mask = np.uint64(self.limit - 1)

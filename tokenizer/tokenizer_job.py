@@ -16,7 +16,7 @@ import numpy as np
 from builders.executor import Executor, SerialExecutor, Task
 
 from .motif_table import read_motif_table
-from .motif_tokenizer import MotifTokenizer
+from .motif_tokenizer import DEFAULT_MAX_KNOWN, MotifTokenizer, claim_tokenizer_folder
 from .nearest import nearest_by_cosine
 
 logger = logging.getLogger(__name__)
@@ -48,8 +48,11 @@ def assign_nearest(queries: np.ndarray, vocab: np.ndarray, zero_id: int, *, exec
 
 
 def tokenizer_job(motifs: str | Path, vocab_size: int, out: str | Path, *, executor: Executor | None = None,
-                  progress: bool = True) -> MotifTokenizer:
-    """Train a tokenizer of ``vocab_size`` ids from the motif table folder ``motifs`` and save it to ``out``."""
+                  progress: bool = True, max_known: int | None = DEFAULT_MAX_KNOWN) -> MotifTokenizer:
+    """Train a tokenizer of ``vocab_size`` ids from the motif table folder ``motifs`` and save it to ``out``.
+
+    ``max_known``: out-of-vocabulary motifs whose ids are precomputed and saved (most frequent first).
+    """
     if vocab_size < 1:
         raise ValueError(f"--vocab-size must be at least 1, got {vocab_size}")
     table = read_motif_table(motifs)
@@ -57,7 +60,8 @@ def tokenizer_job(motifs: str | Path, vocab_size: int, out: str | Path, *, execu
     def assign(queries, vocab, zero_id):
         return assign_nearest(queries, vocab, zero_id, executor=executor, progress=progress)
 
-    tok = MotifTokenizer.train(table, vocab_size, assign=assign)
+    claim_tokenizer_folder(out)  # before training: a refused folder costs no work
+    tok = MotifTokenizer.train(table, vocab_size, assign=assign, max_known=max_known)
     tok.save_pretrained(out)
     logger.info("tokenizer %s -> %s", tok.patch_size, out)
     return tok

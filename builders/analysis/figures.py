@@ -1,23 +1,30 @@
 """Figures of a built dataset: raster grids of random rows, and the token statistics plot.
 
-Raster grid: ``n_examples`` rows drawn with a seeded generator from a config's shards (uniform
-over rows), one panel each: time on x (20 ms bins), units on y, colour = spike count (white = 0,
-darker = more spikes; the colour scale tops out at the panel's 99th percentile of non-zero counts,
-at least 1, so a few large counts do not wash out the rest). Titles give session, segment and shape.
+Raster grid: ``n_examples`` rows drawn with a seeded generator from an opened pile (uniform
+over rows), one panel each: time in seconds on x (from the row's ``t_start``), units on y, grey
+level = spike count (white = 0). All panels share one colour scale and one colour bar labelled
+with its unit (spikes per 20 ms bin); the scale tops out at the 99th percentile of the non-zero
+counts of all panels, at least 1, so a few large counts do not wash out the rest. Each panel's
+title gives component, subject, session, segment, its start time and its shape.
 
-Rows longer than ``max_bins`` (default 2000) are downsampled for plotting only: consecutive bins
-are summed in blocks of ``k = ceil(n_time_bins / max_bins)`` (the last block may be shorter), and
-the x axis then counts ``k x 20 ms`` bins, as its label says. Rows are read one row group at a
-time through the zero-copy uint8 accessor.
+When the longest row has more than ``max_bins`` bins (default 2000), every panel is downsampled
+for plotting with the same factor ``k = ceil(longest / max_bins)``: consecutive bins are summed
+in blocks of ``k`` (a row's last block may be shorter), and the colour bar says "spikes per
+k x 20 ms". Reading (:func:`read_panels`) is kept apart from drawing (:func:`raster_figure`,
+which takes arrays and their metadata).
 """
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..binning import BIN_SIZE
+from ..output.layout import STATE_DIR
 from ..pile import Pile, RowGroup
 from ..schema import table_spike_counts
 
@@ -34,6 +41,15 @@ def _matplotlib():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+@dataclass
+class RasterPanel:
+    """One row to draw: uint8 ``counts`` (n_units, n_bins) and its metadata columns
+    (``source_dataset``, ``subject_id``, ``session_id``, ``segment_id``, ``t_start`` in s)."""
+
+    counts: np.ndarray
+    meta: dict
 
 
 def sample_rows(pile: Pile, n_examples: int, seed: int) -> list[tuple[RowGroup, int]]:
@@ -56,18 +72,27 @@ def sample_rows(pile: Pile, n_examples: int, seed: int) -> list[tuple[RowGroup, 
     return [(groups[g], int(p - (ends[g] - sizes[g]))) for g, p in zip(group, picks)]
 
 
-def read_rows(pile: Pile, samples: list[tuple[RowGroup, int]]) -> list[tuple[np.ndarray, dict]]:
-    """The sampled rows: uint8 counts and the other columns; each row group is read once."""
-    rows = []
+def read_panels(pile: Pile, samples: list[tuple[RowGroup, int]]) -> list[RasterPanel]:
+    """The sampled rows (uint8 counts and the other columns); each row group is read once."""
+    panels = []
     tables: dict[tuple[str, int], object] = {}
     for group, index in samples:
         key = (group.path, group.index)
         if key not in tables:
             tables[key] = pile.read(group, pile.schema().names)
         table = tables[key].slice(index, 1)
-        meta = table.drop_columns(["spike_counts"]).to_pylist()[0]
-        rows.append((table_spike_counts(table)[0], meta))
-    return rows
+        panels.append(RasterPanel(table_spike_counts(table)[0], table.drop_columns(["spike_counts"]).to_pylist()[0]))
+    return panels
+
+
+def pile_bin_size(pile: Pile) -> float:
+    """Bin width (s) recorded by the build of a local pile (its ``.build/params.json``), else 20 ms."""
+    if "://" in pile.source["uri"]:
+        return BIN_SIZE
+    try:
+        return float(json.loads((Path(pile.source["uri"]) / STATE_DIR / "params.json").read_text())["bin_size_s"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return BIN_SIZE
 
 
 def downsample_time(counts: np.ndarray, max_bins: int = MAX_PLOT_BINS) -> tuple[np.ndarray, int]:
@@ -76,41 +101,97 @@ def downsample_time(counts: np.ndarray, max_bins: int = MAX_PLOT_BINS) -> tuple[
     if n_bins <= max_bins:
         return counts, 1
     k = math.ceil(n_bins / max_bins)
-    starts = np.arange(0, n_bins, k)
-    return np.add.reduceat(counts.astype(np.int64), starts, axis=1), k
+    return sum_blocks(counts, k), k
 
 
-def raster_grid(samples: list[tuple[np.ndarray, dict]], title: str, path: Path, max_bins: int = MAX_PLOT_BINS) -> Path:
-    """Draw one panel per row (uint8 counts, other columns) into a PNG at ``path``."""
-    plt = _matplotlib()
+def sum_blocks(counts: np.ndarray, k: int) -> np.ndarray:
+    """Counts summed over consecutive blocks of ``k`` bins (the last block may be shorter)."""
+    if k == 1:
+        return counts
+    return np.add.reduceat(counts.astype(np.int64), np.arange(0, counts.shape[1], k), axis=1)
+
+
+def duration_label(seconds: float) -> str:
+    """``0.02`` -> ``"20 ms"``, ``2.5`` -> ``"2.5 s"``."""
+    return f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
+
+
+def colour_label(bin_size_s: float, k: int) -> str:
+    """What one colour-bar unit is: spikes per bin, or per block of ``k`` bins summed."""
+    if k == 1:
+        return f"spikes per {duration_label(bin_size_s)} bin"
+    return f"spikes per {duration_label(k * bin_size_s)} ({k} bins of {duration_label(bin_size_s)} summed)"
+
+
+def panel_title(meta: dict, counts: np.ndarray) -> str:
+    t_start = float(meta.get("t_start") or 0.0)
+    return (f"{meta.get('source_dataset', '')} sub-{meta.get('subject_id', '')} ses-{meta.get('session_id', '')} "
+            f"{meta.get('segment_id', '')}\nstarts at {t_start:,.2f} s; {counts.shape[0]} units x {counts.shape[1]} bins")
+
+
+def raster_figure(panels: list[RasterPanel], title: str, *, bin_size_s: float = BIN_SIZE,
+                  max_bins: int = MAX_PLOT_BINS):
+    """A matplotlib Figure with one raster per panel, one shared colour scale and colour bar.
+
+    Args:
+        panels: rows to draw (arrays and metadata; nothing is read here).
+        title: the figure's title.
+        bin_size_s: width of one bin of the counts, in seconds.
+        max_bins: widest panel in (possibly summed) bins; see the module docstring.
+    """
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    n = max(1, len(samples))
+    n = max(1, len(panels))
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False, constrained_layout=True)
-    for ax in axes.flat[len(samples):]:
+    longest = max((p.counts.shape[1] for p in panels), default=0)
+    k = max(1, math.ceil(longest / max_bins))
+    shown = [sum_blocks(p.counts, k) for p in panels]
+    nonzero = np.concatenate([s[s > 0].ravel() for s in shown]) if shown else np.zeros(0)
+    vmax = max(1.0, float(np.percentile(nonzero, 99))) if nonzero.size else 1.0
+    fig = Figure(figsize=(4.2 * cols + 0.8, 3.4 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[len(panels):]:
         ax.axis("off")
-    for ax, (counts, meta) in zip(axes.flat, samples):
-        shown, k = downsample_time(counts, max_bins)
-        nonzero = shown[shown > 0]
-        vmax = max(1.0, float(np.percentile(nonzero, 99))) if nonzero.size else 1.0
-        image = ax.imshow(shown, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=vmax)
-        ax.set_title(f"{meta.get('source_dataset', '')} sub-{meta.get('subject_id')} ses-{meta.get('session_id')} {meta.get('segment_id')}\n{counts.shape[0]} units x {counts.shape[1]} bins",
-                     fontsize=8)
-        ax.set_xlabel("time (20 ms bins)" if k == 1 else f"time ({k} x 20 ms bins, summed)", fontsize=7)
+    image = None
+    for ax, panel, blocks in zip(axes.flat, panels, shown):
+        t_start = float(panel.meta.get("t_start") or 0.0)
+        n_units = panel.counts.shape[0]
+        extent = (t_start, t_start + blocks.shape[1] * k * bin_size_s, n_units - 0.5, -0.5)
+        image = ax.imshow(blocks, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=vmax, extent=extent)
+        ax.set_title(panel_title(panel.meta, panel.counts), fontsize=8)
+        ax.set_xlabel("time (s)", fontsize=7)
         ax.set_ylabel("unit", fontsize=7)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=6)
-        bar = fig.colorbar(image, ax=ax, shrink=0.8, pad=0.01)
+    if image is not None:
+        clipped = vmax < max(int(s.max()) for s in shown)  # the arrow: larger counts drawn as the darkest grey
+        bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, pad=0.01, extend="max" if clipped else "neither")
+        bar.set_label(colour_label(bin_size_s, k), fontsize=8)
         bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         bar.ax.tick_params(labelsize=6)
-    if not samples:
+    else:
         axes.flat[0].text(0.5, 0.5, "no rows", ha="center", va="center")
     fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Write a Figure as PNG (folder created)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=dpi)
     return path
+
+
+def raster_grid(panels: list[RasterPanel], title: str, path: Path, *, bin_size_s: float = BIN_SIZE,
+                max_bins: int = MAX_PLOT_BINS) -> Path:
+    """Draw one raster per panel into a PNG at ``path``."""
+    return save_figure(raster_figure(panels, title, bin_size_s=bin_size_s, max_bins=max_bins), path)
 
 
 def raster_file_name(config: str, split: str, n_examples: int, seed: int) -> str:
@@ -118,13 +199,14 @@ def raster_file_name(config: str, split: str, n_examples: int, seed: int) -> str
 
 
 def plot_config(pile: Pile, out_dir: str | Path, *, n_examples: int = 9, seed: int = 0) -> Path:
-    """Raster grid of ``n_examples`` random rows of an opened pile (one config, one split); returns the PNG path."""
+    """Raster grid of ``n_examples`` random rows of an opened pile (one config and its splits); returns the PNG path."""
     config, split = pile.source["config"], "+".join(pile.source["splits"])
     samples = sample_rows(pile, n_examples, seed)
     if not samples:
         raise ValueError(f"{pile.describe()}: no rows to draw")
     title = f"{config} ({split}): {len(samples)} random rows, seed {seed}"
-    return raster_grid(read_rows(pile, samples), title, Path(out_dir) / raster_file_name(config, split, n_examples, seed))
+    return raster_grid(read_panels(pile, samples), title, Path(out_dir) / raster_file_name(config, split, n_examples, seed),
+                       bin_size_s=pile_bin_size(pile))
 
 
 def component_configs(pile: Pile) -> list[str]:

@@ -31,6 +31,7 @@ import yaml
 from datasets import DatasetInfo, Features, List, Value
 
 from ..executor import Executor, SerialExecutor, Task
+from ..output.ownership import claim_output_folder
 from ..output.shards import atomic_path, write_json_atomic, write_text_atomic
 from ..pile import Pile, RowGroup, open_pile
 from ..schema import FEATURES, counts_column, table_spike_counts
@@ -45,6 +46,8 @@ NEURON_COLUMNS = ("unit_ids", "unit_regions")
 #: Report of the last reordering run, written at the top of the output folder.
 REORDER_REPORT = "reorder_report.json"
 CARD = "README.md"
+#: What :func:`builders.output.ownership.claim_output_folder` records for a reordered folder.
+OUT_KIND = "reordered dataset"
 
 
 class RowReorderError(ValueError):
@@ -276,9 +279,14 @@ def reorder_dataset(dataset: str | Path, out_dir: str | Path, *, executor: Execu
     """Reorder every file of every config of the pile ``dataset`` into ``out_dir``; returns the report.
 
     Reruns skip files already written. ``executor`` runs one file per item (default: this process).
+
+    Raises:
+        PileError, ValueError: the pile cannot be opened, or ``out_dir`` is a non-empty folder
+            that holds no earlier reordered dataset (nothing is written then).
     """
     piles = open_every_config(str(dataset))
     tasks = plan_shards(piles, out_dir)
+    claim_output_folder(out_dir, OUT_KIND, earlier=(REORDER_REPORT,))
     outcomes = (executor or SerialExecutor()).map(ReorderTask(piles[0]), tasks, desc="reorder files",
                                                   progress=progress)
     records = [o.result if o.ok else {**asdict(o.item), "status": "failed", "rows": 0, "tokens": 0,

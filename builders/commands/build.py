@@ -67,6 +67,14 @@ def options_from_args(args: argparse.Namespace):
     )
 
 
+def run_summary(report: dict, records: list[dict]) -> str:
+    """One line: what this run did (sessions built, skipped, failed, and already built before)."""
+    status = [r["status"] for r in records]
+    already = report.get("this_run", {}).get("already_done", 0)
+    return (f"this run: {status.count('done')} session(s) built, {status.count('skipped')} skipped (nothing to "
+            f"tokenize), {status.count('failed')} failed, {already} already built before (not redone)")
+
+
 def conclude(report: dict, components: list[str], allow_failures: bool) -> int:
     """Print the report table and decide the exit code (1 when anything failed)."""
     from ..pipeline import failures
@@ -99,11 +107,12 @@ def execute(args: argparse.Namespace, executor) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        report, _ = build(components, options, executor=executor, progress=not args.no_progress)
+        report, records = build(components, options, executor=executor, progress=not args.no_progress)
     except (FileNotFoundError, BuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"\nwrote {options.out} (dataset card README.md, build_report.json)")
+    print(run_summary(report, records))
     return conclude(report, components, args.allow_failures)
 
 

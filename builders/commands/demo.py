@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .build import DEFAULT_OUT
+from .build import DEFAULT_OUT, run_summary
 
 DEFAULT_DATA = "demo_data"
 
@@ -31,12 +31,13 @@ def run(args: argparse.Namespace) -> int:
         write_demo_recordings(data, seed=args.seed, scale=args.scale)
     options = BuildOptions(out=args.out, data_dir=str(data))
     try:
-        report, _ = build(["demo"], options, executor=lambda jobs: run_local(jobs, num_proc=args.num_proc))
+        report, records = build(["demo"], options, executor=lambda jobs: run_local(jobs, num_proc=args.num_proc))
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print()
     print(format_report(report))
+    print(run_summary(report, records))
     figure = plot_config(open_pile(args.out, "demo", ["train"]), Path(args.out) / FIGURES_DIR,
                          n_examples=args.n_examples, seed=args.seed)
     print(f"\nraster figure: {figure}")

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 
 def run(args: argparse.Namespace, api=None) -> int:
     from ..publish import PushError, push_folder
 
-    token = os.environ.get(args.token_env) or None
     try:
-        plan = push_folder(args.folder, args.repo, private=args.private, token=token, api=api)
+        plan = push_folder(args.folder, args.repo, private=args.private, token_env=args.token_env, api=api)
     except PushError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -31,5 +29,6 @@ def register(subparsers) -> None:
     parser.add_argument("--repo", required=True, help="target repo id, 'user/name'")
     parser.add_argument("--private", action="store_true", help="create the repo as private")
     parser.add_argument("--token-env", default="HF_TOKEN",
-                        help="environment variable holding the Hub token (default: HF_TOKEN; unset = cached login)")
+                        help="environment variable holding the Hub token (default: HF_TOKEN; unset = the saved login "
+                             "of `hf auth login`; with neither, nothing is pushed)")
     parser.set_defaults(func=run)

@@ -10,16 +10,15 @@ from .common import add_dataset_arguments, default_output_dir, one_line_errors, 
 
 
 def plot_motifs(table_dir: str, top: int, out_dir: str | None) -> Path:
-    """Redraw the top-``top`` motif figure of a motif table folder (``neural-pile motifs --out``)."""
-    from tokenizer.motif_figure import plot_top_motifs
-    from tokenizer.motif_table import read_motif_table
+    """Redraw the motif table's figure with the ``top`` motifs: the table folder's own
+    ``top_motifs.png`` (the same figure the motifs job draws), or that file in ``out_dir``."""
+    from tokenizer.motif_figure import plot_motif_table
+    from tokenizer.motif_table import FIGURE_FILE, read_motif_table
 
     table = read_motif_table(table_dir)
-    p_n, p_t = table.metadata["patch_size"]
     folder = Path(out_dir) if out_dir else Path(table_dir)
-    title = f"top {top} motifs of {p_n}x{p_t} ({', '.join(table.metadata.get('configs', []))})"
-    return plot_top_motifs(table.motifs, table.counts, (p_n, p_t), folder / f"top{top}_motifs_{p_n}x{p_t}.png",
-                           top=top, title=title)
+    folder.mkdir(parents=True, exist_ok=True)
+    return plot_motif_table(table, folder / FIGURE_FILE, top=top)
 
 
 @one_line_errors
@@ -51,14 +50,16 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "visualize", help="raster grids of random rows (PNG)",
-        description="Draw n random rows (seeded) of a pile's config as a grid of rasters: time on x, units on y, "
-                    "grey level = spike count. Rows longer than 2000 bins are summed over blocks of bins for plotting. "
-                    "Writes raster_<config>_<split>_<n>rows_seed<seed>.png.",
+        description="Draw n random rows (seeded) of a pile's config as a grid of rasters: time in seconds on x (from "
+                    "each row's start), units on y, grey level = spike count on one colour scale shared by every "
+                    "panel. When the longest row has more than 2000 bins, all rows are summed over the same blocks "
+                    "of bins for plotting (the colour bar says so). Writes raster_<config>_<split>_<n>rows_seed<seed>.png.",
     )
     add_dataset_arguments(parser, splits=["train"])
     parser.add_argument("--all", action="store_true", help="one image per component of the pile")
-    parser.add_argument("--motifs", metavar="DIR", help="instead: the top motifs of a motif table folder "
-                                                      "(written by `neural-pile motifs --out DIR`)")
+    parser.add_argument("--motifs", metavar="DIR", help="instead: redraw the top-motif figure (top_motifs.png) of a "
+                                                      "motif table folder written by `neural-pile motifs --out DIR`, "
+                                                      "with --top motifs, in DIR or --out-dir")
     parser.add_argument("--top", type=int, default=24, help="motifs shown with --motifs (default: 24)")
     parser.add_argument("--n-examples", type=int, default=9, help="rows per image (default: 9)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")

@@ -114,7 +114,7 @@ most ~{params['max_tokens']:,} tokens.
 ```python
 from datasets import load_dataset
 ds = load_dataset("<this folder or repo>", "{components[0] if components else 'demo'}", split="train")
-from neural_pile_rodent import spike_counts_array   # zero-copy uint8 (n_neurons, n_time_bins)
+from neural_pile_rodent import spike_counts_array      # zero-copy uint8 (n_neurons, n_time_bins)
 counts = spike_counts_array(ds, 0)
 ```
 

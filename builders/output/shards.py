@@ -4,7 +4,9 @@ Everything is first written to a hidden temporary file next to its destination, 
 disk, then renamed into place (``os.replace`` is atomic on POSIX). A build interrupted at any
 moment leaves either the previous file or the complete new one; never a half-written shard that
 ``load_dataset`` would pick up (temporary names start with ``.`` and do not match the
-``<split>-*.parquet`` patterns of the dataset card).
+``<split>-*.parquet`` patterns of the dataset card). Every output gets the mode of a newly
+created file (0644 under the usual umask 022), whatever mode its writer gave the temporary
+(safetensors, for one, creates its files 0600).
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ ROW_GROUP_TOKENS = 128_000_000
 TEMP_MARK = ".tmp-"
 
 
+def _read_umask() -> int:
+    """This process's umask (read once: setting it to read it back is not thread-safe)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: Mode of every finished output: read-write for the owner, readable by all, minus the umask.
+OUTPUT_MODE = 0o666 & ~_read_umask()
+
+
 def temporary_files(folder: str | os.PathLike) -> list[Path]:
     """Temporaries under ``folder`` (in flight, or left by writers killed before their rename)."""
     return sorted(Path(folder).rglob(f".*{TEMP_MARK}*"))
@@ -49,6 +62,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
+            os.fchmod(handle.fileno(), OUTPUT_MODE)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:

@@ -4,6 +4,11 @@ These files have no spike times: ``acquisition/firing_rates`` is a TimeSeries of
 time x units, one sample per 20 ms bin. Counts are ``round(rate * 0.02)`` = ``round(rate / 50)``
 (:func:`builders.binning.counts_from_rates`). Only that series (data, timing, conversion,
 offset) is read.
+
+A bin of the build holds a whole number k of samples: its count is the sum of its k samples'
+counts ``round(rate * sampling period)`` (the last bin may hold fewer samples), so with 20 ms
+samples and ``--bin-size 0.04`` it is the sum of two 20 ms counts. A bin size that is not a whole number of
+samples (finer than the sampling, say) cannot be made from the series and is refused.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from ..binning import BIN_SIZE, counts_from_rates
+from ..binning import BIN_SIZE, MAX_COUNT, counts_from_rates
 from .base import BinnedUnits, ReaderError
 from .nwb_file import open_nwb
 
@@ -27,11 +32,11 @@ def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUni
     Args:
         handle: path or seekable binary file object.
         asset: the asset (its ``path`` names the file in errors).
-        bin_size: bin width in seconds; the series must be sampled once per bin.
+        bin_size: bin width in seconds; a whole number of the series' sampling periods.
 
     Raises:
-        ReaderError: not HDF5/NWB, no ``firing_rates`` series, data not 2-D, or sampled at
-            another interval than ``bin_size``.
+        ReaderError: not HDF5/NWB, no ``firing_rates`` series, data not 2-D, or ``bin_size``
+            not a whole number of sampling periods.
     """
     with open_nwb(handle, asset) as f:
         series = f.get(SERIES_PATH)
@@ -40,7 +45,8 @@ def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUni
         data = series["data"]
         if data.ndim != 2:
             raise ReaderError(f"{asset.path}: {SERIES_PATH}/data must be time x units, got shape {data.shape}")
-        t_start = _start_time(series, data.shape[0], bin_size, asset)
+        t_start, period = _start_and_period(series, data.shape[0], bin_size, asset)
+        per_bin = samples_per_bin(period, bin_size, asset)
         conversion = float(data.attrs.get("conversion", 1.0))
         offset = float(data.attrs.get("offset", 0.0))
         rates = np.asarray(data[()], dtype=np.float64)
@@ -49,7 +55,10 @@ def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUni
         rates *= conversion
     if offset != 0.0:
         rates += offset
-    counts, stats = counts_from_rates(rates, bin_size)
+    if per_bin == 1:
+        counts, stats = counts_from_rates(rates, bin_size)
+    else:
+        counts, stats = _summed_counts(rates, period, per_bin)
     n_units = counts.shape[0]
     return BinnedUnits(
         counts=counts,
@@ -60,12 +69,38 @@ def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUni
     )
 
 
-def _start_time(series: h5py.Group, n_samples: int, bin_size: float, asset) -> float:
-    """Time of the first sample (s), after checking the series is sampled once per bin."""
+def _summed_counts(rates: np.ndarray, period: float, per_bin: int):
+    """Counts per sample (``round(rate * period)``), summed over ``per_bin`` samples per bin
+    (the last bin may hold fewer); sums above 255 saturate and are counted."""
+    per_sample, stats = counts_from_rates(rates, period)
+    n_units, n_samples = per_sample.shape
+    n_bins = -(-n_samples // per_bin)
+    padded = np.zeros((n_units, n_bins * per_bin), dtype=np.int64)
+    padded[:, :n_samples] = per_sample
+    sums = padded.reshape(n_units, n_bins, per_bin).sum(axis=2)
+    stats.saturated_bins += int(np.count_nonzero(sums > MAX_COUNT))
+    return np.minimum(sums, MAX_COUNT).astype(np.uint8), stats
+
+
+def samples_per_bin(period: float, bin_size: float, asset) -> int:
+    """How many samples of period ``period`` (s) make one ``bin_size`` (s) bin, or a ReaderError."""
+    per_bin = round(bin_size / period) if period > 0 else 0
+    if per_bin < 1 or abs(per_bin * period - bin_size) > _PERIOD_TOLERANCE * bin_size:
+        raise ReaderError(
+            f"{asset.path}: {SERIES_PATH} is sampled every {period:g} s, so bins of {bin_size:g} s cannot be "
+            f"made from it (use a bin size that is a whole number of samples, e.g. --bin-size {period:g})"
+        )
+    return per_bin
+
+
+def _start_and_period(series: h5py.Group, n_samples: int, bin_size: float, asset) -> tuple[float, float]:
+    """Time of the first sample and the sampling period (s)."""
     if isinstance(series.get("starting_time"), h5py.Dataset):
         start = series["starting_time"]
         rate = float(start.attrs.get("rate", 0.0))
-        period = 1.0 / rate if rate > 0 else float("nan")
+        if not rate > 0:
+            raise ReaderError(f"{asset.path}: {SERIES_PATH}/starting_time has no positive sampling rate")
+        period = 1.0 / rate
         t0 = float(start[()])
     elif isinstance(series.get("timestamps"), h5py.Dataset):
         stamps = np.asarray(series["timestamps"][()], dtype=np.float64)
@@ -75,8 +110,4 @@ def _start_time(series: h5py.Group, n_samples: int, bin_size: float, asset) -> f
         t0 = float(stamps[0]) if stamps.size else 0.0
     else:
         raise ReaderError(f"{asset.path}: {SERIES_PATH} has neither starting_time/rate nor timestamps")
-    if not abs(period - bin_size) <= _PERIOD_TOLERANCE * bin_size:
-        raise ReaderError(
-            f"{asset.path}: {SERIES_PATH} is sampled every {period} s, not once per {bin_size} s bin"
-        )
-    return t0
+    return t0, period

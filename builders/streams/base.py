@@ -1,0 +1,286 @@
+"""What window and token streams share: torch compatibility, workers, draws, state.
+
+**Torch.** When torch is installed, streams subclass ``torch.utils.data.IterableDataset`` so a
+``DataLoader`` iterates them; torch is imported only if it is installed, never required.
+
+**Draws.** A stream (one rank, one DataLoader worker) visits its pieces (see
+:mod:`builders.streams.plan`) cycle after cycle, each cycle in a new random order. A visit reads
+the piece's row group (one at a time, ``spike_counts`` as uint8 views of the Arrow buffers) and
+makes its draws: which rows (a permutation of the piece's rows, or rows drawn in proportion to
+their tokens), then per draw a window of the row. Every random number comes from a generator
+seeded by ``(seed, rank, world_size, worker, num_workers)`` and the draw's place
+``(cycle, piece position, draw)``: the place *is* the random state, so a stream restored at a
+place continues exactly where the uninterrupted stream was.
+
+**State.** ``state_dict()`` returns the arguments that fix the stream, the worker it belongs to
+and its place (plus the token offset of the next sequence for token streams); it is JSON-able and
+a few hundred bytes. Inside a DataLoader each worker iterates its own copy of the stream, so the
+state of a worker is that copy's ``state_dict()``: ``torchdata.stateful_dataloader.
+StatefulDataLoader`` collects them (it calls ``state_dict()`` in each worker and
+``load_state_dict()`` in each new worker with that worker's state). Restoring needs the same
+``num_workers``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import logging
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from builders.schema import table_spike_counts
+
+from .errors import StreamError, StreamStateError
+from .plan import Plan, make_plan
+from .source import RowSource
+
+logger = logging.getLogger(__name__)
+
+STATE_FORMAT = "neural-pile-stream"
+STATE_VERSION = 1
+NEURON_MODES = ("block", "subset")
+PAD_MODES = ("zero", "tile")
+
+if importlib.util.find_spec("torch") is not None:
+    from torch.utils.data import IterableDataset as _Base
+else:  # torch is optional
+    _Base = object
+
+
+def current_worker() -> tuple[int, int]:
+    """``(worker id, number of workers)`` of the DataLoader worker running this code, else ``(0, 1)``."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info = torch.utils.data.get_worker_info()
+        if info is not None:
+            return int(info.id), int(info.num_workers)
+    return 0, 1
+
+
+def check_positive(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise StreamError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise StreamError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_rank(rank, world_size) -> tuple[int, int]:
+    world_size = check_positive("world_size", world_size)
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < world_size:
+        raise StreamError(f"rank must be an integer in [0, world_size={world_size}), got {rank!r}")
+    return int(rank), world_size
+
+
+@dataclass
+class Window:
+    """One window of a row and where it came from.
+
+    ``counts`` uint8 (n_neurons, n_bins): ``row[neuron_index[i], bin_start + t]`` where
+    ``neuron_index[i] >= 0`` and ``t < n_valid_bins``, zero elsewhere.
+    """
+
+    counts: np.ndarray
+    neuron_index: np.ndarray  # int32 (n_neurons,), -1 for padding rows
+    neuron_start: int  # first neuron of a block (0 when padded), -1 for a random subset
+    bin_start: int
+    n_valid_bins: int
+    source_dataset: str
+    session_id: str
+    segment_id: str
+    path: str
+    row_group: int
+    row: int
+
+
+class DrawStream(_Base):
+    """The draws of one stream and its state handling; subclasses turn draws into items."""
+
+    kind = ""
+
+    def __init__(self, source: RowSource, *, n_neurons: int, n_bins: int, seed: int, rank: int, world_size: int,
+                 epochs: int | None, sampling: str, neurons: str, pad: str, align: tuple[int, int] = (1, 1),
+                 extra_arguments: dict):
+        self._source = source
+        self.n_neurons, self.n_bins = n_neurons, n_bins
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise StreamError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = int(seed)
+        self.rank, self.world_size = rank, world_size
+        self.epochs = None if epochs is None else check_positive("epochs", epochs)
+        self.sampling, self.neurons, self.pad = sampling, neurons, pad
+        self.align = (int(align[0]), int(align[1]))
+        #: everything that fixes the stream; a state_dict of other arguments is refused
+        self.arguments = {
+            "dataset": source.name, "config": source.config, "split": source.split, "pile": source.fingerprint(),
+            **extra_arguments, "n_neurons": n_neurons, "n_bins": n_bins, "seed": self.seed, "rank": rank,
+            "world_size": world_size, "sampling": sampling, "neurons": neurons, "pad": pad, "align": list(self.align),
+        }
+        self._plans: dict[int, Plan] = {}
+        self._loaded: dict | None = None
+        self._live: dict | None = None
+        self.plan(1)  # bad splits fail here, not at the first next()
+
+    # ------------------------------------------------------------------ plan and budgets
+    def plan(self, num_workers: int) -> Plan:
+        if num_workers not in self._plans:
+            self._plans[num_workers] = make_plan(
+                self._source.rows, self._source.tokens, sampling=self.sampling,
+                window_tokens=self.n_neurons * self.n_bins, rank=self.rank, world_size=self.world_size,
+                num_workers=num_workers)
+        return self._plans[num_workers]
+
+    def epoch_length(self, num_workers: int = 1) -> int:
+        """Items per epoch of this rank (the same on every rank)."""
+        return sum(self.budgets(num_workers))
+
+    def budgets(self, num_workers: int) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        """Items of the whole run on this rank (``epochs`` x epoch length); only with ``epochs`` set."""
+        if self.epochs is None:
+            raise TypeError("a stream with epochs=None is endless and has no length")
+        return self.epochs * self.epoch_length(current_worker()[1])
+
+    # ------------------------------------------------------------------ state
+    def fresh_position(self) -> dict:
+        return {"cycle": 0, "piece": 0, "draw": 0, "yielded": 0}
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue this stream exactly (see the module notes for DataLoaders)."""
+        if self._live is not None:
+            live = self._live
+        elif self._loaded is not None:
+            live = self._loaded
+        else:
+            worker, num_workers = current_worker()
+            live = {"worker": worker, "num_workers": num_workers, "position": self.fresh_position()}
+        return {"format": STATE_FORMAT, "version": STATE_VERSION, "kind": self.kind,
+                "arguments": dict(self.arguments), **copy.deepcopy(live)}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state`` at the next ``iter()``; a state of another stream is refused."""
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise StreamStateError("not a stream state_dict (format is not 'neural-pile-stream')")
+        if state.get("version") != STATE_VERSION:
+            raise StreamStateError(f"stream state version {state.get('version')!r} is not supported (expected {STATE_VERSION})")
+        if state.get("kind") != self.kind:
+            raise StreamStateError(f"state_dict is of a {state.get('kind')!r} stream, this is a {self.kind!r} stream")
+        saved = state.get("arguments") or {}
+        for name in list(self.arguments) + [k for k in saved if k not in self.arguments]:
+            if saved.get(name) != self.arguments.get(name):
+                raise StreamStateError(f"state_dict was saved with {name}={saved.get(name)!r}, this stream has "
+                                       f"{name}={self.arguments.get(name)!r}")
+        position = state.get("position")
+        if not isinstance(position, dict) or set(position) != set(self.fresh_position()):
+            raise StreamStateError(f"state_dict position must hold {sorted(self.fresh_position())}")
+        self._loaded = {"worker": int(state["worker"]), "num_workers": int(state["num_workers"]),
+                        "position": {k: int(v) for k, v in position.items()}}
+        self._live = None
+
+    def _start(self) -> tuple[Plan, int, int, dict]:
+        """Plan, worker, workers and the (live) position the next iteration starts from."""
+        worker, num_workers = current_worker()
+        position = self.fresh_position()
+        if self._loaded is not None:
+            if self._loaded["num_workers"] != num_workers:
+                raise StreamStateError(f"state_dict was saved with num_workers={self._loaded['num_workers']}, this "
+                                       f"iteration runs with num_workers={num_workers}")
+            if self._loaded["worker"] != worker:
+                raise StreamStateError(f"state_dict belongs to worker {self._loaded['worker']}, loaded in worker {worker}")
+            position = copy.deepcopy(self._loaded["position"])
+        self._live = {"worker": worker, "num_workers": num_workers, "position": position}
+        return self.plan(num_workers), worker, num_workers, position
+
+    # ------------------------------------------------------------------ draws
+    def _rng(self, worker: int, num_workers: int, *place: int) -> np.random.Generator:
+        entropy = (self.seed, self.rank, self.world_size, worker, num_workers)
+        return np.random.default_rng(np.random.SeedSequence(entropy=entropy, spawn_key=place))
+
+    def draws(self, pieces, worker: int, num_workers: int, cycle: int, piece: int, draw: int):
+        """Yield ``(place, next place, Window)`` from place ``(cycle, piece, draw)`` on, endlessly."""
+        while True:
+            order = self._rng(worker, num_workers, cycle).permutation(len(pieces))
+            cycle_tokens = 0
+            while piece < len(order):
+                visit = self._visit(pieces[order[piece]], self._rng(worker, num_workers, cycle, piece))
+                cycle_tokens += visit.tokens
+                while draw < visit.n_draws:
+                    here = (cycle, piece, draw)
+                    if draw + 1 < visit.n_draws:
+                        nxt = (cycle, piece, draw + 1)
+                    else:
+                        nxt = (cycle, piece + 1, 0) if piece + 1 < len(order) else (cycle + 1, 0, 0)
+                    window = visit.window(draw, self._rng(worker, num_workers, cycle, piece, draw))
+                    yield here, nxt, window
+                    draw += 1
+                visit = None  # one row group in memory at a time
+                piece, draw = piece + 1, 0
+            if cycle_tokens == 0:
+                raise StreamError(f"split {self._source.split!r} of {self._source.name}: the rows of stream "
+                                  f"{worker} of rank {self.rank} hold no spike counts")
+            cycle, piece = cycle + 1, 0
+
+    def _visit(self, piece, rng: np.random.Generator) -> _Visit:
+        table = self._source.read(piece.group)
+        return _Visit(self, piece, table, rng)
+
+
+class _Visit:
+    """One read row group (one piece of it) and the rows its draws take."""
+
+    def __init__(self, stream: DrawStream, piece, table, rng: np.random.Generator):
+        self.stream = stream
+        self.group = piece.group
+        self.counts = table_spike_counts(table)
+        self.table = table
+        rows = np.arange(piece.part, table.num_rows, piece.parts)
+        sizes = np.array([self.counts[r].size for r in rows], dtype=np.float64)
+        self.tokens = float(sizes.sum())
+        if stream.sampling == "uniform":
+            self.rows = rng.permutation(rows)
+        else:
+            expected = self.tokens / (stream.n_neurons * stream.n_bins)
+            n = int(np.floor(expected)) + int(rng.random() < expected - np.floor(expected))
+            self.rows = rng.choice(rows, size=n, p=sizes / self.tokens) if n and self.tokens else rows[:0]
+        self.n_draws = len(self.rows)
+        self._labels: dict[str, list] = {}
+
+    def label(self, column: str, row: int) -> str:
+        if column not in self._labels:
+            self._labels[column] = self.table.column(column).to_pylist()
+        return self._labels[column][row]
+
+    def window(self, draw: int, rng: np.random.Generator) -> Window:
+        s = self.stream
+        row = int(self.rows[draw])
+        counts = self.counts[row]
+        n, t = counts.shape
+        a_n, a_t = s.align
+        bin_start = int(rng.integers(0, (t - s.n_bins) // a_t + 1)) * a_t if t > s.n_bins else 0
+        valid = min(s.n_bins, t)
+        out = np.zeros((s.n_neurons, s.n_bins), dtype=np.uint8)
+        if n >= s.n_neurons and s.neurons == "block":
+            start = int(rng.integers(0, (n - s.n_neurons) // a_n + 1)) * a_n
+            index = np.arange(start, start + s.n_neurons, dtype=np.int32)
+            out[:, :valid] = counts[start : start + s.n_neurons, bin_start : bin_start + valid]
+        else:
+            if n >= s.n_neurons:  # random subset, in row order
+                start, index = -1, np.sort(rng.choice(n, s.n_neurons, replace=False)).astype(np.int32)
+            elif s.pad == "tile":
+                start, index = 0, (np.arange(s.n_neurons) % max(n, 1)).astype(np.int32) if n else np.full(s.n_neurons, -1, np.int32)
+            else:
+                start, index = 0, np.where(np.arange(s.n_neurons) < n, np.arange(s.n_neurons), -1).astype(np.int32)
+            used = index >= 0
+            out[used, :valid] = counts[index[used], bin_start : bin_start + valid]
+        rg = s._source.row_groups[self.group]
+        return Window(out, index, start, bin_start, valid, self.label("source_dataset", row),
+                      self.label("session_id", row), self.label("segment_id", row), rg.path, rg.index, row)

@@ -1,0 +1,93 @@
+"""How a stream shares a pile's rows out over ranks and DataLoader workers, and how long an epoch is.
+
+**Pieces.** The unit of work is a row group (read whole, one at a time). When a split has fewer
+non-empty row groups than streams (``world_size x num_workers``), each row group is cut into
+``ceil(streams / row_groups)`` interleaved pieces (rows ``part, part + parts, ...``) so every
+stream can have its own rows.
+
+**Weights.** A piece's weight is the number of windows it gives per visit on average:
+``sampling="uniform"``: one per row (each row once per visit, in a random order);
+``sampling="tokens"``: ``tokens / (n_neurons * n_bins)``, so rows are drawn in proportion to
+their tokens and a visit covers the piece's tokens about once (from the footers; the visit itself
+draws ``floor(x) + Bernoulli(frac(x))`` windows with rows chosen in proportion to their tokens).
+
+**Assignment.** Pieces go to ranks, then each rank's pieces to its workers, largest weight first
+to the least-loaded stream (ties: lower piece index, lower stream). Ranks and workers never share
+a row. Every stream must get a piece with rows, else :class:`StreamError` (too few rows).
+
+**Epochs.** One epoch is ``floor(total weight / world_size)`` windows on every rank, the same
+count whatever the number of files: the rank's workers split it (``floor``/``ceil``, lower
+workers first). A stream cycles through its pieces in a new random order each cycle and never
+stops at a cycle's end: a stream whose pieces hold fewer windows than its budget wraps into its
+next cycle, one with more carries the rest into the next epoch. Row groups are therefore visited
+about once per epoch, with rows near the end of a cycle shifting into the next epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import StreamError
+
+SAMPLINGS = ("uniform", "tokens")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Rows ``part::parts`` of row group ``group`` (index into the source's row groups)."""
+
+    group: int
+    part: int
+    parts: int
+    rows: int
+    weight: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Pieces of every stream of one rank, and each stream's windows per epoch."""
+
+    pieces: tuple[tuple[Piece, ...], ...]  # per worker of this rank
+    budgets: tuple[int, ...]  # windows per epoch, per worker of this rank
+    rank_budget: int  # windows per epoch of the whole rank (the same on every rank)
+
+
+def make_plan(rows: np.ndarray, tokens: np.ndarray, *, sampling: str, window_tokens: int, rank: int,
+              world_size: int, num_workers: int) -> Plan:
+    """The plan of rank ``rank`` given per-row-group ``rows`` and ``tokens`` (footer counts)."""
+    streams = world_size * num_workers
+    groups = np.flatnonzero(rows > 0)
+    parts = max(1, math.ceil(streams / len(groups))) if len(groups) else 1
+    pieces: list[Piece] = []
+    for g in groups:
+        n = int(rows[g])
+        for part in range(min(parts, n)):
+            share = len(range(part, n, parts))
+            weight = share if sampling == "uniform" else float(tokens[g]) * share / n / window_tokens
+            pieces.append(Piece(int(g), part, parts, share, weight))
+    total = sum(p.weight for p in pieces)
+    rank_budget = int(math.floor(total / world_size + 1e-9))
+    if rank_budget < 1:
+        raise StreamError(f"the split holds about {total:.2f} windows, fewer than one per rank (world_size={world_size}); "
+                          "use smaller windows, sampling='uniform' or fewer ranks")
+    mine = _assign(pieces, world_size)[rank]
+    per_worker = _assign(mine, num_workers)
+    if any(not any(p.weight > 0 for p in w) for w in per_worker):
+        raise StreamError(f"the split has {int(rows.sum())} rows in {len(groups)} row groups: too few to give each of "
+                          f"{streams} streams (world_size={world_size} x num_workers={num_workers}) rows of its own")
+    budgets = tuple(rank_budget // num_workers + (w < rank_budget % num_workers) for w in range(num_workers))
+    return Plan(tuple(tuple(w) for w in per_worker), budgets, rank_budget)
+
+
+def _assign(pieces: list[Piece], n: int) -> list[list[Piece]]:
+    """Greedy balance: largest weight first to the least-loaded of ``n`` bins; each bin keeps file order."""
+    loads = [0.0] * n
+    chosen: list[list[int]] = [[] for _ in range(n)]
+    for i in sorted(range(len(pieces)), key=lambda i: (-pieces[i].weight, i)):
+        b = min(range(n), key=lambda b: (loads[b], b))
+        loads[b] += pieces[i].weight
+        chosen[b].append(i)
+    return [[pieces[i] for i in sorted(c)] for c in chosen]

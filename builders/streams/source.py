@@ -1,0 +1,101 @@
+"""The rows a stream reads: one split of a pile, row group by row group.
+
+A :class:`RowSource` wraps an opened pile (:func:`builders.pile.open_pile`, or any object with the
+same ``row_groups()`` / ``read(rg, columns)`` / ``fs`` / ``source_filter``) and adds what the
+streams need before reading any counts: rows and tokens per row group, from the Parquet footers.
+
+* rows: ``RowGroup.num_rows``; when the pile selects rows by ``source_dataset`` (a component of
+  a reference-layout pile), the ``source_dataset`` column of each row group is read once to count
+  the rows that pass.
+* tokens: the ``spike_counts`` leaf count of the row group's footer (``num_values``), scaled by
+  the share of rows that pass the filter when a row group mixes components (an estimate there).
+
+Counts are read as uint8 views of the Arrow buffers of one row group
+(:func:`builders.schema.table_spike_counts`); nothing is cached on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import StreamError
+
+logger = logging.getLogger(__name__)
+
+#: Columns a stream reads from every row group.
+STREAM_COLUMNS = ("spike_counts", "source_dataset", "session_id", "segment_id")
+
+
+def open_rows(dataset, config, split: str) -> RowSource:
+    """The ``split`` rows of ``dataset`` (a name, path or URL for :func:`open_pile`, or an opened pile)."""
+    if hasattr(dataset, "row_groups") and hasattr(dataset, "read"):
+        pile = dataset
+    else:
+        from builders.pile import PileError, open_pile
+
+        try:
+            pile = open_pile(str(dataset), config=config, splits=(split,))
+        except PileError as err:
+            raise StreamError(str(err)) from None
+    return RowSource(pile, split, name=str(getattr(pile, "source", {}).get("dataset", dataset)), config=config)
+
+
+class RowSource:
+    """Row groups of one split with their row and token counts (footers only), and a reader."""
+
+    def __init__(self, pile, split: str, *, name: str, config=None):
+        self.pile = pile
+        self.split = split
+        self.name = name
+        self.config = config
+        self.row_groups = [rg for rg in pile.row_groups() if rg.split == split]
+        self.rows, self.tokens = self._footer_counts()
+        if not self.rows.sum():
+            where = f"dataset {name}" + (f", config {config}" if config else "")
+            raise StreamError(f"{where}: split {split!r} has no rows to stream")
+
+    def _footer_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.array([rg.num_rows for rg in self.row_groups], dtype=np.int64)
+        tokens = np.zeros(len(self.row_groups), dtype=np.float64)
+        footers: dict[str, pq.FileMetaData] = {}
+        for i, rg in enumerate(self.row_groups):
+            if rg.path not in footers:
+                footers[rg.path] = self._footer(rg.path)
+            tokens[i] = _counts_leaf_values(footers[rg.path], rg.index)
+        if getattr(self.pile, "source_filter", None) is not None:
+            kept = np.array([self.pile.read(rg, columns=("source_dataset",)).num_rows for rg in self.row_groups], np.int64)
+            tokens = np.where(rows > 0, tokens * kept / np.maximum(rows, 1), 0.0)
+            rows = kept
+        return rows, tokens
+
+    def _footer(self, path: str) -> pq.FileMetaData:
+        if hasattr(self.pile, "parquet_file"):  # builders.pile.Pile reads each footer once per process
+            return self.pile.parquet_file(path).metadata
+        with self.pile.fs.open(path, "rb") as fh:
+            return pq.ParquetFile(fh).metadata
+
+    def read(self, index: int) -> pa.Table:
+        """Row group ``index`` (position in :attr:`row_groups`) with :data:`STREAM_COLUMNS`."""
+        return self.pile.read(self.row_groups[index], columns=STREAM_COLUMNS)
+
+    def fingerprint(self) -> str:
+        """Hash of the row groups and their row counts: a state of another pile content is refused."""
+        digest = hashlib.sha256()
+        for rg, n in zip(self.row_groups, self.rows, strict=True):
+            digest.update(f"{rg.path}|{rg.index}|{n}\n".encode())
+        return digest.hexdigest()[:16]
+
+
+def _counts_leaf_values(meta: pq.FileMetaData, index: int) -> int:
+    """Leaf values (tokens) of the ``spike_counts`` column chunk of row group ``index``."""
+    group = meta.row_group(index)
+    for j in range(group.num_columns):
+        column = group.column(j)
+        if column.path_in_schema.split(".")[0] == "spike_counts":
+            return int(column.num_values)
+    raise StreamError("the pile's Parquet files have no spike_counts column")

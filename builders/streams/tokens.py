@@ -1,0 +1,207 @@
+"""``token_stream``: packed token sequences for GPT-style models.
+
+**Id layout** (:class:`TokenLayout`). A window of ``n_neurons x n_bins`` counts becomes tokens in
+time-major order: for each time step (a column of ``p_t`` bins), the separator id, then the ids of
+its ``n_neurons / p_n`` patches from the first neuron to the last. With a
+:class:`~tokenizer.motif_tokenizer.MotifTokenizer` of K ids the patch ids are ``0..K-1`` and the
+separator is ``K``; without a tokenizer every count is its own token (``0..255``, a 1 x 1 patch)
+and the separator is ``256``. ``vocab_size`` (K + 1, or 257) is what a model's embedding needs.
+Sequences are packed, so there is no padding id; only the whole time steps of a row are tokenized
+(a row shorter than the window gives fewer steps, never padding tokens).
+
+**Alignment.** Windows start on whole patches of their row (block start a multiple of ``p_n``,
+start bin a multiple of ``p_t``), so their patches are the ones the tokenizer's motif table
+counted (patches tile a row from its origin); ``window_stream(..., align=patch_size)`` gives the
+same windows.
+
+**Packing.** The tokens of consecutive windows (drawn as in :mod:`builders.streams.windows`) are
+concatenated and cut into chunks of ``seq_len + 1``; a chunk gives ``input_ids = chunk[:-1]``,
+``labels = chunk[1:]`` (int32). A sequence may span windows and a window may span sequences.
+
+**Epochs.** An epoch is ``floor(windows_per_epoch * tokens_per_full_window / (seq_len + 1))``
+sequences per rank, the same on every rank.
+
+**State.** The partial token buffer is kept as where it starts (the window's place and the offset
+of the next token in it); a restored stream re-reads and re-encodes that window and continues
+with exactly the tokens the uninterrupted stream would have yielded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import NEURON_MODES, PAD_MODES, DrawStream, check_choice, check_positive, check_rank
+from .errors import StreamError
+from .plan import SAMPLINGS
+from .source import open_rows
+
+ID_DTYPE = np.int32
+RAW_VOCAB = 256
+
+
+@dataclass(frozen=True)
+class TokenLayout:
+    """Token ids of a stream: ``patch_ids`` patch ids (0..patch_ids-1), then the separator."""
+
+    patch_size: tuple[int, int]
+    patch_ids: int
+    n_neurons: int
+
+    @property
+    def separator(self) -> int:
+        return self.patch_ids
+
+    @property
+    def vocab_size(self) -> int:
+        return self.patch_ids + 1
+
+    @property
+    def tokens_per_step(self) -> int:
+        """Separator + one id per patch row."""
+        return self.n_neurons // self.patch_size[0] + 1
+
+    def encode(self, counts: np.ndarray, n_valid_bins: int, tokenizer=None) -> np.ndarray:
+        """int32 tokens of the whole time steps of ``counts[:, :n_valid_bins]``."""
+        p_t = self.patch_size[1]
+        steps = n_valid_bins // p_t
+        if steps == 0:
+            return np.zeros(0, ID_DTYPE)
+        block = counts[:, : steps * p_t]
+        grid = tokenizer.encode(block) if tokenizer is not None else block  # (patch rows, steps)
+        out = np.empty((steps, grid.shape[0] + 1), dtype=ID_DTYPE)
+        out[:, 0] = self.separator
+        out[:, 1:] = grid.T
+        return out.reshape(-1)
+
+
+def layout_of(tokenizer, n_neurons: int) -> TokenLayout:
+    if tokenizer is None:
+        return TokenLayout((1, 1), RAW_VOCAB, n_neurons)
+    p_n, p_t = tokenizer.patch_size
+    if n_neurons % p_n:
+        raise StreamError(f"n_neurons={n_neurons} is not a multiple of the tokenizer's patch height {p_n} "
+                          f"(patch size {p_n}x{p_t})")
+    return TokenLayout((p_n, p_t), int(tokenizer.vocab_size), n_neurons)
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    if tokenizer is None:
+        return "raw-counts"
+    digest = hashlib.sha256(np.ascontiguousarray(tokenizer.vocab).tobytes())
+    digest.update(str(tuple(tokenizer.patch_size)).encode())
+    return f"{tokenizer.patch_size[0]}x{tokenizer.patch_size[1]}-{tokenizer.vocab_size}-{digest.hexdigest()[:12]}"
+
+
+class TokenStream(DrawStream):
+    """Iterable of ``{"input_ids", "labels"}`` int32 ``(seq_len,)`` dicts; resumable."""
+
+    kind = "tokens"
+
+    def __init__(self, source, *, seq_len: int, tokenizer, layout: TokenLayout, **options):
+        self.seq_len = seq_len
+        self.tokenizer = tokenizer
+        self.layout = layout
+        super().__init__(source, **options, extra_arguments={"seq_len": seq_len, "tokenizer": tokenizer_fingerprint(tokenizer)})
+        self.budgets(1)  # an epoch too short for one sequence fails here, not at the first next()
+
+    def fresh_position(self) -> dict:
+        return {"cycle": 0, "piece": 0, "draw": 0, "offset": 0, "yielded": 0}
+
+    def budgets(self, num_workers: int) -> tuple[int, ...]:
+        plan = self.plan(num_workers)
+        full = (self.n_bins // self.layout.patch_size[1]) * self.layout.tokens_per_step
+        total = plan.rank_budget * full // (self.seq_len + 1)
+        if total < 1:
+            raise StreamError(f"an epoch of {plan.rank_budget} windows per rank gives fewer than one sequence of "
+                              f"seq_len={self.seq_len}; use more rows, larger windows (n_bins) or fewer ranks")
+        return tuple(total // num_workers + (w < total % num_workers) for w in range(num_workers))
+
+    def __iter__(self):
+        plan, worker, num_workers, position = self._start()
+        budget = self.budgets(num_workers)[worker]
+        return self._generate(plan.pieces[worker], budget, worker, num_workers, position)
+
+    def _generate(self, pieces, budget: int, worker: int, num_workers: int, position: dict):
+        limit = None if self.epochs is None else self.epochs * budget
+        if limit is not None and position["yielded"] >= limit:
+            return
+        chunk = self.seq_len + 1
+        parts: list[list] = []  # [place, first unused token, tokens] of windows not yet used up
+        buffered = 0
+        skip = position["offset"]
+        draws = self.draws(pieces, worker, num_workers, position["cycle"], position["piece"], position["draw"])
+        for here, nxt, window in draws:
+            tokens = self.layout.encode(window.counts, window.n_valid_bins, self.tokenizer)
+            start, skip = skip, 0
+            if start < len(tokens):
+                parts.append([here, start, tokens])
+                buffered += len(tokens) - start
+            while buffered >= chunk:
+                sequence = self._take(parts, chunk)
+                buffered -= chunk
+                # the next sequence starts in the first remaining part, else at the next draw
+                place, offset = (parts[0][0], parts[0][1]) if parts else (nxt, 0)
+                position["cycle"], position["piece"], position["draw"] = place
+                position["offset"] = offset
+                position["yielded"] += 1
+                yield {"input_ids": sequence[:-1], "labels": sequence[1:]}
+                if limit is not None and position["yielded"] >= limit:
+                    return
+
+    @staticmethod
+    def _take(parts: list[list], n: int) -> np.ndarray:
+        out = np.empty(n, dtype=ID_DTYPE)
+        filled = 0
+        while filled < n:
+            part = parts[0]
+            take = min(n - filled, len(part[2]) - part[1])
+            out[filled : filled + take] = part[2][part[1] : part[1] + take]
+            filled += take
+            part[1] += take
+            if part[1] == len(part[2]):
+                parts.pop(0)
+        return out
+
+
+def token_stream(dataset, config=None, split: str = "train", *, seq_len: int, n_neurons: int, tokenizer=None,
+                 n_bins: int | None = None, seed: int = 0, rank: int = 0, world_size: int = 1,
+                 epochs: int | None = None, sampling: str = "tokens", neurons: str = "block",
+                 pad: str = "zero") -> TokenStream:
+    """Packed ``seq_len`` token sequences of random windows of the ``split`` rows of a pile.
+
+    Args:
+        dataset, config, split, seed, rank, world_size, epochs, sampling, neurons, pad: as for
+            :func:`~builders.streams.windows.window_stream`.
+        seq_len: tokens per sequence (inputs and labels); at least one time step
+            (``n_neurons / p_n + 1`` tokens).
+        n_neurons: neurons per window (a multiple of the tokenizer's patch height).
+        tokenizer: a :class:`~tokenizer.motif_tokenizer.MotifTokenizer`, or None for raw counts.
+        n_bins: bins per window, a multiple of the patch width; default: the whole time steps that
+            fill one sequence.
+
+    Raises:
+        StreamError: a bad argument, or a split/config with no rows (one line naming it).
+    """
+    seq_len = check_positive("seq_len", seq_len)
+    n_neurons = check_positive("n_neurons", n_neurons)
+    rank, world_size = check_rank(rank, world_size)
+    check_choice("sampling", sampling, SAMPLINGS)
+    check_choice("neurons", neurons, NEURON_MODES)
+    check_choice("pad", pad, PAD_MODES)
+    layout = layout_of(tokenizer, n_neurons)
+    p_t = layout.patch_size[1]
+    if seq_len < layout.tokens_per_step:
+        raise StreamError(f"seq_len={seq_len} is shorter than one time step ({layout.tokens_per_step} tokens: a "
+                          f"separator and {n_neurons // layout.patch_size[0]} patch ids)")
+    if n_bins is None:
+        n_bins = -(-(seq_len + 1) // layout.tokens_per_step) * p_t
+    n_bins = check_positive("n_bins", n_bins)
+    if n_bins % p_t:
+        raise StreamError(f"n_bins={n_bins} is not a multiple of the tokenizer's patch width {p_t}")
+    source = open_rows(dataset, config, split)
+    return TokenStream(source, seq_len=seq_len, tokenizer=tokenizer, layout=layout, n_neurons=n_neurons,
+                       n_bins=n_bins, seed=seed, rank=rank, world_size=world_size, epochs=epochs,
+                       sampling=sampling, neurons=neurons, pad=pad, align=layout.patch_size)

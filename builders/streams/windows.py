@@ -1,0 +1,117 @@
+"""``window_stream``: random neurons x time windows of a pile's rows, for models that read 2-D counts.
+
+Each item is a dict::
+
+    spike_counts    uint8 (n_neurons, n_bins)   the window (zero where masked)
+    neuron_mask     bool (n_neurons,)           False on padding neurons (rows with fewer neurons)
+    bin_mask        bool (n_bins,)              False on padding bins (rows with fewer bins)
+    neuron_index    int32 (n_neurons,)          the row's neuron in each window row (-1: padding)
+    neuron_start    int                         first neuron of the block (-1 for a random subset)
+    bin_start       int                         first time bin (20 ms) of the window in the row
+    source_dataset, session_id, segment_id      the row's labels
+    path, row_group, row                        the row's file, row group and row in the row group
+
+so that ``spike_counts[i, t] == row[neuron_index[i], bin_start + t]`` wherever both masks are
+true. Rows are drawn uniformly or in proportion to their tokens, a window's neurons are a
+contiguous block (contiguity matters after reordering) or a random subset in row order, and its
+start in time is uniform over the row (on multiples of ``align``). Rows with fewer neurons are zero-padded (``pad="zero"``,
+masked) or tiled (``pad="tile"``, the reference trainer's behaviour; every row of the window then
+repeats a real neuron and the mask is all true).
+"""
+
+from __future__ import annotations
+
+from .base import NEURON_MODES, PAD_MODES, DrawStream, Window, check_choice, check_positive, check_rank
+from .plan import SAMPLINGS
+from .source import open_rows
+
+
+def window_item(window: Window) -> dict:
+    """The dict a window stream yields for one :class:`Window`."""
+    n_bins = window.counts.shape[1]
+    return {
+        "spike_counts": window.counts,
+        "neuron_mask": window.neuron_index >= 0,
+        "bin_mask": _bin_mask(n_bins, window.n_valid_bins),
+        "neuron_index": window.neuron_index,
+        "neuron_start": window.neuron_start,
+        "bin_start": window.bin_start,
+        "source_dataset": window.source_dataset,
+        "session_id": window.session_id,
+        "segment_id": window.segment_id,
+        "path": window.path,
+        "row_group": window.row_group,
+        "row": window.row,
+    }
+
+
+def _bin_mask(n_bins: int, valid: int):
+    import numpy as np
+
+    mask = np.zeros(n_bins, dtype=bool)
+    mask[:valid] = True
+    return mask
+
+
+class WindowStream(DrawStream):
+    """Iterable of window dicts (see the module notes); ``state_dict`` / ``load_state_dict`` resume it."""
+
+    kind = "windows"
+
+    def budgets(self, num_workers: int) -> tuple[int, ...]:
+        return self.plan(num_workers).budgets
+
+    def __iter__(self):
+        plan, worker, num_workers, position = self._start()
+        return self._generate(plan.pieces[worker], plan.budgets[worker], worker, num_workers, position)
+
+    def _generate(self, pieces, budget: int, worker: int, num_workers: int, position: dict):
+        limit = None if self.epochs is None else self.epochs * budget
+        if limit is not None and position["yielded"] >= limit:
+            return
+        draws = self.draws(pieces, worker, num_workers, position["cycle"], position["piece"], position["draw"])
+        for _here, nxt, window in draws:
+            position["cycle"], position["piece"], position["draw"] = nxt
+            position["yielded"] += 1
+            yield window_item(window)
+            if limit is not None and position["yielded"] >= limit:
+                return
+
+
+def window_stream(dataset, config=None, split: str = "train", *, n_neurons: int, n_bins: int, seed: int = 0,
+                  rank: int = 0, world_size: int = 1, epochs: int | None = None, sampling: str = "tokens",
+                  neurons: str = "block", pad: str = "zero", align: tuple[int, int] = (1, 1)) -> WindowStream:
+    """Random ``n_neurons x n_bins`` windows of the ``split`` rows of a pile.
+
+    Args:
+        dataset: local folder, Hub repo id (``namespace/name[@revision]``), ``hf://`` or fsspec URL,
+            or a pile opened with :func:`builders.pile.open_pile`.
+        config: a config of the card (``"all"``), a component of a reference-layout pile, or None
+            for the card's default.
+        split: ``"train"`` or ``"test"``.
+        n_neurons, n_bins: window size (neurons, 20 ms bins), both >= 1.
+        seed: the same arguments and seed give the same stream; another seed another stream.
+        rank, world_size: this process's share: ranks read disjoint rows and yield the same number
+            of windows per epoch (:mod:`builders.streams.plan`).
+        epochs: passes to make (None: endless). An epoch is ``floor(total / world_size)`` windows
+            per rank, total = rows (``sampling="uniform"``) or tokens / (n_neurons * n_bins)
+            (``sampling="tokens"``, rows drawn in proportion to their tokens).
+        neurons: ``"block"`` (a random contiguous block) or ``"subset"`` (random neurons, in row order).
+        pad: rows with fewer neurons: ``"zero"`` (masked) or ``"tile"`` (repeat the row's neurons).
+        align: ``(neurons, bins)``: a block starts on a multiple of the first, a window on a
+            multiple of the second (``token_stream`` uses its patch size, so the patches line up
+            with the ones its tokenizer was counted on, which tile rows from their origin).
+
+    Raises:
+        StreamError: a bad argument, or a split/config with no rows (one line naming it).
+    """
+    n_neurons = check_positive("n_neurons", n_neurons)
+    n_bins = check_positive("n_bins", n_bins)
+    rank, world_size = check_rank(rank, world_size)
+    check_choice("sampling", sampling, SAMPLINGS)
+    check_choice("neurons", neurons, NEURON_MODES)
+    check_choice("pad", pad, PAD_MODES)
+    align = (check_positive("align[0]", align[0]), check_positive("align[1]", align[1]))
+    source = open_rows(dataset, config, split)
+    return WindowStream(source, n_neurons=n_neurons, n_bins=n_bins, seed=seed, rank=rank, world_size=world_size,
+                        epochs=epochs, sampling=sampling, neurons=neurons, pad=pad, align=align, extra_arguments={})
