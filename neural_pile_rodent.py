@@ -14,9 +14,11 @@ loading scripts since datasets 4, so the class is used directly)::
     ds = builder.as_dataset(split="train")
 
 One config per component, ``all`` (default: every real component) and ``demo`` (synthetic).
-Rows come from :func:`builders.rows.session_to_rows`, the same function the CLI and the Ray
-jobs call; the split is decided per session (:mod:`builders.split`), so both splits always
-exist, possibly empty.
+The builder runs the same build as ``neural-pile build`` (:func:`builders.pipeline.build`) into a
+folder of its cache, then reads the shards: the split needs every session's tokens, known only
+once the sessions are read (:mod:`builders.split`), so it is decided there exactly as for the CLI
+and the Ray jobs. A split with no rows (a component too small, or one whose sessions all went
+to ``train``) is not produced: ``as_dataset()`` returns the splits that hold rows.
 """
 
 from __future__ import annotations
@@ -31,10 +33,14 @@ import datasets
 
 from builders import __version__
 from builders.binning import BIN_SIZE, MAX_TOKENS, bin_spikes, split_segments
-from builders.registry import get_component, pile_components, registry
-from builders.rows import SessionSkipped, session_to_rows
-from builders.schema import FEATURES, iter_spike_counts, spike_counts_array, table_spike_counts
-from builders.split import SPLITS, TEST_FRACTION, assign_split
+from builders.registry import pile_components, registry
+from builders.schema import (
+    FEATURES,
+    iter_spike_counts,
+    spike_counts_array,
+    table_spike_counts,
+)
+from builders.split import SPLITS, TEST_FRACTION
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +68,7 @@ class NeuralPileRodentConfig(datasets.BuilderConfig):
         components: component names read by this config.
         bin_size: bin width in seconds.
         max_tokens: longest row in tokens before a session is cut along time.
-        test_fraction: share of sessions in the test split.
+        test_fraction: share of each component's tokens in the test split.
         dandi_api_url: DANDI instance to stream from when ``data_dir`` is not given.
         cache_dir_bytes: optional local byte cache for streamed files.
     """
@@ -141,39 +147,52 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
             homepage="https://dandiarchive.org",
         )
 
+    def download_and_prepare(self, *args, num_proc: int | None = None, **kwargs):
+        # the sessions are read by the build in _split_generators: it uses the same processes
+        self._build_num_proc = num_proc or 1
+        return super().download_and_prepare(*args, num_proc=num_proc, **kwargs)
+
+    def _build_folder(self) -> Path:
+        """The build folder of this config and inputs (reruns resume it)."""
+        return Path(self._cache_dir_root) / "neural_pile_rodent_builds" / f"{self.config.name}-{self.hash}"
+
     def _split_generators(self, dl_manager):
-        from builders.sources import list_sessions
+        from builders.output.layout import shard_files, split_has_rows
+        from builders.pipeline import BuildOptions, build, failures, run_local
 
         config = self.config
         if not config.components:
             raise ValueError(f"config {config.name!r} names no component")
-        by_split: dict[str, list] = {split: [] for split in SPLITS}
-        shared_root = len(config.components) > 1
-        for name in config.components:
-            component = get_component(name)
-            sessions = list_sessions(component, data_dir=config.data_dir, dandi_api_url=config.dandi_api_url,
-                                     shared_root=shared_root)
-            for session in sessions:
-                split = assign_split(session.component, session.subject_id, session.session_id,
-                                     config.test_fraction)
-                by_split[split].append(session)
-        # A list-valued gen_kwarg lets download_and_prepare(num_proc=N) shard sessions over processes.
-        return [datasets.SplitGenerator(name=split, gen_kwargs={"sessions": by_split[split]}) for split in SPLITS]
+        options = BuildOptions(
+            out=str(self._build_folder()), data_dir=config.data_dir, dandi_api_url=config.dandi_api_url,
+            cache_dir=config.cache_dir_bytes, bin_size=config.bin_size, max_tokens=config.max_tokens,
+            test_fraction=config.test_fraction,
+        )
+        num_proc = getattr(self, "_build_num_proc", 1)
+        report, _ = build(list(config.components), options, progress=False,
+                          executor=lambda jobs: run_local(jobs, num_proc=num_proc, progress=False))
+        for problem in failures(report, list(config.components)):
+            logger.warning("not built: %s", problem)
+        out = Path(options.out)
+        generators = []
+        for split in SPLITS:
+            if split == "train" or any(split_has_rows(out, c, split) for c in config.components):
+                files = [str(p) for c in config.components for p in shard_files(out, c, (split,))]
+                # a list-valued gen_kwarg lets download_and_prepare(num_proc=N) share the shards out
+                generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"files": files}))
+        return generators
 
-    def _generate_examples(self, sessions):
-        config = self.config
-        for session in sessions:
-            try:
-                result = session_to_rows(
-                    get_component(session.component), session, bin_size=config.bin_size,
-                    max_tokens=config.max_tokens, test_fraction=config.test_fraction,
-                    cache_dir=config.cache_dir_bytes,
-                )
-            except SessionSkipped as exc:
-                logger.warning("skipped %s", exc)
-                continue
-            for row in result.rows:
-                yield f"{session.key}/{row['segment_id']}", row
+    def _generate_examples(self, files):
+        import pyarrow.parquet as pq
+
+        for path in files:
+            parquet = pq.ParquetFile(path)
+            for group in range(parquet.num_row_groups):
+                table = parquet.read_row_group(group)
+                counts = table_spike_counts(table)
+                for row, spikes in zip(table.drop(["spike_counts"]).to_pylist(), counts, strict=True):
+                    key = f"{row['source_dataset']}/{row['subject_id']}/{row['session_id']}/{row['segment_id']}"
+                    yield key, {**row, "spike_counts": spikes}
 
 
 def __getattr__(name: str):

@@ -5,7 +5,7 @@ from .registry import Component, get_component, pile_components, registry
 from .rows import SessionResult, SessionSkipped, session_to_rows
 from .schema import FEATURES, iter_spike_counts, spike_counts_array, table_spike_counts
 from .sessions import Asset, Session
-from .split import assign_split
+from .split import assign_sessions
 
 __version__ = "0.1.0"
 
@@ -19,7 +19,7 @@ __all__ = [
     "Session",
     "SessionResult",
     "SessionSkipped",
-    "assign_split",
+    "assign_sessions",
     "bin_spikes",
     "counts_from_rates",
     "get_component",

@@ -16,6 +16,7 @@ import sys
 COMMAND_MODULES = [
     "builders.commands.demo",
     "builders.commands.build",
+    "builders.commands.merge",
     "builders.commands.components",
     "builders.commands.motifs",
     "builders.commands.train_tokenizer",

@@ -3,19 +3,25 @@
 One pipeline, several executors (the datatrove idea): :func:`plan` lists the sessions still to
 do, :func:`process_session` turns one session into a shard plus a completion marker (the only
 unit of work: the local process pool and the Ray driver in ``ray_jobs/build.py`` both call it),
-and :func:`finalize` writes schema-only shards for empty splits, the dataset card and the report.
+and :func:`finalize` decides the split of every session from the markers' tokens (renaming the
+shards into ``data/<component>/<split>-<slug>.parquet``), writes schema-only shards for empty
+splits, the dataset card and the report. A build holds a lock per component it builds and the
+folder lock around finalize (:mod:`builders.output.locks`), so builds of different components
+can share a folder.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
 
 from tqdm.auto import tqdm
 
@@ -23,13 +29,26 @@ from . import __version__
 from .binning import BIN_SIZE, MAX_TOKENS
 from .output import layout
 from .output.card import write_card
+from .output.locks import FolderBusy, component_locks, folder_lock, writer_is_gone
 from .output.ownership import OutputFolderError, check_output_folder, claim_output_folder
-from .output.report import FAILED_SUFFIX, make_report, write_report
-from .output.shards import temporary_files, write_json_atomic, write_rows_atomic
+from .output.report import FAILED_SUFFIX, make_report, read_markers, write_report
+from .output.shards import (
+    temporary_files,
+    temporary_writer,
+    write_json_atomic,
+    write_rows_atomic,
+)
 from .registry import DEMO, Component, get_component
 from .rows import SessionSkipped, session_to_rows
 from .sessions import Session
-from .split import SPLITS, TEST_FRACTION
+from .split import (
+    SESSION_RULE,
+    SPLIT_RULE_VERSION,
+    SPLITS,
+    TEST_FRACTION,
+    assign_sessions,
+    rule_of,
+)
 
 
 class BuildError(RuntimeError):
@@ -48,7 +67,7 @@ class BuildOptions:
         cache_dir: optional local byte cache for streamed assets.
         bin_size: bin width in seconds.
         max_tokens: longest row in tokens.
-        test_fraction: share of sessions in the test split.
+        test_fraction: share of each component's tokens in the test split (:mod:`builders.split`).
     """
 
     out: str
@@ -61,7 +80,8 @@ class BuildOptions:
 
     def parameters(self) -> dict:
         """The parameters that must match for a folder to be resumed or extended."""
-        return {"bin_size_s": self.bin_size, "max_tokens": self.max_tokens, "test_fraction": self.test_fraction}
+        return {"bin_size_s": self.bin_size, "max_tokens": self.max_tokens, "test_fraction": self.test_fraction,
+                "split_rule_version": SPLIT_RULE_VERSION}
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,9 @@ class Plan:
 #: before markers existed.
 OUT_KIND = "pile dataset"
 PARAMS_FILE = f"{layout.STATE_DIR}/params.json"
+#: Paths only a build writes (a folder holding one is a build's, even before its marker exists:
+#: another build may be creating it, and the state folder holds the locks).
+EARLIER = (PARAMS_FILE, layout.STATE_DIR)
 
 
 def check_inputs(components: list[str], options: BuildOptions) -> None:
@@ -120,7 +143,7 @@ def check_out(options: BuildOptions) -> bool:
     """
     out = Path(options.out)
     try:
-        check_output_folder(out, OUT_KIND, earlier=(PARAMS_FILE,))
+        check_output_folder(out, OUT_KIND, earlier=EARLIER)
     except OutputFolderError as exc:
         raise BuildError(f"--out {exc}") from None
     params_path = out / PARAMS_FILE
@@ -136,12 +159,17 @@ def check_out(options: BuildOptions) -> bool:
 
 
 def prepare_out(options: BuildOptions) -> Path:
-    """Check (:func:`check_out`), then create or claim the output folder and record the parameters."""
+    """Check (:func:`check_out`), then create or claim the output folder and record the parameters.
+
+    The claim is made under the folder lock and checked again there, so two builds started
+    together into a new folder agree on it (the first records the parameters, the second compares)."""
     out = Path(options.out)
-    built_before = check_out(options)
-    claim_output_folder(out, OUT_KIND, earlier=(PARAMS_FILE,))
-    if not built_before:
-        write_json_atomic(out / PARAMS_FILE, options.parameters())
+    check_out(options)  # before the lock file exists: a user's folder gets nothing written into it
+    with folder_lock(out):
+        check_out(options)
+        claim_output_folder(out, OUT_KIND, earlier=EARLIER)
+        if not (out / PARAMS_FILE).exists():
+            write_json_atomic(out / PARAMS_FILE, options.parameters())
     return out
 
 
@@ -205,11 +233,13 @@ def process_session(job: SessionJob) -> dict:
     """
     session, options = job.session, job.options
     component = get_component(session.component)
+    rule = rule_of(session.component, options.test_fraction)
+    out = Path(options.out)
     start = time.perf_counter()
     try:
         result = session_to_rows(
             component, session, bin_size=options.bin_size, max_tokens=options.max_tokens,
-            test_fraction=options.test_fraction, cache_dir=options.cache_dir,
+            held_out_fraction=0.0 if rule == SESSION_RULE else options.test_fraction, cache_dir=options.cache_dir,
         )
     except SessionSkipped as exc:
         record = _record(session, "skipped", reason=str(exc))
@@ -219,12 +249,25 @@ def process_session(job: SessionJob) -> dict:
         write_json_atomic(_marker_path(options, session, failed=True), record)
         return record
     else:
-        shard = layout.shard_path(Path(options.out), session.component, result.split, session.slug)
-        write_rows_atomic(shard, result.rows)
+        if rule == SESSION_RULE:  # the split waits for finalize: it depends on the other sessions' tokens
+            shards = [layout.pending_shard_path(out, session.component, session.slug)]
+            write_rows_atomic(shards[0], result.rows)
+            split = None
+        else:  # time tail: decided by the session alone
+            shards = [layout.shard_path(out, session.component, "train", session.slug)]
+            write_rows_atomic(shards[0], result.rows)
+            test_shard = layout.shard_path(out, session.component, "test", session.slug)
+            if result.held_out_rows:
+                write_rows_atomic(test_shard, result.held_out_rows)
+                shards.append(test_shard)
+            else:
+                test_shard.unlink(missing_ok=True)
+            split = "train+test" if result.held_out_rows else "train"
         record = _record(
-            session, "done", split=result.split, n_neurons=result.n_neurons, n_time_bins=result.n_time_bins,
-            tokens=result.tokens, rows=len(result.rows), stats=result.stats.to_dict(),
-            shard=shard.relative_to(options.out).as_posix(), version=job.version or component.version,
+            session, "done", split=split, split_rule=rule, n_neurons=result.n_neurons,
+            n_time_bins=result.n_time_bins, tokens=result.tokens, test_tokens=result.held_out_tokens,
+            rows=len(result.rows) + len(result.held_out_rows), stats=result.stats.to_dict(),
+            shards=[p.relative_to(out).as_posix() for p in shards], version=job.version or component.version,
             seconds=round(time.perf_counter() - start, 3),
         )
     write_json_atomic(_marker_path(options, session), record)
@@ -279,27 +322,74 @@ def run_local(jobs: list[SessionJob], num_proc: int = 1, progress: bool = True) 
     return records
 
 
+def assign_component_splits(out: Path, component: str, test_fraction: float) -> dict[str, int]:
+    """Decide the split of every built session of a ``sessions``-rule component from its
+    completion markers and move each shard to ``data/<component>/<split>-<slug>.parquet``.
+
+    Idempotent and safe to interrupt: every move is one rename, and a marker is rewritten only
+    after its shard is in place. Returns ``{"train": n, "test": n}`` sessions."""
+    counts = {split: 0 for split in SPLITS}
+    if rule_of(component, test_fraction) != SESSION_RULE:
+        return counts
+    out = Path(out)
+    done = [m for m in read_markers(out, component) if m["status"] == "done"]
+    splits = assign_sessions(component, [(m["subject_id"], m["session_id"], m["tokens"]) for m in done],
+                             test_fraction)
+    for marker in done:
+        session = Session(component, marker["subject_id"], marker["session_id"])
+        split = splits[(session.subject_id, session.session_id)]
+        counts[split] += 1
+        target = layout.shard_path(out, component, split, session.slug)
+        other = layout.shard_path(out, component, SPLITS[1 - SPLITS.index(split)], session.slug)
+        pending = layout.pending_shard_path(out, component, session.slug)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if pending.exists():  # newest rows of the session
+            os.replace(pending, target)
+            other.unlink(missing_ok=True)
+        elif other.exists():
+            if target.exists():
+                other.unlink()
+            else:
+                os.replace(other, target)
+        updated = {"split": split, "test_tokens": marker["tokens"] if split == "test" else 0,
+                   "shards": [target.relative_to(out).as_posix()]}
+        if any(marker.get(k) != v for k, v in updated.items()):
+            write_json_atomic(layout.marker_path(out, component, session.slug), {**marker, **updated})
+    return counts
+
+
+def _remove_stale_temporaries(out: Path, components: list[str]) -> None:
+    """Remove temporaries whose writer is gone: every one in the folders of ``components`` (this
+    build holds their locks and its jobs have ended), elsewhere only those of dead processes on
+    this host (another build may be writing them)."""
+    owned = [out / layout.DATA_DIR / name for name in components] + [out / layout.STATE_DIR / name for name in components]
+    for temporary in temporary_files(out):
+        if any(folder in temporary.parents for folder in owned) or writer_is_gone(temporary_writer(temporary)):
+            temporary.unlink(missing_ok=True)
+
+
 def finalize(components: list[str], options: BuildOptions, listing_errors: dict[str, str] | None = None) -> dict:
-    """Remove temporaries of killed writers, write schema-only shards for empty splits, then
-    the report and the dataset card (all jobs have ended: any temporary left is stale)."""
+    """Under the folder lock: remove stale temporaries, decide the split of ``components`` from
+    their markers, write schema-only shards for empty splits, then the report and the card."""
     out = Path(options.out)
-    for stale in temporary_files(out):
-        stale.unlink(missing_ok=True)
-    for name in components:
-        folder = out / layout.DATA_DIR / name
-        if not folder.is_dir() and name in (listing_errors or {}):
-            continue
-        for split in SPLITS:
-            empty = layout.empty_shard_path(out, name, split)
-            real = [p for p in folder.glob(f"{split}-*.parquet") if p != empty] if folder.is_dir() else []
-            if real and empty.exists():
-                empty.unlink()
-            elif not real and not empty.exists():
-                write_rows_atomic(empty, [])  # no row group: readers see the schema and zero rows
-    report = make_report(out, options.parameters(), __version__)
-    report["listing_errors"] = dict(listing_errors or {})
-    write_report(out, report)
-    write_card(out, report)
+    with folder_lock(out):
+        _remove_stale_temporaries(out, components)
+        for name in components:
+            assign_component_splits(out, name, options.test_fraction)
+            folder = out / layout.DATA_DIR / name
+            if not folder.is_dir() and name in (listing_errors or {}):
+                continue
+            for split in SPLITS:
+                empty = layout.empty_shard_path(out, name, split)
+                real = [p for p in folder.glob(f"{split}-*.parquet") if p != empty] if folder.is_dir() else []
+                if real and empty.exists():
+                    empty.unlink()
+                elif not real and not empty.exists():
+                    write_rows_atomic(empty, [])  # no row group: readers see the schema and zero rows
+        report = make_report(out, options.parameters(), __version__)
+        report["listing_errors"] = dict(listing_errors or {})
+        write_report(out, report)
+        write_card(out, report)
     return report
 
 
@@ -323,9 +413,16 @@ def build(components: list[str], options: BuildOptions, *, executor: Executor | 
         found = "; ".join(f"{name}: {err}" for name, err in todo.listing_errors.items())
         raise BuildError(f"no session to build, nothing written ({found})")
     prepare_out(options)
-    records = (executor or (lambda jobs: run_local(jobs, progress=progress)))(todo.jobs)
-    report = finalize(components, options, todo.listing_errors)
-    report["this_run"] = {"already_done": todo.resumed, "processed": len(records)}
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(component_locks(options.out, components))
+        except FolderBusy as exc:
+            raise BuildError(str(exc)) from None
+        # sessions another build of these components finished since the listing
+        jobs = [job for job in todo.jobs if not _marker_path(options, job.session).exists()]
+        records = (executor or (lambda jobs: run_local(jobs, progress=progress)))(jobs)
+        report = finalize(components, options, todo.listing_errors)
+    report["this_run"] = {"already_done": todo.resumed + len(todo.jobs) - len(jobs), "processed": len(records)}
     return report, records
 
 

@@ -10,7 +10,7 @@ from .binning import BIN_SIZE, MAX_TOKENS, BinStats, bin_flat, segment_bounds
 from .readers import SpikeTrains, read_session
 from .registry import Component
 from .sessions import Session
-from .split import TEST_FRACTION, assign_split
+from .split import held_out_bins
 
 
 class SessionSkipped(Exception):
@@ -23,16 +23,17 @@ class SessionResult:
 
     Attributes:
         session: the session.
-        split: ``train`` or ``test``.
         rows: one dict per segment, ``spike_counts`` as uint8 ``(n_neurons, n_bins)`` views.
+        held_out_rows: rows of the session's last bins when a held-out tail was asked for
+            (segment numbers continue after :attr:`rows`).
         stats: what binning dropped or saturated.
         n_neurons: units in the session (all segments share them).
         n_time_bins: bins of the whole session (sum over segments).
     """
 
     session: Session
-    split: str
     rows: list[dict] = field(default_factory=list)
+    held_out_rows: list[dict] = field(default_factory=list)
     stats: BinStats = field(default_factory=BinStats)
     n_neurons: int = 0
     n_time_bins: int = 0
@@ -41,6 +42,10 @@ class SessionResult:
     def tokens(self) -> int:
         return self.n_neurons * self.n_time_bins
 
+    @property
+    def held_out_tokens(self) -> int:
+        return sum(row["spike_counts"].size for row in self.held_out_rows)
+
 
 def session_to_rows(
     component: Component,
@@ -48,7 +53,7 @@ def session_to_rows(
     *,
     bin_size: float = BIN_SIZE,
     max_tokens: int = MAX_TOKENS,
-    test_fraction: float = TEST_FRACTION,
+    held_out_fraction: float = 0.0,
     cache_dir=None,
 ) -> SessionResult:
     """Read, bin and chunk one session into dataset rows (see :mod:`builders.schema`).
@@ -58,7 +63,9 @@ def session_to_rows(
         session: the session to read.
         bin_size: bin width in seconds.
         max_tokens: longest row in tokens before the session is cut along time.
-        test_fraction: share of sessions in the test split (decided per session key).
+        held_out_fraction: share of the session's bins, taken at its end
+            (:func:`builders.split.held_out_bins`), returned apart in ``held_out_rows``; the caller
+            decides which sessions get one (:mod:`builders.split`).
         cache_dir: optional local byte cache for remote assets.
 
     Raises:
@@ -79,21 +86,28 @@ def session_to_rows(
 
     unit_ids = np.asarray(recording.unit_ids, dtype=np.int64)
     regions = [str(r) for r in recording.unit_regions]
-    split = assign_split(session.component, session.subject_id, session.session_id, test_fraction)
-    result = SessionResult(session=session, split=split, stats=stats, n_neurons=n_neurons, n_time_bins=n_bins)
-    for number, (first, stop) in enumerate(segment_bounds(n_neurons, n_bins, max_tokens)):
-        result.rows.append(
-            {
-                "spike_counts": counts[:, first:stop],
-                "subject_id": session.subject_id,
-                "session_id": session.session_id,
-                "segment_id": f"segment_{number}",
-                "source_dataset": session.component,
-                "n_neurons": n_neurons,
-                "n_time_bins": stop - first,
-                "t_start": float(origin + first * bin_size),
-                "unit_ids": unit_ids,
-                "unit_regions": regions,
-            }
-        )
+    result = SessionResult(session=session, stats=stats, n_neurons=n_neurons, n_time_bins=n_bins)
+    n_kept = n_bins - held_out_bins(n_bins, held_out_fraction)
+    parts = [(result.rows, 0, n_kept), (result.held_out_rows, n_kept, n_bins)]
+    number = 0
+    for target, part_start, part_stop in parts:
+        if part_stop == part_start:
+            continue
+        for first, stop in segment_bounds(n_neurons, part_stop - part_start, max_tokens):
+            first, stop = first + part_start, stop + part_start
+            target.append(
+                {
+                    "spike_counts": counts[:, first:stop],
+                    "subject_id": session.subject_id,
+                    "session_id": session.session_id,
+                    "segment_id": f"segment_{number}",
+                    "source_dataset": session.component,
+                    "n_neurons": n_neurons,
+                    "n_time_bins": stop - first,
+                    "t_start": float(origin + first * bin_size),
+                    "unit_ids": unit_ids,
+                    "unit_regions": regions,
+                }
+            )
+            number += 1
     return result

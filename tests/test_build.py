@@ -44,6 +44,7 @@ def read_rows(out, component="demo"):
         table = pq.read_table(path)
         for row, counts in zip(table.drop(["spike_counts"]).to_pylist(), table.column("spike_counts").to_pylist()):
             row["spike_counts"] = np.array(counts, dtype=np.uint8).reshape(row["n_neurons"], row["n_time_bins"])
+            row["split"] = path.name.split("-", 1)[0]
             rows[(row["subject_id"], row["session_id"], row["segment_id"])] = row
     return rows
 
@@ -63,18 +64,26 @@ def test_layout_card_and_report(built, demo_data):
 
 
 def test_rows_are_the_session_function_output(built, demo_data):
+    """The demo (6 sessions) is split by its time tail: the last 1% of each session's bins is test."""
     rows = read_rows(built)
     comp = get_component("demo")
     n_segments = 0
     for session in list_sessions(comp, data_dir=demo_data):
-        expected = session_to_rows(comp, session, max_tokens=MAX_TOKENS)
-        n_segments += len(expected.rows)
-        for row in expected.rows:
-            got = rows[(session.subject_id, session.session_id, row["segment_id"])]
-            np.testing.assert_array_equal(got["spike_counts"], row["spike_counts"])
-            assert got["unit_ids"] == list(row["unit_ids"]) and got["unit_regions"] == row["unit_regions"]
-            assert got["t_start"] == pytest.approx(row["t_start"])
-            assert got["n_neurons"] * got["n_time_bins"] <= MAX_TOKENS + got["n_neurons"]
+        expected = session_to_rows(comp, session, max_tokens=MAX_TOKENS, held_out_fraction=0.01)
+        whole = session_to_rows(comp, session, max_tokens=MAX_TOKENS)
+        n_bins = whole.n_time_bins
+        assert sum(r["n_time_bins"] for r in expected.held_out_rows) == int(n_bins * 0.01 + 0.5) > 0
+        joined = np.concatenate([r["spike_counts"] for r in expected.rows + expected.held_out_rows], axis=1)
+        np.testing.assert_array_equal(joined, np.concatenate([r["spike_counts"] for r in whole.rows], axis=1))
+        n_segments += len(expected.rows) + len(expected.held_out_rows)
+        for split, part in (("train", expected.rows), ("test", expected.held_out_rows)):
+            for row in part:
+                got = rows[(session.subject_id, session.session_id, row["segment_id"])]
+                assert got["split"] == split
+                np.testing.assert_array_equal(got["spike_counts"], row["spike_counts"])
+                assert got["unit_ids"] == list(row["unit_ids"]) and got["unit_regions"] == row["unit_regions"]
+                assert got["t_start"] == pytest.approx(row["t_start"])
+                assert got["n_neurons"] * got["n_time_bins"] <= MAX_TOKENS + got["n_neurons"]
     assert n_segments == len(rows)
     assert any(r["segment_id"] == "segment_1" for r in rows.values()), "demo should exercise chunking"
 
@@ -154,6 +163,8 @@ def test_bad_session_is_reported_and_others_built(demo_data, tmp_path, capsys):
 def test_bad_arguments(tmp_path, capsys, demo_data):
     assert cli(["build", "vbm", "--out", str(tmp_path / "x")]) == 2
     assert "unknown component 'vbm'" in capsys.readouterr().err
+    assert cli(["build", "demo", "--test-fraction", "2", "--out", str(tmp_path / "x")]) == 2
+    assert "--test-fraction" in capsys.readouterr().err and not (tmp_path / "x").exists()
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
@@ -211,7 +222,7 @@ def test_process_session_is_idempotent(demo_data, tmp_path):
     first = process_session(job)
     second = process_session(job)
     assert first["status"] == second["status"] == "done"
-    assert first["tokens"] == second["tokens"] and first["shard"] == second["shard"]
+    assert first["tokens"] == second["tokens"] and first["shards"] == second["shards"]
 
 
 def test_module_imports_beside_a_built_folder_of_the_same_name(tmp_path):

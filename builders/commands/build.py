@@ -34,7 +34,8 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS,
                         help="longest row in tokens (neurons x bins) before a session is cut (default: 10M)")
     parser.add_argument("--test-fraction", type=float, default=TEST_FRACTION,
-                        help="share of sessions in the test split (default: 0.01)")
+                        help="share of each component's tokens in the test split, by whole sessions or by the "
+                             "last bins of each session (builders/split.py; default: 0.01)")
     parser.add_argument("--allow-failures", action="store_true",
                         help="exit 0 even if some sessions failed (they are still reported)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -52,9 +53,11 @@ def options_from_args(args: argparse.Namespace):
     from ..pipeline import BuildOptions
 
     if args.bin_size <= 0:
-        raise SystemExit(f"--bin-size must be positive, got {args.bin_size}")
+        raise ValueError(f"--bin-size must be positive, got {args.bin_size}")
     if args.max_tokens <= 0:
-        raise SystemExit(f"--max-tokens must be positive, got {args.max_tokens}")
+        raise ValueError(f"--max-tokens must be positive, got {args.max_tokens}")
+    if not 0.0 <= args.test_fraction <= 1.0:
+        raise ValueError(f"--test-fraction must be within [0, 1], got {args.test_fraction}")
     # Absolute paths: Ray tasks (and spawned processes) may run from another working directory.
     absolute = lambda path: os.path.abspath(os.path.expanduser(path)) if path else path  # noqa: E731
     return BuildOptions(
@@ -98,7 +101,11 @@ def execute(args: argparse.Namespace, executor) -> int:
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
-    options = options_from_args(args)
+    try:
+        options = options_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         report, records = build(components, options, executor=executor, progress=not args.no_progress)
     except (FileNotFoundError, BuildError) as exc:

@@ -2,7 +2,9 @@
 
 ``load_dataset(folder, "vbn")`` reads ``data/vbn/<split>-*.parquet``; ``load_dataset(folder)``
 reads the default config, ``all`` (every built component except the synthetic demo). The card
-also records provenance: archive versions, bin size, chunk limit, split rule, package version.
+also records provenance: archive versions, bin size, chunk limit, split rule, package version, the
+Hub-style ``dataset_info`` of each config (so a changed folder gets a new ``datasets`` cache), the
+license of the components built and how to cite them (:mod:`.attribution`).
 """
 
 from __future__ import annotations
@@ -10,50 +12,88 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
+import yaml
+
 from ..registry import get_component
+from ..schema import FEATURES
 from ..split import SPLIT_RULE, SPLITS
+from .attribution import pile_license, sources_section
 from .layout import ALL, CARD, DATA_DIR, built_components, split_has_rows
 from .shards import write_text_atomic
 
 
-def _config_yaml(out: Path, name: str, components: list[str], default: bool) -> list[str]:
-    """One ``configs:`` entry. A split none of whose components has a session is left out:
-    ``datasets`` refuses to load a split of zero examples (the schema-only shards stay on disk,
-    so every pattern that is listed matches a file)."""
-    lines = [f"- config_name: {name}"]
+def _split_size(out: Path, component: str, split: str) -> dict:
+    """Rows, uncompressed bytes (what the Hub records as ``num_bytes``) and file bytes of one
+    component's shards of one split, from the Parquet footers."""
+    size = {"num_examples": 0, "num_bytes": 0, "file_bytes": 0}
+    for path in sorted((Path(out) / DATA_DIR / component).glob(f"{split}-*.parquet")):
+        meta = pq.ParquetFile(path).metadata
+        size["num_examples"] += meta.num_rows
+        size["num_bytes"] += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        size["file_bytes"] += path.stat().st_size
+    return size
+
+
+def _config_entries(out: Path, name: str, components: list[str], default: bool,
+                    sizes: dict[tuple[str, str], dict]) -> tuple[dict, dict]:
+    """One ``configs:`` entry and its ``dataset_info`` entry. A split none of whose components has
+    a session is left out: ``datasets`` refuses to load a split of zero examples (the schema-only
+    shards stay on disk, so every pattern that is listed matches a file). The info's per-split
+    sizes change with any shard, so ``load_dataset`` gets a new cache when the folder changes."""
+    filled = [split for split in SPLITS if any(split_has_rows(out, c, split) for c in components)] or ["train"]
+    config = {"config_name": name}
     if default:
-        lines.append("  default: true")
-    lines.append("  data_files:")
-    filled = [split for split in SPLITS if any(split_has_rows(out, c, split) for c in components)]
-    for split in filled or ["train"]:
-        lines.append(f"  - split: {split}")
-        lines.append("    path:")
-        lines.extend(f"    - {DATA_DIR}/{c}/{split}-*.parquet" for c in components)
-    return lines
+        config["default"] = True
+    config["data_files"] = [{"split": split, "path": [f"{DATA_DIR}/{c}/{split}-*.parquet" for c in components]}
+                            for split in filled]
+    splits, download = [], 0
+    for split in filled:
+        for c in components:
+            if (c, split) not in sizes:
+                sizes[c, split] = _split_size(out, c, split)
+        parts = [sizes[c, split] for c in components]
+        splits.append({"name": split, "num_bytes": sum(p["num_bytes"] for p in parts),
+                       "num_examples": sum(p["num_examples"] for p in parts)})
+        download += sum(p["file_bytes"] for p in parts)
+    info = {"config_name": name, "features": FEATURES._to_yaml_list(), "splits": splits,
+            "download_size": download, "dataset_size": sum(s["num_bytes"] for s in splits)}
+    return config, info
+
+
+def card_front_matter(out: Path, components: list[str]) -> dict:
+    """The card's YAML as a dict: license, one config per built component plus ``all`` when it is
+    non-empty, and the Hub-style ``dataset_info`` of each config."""
+    real = [c for c in components if get_component(c).in_all]
+    entries = [(ALL, real, True)] if real else []
+    entries += [(name, [name], not real and i == 0) for i, name in enumerate(components)]
+    sizes: dict[tuple[str, str], dict] = {}
+    configs, infos = zip(*[_config_entries(Path(out), *entry, sizes) for entry in entries], strict=True) if entries else ((), ())
+    return {
+        "license": pile_license(components),
+        "task_categories": ["time-series-forecasting"],
+        "tags": ["neuroscience", "spike-counts", "electrophysiology"],
+        "configs": list(configs),
+        "dataset_info": list(infos),
+    }
 
 
 def card_yaml(out: Path, components: list[str]) -> str:
-    """The YAML front matter: one config per built component, plus ``all`` when it is non-empty."""
-    real = [c for c in components if get_component(c).in_all]
-    lines = ["---", "license: other", "task_categories:", "- time-series-forecasting", "tags:",
-             "- neuroscience", "- spike-counts", "- electrophysiology", "configs:"]
-    if real:
-        lines += _config_yaml(out, ALL, real, default=True)
-    for i, name in enumerate(components):
-        lines += _config_yaml(out, name, [name], default=not real and i == 0)
-    lines.append("---")
-    return "\n".join(lines) + "\n"
+    """The YAML front matter block (between ``---`` lines) of the card."""
+    return "---\n" + yaml.safe_dump(card_front_matter(out, components), sort_keys=False) + "---\n"
 
 
 def _markdown_table(report: dict) -> str:
-    header = "| config | source | version | species | sessions | subjects | rows | tokens | test sessions |"
-    rule = "|:--|:--|:--|:--|--:|--:|--:|--:|--:|"
+    header = ("| config | source | version | species | sessions | subjects | rows | tokens | split rule "
+              "| sessions with test rows | test share of tokens |")
+    rule = "|:--|:--|:--|:--|--:|--:|--:|--:|:--|--:|--:|"
     body = []
     for name, comp in report["components"].items():
         body.append(
             f"| {name} | {comp['source']} | {comp.get('version') or 'n/a'} | {comp['species']} | "
             f"{comp['sessions_built']:,} | {comp['subjects_built']:,} | {comp['rows']:,} | "
-            f"{comp['tokens']:,} | {comp['test_sessions']:,} |"
+            f"{comp['tokens']:,} | {comp.get('split_rule', 'n/a')} | {comp['test_sessions']:,} "
+            f"({100 * comp['test_session_share']:.1f}%) | {100 * comp['test_token_share']:.2f}% |"
         )
     return "\n".join([header, rule, *body])
 
@@ -87,13 +127,14 @@ counts = spike_counts_array(ds, 0)
 - built with neural-pile-rodent {report['package_version']}
 - bin size: {params['bin_size_s']} s; bins start at each session's time 0 (edges `arange(0, t_last + b, b)`)
 - chunk limit: {params['max_tokens']:,} tokens per row
-- split: {SPLIT_RULE}
+- split (test_fraction {params['test_fraction']}): {SPLIT_RULE}
 - archive versions: {json.dumps({n: c.get('version') for n, c in report['components'].items()})}
 
 Columns: `spike_counts`, `subject_id`, `session_id`, `segment_id`, `source_dataset`, `n_neurons`,
 `n_time_bins`, `t_start` (seconds), `unit_ids` (original unit ids), `unit_regions` (brain area per unit,
-empty where unknown). The licenses of the source recordings apply (see each archive's page).
-"""
+empty where unknown).
+
+{sources_section(components, {n: c.get('version') for n, c in report['components'].items()})}"""
     path = out / CARD
     write_text_atomic(path, text)
     return path

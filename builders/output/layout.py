@@ -7,9 +7,13 @@
     <out>/data/<component>/<split>-<slug>.parquet  one shard per session (all its segments)
     <out>/data/<component>/<split>-empty.parquet   schema-only shard for a split with no session
     <out>/.build/<component>/<slug>.json         completion marker of a session (its statistics)
+    <out>/.build/<component>/<slug>.parquet      a session's shard before finalize gave it a split
+    <out>/.build/*.lock                          folder and component locks (:mod:`.locks`)
 
 The marker is written after the shard has been renamed into place, so a session with a marker
-is complete; reruns skip it. ``load_dataset(out, "<component>")`` reads ``data/<component>``;
+is complete; reruns skip it. Under the ``sessions`` split rule a session's shard waits in
+``.build`` until finalize, which knows the tokens of every session of the component, renames
+it to ``data/<component>/<split>-<slug>.parquet``. ``load_dataset(out, "<component>")`` reads ``data/<component>``;
 the ``all`` config reads every component folder except ``demo``.
 """
 
@@ -30,6 +34,11 @@ ALL = "all"
 
 def shard_path(out: Path, component: str, split: str, slug: str) -> Path:
     return Path(out) / DATA_DIR / component / f"{split}-{slug}.parquet"
+
+
+def pending_shard_path(out: Path, component: str, slug: str) -> Path:
+    """Where a session's shard waits for finalize to decide its split (hidden from readers)."""
+    return Path(out) / STATE_DIR / component / f"{slug}.parquet"
 
 
 def empty_shard_path(out: Path, component: str, split: str) -> Path:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..registry import get_component, registry
+from ..split import TEST_FRACTION, rule_of
 from .layout import REPORT, STATE_DIR
 from .shards import write_json_atomic
 
@@ -24,11 +25,11 @@ def read_markers(out: Path, component: str) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
 
 
-def summarize_component(name: str, markers: list[dict]) -> dict:
+def summarize_component(name: str, markers: list[dict], test_fraction: float = TEST_FRACTION) -> dict:
     """Per-component totals, shares of the test split, and every skipped/failed session."""
     comp = get_component(name)
     done = [m for m in markers if m["status"] == "done"]
-    test = [m for m in done if m["split"] == "test"]
+    test = [m for m in done if m.get("test_tokens")]  # sessions with rows in test (whole, or a time tail)
     tokens = sum(m["tokens"] for m in done)
     stats_keys = ("saturated_bins", "dropped_nonfinite", "dropped_negative", "dropped_out_of_range", "unsorted_units")
     totals = {k: sum(m["stats"].get(k, 0) for m in done) for k in stats_keys}
@@ -40,9 +41,11 @@ def summarize_component(name: str, markers: list[dict]) -> dict:
         "subjects_built": len({m["subject_id"] for m in done}),
         "rows": sum(m["rows"] for m in done),
         "tokens": tokens,
+        "split_rule": rule_of(name, test_fraction),
         "test_sessions": len(test),
         "test_session_share": len(test) / len(done) if done else 0.0,
-        "test_token_share": sum(m["tokens"] for m in test) / tokens if tokens else 0.0,
+        "test_tokens": sum(m["test_tokens"] for m in test),
+        "test_token_share": sum(m["test_tokens"] for m in test) / tokens if tokens else 0.0,
         **totals,
         "dropped_spikes": totals["dropped_nonfinite"] + totals["dropped_negative"] + totals["dropped_out_of_range"],
         "published": {"subjects": comp.subjects, "sessions": comp.sessions, "tokens": comp.tokens},
@@ -57,7 +60,7 @@ def make_report(out: Path, parameters: dict, package_version: str) -> dict:
     for name in registry():
         markers = read_markers(out, name)
         if markers:
-            components[name] = summarize_component(name, markers)
+            components[name] = summarize_component(name, markers, parameters.get("test_fraction", TEST_FRACTION))
     return {"package_version": package_version, "parameters": parameters, "components": components}
 
 
@@ -73,7 +76,8 @@ def _fmt_pair(built: int, published: int) -> str:
 
 def format_report(report: dict) -> str:
     """A plain-text table of the report, followed by every skipped or failed session."""
-    header = ("component", "sessions", "subjects", "rows", "tokens (built / published)", "test sess", "test tok",
+    header = ("component", "sessions", "subjects", "rows", "tokens (built / published)", "split rule", "test sess",
+              "test tok",
               "saturated", "dropped", "skipped", "failed")
     lines = []
     for name, c in report["components"].items():
@@ -84,6 +88,7 @@ def format_report(report: dict) -> str:
             _fmt_pair(c["subjects_built"], pub["subjects"]),
             f"{c['rows']:,}",
             _fmt_pair(c["tokens"], pub["tokens"]),
+            c["split_rule"],
             f"{100 * c['test_session_share']:.1f}%",
             f"{100 * c['test_token_share']:.1f}%",
             f"{c['saturated_bins']:,}",
@@ -92,9 +97,11 @@ def format_report(report: dict) -> str:
             str(len(c["failed"])),
         ))
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
-    render = lambda r: "  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+    def render(row) -> str:
+        return "  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
+
     text = [render(header), render(tuple("-" * w for w in widths)), *map(render, lines)]
-    for name, c in report["components"].items():
+    for c in report["components"].values():
         text += [f"skipped {s['session']}: {s['reason']}" for s in c["skipped"]]
         text += [f"FAILED  {s['session']}: {s['error']}" for s in c["failed"]]
     return "\n".join(text)

@@ -13,21 +13,22 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..schema import ARROW_SCHEMA, rows_to_table
+from .locks import writer_tag
 
 #: Largest number of tokens put in one Parquet row group (keeps Arrow offsets far from 2**31
 #: and bounds reader memory); a row never spans row groups.
 ROW_GROUP_TOKENS = 128_000_000
 
 
-#: Marks a temporary file name: ``.<final name>.tmp-<pid>``.
+#: Marks a temporary file name: ``.<final name>.tmp-<host>-<pid>`` (its writer).
 TEMP_MARK = ".tmp-"
 
 
@@ -43,8 +44,13 @@ OUTPUT_MODE = 0o666 & ~_read_umask()
 
 
 def temporary_files(folder: str | os.PathLike) -> list[Path]:
-    """Temporaries under ``folder`` (left by writers that were killed before their rename)."""
+    """Temporaries under ``folder`` (in flight, or left by writers killed before their rename)."""
     return sorted(Path(folder).rglob(f".*{TEMP_MARK}*"))
+
+
+def temporary_writer(path: str | os.PathLike) -> str:
+    """The ``<host>-<pid>`` tag of a temporary's writer."""
+    return Path(path).name.rpartition(TEMP_MARK)[2]
 
 
 @contextmanager
@@ -52,7 +58,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path; on success rename it to ``path``, on failure remove it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
+    tmp = path.with_name(f".{path.name}{TEMP_MARK}{writer_tag()}")
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
