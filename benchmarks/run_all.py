@@ -62,6 +62,7 @@ def benchmark_runs(dataset: str) -> list[list[str]]:
         ["bench_reorder.py", "--out", str(RESULTS / "reorder.json")],
         ["bench_pile_stats.py", "--out", str(RESULTS / "pile_stats.json")],
         ["bench_streams.py", "--out", str(RESULTS / "streams.json")],
+        ["simulate_split.py", "--out", str(RESULTS / "split_simulation.json")],
     ]
 
 

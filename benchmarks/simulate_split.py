@@ -29,6 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from builders.output.shards import write_json_atomic
 from builders.registry import get_component, pile_components
 from builders.sessions import Asset, group_sessions
 from builders.split import (
@@ -122,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-fraction", type=float, default=TEST_FRACTION,
                         help=f"target test share of tokens (default: {TEST_FRACTION})")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
-    print(format_table(simulate(0, args.sigma, args.test_fraction), args.markdown))
+    first = simulate(0, args.sigma, args.test_fraction)
+    print(format_table(first, args.markdown))
     shares = {"old": [], "new": []}
     with_test = {"old": [], "new": []}
     for draw in range(args.draws):
@@ -132,12 +135,21 @@ def main(argv: list[str] | None = None) -> int:
             shares[rule].append(100 * result["pile"][rule])
             with_test[rule].append(sum(1 for r in result["components"].values() if r[rule][0]))
     print(f"\nover {args.draws} draws of the unknown session sizes (sigma {args.sigma}):")
+    spread = {}
     for rule, label in (("old", "v1 (own hash < 1%)"), ("new", "v2 (this package)")):
         s, c = np.array(shares[rule]), np.array(with_test[rule])
         within = int(np.sum(np.abs(s - 100 * args.test_fraction) <= 10 * args.test_fraction))
+        spread[rule] = {"test_share_percent": [float(s.min()), float(np.median(s)), float(s.max())],
+                        "draws_within_10_percent_of_target": within,
+                        "components_with_test": [int(c.min()), float(np.median(c)), int(c.max())]}
         print(f"  {label}: pile test share min {s.min():.2f}% median {np.median(s):.2f}% max {s.max():.2f}% "
               f"(within +-10% of the target in {within} of {args.draws}); "
               f"components with test data min {c.min()} median {np.median(c):.0f} max {c.max()} of 25")
+    if args.out is not None:
+        write_json_atomic(args.out, {"draws": args.draws, "sigma": args.sigma, "test_fraction": args.test_fraction,
+                                     "components": len(first["components"]), "draw_0": first,
+                                     "min_median_max": spread})
+        print(f"wrote {args.out}")
     return 0
 
 
