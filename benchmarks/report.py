@@ -670,7 +670,12 @@ def machine_text(results_dir: Path) -> str:
     if m is None:
         return "The machine was not recorded (`python benchmarks/run_all.py` records it)."
     loads = [m[k] for k in ("load_average_1min", "load_average_1min_end") if k in m]
-    text = f"Run on {m['date']}, on {m['cores']} cores ({m['cpu']})"
+    try:
+        text = f"Run on {m['date']}, on {m['cores']} cores ({m['cpu']})"
+    except KeyError as exc:
+        raise ResultsError(
+            f"{Path(results_dir) / 'machine.json'}: no {exc} (rerun `python benchmarks/run_all.py`)"
+        ) from None
     if loads and max(loads) > 0.5 * m["cores"]:
         text += (
             f" shared with other work (1-minute load average {span(loads, lambda x: f'{x:.1f}')}), so the "
