@@ -5,7 +5,7 @@ Poisson counts at 0.08 per bin: 173M tokens, ~16 MB of Parquet), then merges it 
 with one large output shard and with several small ones, and reports each child's peak RSS next to
 the peak RSS of a child that only imports the package. Memory should not grow with the shard size.
 
-    python benchmarks/bench_merge.py [--work /tmp/bench_merge]
+    python benchmarks/bench_merge.py [--work /tmp/bench_merge] [--out benchmarks/results/merge.json]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from builders.output.card import card_yaml  # noqa: E402
-from builders.output.shards import write_rows_atomic, write_text_atomic  # noqa: E402
+from builders.output.shards import write_json_atomic, write_rows_atomic, write_text_atomic  # noqa: E402
 
 COMPONENTS = ("vbn", "ibl", "shield")
 
@@ -63,6 +63,7 @@ def child_peak_mb(code: str) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", default="/tmp/bench_merge", help="scratch folder (removed first)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     work = Path(args.work)
     shutil.rmtree(work, ignore_errors=True)
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pile: {tokens:,} tokens, {size / 1e6:.1f} MB of Parquet")
     base, _ = child_peak_mb("import builders.output.merge, builders.cli")
     print(f"imports only: peak RSS {base:.0f} MB")
+    runs = []
     for shard_bytes in (size // 4, size * 2):
         out = work / f"merged_{shard_bytes}"
         code = ("from builders.output.merge import merge_pile; "
@@ -79,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         peak, seconds = child_peak_mb(code)
         print(f"--shard-bytes {shard_bytes:,}: peak RSS {peak:.0f} MB, "
               f"{seconds:.1f} s")
+        runs.append({"shard_bytes": int(shard_bytes), "peak_rss_mb": peak, "seconds": seconds})
+    if args.out is not None:
+        write_json_atomic(args.out, {"tokens": tokens, "parquet_bytes": size, "imports_peak_rss_mb": base,
+                                     "runs": runs})
+        print(f"wrote {args.out}")
     return 0
 
 

@@ -591,6 +591,23 @@ def streams_details(r: dict) -> str:
     )
 
 
+def merge_rows(r: dict) -> list[Row]:
+    """merge.json (``bench_merge.py``): peak memory of ``neural-pile merge`` for small and large shards."""
+    runs = sorted(r["runs"], key=lambda x: x["shard_bytes"])
+    small, large = runs[0], runs[-1]
+    return [
+        Row(
+            what=f"peak memory of `neural-pile merge`, {si(r['tokens'])} tokens in {nbytes(r['parquet_bytes'])} of "
+            f"Parquet, output shards of {nbytes(small['shard_bytes'])} vs {nbytes(large['shard_bytes'])}",
+            ours=f"{small['peak_rss_mb']:.0f} MB vs {large['peak_rss_mb']:.0f} MB peak RSS "
+            f"({r['imports_peak_rss_mb']:.0f} MB for the imports alone)",
+            reference="",
+            ratio=ratio(large["peak_rss_mb"] / small["peak_rss_mb"]),
+            ratio_note=f" the memory for {ratio(large['shard_bytes'] / small['shard_bytes'])} the shard size",
+        )
+    ]
+
+
 def split_rows(r: dict) -> list[Row]:
     """split_simulation.json (``simulate_split.py``): the test split rule over the registry, v2 vs v1."""
     new, old, n = r["min_median_max"]["new"], r["min_median_max"]["old"], r["components"]
@@ -647,6 +664,7 @@ SECTIONS = [
     Section(
         "streams.json", "bench_streams.py", "`token_stream` vs the reference trainer", streams_rows, streams_details
     ),
+    Section("merge.json", "bench_merge.py", "peak memory of `neural-pile merge`", merge_rows),
     Section("split_simulation.json", "simulate_split.py", "the test split rule over the registry", split_rows),
 ]
 

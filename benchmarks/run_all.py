@@ -63,6 +63,7 @@ def benchmark_runs(dataset: str) -> list[list[str]]:
         ["bench_pile_stats.py", "--out", str(RESULTS / "pile_stats.json")],
         ["bench_streams.py", "--out", str(RESULTS / "streams.json")],
         ["simulate_split.py", "--out", str(RESULTS / "split_simulation.json")],
+        ["bench_merge.py", "--out", str(RESULTS / "merge.json")],
     ]
 
 
