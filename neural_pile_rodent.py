@@ -157,8 +157,9 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
         return Path(self._cache_dir_root) / "neural_pile_rodent_builds" / f"{self.config.name}-{self.hash}"
 
     def _split_generators(self, dl_manager):
+        from builders.executor import make_executor
         from builders.output.layout import shard_files, split_has_rows
-        from builders.pipeline import BuildOptions, build, failures, run_local
+        from builders.pipeline import BuildOptions, build, failures
 
         config = self.config
         if not config.components:
@@ -170,7 +171,7 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
         )
         num_proc = getattr(self, "_build_num_proc", 1)
         report, _ = build(list(config.components), options, progress=False,
-                          executor=lambda jobs: run_local(jobs, num_proc=num_proc, progress=False))
+                          executor=make_executor(None, num_proc))
         for problem in failures(report, list(config.components)):
             logger.warning("not built: %s", problem)
         out = Path(options.out)

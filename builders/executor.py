@@ -92,6 +92,10 @@ class Executor(ABC):
 
     max_retries: int = MAX_RETRIES
 
+    def parallelism(self) -> int:
+        """How many items run at once (a hint for jobs that batch their items)."""
+        return 1
+
     @abstractmethod
     def _outcomes(self, task: Task, items: list, indices: list[int]) -> Iterator[tuple[int, Outcome]]:
         """Yield ``(index, outcome)`` for each of ``items`` (numbered ``indices``) as it finishes, one attempt each."""
@@ -158,6 +162,9 @@ class ProcessExecutor(Executor):
         self.num_proc = max(1, int(num_proc))
         self.max_retries = max_retries
 
+    def parallelism(self) -> int:
+        return self.num_proc
+
     def _outcomes(self, task, items, indices):
         workers = min(self.num_proc, len(items))
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
@@ -183,6 +190,15 @@ class RayExecutor(Executor):
         self.num_workers = num_workers
         self.num_cpus = num_cpus
         self.max_retries = max_retries
+
+    def parallelism(self) -> int:
+        """The actors asked for, else the CPUs of the cluster (which connects to it)."""
+        if self.num_workers:
+            return self.num_workers
+        from ray_jobs.cluster import connect
+
+        ray = connect(self.address, num_cpus=self.num_cpus, progress=False)
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def _outcomes(self, task, items, indices):
         from ray_jobs.cluster import connect

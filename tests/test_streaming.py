@@ -91,7 +91,7 @@ def _pinned(component, version="draft"):
 
 
 def assert_same_rows(a, b):
-    assert (a.split, a.n_neurons, a.n_time_bins) == (b.split, b.n_neurons, b.n_time_bins)
+    assert (a.n_neurons, a.n_time_bins) == (b.n_neurons, b.n_time_bins)
     assert len(a.rows) == len(b.rows)
     for row_a, row_b in zip(a.rows, b.rows):
         assert row_a.keys() == row_b.keys()
