@@ -10,8 +10,8 @@ import pytest
 from datasets import load_dataset
 
 from builders.cli import main as cli
-from builders.output import layout
 from builders.executor import SerialExecutor
+from builders.output import layout
 from builders.pipeline import BuildOptions, build, plan, process_session
 from builders.registry import get_component
 from builders.rows import session_to_rows

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from loopback import DandiStandIn, FileServer
 
 from builders.cli import main as cli
 from builders.output import layout
-from loopback import DandiStandIn, FileServer
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_TOKENS = 200_000
@@ -136,8 +136,8 @@ def test_ray_job_submit_of_the_build_script(archive, local_build, tmp_path, ray_
 
 
 def test_ray_build_retries_then_reports_a_bad_session(demo_dir, local_ray, tmp_path):
-    from builders.pipeline import BuildOptions, build
     from builders.executor import RayExecutor
+    from builders.pipeline import BuildOptions, build
 
     data = tmp_path / "data"
     shutil.copytree(demo_dir, data)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from builders.cli import main as cli
-from builders.output import layout
 from builders.executor import SerialExecutor
+from builders.output import layout
 from builders.pipeline import BuildOptions, build
 from builders.split import assign_sessions, rule_of
 from builders.synthetic import write_nwb_session

@@ -13,6 +13,8 @@ import time
 import h5py
 import numpy as np
 import pytest
+from loopback import DandiStandIn, FileServer
+from nwb_sizes import spike_data_bytes
 
 from builders.pipeline import BuildOptions, SessionJob, run_jobs
 from builders.registry import get_component
@@ -26,8 +28,6 @@ from builders.sources.hdf5plan import all_chunks
 from builders.sources.http import FetchStats, open_remote
 from builders.sources.rangefile import HoldLimitExceeded, RangeFile
 from builders.synthetic import SPIKE_LAYOUTS, write_nwb_session
-from loopback import DandiStandIn, FileServer
-from nwb_sizes import spike_data_bytes
 
 DANDISET = "000021"  # vcn, pinned to "draft"
 #: Wide-area settings of the tests: small, so the tests stay quick, but every request pays.

@@ -7,10 +7,10 @@ import os
 import sys
 
 from ..binning import BIN_SIZE, MAX_TOKENS
-from ..executor import add_executor_arguments
 from ..output.report import format_report
 from ..registry import get_component, pile_components, registry
 from ..split import TEST_FRACTION
+from .common import add_executor_arguments
 
 DEFAULT_OUT = "neural_pile_rodent"
 
@@ -116,8 +116,7 @@ def execute(args: argparse.Namespace, executor) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..executor import executor_from_args
-    from .common import ray_job_paths
+    from .common import executor_from_args, ray_job_paths
 
     try:
         ray_job_paths(args, "out", "data_dir", "cache_dir")

@@ -14,6 +14,8 @@ import re
 import sys
 from pathlib import Path
 
+from ..executor import MAX_RETRIES, Executor
+
 #: The folder ``neural-pile build`` and ``make demo`` write by default.
 DEFAULT_DATASET = "neural_pile_rodent"
 #: Set by Ray for the entrypoint of a submitted job (the job's runtime environment, as JSON).
@@ -103,3 +105,23 @@ def one_line_errors(run):
             return BAD_INPUT
 
     return guarded
+
+
+def add_executor_arguments(parser, *, what: str = "items") -> None:
+    """``--ray [ADDRESS]``, ``--num-proc N`` and ``--max-retries N``: the same on every command."""
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help=f"run the {what} on Ray actors: the cluster at ADDRESS, else the one $RAY_ADDRESS "
+                             "names (set by `ray job submit`), else a new local instance")
+    parser.add_argument("--num-proc", type=int, default=1,
+                        help=f"without --ray: {what} run in this many processes (default: 1, this process)")
+    parser.add_argument("--max-retries", type=int, default=MAX_RETRIES,
+                        help=f"new attempts of a failed item before it is reported (default: {MAX_RETRIES})")
+
+
+def executor_from_args(args) -> Executor:
+    """The executor of :func:`add_executor_arguments`' options."""
+    if args.num_proc < 1:
+        raise ValueError(f"--num-proc must be at least 1, got {args.num_proc}")
+    from ..executor import make_executor
+
+    return make_executor(args.ray, args.num_proc, max_retries=args.max_retries)

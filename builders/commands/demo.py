@@ -18,9 +18,9 @@ DEFAULT_DATA = "demo_data"
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis.figures import FIGURES_DIR, plot_config
-    from ..pile import open_pile
-    from ..output.report import format_report
     from ..executor import make_executor
+    from ..output.report import format_report
+    from ..pile import open_pile
     from ..pipeline import BuildError, BuildOptions, build
     from ..synthetic import write_demo_recordings
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..executor import add_executor_arguments, executor_from_args
 from ..output.merge import DEFAULT_SEED, SHARD_BYTES
-from .common import DEFAULT_DATASET, one_line_errors, ray_job_paths
+from .common import DEFAULT_DATASET, add_executor_arguments, executor_from_args, one_line_errors, ray_job_paths
 
 
 def report(summary: dict, out: str) -> None:

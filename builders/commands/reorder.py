@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..executor import add_executor_arguments, executor_from_args
-from .common import DEFAULT_DATASET, one_line_errors, ray_job_paths
+from .common import DEFAULT_DATASET, add_executor_arguments, executor_from_args, one_line_errors, ray_job_paths
 
 DEFAULT_OUT = "neural_pile_rodent_reordered"
 
