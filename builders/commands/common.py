@@ -24,19 +24,23 @@ RAY_JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 BAD_INPUT = 2
 
 
+def add_pile_argument(parser: argparse.ArgumentParser, flag: str = "--dataset") -> None:
+    """The pile to read, as ``args.dataset`` (``reorder`` and ``merge`` call the option ``--in``)."""
+    parser.add_argument(flag, dest="dataset", default=DEFAULT_DATASET,
+                        help="the pile: a local folder, a Hub dataset repo (namespace/name[@revision]), "
+                             "hf://datasets/... or an fsspec URL such as s3://bucket/pile "
+                             f"(default: ./{DEFAULT_DATASET}, what `neural-pile build` and `make demo` write)")
+
+
 def add_dataset_arguments(parser: argparse.ArgumentParser, *, splits: list[str] | None = None,
-                          many_configs: bool = False, flag: str = "--dataset") -> None:
+                          many_configs: bool = False) -> None:
     """``--dataset``, ``--config`` and ``--splits``.
 
     Args:
         splits: default splits (``None``: every split of the config).
         many_configs: ``--config`` takes several names.
-        flag: the option's name (``reorder`` calls it ``--in``).
     """
-    parser.add_argument(flag, dest="dataset", default=DEFAULT_DATASET,
-                        help="the pile: a local folder, a Hub dataset repo (namespace/name[@revision]), "
-                             "hf://datasets/... or an fsspec URL such as s3://bucket/pile "
-                             f"(default: ./{DEFAULT_DATASET}, what `neural-pile build` and `make demo` write)")
+    add_pile_argument(parser)
     parser.add_argument("--config", nargs="+" if many_configs else None, default=None,
                         help="config(s) of the card (a component name, or 'all'); on a pile with one "
                              "'default' config a component name selects rows by source_dataset "
