@@ -35,6 +35,7 @@ from builders import __version__
 from builders.binning import BIN_SIZE, MAX_TOKENS, bin_spikes, split_segments
 from builders.registry import pile_components, registry
 from builders.schema import (
+    ARROW_SCHEMA,
     FEATURES,
     iter_spike_counts,
     spike_counts_array,
@@ -119,14 +120,18 @@ def _input_digest(data_dir: str | None) -> str:
     return digest.hexdigest()
 
 
-class NeuralPileRodent(datasets.GeneratorBasedBuilder):
-    """Builds rows of 20 ms uint8 spike counts from the rodent recordings (see module doc)."""
+class NeuralPileRodent(datasets.ArrowBasedBuilder):
+    """Builds rows of 20 ms uint8 spike counts from the rodent recordings (see module doc).
+
+    The generator-based builder that yields Arrow tables: the sessions are built by
+    :func:`builders.pipeline.build` (rows made by :func:`builders.rows.session_to_rows`, written by
+    :func:`builders.schema.rows_to_table`, the CLI's path), and their shards are handed to
+    ``datasets`` one Parquet row group at a time, never as Python dicts.
+    """
 
     BUILDER_CONFIG_CLASS = NeuralPileRodentConfig
     BUILDER_CONFIGS = _builder_configs()
     DEFAULT_CONFIG_NAME = ALL
-    # Rows hold up to ~10M tokens: the default batch of 1000 rows would overflow Arrow list offsets.
-    DEFAULT_WRITER_BATCH_SIZE = 16
 
     def __init__(self, *args, **kwargs):
         if kwargs.get("hash") is None:
@@ -157,8 +162,9 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
         return Path(self._cache_dir_root) / "neural_pile_rodent_builds" / f"{self.config.name}-{self.hash}"
 
     def _split_generators(self, dl_manager):
+        from builders.executor import make_executor
         from builders.output.layout import shard_files, split_has_rows
-        from builders.pipeline import BuildOptions, build, failures, run_local
+        from builders.pipeline import BuildOptions, build, failures
 
         config = self.config
         if not config.components:
@@ -170,7 +176,7 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
         )
         num_proc = getattr(self, "_build_num_proc", 1)
         report, _ = build(list(config.components), options, progress=False,
-                          executor=lambda jobs: run_local(jobs, num_proc=num_proc, progress=False))
+                          executor=make_executor(None, num_proc))
         for problem in failures(report, list(config.components)):
             logger.warning("not built: %s", problem)
         out = Path(options.out)
@@ -182,17 +188,16 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
                 generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"files": files}))
         return generators
 
-    def _generate_examples(self, files):
+    def _generate_tables(self, files):
         import pyarrow.parquet as pq
+        from datasets.builder import Key
 
-        for path in files:
+        for file_index, path in enumerate(files):
             parquet = pq.ParquetFile(path)
             for group in range(parquet.num_row_groups):
                 table = parquet.read_row_group(group)
-                counts = table_spike_counts(table)
-                for row, spikes in zip(table.drop(["spike_counts"]).to_pylist(), counts, strict=True):
-                    key = f"{row['source_dataset']}/{row['subject_id']}/{row['session_id']}/{row['segment_id']}"
-                    yield key, {**row, "spike_counts": spikes}
+                if table.num_rows:
+                    yield Key(file_index, group), table.cast(ARROW_SCHEMA)
 
 
 def __getattr__(name: str):

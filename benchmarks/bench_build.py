@@ -84,7 +84,7 @@ def reference_build(data_dir: Path, out: Path) -> int:
 
 
 def bench_build(tmp: Path, n_sessions: int, n_units: int, duration_s: float) -> dict:
-    from builders.pipeline import BuildOptions, build, run_local
+    from builders.pipeline import BuildOptions, build
 
     data = tmp / "data"
     for i in range(n_sessions):
@@ -92,7 +92,7 @@ def bench_build(tmp: Path, n_sessions: int, n_units: int, duration_s: float) -> 
                           n_units=n_units, duration_s=duration_s, seed=100 + i)
     options = BuildOptions(out=str(tmp / "ours"), data_dir=str(data))
     start = time.perf_counter()
-    report, _ = build(["demo"], options, executor=lambda jobs: run_local(jobs, num_proc=1, progress=False),
+    report, _ = build(["demo"], options, executor=None,
                       progress=False)
     t_ours = time.perf_counter() - start
     tokens = report["components"]["demo"]["tokens"]

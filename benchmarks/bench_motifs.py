@@ -167,8 +167,8 @@ def bench_encode(rows, patch_size, budget, vocab_size) -> list[dict]:
 def bench_ray(pile, patch_size, repeats: int, copies: int) -> dict:
     """1 vs 2 counting actors over ``copies`` passes of the files (the demo alone is counted in a
     fraction of a second, less than the actors' start-up)."""
+    from builders.cluster import connect
     from builders.executor import RayExecutor
-    from ray_jobs.cluster import connect
     from tokenizer.motif_counting import MotifCountTask, file_items
 
     items = file_items([pile]) * copies

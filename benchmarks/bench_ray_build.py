@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from builders.executor import RayExecutor  # noqa: E402
 from builders.pipeline import BuildOptions, build  # noqa: E402
 from builders.synthetic import write_nwb_session  # noqa: E402
-from ray_jobs.build import ray_executor  # noqa: E402
 
 
 def _import_builders(_: int) -> int:
@@ -44,10 +44,10 @@ def _warm_up(workers: int) -> None:
 def timed_build(data: Path, out: Path, workers: int) -> dict:
     import ray
 
-    executor = ray_executor(None, num_cpus=workers, progress=False)
+    executor = RayExecutor(num_workers=workers)
     options = BuildOptions(out=str(out), data_dir=str(data))
     # start Ray before the clock: its start-up is not build throughput
-    from ray_jobs.cluster import connect
+    from builders.cluster import connect
 
     connect(None, num_cpus=workers, object_store_mb=512, progress=False)
     _warm_up(workers)

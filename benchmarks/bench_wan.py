@@ -13,7 +13,7 @@ within 1.3 x ((spike bytes / bandwidth) + 10 round trips), and never slower than
 Requests and bytes are what the file server counted.
 
 Then a whole build: ``--build-sessions`` streamed sessions with 2 worker processes
-(``run_local(num_proc=2)``, next sessions fetched ahead), with fetching ahead turned off, and
+(``run_jobs`` on 2 processes, next sessions fetched ahead), with fetching ahead turned off, and
 the sum of the same sessions' local-copy build times (one process).
 
     python benchmarks/bench_wan.py [--latency-ms 30] [--bandwidth-mb 50] [--units 300] \
@@ -40,7 +40,8 @@ from loopback import DandiStandIn, FileServer  # noqa: E402
 from nwb_sizes import spike_data_bytes  # noqa: E402
 
 from builders.binning import BIN_SIZE, bin_flat  # noqa: E402
-from builders.pipeline import BuildOptions, SessionJob, run_local  # noqa: E402
+from builders.executor import make_executor  # noqa: E402
+from builders.pipeline import BuildOptions, SessionJob, run_jobs  # noqa: E402
 from builders.readers.nwb_units import read_nwb_units  # noqa: E402
 from builders.registry import get_component, pile_components  # noqa: E402
 from builders.sessions import Asset  # noqa: E402
@@ -145,14 +146,14 @@ def _seconds(call) -> float:
 def bench_build(jobs_remote: list[SessionJob], jobs_local: list[SessionJob], out: Path) -> dict:
     """Wall time of the streamed build (2 workers, with and without fetching ahead) against the
     sum of the local-copy build times of the same sessions."""
-    local_records = run_local(jobs_local, num_proc=1, progress=False)
+    local_records = run_jobs(jobs_local, progress=False)
     local_sum = sum(r["seconds"] for r in local_records)
     tokens = sum(r.get("tokens", 0) for r in local_records)
     result = {"sessions": len(jobs_remote), "tokens": tokens, "local_sum_s": round(local_sum, 2)}
     # the same pool on the local copies: what 2 workers cost without any network (process start-up)
     jobs = [SessionJob(j.session, BuildOptions(out=str(out / "local_2_workers")), j.version) for j in jobs_local]
     start = time.perf_counter()
-    run_local(jobs, num_proc=2, progress=False)
+    run_jobs(jobs, make_executor(None, 2), progress=False)
     wall = time.perf_counter() - start
     result["local_2_workers"] = {"wall_s": round(wall, 2), "tokens_per_s": round(tokens / wall),
                                  "x_local_sum": round(wall / local_sum, 2)}
@@ -166,7 +167,7 @@ def bench_build(jobs_remote: list[SessionJob], jobs_local: list[SessionJob], out
             target = out / label
             jobs = [SessionJob(j.session, BuildOptions(out=str(target)), j.version) for j in jobs_remote]
             start = time.perf_counter()
-            records = run_local(jobs, num_proc=workers, progress=False)
+            records = run_jobs(jobs, make_executor(None, workers), progress=False)
             wall = time.perf_counter() - start
         finally:
             if previous is None:

@@ -92,6 +92,10 @@ class Executor(ABC):
 
     max_retries: int = MAX_RETRIES
 
+    def parallelism(self) -> int:
+        """How many items run at once (a hint for jobs that batch their items)."""
+        return 1
+
     @abstractmethod
     def _outcomes(self, task: Task, items: list, indices: list[int]) -> Iterator[tuple[int, Outcome]]:
         """Yield ``(index, outcome)`` for each of ``items`` (numbered ``indices``) as it finishes, one attempt each."""
@@ -158,6 +162,9 @@ class ProcessExecutor(Executor):
         self.num_proc = max(1, int(num_proc))
         self.max_retries = max_retries
 
+    def parallelism(self) -> int:
+        return self.num_proc
+
     def _outcomes(self, task, items, indices):
         workers = min(self.num_proc, len(items))
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
@@ -171,7 +178,7 @@ class RayExecutor(Executor):
     """A pool of Ray actors, each holding the task after one ``setup()``; a dead actor is replaced.
 
     Args:
-        address: cluster to join (see :mod:`ray_jobs.cluster`); ``None``: ``$RAY_ADDRESS`` or a new
+        address: cluster to join (see :mod:`builders.cluster`); ``None``: ``$RAY_ADDRESS`` or a new
             local instance.
         num_workers: actors (default: the cluster's CPUs, at most one per item).
         num_cpus: CPUs a new local instance gets (ignored when joining a cluster).
@@ -184,8 +191,17 @@ class RayExecutor(Executor):
         self.num_cpus = num_cpus
         self.max_retries = max_retries
 
+    def parallelism(self) -> int:
+        """The actors asked for, else the CPUs of the cluster (which connects to it)."""
+        if self.num_workers:
+            return self.num_workers
+        from builders.cluster import connect
+
+        ray = connect(self.address, num_cpus=self.num_cpus, progress=False)
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
     def _outcomes(self, task, items, indices):
-        from ray_jobs.cluster import connect
+        from builders.cluster import connect
 
         ray = connect(self.address, num_cpus=self.num_cpus, progress=False)
         worker_class = ray.remote(num_cpus=1, max_restarts=0)(_TaskActor)
@@ -254,21 +270,3 @@ def make_executor(ray: str | None = None, num_proc: int = 1, *, max_retries: int
     if num_proc > 1:
         return ProcessExecutor(num_proc, max_retries=max_retries)
     return SerialExecutor(max_retries=max_retries)
-
-
-def add_executor_arguments(parser, *, what: str = "items") -> None:
-    """``--ray [ADDRESS]``, ``--num-proc N`` and ``--max-retries N``: the same on every command."""
-    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                        help=f"run the {what} on Ray actors: the cluster at ADDRESS, else the one $RAY_ADDRESS "
-                             "names (set by `ray job submit`), else a new local instance")
-    parser.add_argument("--num-proc", type=int, default=1,
-                        help=f"without --ray: {what} run in this many processes (default: 1, this process)")
-    parser.add_argument("--max-retries", type=int, default=MAX_RETRIES,
-                        help=f"new attempts of a failed item before it is reported (default: {MAX_RETRIES})")
-
-
-def executor_from_args(args) -> Executor:
-    """The executor of :func:`add_executor_arguments`' options."""
-    if args.num_proc < 1:
-        raise ValueError(f"--num-proc must be at least 1, got {args.num_proc}")
-    return make_executor(args.ray, args.num_proc, max_retries=args.max_retries)

@@ -16,17 +16,16 @@ import json
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from . import __version__
 from .binning import BIN_SIZE, MAX_TOKENS
+from .executor import Executor, ItemFailed, SerialExecutor, Task
 from .output import layout
 from .output.card import write_card
 from .output.locks import FolderBusy, component_locks, folder_lock, writer_is_gone
@@ -297,29 +296,55 @@ class BuildProgress:
         self.bar.close()
 
 
-def run_local(jobs: list[SessionJob], num_proc: int = 1, progress: bool = True) -> list[dict]:
-    """Run jobs in this process (``num_proc`` 1) or in a pool of ``num_proc`` processes."""
-    # Streamed sessions: the next sessions' bytes are fetched while one is built
-    # (builders/sources/prefetch.py); a pool worker gets a batch of sessions to do so.
-    from .sources.prefetch import prefetch_batches, run_prefetched, run_prefetched_batch
+class SessionBatchTask(Task):
+    """A batch of sessions built in order, the next sessions' bytes fetched while one is built
+    (:mod:`builders.sources.prefetch`). Sessions with a completion marker are not redone, so a
+    retried batch redoes only what failed; a batch with a failed session raises
+    :class:`~builders.executor.ItemFailed` carrying every record, so the executor retries it."""
 
+    def run(self, batch: list[SessionJob]) -> list[dict]:
+        from .sources.prefetch import run_prefetched
+
+        records = {}
+        todo = []
+        for job in batch:
+            marker = _marker_path(job.options, job.session)
+            if marker.exists():  # done by an earlier attempt of this batch
+                records[job.session.key] = json.loads(marker.read_text(encoding="utf-8"))
+            else:
+                todo.append(job)
+        cache_dir = batch[0].options.cache_dir if batch else None
+        for record in run_prefetched(process_session, todo, cache_dir=cache_dir):
+            records[record["key"]] = record
+        ordered = [records[job.session.key] for job in batch]
+        failed = [r for r in ordered if r["status"] == "failed"]
+        if failed:
+            raise ItemFailed(f"{len(failed)} of {len(batch)} session(s) failed; first: {failed[0]['error']}", ordered)
+        return ordered
+
+
+def run_jobs(jobs: list[SessionJob], executor: Executor | None = None, *, progress: bool = True) -> list[dict]:
+    """Build ``jobs`` on ``executor`` (default: this process); one record per session, with the
+    ``attempts`` its batch took. Streamed sessions go in batches (one per worker's share, at
+    most :data:`~builders.sources.prefetch.BATCH_SESSIONS`) so that each worker fetches ahead."""
+    from .sources.prefetch import prefetch_batches
+
+    executor = executor or SerialExecutor()
+    batches = prefetch_batches(jobs, executor.parallelism())
     bar = BuildProgress(len(jobs), progress)
-    records = []
+
+    def records_of(outcome) -> list[dict]:
+        if outcome.result is not None:
+            return [{**record, "attempts": outcome.attempts} for record in outcome.result]
+        # the batch's code crashed without records (e.g. a worker ran out of memory): each session failed
+        return [_record(job.session, "failed", error=outcome.error, attempts=outcome.attempts) for job in outcome.item]
+
     try:
-        if num_proc <= 1 or len(jobs) <= 1:
-            for record in run_prefetched(process_session, jobs):
-                records.append(record)
-                bar.update(record)
-        else:
-            with ProcessPoolExecutor(max_workers=num_proc, mp_context=get_context("spawn")) as pool:
-                batches = prefetch_batches(jobs, num_proc)
-                for future in as_completed([pool.submit(run_prefetched_batch, process_session, b) for b in batches]):
-                    for record in future.result():
-                        records.append(record)
-                        bar.update(record)
+        outcomes = executor.map(SessionBatchTask(), batches, desc="session batches", progress=False,
+                                on_outcome=lambda outcome: [bar.update(r) for r in records_of(outcome)])
     finally:
         bar.close()
-    return records
+    return [record for outcome in outcomes for record in records_of(outcome)]
 
 
 def assign_component_splits(out: Path, component: str, test_fraction: float) -> dict[str, int]:
@@ -393,14 +418,11 @@ def finalize(components: list[str], options: BuildOptions, listing_errors: dict[
     return report
 
 
-Executor = Callable[[list[SessionJob]], list[dict]]
-
-
 def build(components: list[str], options: BuildOptions, *, executor: Executor | None = None,
           progress: bool = True) -> tuple[dict, list[dict]]:
     """Build ``components`` into ``options.out``; returns (report, records of this run).
 
-    ``executor`` runs the jobs (default: this process); reruns skip sessions already done, and
+    ``executor`` runs the sessions (default: this process); reruns skip sessions already done, and
     the returned report counts them under ``this_run`` (``already_done``, ``processed``).
     """
     components = list(dict.fromkeys(components))
@@ -420,7 +442,7 @@ def build(components: list[str], options: BuildOptions, *, executor: Executor | 
             raise BuildError(str(exc)) from None
         # sessions another build of these components finished since the listing
         jobs = [job for job in todo.jobs if not _marker_path(options, job.session).exists()]
-        records = (executor or (lambda jobs: run_local(jobs, progress=progress)))(jobs)
+        records = run_jobs(jobs, executor, progress=progress)
         report = finalize(components, options, todo.listing_errors)
     report["this_run"] = {"already_done": todo.resumed + len(todo.jobs) - len(jobs), "processed": len(records)}
     return report, records

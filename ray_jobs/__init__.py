@@ -3,7 +3,7 @@ the same name with ``--ray`` implied, runnable as ``python ray_jobs/<job>.py`` o
 ``ray job submit --working-dir . -- python ray_jobs/<job>.py ...``.
 
 * :mod:`ray_jobs.entry`: the shared entry (``run_on_ray``),
-* :mod:`ray_jobs.cluster`: connecting to Ray (used by :class:`builders.executor.RayExecutor`).
+* :mod:`ray_jobs.cluster`: which cluster a job would use (`python ray_jobs/cluster.py --help`).
 
 Ray is imported only inside functions, so importing this package stays cheap.
 """

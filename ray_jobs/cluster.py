@@ -1,12 +1,4 @@
-"""Connecting a job to Ray: an existing cluster, or a new local instance.
-
-Address resolution (:func:`connect`):
-
-1. ``address`` argument (``--address``), e.g. ``127.0.0.1:6379``, ``ray://host:10001`` or
-   ``auto`` (find a cluster started with ``ray start`` on this machine);
-2. the ``RAY_ADDRESS`` environment variable (set for the driver by ``ray job submit``);
-3. otherwise a new local instance with ``num_cpus`` CPUs (never silently joins a cluster that
-   happens to run on this machine).
+"""Which Ray cluster the jobs would use (:mod:`builders.cluster` resolves it).
 
 Run as a script, it says which address a job would use, and with ``--connect`` joins it and
 lists the cluster's nodes and CPUs::
@@ -17,10 +9,9 @@ lists the cluster's nodes and CPUs::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-LOCAL = "local"
+from builders.cluster import connect, describe_address
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,50 +19,6 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", default=None, help="Ray cluster to join ('auto' finds one started with `ray start`); default: $RAY_ADDRESS, else a new local instance")
     parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of a new local instance (default: all)")
     parser.add_argument("--object-store-mb", type=int, default=None, help="object store of a new local instance, MiB (default: Ray's choice)")
-
-
-def resolve_address(address: str | None = None) -> str:
-    """The address :func:`connect` will use (``"local"`` for a new instance)."""
-    return address or os.environ.get("RAY_ADDRESS") or LOCAL
-
-
-def describe_address(address: str | None = None) -> str:
-    """One line: the address :func:`connect` will use and where it comes from."""
-    target = resolve_address(address)
-    if address:
-        return f"address: {target} (from --address)"
-    if os.environ.get("RAY_ADDRESS"):
-        return f"address: {target} (from the RAY_ADDRESS environment variable)"
-    return "address: none given, so a job starts a new local Ray instance (pass --address auto to join `ray start`)"
-
-
-def connect(address: str | None = None, *, num_cpus: int | None = None, object_store_mb: int | None = None, progress: bool = True):
-    """Initialise Ray once per process (no-op if already initialised); returns the ``ray`` module.
-
-    Args:
-        address: see the module docstring.
-        num_cpus: CPUs of a new local instance (ignored when joining a cluster).
-        object_store_mb: object store of a new local instance, MiB.
-        progress: show Ray Data progress bars.
-    """
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    import ray
-    from ray.data import DataContext
-
-    if not ray.is_initialized():
-        target = resolve_address(address)
-        options: dict = {"address": target, "log_to_driver": True}
-        if target == LOCAL:
-            options["include_dashboard"] = False
-            if num_cpus is not None:
-                options["num_cpus"] = int(num_cpus)
-            if object_store_mb is not None:
-                options["object_store_memory"] = int(object_store_mb) * 1024**2
-        ray.init(**options)
-    context = DataContext.get_current()
-    context.enable_progress_bars = progress
-    context.enable_operator_progress_bars = progress
-    return ray
 
 
 def connect_from_args(args: argparse.Namespace, progress: bool = True):

@@ -158,7 +158,7 @@ def local_ray():
 
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     saved = os.environ.pop("RAY_ADDRESS", None)
-    from ray_jobs.cluster import connect
+    from builders.cluster import connect
 
     ray = connect(None, num_cpus=2, object_store_mb=512, progress=False)
     yield ray

@@ -98,7 +98,7 @@ def loopback_ray_head(num_cpus: int = 2):
     # ray.init() creates it) while the job CLI stays unauthenticated: say "token" to both.
     env["RAY_AUTH_MODE"] = "token"
     head = subprocess.Popen(
-        [RAY_CLI, "start", "--head", "--block", f"--port={gcs}", "--dashboard-host=127.0.0.1",
+        [RAY_CLI, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={gcs}", "--dashboard-host=127.0.0.1",
          f"--dashboard-port={dash}", f"--num-cpus={num_cpus}", "--include-dashboard=true", f"--temp-dir={temp_dir}",
          # every port explicit: the defaults (e.g. agent 52365) clash with any other Ray on this machine
          f"--dashboard-agent-listen-port={agent}", f"--dashboard-agent-grpc-port={agent_grpc}",

@@ -17,24 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from datasets import Dataset, DatasetInfo, Features, List, Value
+from datasets import Dataset, DatasetInfo, Features
 from datasets.arrow_writer import get_writer_batch_size_from_data_size, get_writer_batch_size_from_features
 from datasets.info import DatasetInfosDict
 from datasets.splits import SplitDict, SplitInfo
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
+
+from builders.schema import FEATURES
+
 from pile_folder import DEFAULT_COMPONENTS, grouped_counts, make_row
 
 REFERENCE_COLUMNS = ("spike_counts", "subject_id", "session_id", "segment_id", "source_dataset")
-REFERENCE_FEATURES = Features(
-    {
-        "spike_counts": List(List(Value("uint8"))),
-        "subject_id": Value("string"),
-        "session_id": Value("string"),
-        "segment_id": Value("string"),
-        "source_dataset": Value("string"),
-    }
-)
+REFERENCE_FEATURES = Features({name: FEATURES[name] for name in REFERENCE_COLUMNS})  # the published five
 SPLITS = ("train", "test")
 
 

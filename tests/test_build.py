@@ -10,8 +10,9 @@ import pytest
 from datasets import load_dataset
 
 from builders.cli import main as cli
+from builders.executor import SerialExecutor
 from builders.output import layout
-from builders.pipeline import BuildOptions, build, plan, process_session, run_local
+from builders.pipeline import BuildOptions, build, plan, process_session
 from builders.registry import get_component
 from builders.rows import session_to_rows
 from builders.schema import FEATURES, iter_spike_counts, spike_counts_array
@@ -127,12 +128,15 @@ def test_second_component_keeps_first_and_all_config(built, tmp_path):
 def test_interrupted_build_resumes_to_the_same_folder(built, demo_data, tmp_path):
     options = BuildOptions(out=str(tmp_path / "pile"), data_dir=str(demo_data), max_tokens=MAX_TOKENS)
 
-    def dies_half_way(jobs):
-        run_local(jobs[: len(jobs) // 2], progress=False)
-        raise KeyboardInterrupt
+    class DiesHalfWay(SerialExecutor):
+        """Builds half of its items, then is interrupted (as by Ctrl-C)."""
+
+        def map(self, task, items, **kwargs):
+            super().map(task, list(items)[: len(items) // 2], **kwargs)
+            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        build(["demo"], options, executor=dies_half_way, progress=False)
+        build(["demo"], options, executor=DiesHalfWay(), progress=False)
     remaining = plan(["demo"], options, progress=False)
     assert 0 < len(remaining.jobs) < len(remaining.jobs) + remaining.resumed
     report, records = build(["demo"], options, progress=False)

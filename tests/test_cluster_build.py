@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from loopback import DandiStandIn, FileServer
 
 from builders.cli import main as cli
 from builders.output import layout
-from loopback import DandiStandIn, FileServer
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_TOKENS = 200_000
@@ -136,15 +136,15 @@ def test_ray_job_submit_of_the_build_script(archive, local_build, tmp_path, ray_
 
 
 def test_ray_build_retries_then_reports_a_bad_session(demo_dir, local_ray, tmp_path):
+    from builders.executor import RayExecutor
     from builders.pipeline import BuildOptions, build
-    from ray_jobs.build import ray_executor
 
     data = tmp_path / "data"
     shutil.copytree(demo_dir, data)
     victim = sorted(data.rglob("*.nwb"))[2]
     victim.write_bytes(b"not an HDF5 file")
     options = BuildOptions(out=str(tmp_path / "pile"), data_dir=str(data), max_tokens=MAX_TOKENS)
-    report, records = build(["demo"], options, executor=ray_executor(max_retries=2, progress=False), progress=False)
+    report, records = build(["demo"], options, executor=RayExecutor(max_retries=2), progress=False)
     failed = [r for r in records if r["status"] == "failed"]
     assert len(failed) == 1 and victim.name in failed[0]["error"]
     assert failed[0]["attempts"] == 3  # the first try and two retries

@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from pile_folder import write_pile_folder
 
 from builders.analysis.figures import downsample_time, sample_rows
 from builders.analysis.stats import dataset_stats
 from builders.cli import main as cli_main
 from builders.pile import open_pile
-from pile_folder import write_pile_folder
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,6 @@ def test_raster_figure_shows_time_in_seconds_one_colour_scale_and_its_unit():
 
 def test_dataset_rasters_use_the_dataset_bin_size(pile, tmp_path):
     import json as json_module
-
     import shutil
 
     from builders.analysis.figures import pile_bin_size

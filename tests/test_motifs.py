@@ -12,13 +12,20 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
 from pile_folder import sparse_counts, write_pile_folder
-from tokenizer.motif_table import FIGURE_FILE, METADATA_FILE, TABLE_FILE, MotifTable, read_motif_table, write_motif_table
-from tokenizer.motifs import MotifCounter, count_motifs, merge_motif_counts
+
 from builders.executor import RayExecutor
 from builders.pile import open_pile
 from tokenizer.motif_counting import count_pile_motifs
+from tokenizer.motif_table import (
+    FIGURE_FILE,
+    METADATA_FILE,
+    TABLE_FILE,
+    MotifTable,
+    read_motif_table,
+    write_motif_table,
+)
+from tokenizer.motifs import MotifCounter, count_motifs, merge_motif_counts
 
 REPO = Path(__file__).resolve().parents[1]
 

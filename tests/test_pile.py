@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import HUB_PILE_COMPONENTS, PACKAGE_REPO, REFERENCE_REPO
+from conftest import HUB_PILE_COMPONENTS, REFERENCE_REPO
 
 from builders.cli import main as cli_main
 from builders.pile import PileError, open_pile, parse_reference

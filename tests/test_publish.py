@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from pile_folder import write_pile_folder
 
 from builders.cli import main as cli_main
 from builders.publish import PushError, matching_files, push_folder
-from pile_folder import write_pile_folder
 
 SECRET = "hf_ThisIsNotARealTokenButMustNeverBePrinted"
 

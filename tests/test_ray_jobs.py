@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from pile_folder import write_pile_folder
+
 from tokenizer.motif_table import read_motif_table
 
 REPO = Path(__file__).resolve().parents[1]

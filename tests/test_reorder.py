@@ -146,12 +146,12 @@ import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pyarrow.parquet as pq  # noqa: E402
+from pile_folder import make_row, write_pile_folder  # noqa: E402
 
 from builders.analysis.reorder_dataset import REORDER_REPORT, reorder_dataset  # noqa: E402
 from builders.cli import main as cli_main  # noqa: E402
 from builders.output.shards import write_rows_atomic  # noqa: E402
 from builders.schema import spike_counts_array  # noqa: E402
-from pile_folder import make_row, write_pile_folder  # noqa: E402
 
 
 @pytest.fixture(scope="module")

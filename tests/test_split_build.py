@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from builders.cli import main as cli
+from builders.executor import SerialExecutor
 from builders.output import layout
-from builders.pipeline import BuildOptions, build, run_local
+from builders.pipeline import BuildOptions, build
 from builders.split import assign_sessions, rule_of
 from builders.synthetic import write_nwb_session
 
@@ -71,21 +72,24 @@ def test_finalize_names_shards_by_the_session_rule(uninterrupted):
 
 
 def test_resumed_and_ray_builds_split_the_same_way(giocomo_dir, uninterrupted, tmp_path, local_ray):
-    from ray_jobs.build import ray_executor
+    from builders.executor import RayExecutor
 
     options = BuildOptions(out=str(tmp_path / "resumed"), data_dir=str(giocomo_dir))
 
-    def dies_half_way(jobs):
-        run_local(jobs[: len(jobs) // 2], progress=False)
-        raise KeyboardInterrupt
+    class DiesHalfWay(SerialExecutor):
+        """Builds half of its items, then is interrupted (as by Ctrl-C)."""
+
+        def map(self, task, items, **kwargs):
+            super().map(task, list(items)[: len(items) // 2], **kwargs)
+            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        build([COMPONENT], options, executor=dies_half_way, progress=False)
+        build([COMPONENT], options, executor=DiesHalfWay(), progress=False)
     build([COMPONENT], options, progress=False)
     assert split_files(Path(options.out)) == split_files(uninterrupted)
 
     ray_options = BuildOptions(out=str(tmp_path / "ray"), data_dir=str(giocomo_dir))
-    build([COMPONENT], ray_options, executor=ray_executor(progress=False), progress=False)
+    build([COMPONENT], ray_options, executor=RayExecutor(), progress=False)
     assert split_files(Path(ray_options.out)) == split_files(uninterrupted)
 
 

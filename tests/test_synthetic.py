@@ -5,6 +5,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from conftest import DEMO_TEST_MAX_TOKENS, DEMO_TEST_SCALE
 from pynwb import NWBHDF5IO
 from scipy.io import loadmat
 
@@ -23,7 +24,6 @@ from builders.synthetic import (
     write_probe_split_session,
 )
 from builders.synthetic_population import SIM_BIN_S, simulate_population
-from conftest import DEMO_TEST_MAX_TOKENS, DEMO_TEST_SCALE
 
 
 def _read(path):

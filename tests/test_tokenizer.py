@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from pile_folder import sparse_counts
+
 from tokenizer.motif_table import MotifTable, write_motif_table
 from tokenizer.motif_tokenizer import CONFIG_FILE, WEIGHTS_FILE, ArtifactError, MotifTokenizer
 from tokenizer.motifs import count_motifs

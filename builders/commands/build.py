@@ -10,6 +10,7 @@ from ..binning import BIN_SIZE, MAX_TOKENS
 from ..output.report import format_report
 from ..registry import get_component, pile_components, registry
 from ..split import TEST_FRACTION
+from .common import add_executor_arguments
 
 DEFAULT_OUT = "neural_pile_rodent"
 
@@ -90,10 +91,8 @@ def conclude(report: dict, components: list[str], allow_failures: bool) -> int:
 
 
 def execute(args: argparse.Namespace, executor) -> int:
-    """Build what ``args`` asks for with ``executor``, print the report, return the exit code.
-
-    Shared by ``neural-pile build`` and ``ray_jobs/build.py`` (which differ only in the executor).
-    """
+    """Build what ``args`` asks for on ``executor`` (:mod:`builders.executor`), print the report,
+    return the exit code."""
     from ..pipeline import BuildError, build
 
     try:
@@ -117,14 +116,15 @@ def execute(args: argparse.Namespace, executor) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pipeline import run_local
+    from .common import executor_from_args, ray_job_paths
 
-    progress = not args.no_progress
-    if args.ray is not None:
-        from ray_jobs.build import ray_executor
-
-        return execute(args, ray_executor(address=args.ray or None, progress=progress))
-    return execute(args, lambda jobs: run_local(jobs, num_proc=args.num_proc, progress=progress))
+    try:
+        ray_job_paths(args, "out", "data_dir", "cache_dir")
+        executor = executor_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return execute(args, executor)
 
 
 def register(subparsers) -> None:
@@ -134,7 +134,5 @@ def register(subparsers) -> None:
                     "Parquet shards with a dataset card. Reruns resume: finished sessions are skipped.",
     )
     add_build_arguments(parser)
-    parser.add_argument("--num-proc", type=int, default=1, help="sessions built in parallel processes (default: 1)")
-    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                        help="run on a Ray cluster (ADDRESS, or the cluster Ray finds / a local one if omitted)")
+    add_executor_arguments(parser, what="sessions")
     parser.set_defaults(func=run)

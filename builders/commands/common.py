@@ -14,6 +14,8 @@ import re
 import sys
 from pathlib import Path
 
+from ..executor import MAX_RETRIES, Executor
+
 #: The folder ``neural-pile build`` and ``make demo`` write by default.
 DEFAULT_DATASET = "neural_pile_rodent"
 #: Set by Ray for the entrypoint of a submitted job (the job's runtime environment, as JSON).
@@ -22,19 +24,23 @@ RAY_JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 BAD_INPUT = 2
 
 
+def add_pile_argument(parser: argparse.ArgumentParser, flag: str = "--dataset") -> None:
+    """The pile to read, as ``args.dataset`` (``reorder`` and ``merge`` call the option ``--in``)."""
+    parser.add_argument(flag, dest="dataset", default=DEFAULT_DATASET,
+                        help="the pile: a local folder, a Hub dataset repo (namespace/name[@revision]), "
+                             "hf://datasets/... or an fsspec URL such as s3://bucket/pile "
+                             f"(default: ./{DEFAULT_DATASET}, what `neural-pile build` and `make demo` write)")
+
+
 def add_dataset_arguments(parser: argparse.ArgumentParser, *, splits: list[str] | None = None,
-                          many_configs: bool = False, flag: str = "--dataset") -> None:
+                          many_configs: bool = False) -> None:
     """``--dataset``, ``--config`` and ``--splits``.
 
     Args:
         splits: default splits (``None``: every split of the config).
         many_configs: ``--config`` takes several names.
-        flag: the option's name (``reorder`` calls it ``--in``).
     """
-    parser.add_argument(flag, dest="dataset", default=DEFAULT_DATASET,
-                        help="the pile: a local folder, a Hub dataset repo (namespace/name[@revision]), "
-                             "hf://datasets/... or an fsspec URL such as s3://bucket/pile "
-                             f"(default: ./{DEFAULT_DATASET}, what `neural-pile build` and `make demo` write)")
+    add_pile_argument(parser)
     parser.add_argument("--config", nargs="+" if many_configs else None, default=None,
                         help="config(s) of the card (a component name, or 'all'); on a pile with one "
                              "'default' config a component name selects rows by source_dataset "
@@ -103,3 +109,23 @@ def one_line_errors(run):
             return BAD_INPUT
 
     return guarded
+
+
+def add_executor_arguments(parser, *, what: str = "items") -> None:
+    """``--ray [ADDRESS]``, ``--num-proc N`` and ``--max-retries N``: the same on every command."""
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help=f"run the {what} on Ray actors: the cluster at ADDRESS, else the one $RAY_ADDRESS "
+                             "names (set by `ray job submit`), else a new local instance")
+    parser.add_argument("--num-proc", type=int, default=1,
+                        help=f"without --ray: {what} run in this many processes (default: 1, this process)")
+    parser.add_argument("--max-retries", type=int, default=MAX_RETRIES,
+                        help=f"new attempts of a failed item before it is reported (default: {MAX_RETRIES})")
+
+
+def executor_from_args(args) -> Executor:
+    """The executor of :func:`add_executor_arguments`' options."""
+    if args.num_proc < 1:
+        raise ValueError(f"--num-proc must be at least 1, got {args.num_proc}")
+    from ..executor import make_executor
+
+    return make_executor(args.ray, args.num_proc, max_retries=args.max_retries)

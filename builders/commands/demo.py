@@ -18,9 +18,10 @@ DEFAULT_DATA = "demo_data"
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis.figures import FIGURES_DIR, plot_config
-    from ..pile import open_pile
+    from ..executor import make_executor
     from ..output.report import format_report
-    from ..pipeline import BuildError, BuildOptions, build, run_local
+    from ..pile import open_pile
+    from ..pipeline import BuildError, BuildOptions, build
     from ..synthetic import write_demo_recordings
 
     data = Path(args.data_dir)
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         write_demo_recordings(data, seed=args.seed, scale=args.scale)
     options = BuildOptions(out=args.out, data_dir=str(data))
     try:
-        report, records = build(["demo"], options, executor=lambda jobs: run_local(jobs, num_proc=args.num_proc))
+        report, records = build(["demo"], options, executor=make_executor(None, args.num_proc))
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..executor import add_executor_arguments, executor_from_args
 from ..output.merge import DEFAULT_SEED, SHARD_BYTES
-from .common import DEFAULT_DATASET, one_line_errors, ray_job_paths
+from .common import add_executor_arguments, add_pile_argument, executor_from_args, one_line_errors, ray_job_paths
 
 
 def report(summary: dict, out: str) -> None:
@@ -36,9 +35,7 @@ def register(subparsers) -> None:
                     "recorded seed into ~1 GB shards data/{train,test}-XXXXX-of-XXXXX.parquet, keeping the split, "
                     "every column and the card's attribution. Memory holds one input and one output row group.",
     )
-    parser.add_argument("--in", dest="dataset", default=DEFAULT_DATASET,
-                        help="the pile to merge: a local folder, a Hub dataset repo (namespace/name[@revision]), "
-                             f"hf://datasets/... or an fsspec URL (default: ./{DEFAULT_DATASET})")
+    add_pile_argument(parser, "--in")
     parser.add_argument("--out", required=True, help="local folder of the merged pile (new, empty, or an earlier merge)")
     parser.add_argument("--config", default=None,
                         help="config of the input to merge (default: the card's default config, `all` when built)")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..executor import add_executor_arguments, executor_from_args
-from .common import add_dataset_arguments, one_line_errors, ray_job_paths
+from .common import add_dataset_arguments, add_executor_arguments, executor_from_args, one_line_errors, ray_job_paths
 
 
 def register(subparsers) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..executor import add_executor_arguments, executor_from_args
-from .common import DEFAULT_DATASET, one_line_errors, ray_job_paths
+from .common import add_executor_arguments, add_pile_argument, executor_from_args, one_line_errors, ray_job_paths
 
 DEFAULT_OUT = "neural_pile_rodent_reordered"
 
@@ -40,9 +39,7 @@ def register(subparsers) -> None:
                     "leaf order of a Ward tree over their activity profiles (silent neurons last), with a neuron_order "
                     "column holding the permutation. Every config and split is kept; reruns skip finished files.",
     )
-    parser.add_argument("--in", dest="dataset", default=DEFAULT_DATASET,
-                        help="the pile to read: a local folder, a Hub dataset repo (namespace/name[@revision]), "
-                             f"hf://datasets/... or an fsspec URL (default: ./{DEFAULT_DATASET})")
+    add_pile_argument(parser, "--in")
     parser.add_argument("--out", dest="out_dir", default=DEFAULT_OUT,
                         help=f"folder for the reordered pile; rerunning resumes it (default: ./{DEFAULT_OUT})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

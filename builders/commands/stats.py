@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..executor import add_executor_arguments, executor_from_args
-from .common import add_dataset_arguments, default_output_dir, one_line_errors, ray_job_paths
+from .common import (
+    add_dataset_arguments,
+    add_executor_arguments,
+    default_output_dir,
+    executor_from_args,
+    one_line_errors,
+    ray_job_paths,
+)
 
 
 @one_line_errors

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ..executor import add_executor_arguments, executor_from_args
-from .common import one_line_errors, ray_job_paths
+from .common import add_executor_arguments, executor_from_args, one_line_errors, ray_job_paths
 
 
 def register(subparsers) -> None:
