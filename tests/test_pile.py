@@ -232,3 +232,21 @@ def test_a_local_copy_of_a_hub_repo_reads_the_same(reference_pile, tmp_path):
     copy = shutil.copytree(reference_pile.folder, tmp_path / "copy")
     pile = open_pile(copy, "v2h", ["train"])
     np.testing.assert_array_equal(direct_histogram(rows_of(pile)), reference_pile.value_counts("v2h", ("train",)))
+
+
+def test_an_fsspec_url_reads_like_a_folder(reference_pile):
+    """Any fsspec filesystem serves a pile (s3://, gs:// with their packages); here fsspec's in-memory one."""
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    for path in reference_pile.folder.rglob("*"):
+        if path.is_file():
+            memory.pipe(f"/pile/{path.relative_to(reference_pile.folder).as_posix()}", path.read_bytes())
+    try:
+        pile = open_pile("memory://pile", "vbn", ["train", "test"])
+        assert pile.source["uri"] == "memory://pile" and pile.source_filter == "vbn"
+        np.testing.assert_array_equal(direct_histogram(rows_of(pile)), reference_pile.value_counts("vbn"))
+        with pytest.raises(PileError, match="no such folder"):
+            open_pile("memory://nowhere")
+    finally:
+        memory.rm("/pile", recursive=True)
