@@ -74,9 +74,17 @@ class NeuralPileRodentConfig(datasets.BuilderConfig):
         cache_dir_bytes: optional local byte cache for streamed files.
     """
 
-    def __init__(self, *, components: tuple[str, ...] = (), bin_size: float = BIN_SIZE,
-                 max_tokens: int = MAX_TOKENS, test_fraction: float = TEST_FRACTION,
-                 dandi_api_url: str | None = None, cache_dir_bytes: str | None = None, **kwargs):
+    def __init__(
+        self,
+        *,
+        components: tuple[str, ...] = (),
+        bin_size: float = BIN_SIZE,
+        max_tokens: int = MAX_TOKENS,
+        test_fraction: float = TEST_FRACTION,
+        dandi_api_url: str | None = None,
+        cache_dir_bytes: str | None = None,
+        **kwargs,
+    ):
         kwargs.setdefault("version", datasets.Version(__version__))
         super().__init__(**kwargs)
         self.components = tuple(components)
@@ -88,13 +96,21 @@ class NeuralPileRodentConfig(datasets.BuilderConfig):
 
 
 def _builder_configs() -> list[NeuralPileRodentConfig]:
-    configs = [NeuralPileRodentConfig(name=ALL, components=tuple(c.name for c in pile_components()),
-                                      description="every component of the rodent neural pile")]
+    configs = [
+        NeuralPileRodentConfig(
+            name=ALL,
+            components=tuple(c.name for c in pile_components()),
+            description="every component of the rodent neural pile",
+        )
+    ]
     for comp in registry().values():
-        configs.append(NeuralPileRodentConfig(
-            name=comp.name, components=(comp.name,),
-            description=f"{comp.display_name} ({comp.source_label}, {comp.species})",
-        ))
+        configs.append(
+            NeuralPileRodentConfig(
+                name=comp.name,
+                components=(comp.name,),
+                description=f"{comp.display_name} ({comp.source_label}, {comp.species})",
+            )
+        )
     return configs
 
 
@@ -170,13 +186,16 @@ class NeuralPileRodent(datasets.ArrowBasedBuilder):
         if not config.components:
             raise ValueError(f"config {config.name!r} names no component")
         options = BuildOptions(
-            out=str(self._build_folder()), data_dir=config.data_dir, dandi_api_url=config.dandi_api_url,
-            cache_dir=config.cache_dir_bytes, bin_size=config.bin_size, max_tokens=config.max_tokens,
+            out=str(self._build_folder()),
+            data_dir=config.data_dir,
+            dandi_api_url=config.dandi_api_url,
+            cache_dir=config.cache_dir_bytes,
+            bin_size=config.bin_size,
+            max_tokens=config.max_tokens,
             test_fraction=config.test_fraction,
         )
         num_proc = getattr(self, "_build_num_proc", 1)
-        report, _ = build(list(config.components), options, progress=False,
-                          executor=make_executor(None, num_proc))
+        report, _ = build(list(config.components), options, progress=False, executor=make_executor(None, num_proc))
         for problem in failures(report, list(config.components)):
             logger.warning("not built: %s", problem)
         out = Path(options.out)

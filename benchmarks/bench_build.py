@@ -53,8 +53,15 @@ def bench_binning(n_units: int, duration_s: float, repeat: int) -> dict:
     assert np.array_equal(ours, reference), "bin_spikes differs from the reference"
     t_ours = best_of(lambda: bin_spikes(trains), repeat)
     t_ref = best_of(lambda: reference_binning(trains), max(1, repeat // 2))
-    return {"units": n_units, "duration_s": duration_s, "spikes": int(sum(t.size for t in trains)),
-            "tokens": int(ours.size), "bin_spikes_s": t_ours, "reference_s": t_ref, "speedup": t_ref / t_ours}
+    return {
+        "units": n_units,
+        "duration_s": duration_s,
+        "spikes": int(sum(t.size for t in trains)),
+        "tokens": int(ours.size),
+        "bin_spikes_s": t_ours,
+        "reference_s": t_ref,
+        "speedup": t_ref / t_ours,
+    }
 
 
 def reference_build(data_dir: Path, out: Path) -> int:
@@ -75,8 +82,13 @@ def reference_build(data_dir: Path, out: Path) -> int:
             edges = np.arange(0, t_last + 0.02, 0.02)
             counts = np.vstack([np.histogram(t, edges)[0] for t in trains]).astype(np.uint8)
             for k, segment in enumerate(split_segments(counts)):
-                yield {"spike_counts": segment, "subject_id": path.parent.name, "session_id": path.stem,
-                       "segment_id": f"segment_{k}", "source_dataset": "demo"}
+                yield {
+                    "spike_counts": segment,
+                    "subject_id": path.parent.name,
+                    "session_id": path.stem,
+                    "segment_id": f"segment_{k}",
+                    "source_dataset": "demo",
+                }
 
     ds = datasets.Dataset.from_generator(rows, writer_batch_size=1, cache_dir=str(out / "cache"))
     ds.to_parquet(str(out / "reference.parquet"))
@@ -88,20 +100,31 @@ def bench_build(tmp: Path, n_sessions: int, n_units: int, duration_s: float) -> 
 
     data = tmp / "data"
     for i in range(n_sessions):
-        write_nwb_session(data / f"sub-B{i}" / f"sub-B{i}_ses-1_ecephys.nwb", subject_id=f"B{i}", session_id="1",
-                          n_units=n_units, duration_s=duration_s, seed=100 + i)
+        write_nwb_session(
+            data / f"sub-B{i}" / f"sub-B{i}_ses-1_ecephys.nwb",
+            subject_id=f"B{i}",
+            session_id="1",
+            n_units=n_units,
+            duration_s=duration_s,
+            seed=100 + i,
+        )
     options = BuildOptions(out=str(tmp / "ours"), data_dir=str(data))
     start = time.perf_counter()
-    report, _ = build(["demo"], options, executor=None,
-                      progress=False)
+    report, _ = build(["demo"], options, executor=None, progress=False)
     t_ours = time.perf_counter() - start
     tokens = report["components"]["demo"]["tokens"]
     start = time.perf_counter()
     reference_build(data, tmp / "reference")
     t_ref = time.perf_counter() - start
-    return {"sessions": n_sessions, "units": n_units, "duration_s": duration_s, "tokens": tokens,
-            "ours_tokens_per_s_per_core": tokens / t_ours, "reference_tokens_per_s_per_core": tokens / t_ref,
-            "speedup": t_ref / t_ours}
+    return {
+        "sessions": n_sessions,
+        "units": n_units,
+        "duration_s": duration_s,
+        "tokens": tokens,
+        "ours_tokens_per_s_per_core": tokens / t_ours,
+        "reference_tokens_per_s_per_core": tokens / t_ref,
+        "speedup": t_ref / t_ours,
+    }
 
 
 def bench_row_loading(tmp: Path, n_units: int, n_bins: int, repeat: int) -> dict:
@@ -111,9 +134,18 @@ def bench_row_loading(tmp: Path, n_units: int, n_bins: int, repeat: int) -> dict
 
     rng = np.random.default_rng(0)
     counts = (rng.random((n_units, n_bins)) < 0.06).astype(np.uint8)
-    row = {"spike_counts": counts, "subject_id": "s", "session_id": "1", "segment_id": "segment_0",
-           "source_dataset": "demo", "n_neurons": n_units, "n_time_bins": n_bins, "t_start": 0.0,
-           "unit_ids": np.arange(n_units), "unit_regions": [""] * n_units}
+    row = {
+        "spike_counts": counts,
+        "subject_id": "s",
+        "session_id": "1",
+        "segment_id": "segment_0",
+        "source_dataset": "demo",
+        "n_neurons": n_units,
+        "n_time_bins": n_bins,
+        "t_start": 0.0,
+        "unit_ids": np.arange(n_units),
+        "unit_regions": [""] * n_units,
+    }
     path = tmp / "rows" / "train-0.parquet"
     write_rows_atomic(path, [row, row])
     ds = datasets.load_dataset("parquet", data_files=str(path), split="train", cache_dir=str(tmp / "hf"))
@@ -133,15 +165,21 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         results["binning"] = bench_binning(400, 3600.0 * scale, repeat=5)
-        print(f"binning  400 units x {3600 * scale:.0f} s: bin_spikes {results['binning']['bin_spikes_s']:.3f} s, "
-              f"reference {results['binning']['reference_s']:.3f} s -> {results['binning']['speedup']:.1f}x")
+        print(
+            f"binning  400 units x {3600 * scale:.0f} s: bin_spikes {results['binning']['bin_spikes_s']:.3f} s, "
+            f"reference {results['binning']['reference_s']:.3f} s -> {results['binning']['speedup']:.1f}x"
+        )
         results["row_loading"] = bench_row_loading(tmp, 500, int(20000 * scale), repeat=3)
-        print(f"row load {results['row_loading']['tokens']:,} tokens: accessor {results['row_loading']['accessor_s'] * 1e6:.0f} us, "
-              f"np.array(ds[i]) {results['row_loading']['plain_s']:.3f} s -> {results['row_loading']['speedup']:.0f}x")
+        print(
+            f"row load {results['row_loading']['tokens']:,} tokens: accessor {results['row_loading']['accessor_s'] * 1e6:.0f} us, "
+            f"np.array(ds[i]) {results['row_loading']['plain_s']:.3f} s -> {results['row_loading']['speedup']:.0f}x"
+        )
         results["build"] = bench_build(tmp, 3, 200, 1200.0 * scale)
         b = results["build"]
-        print(f"build    {b['tokens']:,} tokens: ours {b['ours_tokens_per_s_per_core']:.3g} tok/s/core, reference "
-              f"{b['reference_tokens_per_s_per_core']:.3g} tok/s/core -> {b['speedup']:.1f}x")
+        print(
+            f"build    {b['tokens']:,} tokens: ours {b['ours_tokens_per_s_per_core']:.3g} tok/s/core, reference "
+            f"{b['reference_tokens_per_s_per_core']:.3g} tok/s/core -> {b['speedup']:.1f}x"
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -39,10 +39,20 @@ def write_pile(out: Path, seed: int = 0) -> int:
             for segment in range(2):
                 counts = rng.poisson(0.08, (120, 20_000)).astype(np.uint8)
                 tokens += counts.size
-                rows.append({"spike_counts": counts, "subject_id": "m", "session_id": str(session),
-                             "segment_id": f"segment_{segment}", "source_dataset": component, "n_neurons": 120,
-                             "n_time_bins": 20_000, "t_start": 0.0, "unit_ids": np.arange(120),
-                             "unit_regions": [""] * 120})
+                rows.append(
+                    {
+                        "spike_counts": counts,
+                        "subject_id": "m",
+                        "session_id": str(session),
+                        "segment_id": f"segment_{segment}",
+                        "source_dataset": component,
+                        "n_neurons": 120,
+                        "n_time_bins": 20_000,
+                        "t_start": 0.0,
+                        "unit_ids": np.arange(120),
+                        "unit_regions": [""] * 120,
+                    }
+                )
             split = "test" if session == 0 else "train"
             write_rows_atomic(out / "data" / component / f"{split}-{session}.parquet", rows)
     write_text_atomic(out / "README.md", card_yaml(out, list(COMPONENTS)) + "\n# benchmark pile\n")
@@ -75,16 +85,18 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for shard_bytes in (size // 4, size * 2):
         out = work / f"merged_{shard_bytes}"
-        code = ("from builders.output.merge import merge_pile; "
-                f"s = merge_pile({str(work / 'pile')!r}, {str(out)!r}, shard_bytes={shard_bytes}); "
-                "print(len(s['train']), 'train shard(s)')")
+        code = (
+            "from builders.output.merge import merge_pile; "
+            f"s = merge_pile({str(work / 'pile')!r}, {str(out)!r}, shard_bytes={shard_bytes}); "
+            "print(len(s['train']), 'train shard(s)')"
+        )
         peak, seconds = child_peak_mb(code)
-        print(f"--shard-bytes {shard_bytes:,}: peak RSS {peak:.0f} MB, "
-              f"{seconds:.1f} s")
+        print(f"--shard-bytes {shard_bytes:,}: peak RSS {peak:.0f} MB, {seconds:.1f} s")
         runs.append({"shard_bytes": int(shard_bytes), "peak_rss_mb": peak, "seconds": seconds})
     if args.out is not None:
-        write_json_atomic(args.out, {"tokens": tokens, "parquet_bytes": size, "imports_peak_rss_mb": base,
-                                     "runs": runs})
+        write_json_atomic(
+            args.out, {"tokens": tokens, "parquet_bytes": size, "imports_peak_rss_mb": base, "runs": runs}
+        )
         print(f"wrote {args.out}")
     return 0
 

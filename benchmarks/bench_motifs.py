@@ -130,9 +130,15 @@ def bench_counting(rows, patch_size, ref_rows) -> dict:
     _, full_s = timed(count_motifs, rows, patch_size)
     n = tokens(ref_rows)
     return {
-        "patch_size": list(patch_size), "tokens": n, "ours_s": ours_s, "reference_s": ref_s,
-        "ours_tokens_per_s": n / ours_s, "reference_tokens_per_s": n / ref_s, "speedup": ref_s / ours_s,
-        "all_rows_tokens": tokens(rows), "all_rows_ours_tokens_per_s": tokens(rows) / full_s,
+        "patch_size": list(patch_size),
+        "tokens": n,
+        "ours_s": ours_s,
+        "reference_s": ref_s,
+        "ours_tokens_per_s": n / ours_s,
+        "reference_tokens_per_s": n / ref_s,
+        "speedup": ref_s / ours_s,
+        "all_rows_tokens": tokens(rows),
+        "all_rows_ours_tokens_per_s": tokens(rows) / full_s,
     }
 
 
@@ -155,12 +161,21 @@ def bench_encode(rows, patch_size, budget, vocab_size) -> list[dict]:
         ref, ref_s = timed(reference_encode, sample, tok, lookup, nearest, repeats=REPEATS)
         assert all(np.array_equal(a, b) for a, b in zip(ours, ref)), "ids differ from the reference"
         n = tokens(sample)
-        results.append({
-            "rows": name, "patch_size": list(patch_size), "vocab_size": tok.vocab_size, "tokens": n,
-            "ours_s": ours_s, "reference_s": ref_s, "ours_tokens_per_s": n / ours_s, "reference_tokens_per_s": n / ref_s,
-            "speedup": ref_s / ours_s, "lossless_fraction": tok.lossless_fraction,
-            "searched_share": tok.stats.searched / max(tok.stats.patches, 1),
-        })
+        results.append(
+            {
+                "rows": name,
+                "patch_size": list(patch_size),
+                "vocab_size": tok.vocab_size,
+                "tokens": n,
+                "ours_s": ours_s,
+                "reference_s": ref_s,
+                "ours_tokens_per_s": n / ours_s,
+                "reference_tokens_per_s": n / ref_s,
+                "speedup": ref_s / ours_s,
+                "lossless_fraction": tok.lossless_fraction,
+                "searched_share": tok.stats.searched / max(tok.stats.patches, 1),
+            }
+        )
     return results
 
 
@@ -183,14 +198,22 @@ def bench_ray(pile, patch_size, repeats: int, copies: int) -> dict:
             times[workers] = min(runs)
     finally:
         ray.shutdown()
-    return {"patch_size": list(patch_size), "files": len(items), "one_worker_s": times[1], "two_workers_s": times[2], "scaling": times[1] / times[2]}
+    return {
+        "patch_size": list(patch_size),
+        "files": len(items),
+        "one_worker_s": times[1],
+        "two_workers_s": times[2],
+        "scaling": times[1] / times[2],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="neural_pile_rodent", help="built dataset folder with the demo config")
     parser.add_argument("--config", default="demo")
-    parser.add_argument("--reference-tokens", type=int, default=4_000_000, help="tokens given to both methods side by side")
+    parser.add_argument(
+        "--reference-tokens", type=int, default=4_000_000, help="tokens given to both methods side by side"
+    )
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--ray-repeats", type=int, default=2)
     parser.add_argument("--ray-copies", type=int, default=8, help="passes over the shards in the Ray scaling run")
@@ -201,20 +224,38 @@ def main(argv: list[str] | None = None) -> int:
     rows, pile = demo_rows(Path(args.dataset), args.config)
     zero_share = 1 - sum(int(np.count_nonzero(r)) for r in rows) / tokens(rows)
     ref_rows = take_tokens(rows, args.reference_tokens)
-    print(f"{len(rows)} demo rows, {tokens(rows):,} tokens, {100 * zero_share:.1f}% zeros; side by side on {tokens(ref_rows):,} tokens")
-    result = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "rows": len(rows), "tokens": tokens(rows), "zero_share": zero_share}
+    print(
+        f"{len(rows)} demo rows, {tokens(rows):,} tokens, {100 * zero_share:.1f}% zeros; side by side on {tokens(ref_rows):,} tokens"
+    )
+    result = {
+        "machine": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "rows": len(rows),
+        "tokens": tokens(rows),
+        "zero_share": zero_share,
+    }
     result["counting"] = [bench_counting(rows, ps, ref_rows) for ps in ((1, 10), (2, 5))]
-    result["encode"] = [r for ps in ((1, 10), (2, 5)) for r in bench_encode(rows, ps, args.reference_tokens, args.vocab_size)]
+    result["encode"] = [
+        r for ps in ((1, 10), (2, 5)) for r in bench_encode(rows, ps, args.reference_tokens, args.vocab_size)
+    ]
     result["ray"] = bench_ray(pile, (1, 10), args.ray_repeats, args.ray_copies)
 
     print(f"\n{'what':<50}{'patch':>6}{'ours tok/s':>14}{'ref tok/s':>13}{'ratio':>8}")
     for r in result["counting"] + result["encode"]:
-        label = "count_motifs vs Counter" if "rows" not in r else f"encode vs dict lookup, {r['rows']} ({100 * r['searched_share']:.2f}% new)"
+        label = (
+            "count_motifs vs Counter"
+            if "rows" not in r
+            else f"encode vs dict lookup, {r['rows']} ({100 * r['searched_share']:.2f}% new)"
+        )
         patch = f"{r['patch_size'][0]}x{r['patch_size'][1]}"
-        print(f"{label:<50}{patch:>6}{r['ours_tokens_per_s']:>14,.0f}{r['reference_tokens_per_s']:>13,.0f}{r['speedup']:>7.1f}x")
+        print(
+            f"{label:<50}{patch:>6}{r['ours_tokens_per_s']:>14,.0f}{r['reference_tokens_per_s']:>13,.0f}{r['speedup']:>7.1f}x"
+        )
     ray_r = result["ray"]
-    print(f"\nRay actor counting 1x10 over {ray_r['files']} file passes: 1 actor {ray_r['one_worker_s']:.2f} s, "
-          f"2 actors {ray_r['two_workers_s']:.2f} s, scaling {ray_r['scaling']:.2f}x")
+    print(
+        f"\nRay actor counting 1x10 over {ray_r['files']} file passes: 1 actor {ray_r['one_worker_s']:.2f} s, "
+        f"2 actors {ray_r['two_workers_s']:.2f} s, scaling {ray_r['scaling']:.2f}x"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -57,8 +57,13 @@ def timed_build(data: Path, out: Path, workers: int) -> dict:
     ray.shutdown()
     tokens = report["components"]["demo"]["tokens"]
     task_seconds = [json.loads(p.read_text())["seconds"] for p in (out / ".build" / "demo").glob("*.json")]
-    return {"workers": workers, "seconds": seconds, "tokens": tokens, "tokens_per_s": tokens / seconds,
-            "task_seconds_sum": sum(task_seconds)}
+    return {
+        "workers": workers,
+        "seconds": seconds,
+        "tokens": tokens,
+        "tokens_per_s": tokens / seconds,
+        "task_seconds_sum": sum(task_seconds),
+    }
 
 
 def main(argv=None) -> int:
@@ -70,13 +75,21 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for i in range(args.sessions):
-            write_nwb_session(tmp / "data" / f"sub-R{i}" / f"sub-R{i}_ses-1_ecephys.nwb", subject_id=f"R{i}",
-                              session_id="1", n_units=150, duration_s=600.0, seed=i)
+            write_nwb_session(
+                tmp / "data" / f"sub-R{i}" / f"sub-R{i}_ses-1_ecephys.nwb",
+                subject_id=f"R{i}",
+                session_id="1",
+                n_units=150,
+                duration_s=600.0,
+                seed=i,
+            )
         runs = [timed_build(tmp / "data", tmp / f"out{w}", w) for w in (1, 2)]
     result = {"runs": runs, "scaling": runs[1]["tokens_per_s"] / runs[0]["tokens_per_s"]}
     for run in runs:
-        print(f"{run['workers']} worker(s): {run['tokens']:,} tokens in {run['seconds']:.1f} s "
-              f"= {run['tokens_per_s']:.3g} tokens/s (time inside tasks, summed: {run['task_seconds_sum']:.1f} s)")
+        print(
+            f"{run['workers']} worker(s): {run['tokens']:,} tokens in {run['seconds']:.1f} s "
+            f"= {run['tokens_per_s']:.3g} tokens/s (time inside tasks, summed: {run['task_seconds_sum']:.1f} s)"
+        )
     print(f"scaling 1 -> 2 workers: {result['scaling']:.2f}x")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

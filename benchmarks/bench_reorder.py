@@ -71,15 +71,21 @@ def main(argv: list[str] | None = None) -> int:
             (_, ours), t_ours = timed(reorder_neurons, counts)
             ref, t_ref = timed(reference_order, counts)
             row = {
-                "n_neurons": n, "n_time_bins": counts.shape[1], "seed": seed,
+                "n_neurons": n,
+                "n_time_bins": counts.shape[1],
+                "seed": seed,
                 "silent": int((~counts.any(axis=1)).sum()),
-                "ours_s": t_ours, "reference_s": t_ref, "speedup": t_ref / t_ours,
+                "ours_s": t_ours,
+                "reference_s": t_ref,
+                "speedup": t_ref / t_ours,
                 "ours_quality": adjacent_cosine_distance(counts, ours),
                 "reference_quality": adjacent_cosine_distance(counts, ref),
             }
             results.append(row)
-            print(f"{n:>8}{row['n_time_bins']:>8}{row['silent']:>7}{t_ours:>9.3f}{t_ref:>9.3f}{row['speedup']:>8.1f}x"
-                  f"{row['ours_quality']:>9.4f}{row['reference_quality']:>9.4f}")
+            print(
+                f"{n:>8}{row['n_time_bins']:>8}{row['silent']:>7}{t_ours:>9.3f}{t_ref:>9.3f}{row['speedup']:>8.1f}x"
+                f"{row['ours_quality']:>9.4f}{row['reference_quality']:>9.4f}"
+            )
     total_ours = sum(r["ours_s"] for r in results)
     total_ref = sum(r["reference_s"] for r in results)
     summary = {
@@ -90,15 +96,20 @@ def main(argv: list[str] | None = None) -> int:
         "mean_quality_ours": float(np.mean([r["ours_quality"] for r in results])),
         "mean_quality_reference": float(np.mean([r["reference_quality"] for r in results])),
     }
-    print(f"overall speedup {summary['total_speedup']:.1f}x (min per row {summary['min_speedup']:.1f}x); "
-          f"quality no worse on {summary['rows_quality_no_worse']}/{summary['rows']} rows; mean adjacent cosine "
-          f"distance {summary['mean_quality_ours']:.4f} (ours) vs {summary['mean_quality_reference']:.4f} (reference)")
+    print(
+        f"overall speedup {summary['total_speedup']:.1f}x (min per row {summary['min_speedup']:.1f}x); "
+        f"quality no worse on {summary['rows_quality_no_worse']}/{summary['rows']} rows; mean adjacent cosine "
+        f"distance {summary['mean_quality_ours']:.4f} (ours) vs {summary['mean_quality_reference']:.4f} (reference)"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    machine = {"python": platform.python_version(), "processor": platform.machine(), "cpus": os.cpu_count(),
-               "load_average_1min_at_end": os.getloadavg()[0]}
-    out.write_text(json.dumps({"machine": machine,
-                               "summary": summary, "rows": results}, indent=2) + "\n")
+    machine = {
+        "python": platform.python_version(),
+        "processor": platform.machine(),
+        "cpus": os.cpu_count(),
+        "load_average_1min_at_end": os.getloadavg()[0],
+    }
+    out.write_text(json.dumps({"machine": machine, "summary": summary, "rows": results}, indent=2) + "\n")
     print(out)
     return 0
 

@@ -30,13 +30,13 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # the loopback servers live with
 
 os.environ.setdefault("DANDI_NO_ET", "1")
 
-from loopback import DandiStandIn, FileServer  # noqa: E402
-from nwb_sizes import spike_data_bytes  # noqa: E402
-
 from builders.readers.nwb_units import read_nwb_units  # noqa: E402
 from builders.sessions import Asset  # noqa: E402
 from builders.sources.http import FetchStats, open_remote  # noqa: E402
 from builders.synthetic import write_nwb_session  # noqa: E402
+
+from loopback import DandiStandIn, FileServer  # noqa: E402
+from nwb_sizes import spike_data_bytes  # noqa: E402
 
 MB = 1e6
 BLOCK_SIZES = (16 * 1024, 64 * 1024, 256 * 1024)
@@ -44,12 +44,23 @@ BLOCK_SIZES = (16 * 1024, 64 * 1024, 256 * 1024)
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lfp-seconds", type=float, nargs="+", default=[60.0, 300.0],
-                        help="LFP length of each test file, seconds (2.5 kHz x 96 channels x int16)")
-    parser.add_argument("--sessions", nargs="+", default=["60x300", "300x1800"],
-                        help="sessions as UNITSxSECONDS (each written once per LFP length)")
+    parser.add_argument(
+        "--lfp-seconds",
+        type=float,
+        nargs="+",
+        default=[60.0, 300.0],
+        help="LFP length of each test file, seconds (2.5 kHz x 96 channels x int16)",
+    )
+    parser.add_argument(
+        "--sessions",
+        nargs="+",
+        default=["60x300", "300x1800"],
+        help="sessions as UNITSxSECONDS (each written once per LFP length)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "streaming.json", help="JSON results file")
-    parser.add_argument("--work-dir", type=Path, default=None, help="where to write the test files (default: a temporary folder)")
+    parser.add_argument(
+        "--work-dir", type=Path, default=None, help="where to write the test files (default: a temporary folder)"
+    )
     return parser.parse_args(argv)
 
 
@@ -96,12 +107,20 @@ def _remfile_handle(url: str, size: int | None = None):
 
 def bench_file(files: FileServer, dandi: DandiStandIn, served: str, local: Path) -> dict:
     meta = dandi.dandisets["bench"]["assets"][Path(served).relative_to("bench").as_posix()]
-    asset = Asset(path=meta.path, url=f"{dandi.api_url}/assets/{meta.asset_id}/download/", size=meta.size, asset_id=meta.asset_id)
+    asset = Asset(
+        path=meta.path, url=f"{dandi.api_url}/assets/{meta.asset_id}/download/", size=meta.size, asset_id=meta.asset_id
+    )
     spike = spike_data_bytes(local)
     runs = []
     for block in BLOCK_SIZES:
-        runs.append(measure(f"open_remote, {block // 1024} KiB blocks", files, served,
-                            lambda block=block: open_remote(asset, block_size=block, stats=FetchStats())))
+        runs.append(
+            measure(
+                f"open_remote, {block // 1024} KiB blocks",
+                files,
+                served,
+                lambda block=block: open_remote(asset, block_size=block, stats=FetchStats()),
+            )
+        )
     runs.append(measure("remfile.File defaults", files, served, _remfile_handle(files.url_for(served))))
     runs.append(measure("remfile.File, size given", files, served, _remfile_handle(files.url_for(served), meta.size)))
     spike_total = sum(spike.values())
@@ -120,7 +139,9 @@ def bench_file(files: FileServer, dandi: DandiStandIn, served: str, local: Path)
 
 
 def print_table(results: list[dict]) -> None:
-    print(f"{'file MB':>8} {'spike MB':>9} {'goal MB':>8}  {'reader':<28} {'fetched MB':>10} {'x spike':>8} {'requests':>8} {'s':>6}")
+    print(
+        f"{'file MB':>8} {'spike MB':>9} {'goal MB':>8}  {'reader':<28} {'fetched MB':>10} {'x spike':>8} {'requests':>8} {'s':>6}"
+    )
     for result in results:
         for run in result["runs"]:
             print(
@@ -143,8 +164,16 @@ def main(argv=None) -> int:
                 path = folder / f"sub-B{number}" / f"sub-B{number}_ses-{name}_ecephys.nwb"
                 if not path.exists():
                     print(f"writing {path.name} ({n_units} units, {duration:.0f} s, {lfp:.0f} s of LFP)...", flush=True)
-                    write_nwb_session(path, subject_id=f"B{number}", session_id=name, n_units=n_units,
-                                      duration_s=duration, seed=number, n_probes=2, lfp_seconds=lfp)
+                    write_nwb_session(
+                        path,
+                        subject_id=f"B{number}",
+                        session_id=name,
+                        n_units=n_units,
+                        duration_s=duration,
+                        seed=number,
+                        n_probes=2,
+                        lfp_seconds=lfp,
+                    )
                 written.append(path)
         with FileServer(root) as files, DandiStandIn(files) as dandi:
             dandi.add_dandiset("bench", "bench")

@@ -71,9 +71,20 @@ def make_pile(folder: Path, n_sessions: int, minutes: float, seed: int = 0) -> d
         rows = []
         for k, segment in enumerate(split_segments(counts)):
             n, t = segment.shape
-            rows.append({"spike_counts": np.ascontiguousarray(segment), "subject_id": f"sub-{s}", "session_id": f"ses-{s}",
-                         "segment_id": f"segment_{k}", "source_dataset": "demo", "n_neurons": n, "n_time_bins": t,
-                         "t_start": 0.0, "unit_ids": np.arange(n), "unit_regions": [""] * n})
+            rows.append(
+                {
+                    "spike_counts": np.ascontiguousarray(segment),
+                    "subject_id": f"sub-{s}",
+                    "session_id": f"ses-{s}",
+                    "segment_id": f"segment_{k}",
+                    "source_dataset": "demo",
+                    "n_neurons": n,
+                    "n_time_bins": t,
+                    "t_start": 0.0,
+                    "unit_ids": np.arange(n),
+                    "unit_regions": [""] * n,
+                }
+            )
             tokens[split] += segment.size
         write_rows_atomic(shard_path(folder, "demo", split, f"ses-{s}"), rows)
     write_text_atomic(folder / "README.md", card_yaml(folder, ["demo"]) + "\n# benchmark pile\n")
@@ -111,11 +122,15 @@ def tokenizer_section(folder: Path, work: Path, max_known: int) -> dict:
             encoded = [fresh.encode(r) for r in held_out]
             passes.append(held_tokens / (time.process_time() - start))
         ids[label] = encoded
-        out[label] = {"max_known": cap, "known_motifs": int(len(tok.known_motifs)), "training_s": train_s,
-                      "artifact_bytes": (work / label / WEIGHTS_FILE).stat().st_size,
-                      "held_out_encode_tokens_per_s_first_pass": passes[0],
-                      "held_out_encode_tokens_per_s_second_pass": passes[1],
-                      "held_out_searched_share": fresh.stats.searched / max(fresh.stats.patches, 1)}
+        out[label] = {
+            "max_known": cap,
+            "known_motifs": int(len(tok.known_motifs)),
+            "training_s": train_s,
+            "artifact_bytes": (work / label / WEIGHTS_FILE).stat().st_size,
+            "held_out_encode_tokens_per_s_first_pass": passes[0],
+            "held_out_encode_tokens_per_s_second_pass": passes[1],
+            "held_out_searched_share": fresh.stats.searched / max(fresh.stats.patches, 1),
+        }
     out["same_ids"] = all(np.array_equal(a, b) for a, b in zip(ids["all_oov_stored"], ids["capped"], strict=True))
     out["held_out_tokens"] = int(held_tokens)
     return out
@@ -199,11 +214,15 @@ def read_vs_encode(folder: Path, tok_dir: Path) -> dict:
         tok.encode(w)
     encode_s = time.process_time() - start
     window_tokens = sum(w.size for w in windows)
-    return {"read_tokens_per_cpu_s": read_tokens / read_s, "encode_tokens_per_cpu_s": window_tokens / encode_s,
-            "read_tokens": read_tokens, "encoded_tokens": window_tokens}
+    return {
+        "read_tokens_per_cpu_s": read_tokens / read_s,
+        "encode_tokens_per_cpu_s": window_tokens / encode_s,
+        "read_tokens": read_tokens,
+        "encoded_tokens": window_tokens,
+    }
 
 
-FRESH = textwrap.dedent('''
+FRESH = textwrap.dedent("""
     import json, os, sys, time
     started = time.perf_counter()
     sys.path.insert(0, {root!r})
@@ -213,7 +232,7 @@ FRESH = textwrap.dedent('''
     seconds = time.perf_counter() - started
     io = dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())
     print(json.dumps({{"first_sequence_s": seconds, "write_bytes": int(io["write_bytes"])}}))
-''')
+""")
 
 
 def folder_bytes(path: Path) -> int:
@@ -225,10 +244,23 @@ def fresh_process(fn: str, source: str, folder: Path, tok_dir: Path, work: Path)
     home = work / f"hf_home_{fn}"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    code = FRESH.format(root=str(ROOT), source=source.replace("\n", "\n    ").strip(), fn=fn, folder=str(folder),
-                        tok=str(tok_dir), seq_len=SEQ_LEN, n_neurons=N_NEURONS, cache=str(home / "datasets"))
-    env = dict(os.environ, HF_HOME=str(home), HF_DATASETS_CACHE=str(home / "datasets"), HF_HUB_OFFLINE="1",
-               PYTHONPATH=str(ROOT))
+    code = FRESH.format(
+        root=str(ROOT),
+        source=source.replace("\n", "\n    ").strip(),
+        fn=fn,
+        folder=str(folder),
+        tok=str(tok_dir),
+        seq_len=SEQ_LEN,
+        n_neurons=N_NEURONS,
+        cache=str(home / "datasets"),
+    )
+    env = dict(
+        os.environ,
+        HF_HOME=str(home),
+        HF_DATASETS_CACHE=str(home / "datasets"),
+        HF_HUB_OFFLINE="1",
+        PYTHONPATH=str(ROOT),
+    )
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True)
     if done.returncode:
@@ -243,9 +275,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=3, help="train sessions of the simulated pile (default: 3)")
     parser.add_argument("--minutes", type=float, default=10.0, help="minutes per session (default: 10)")
-    parser.add_argument("--max-known", type=int, default=5000,
-                        help="stored out-of-vocabulary motifs of the capped tokenizer (default: 5000, a few percent "
-                             "of this pile's, about the share the package default keeps of the whole pile's)")
+    parser.add_argument(
+        "--max-known",
+        type=int,
+        default=5000,
+        help="stored out-of-vocabulary motifs of the capped tokenizer (default: 5000, a few percent "
+        "of this pile's, about the share the package default keeps of the whole pile's)",
+    )
     parser.add_argument("--budget-s", type=float, default=8.0, help="CPU seconds of each throughput run (default: 8)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "streams.json"))
     args = parser.parse_args(argv)
@@ -254,8 +290,11 @@ def main(argv=None) -> int:
         folder = work / "pile"
         started = time.perf_counter()
         pile_tokens = make_pile(folder, args.sessions, args.minutes)
-        print(f"pile: {pile_tokens['train']:,} train / {pile_tokens['test']:,} test tokens "
-              f"({time.perf_counter() - started:.1f} s to simulate and write)", flush=True)
+        print(
+            f"pile: {pile_tokens['train']:,} train / {pile_tokens['test']:,} test tokens "
+            f"({time.perf_counter() - started:.1f} s to simulate and write)",
+            flush=True,
+        )
         tok_result = tokenizer_section(folder, work, args.max_known)
         print(json.dumps(tok_result, indent=1), flush=True)
         tok_dir, full_dir = work / "capped", work / "all_oov_stored"
@@ -269,36 +308,67 @@ def main(argv=None) -> int:
         fresh_reference = fresh_process("reference_sequences", REFERENCE, folder, tok_dir, work)
     result = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
-        "settings": {"seq_len": SEQ_LEN, "n_neurons": N_NEURONS, "patch_size": list(PATCH), "sessions": args.sessions,
-                     "minutes": args.minutes},
-        "pile_tokens": pile_tokens, "tokenizer": tok_result, "read_vs_encode": inside,
-        "throughput": {"ours": ours, "ours_all_oov_stored": ours_full, "reference": reference,
-                       "ratio": ours["ids_per_cpu_s"] / reference["ids_per_cpu_s"],
-                       "ratio_all_oov_stored": ours_full["ids_per_cpu_s"] / reference["ids_per_cpu_s"]},
+        "settings": {
+            "seq_len": SEQ_LEN,
+            "n_neurons": N_NEURONS,
+            "patch_size": list(PATCH),
+            "sessions": args.sessions,
+            "minutes": args.minutes,
+        },
+        "pile_tokens": pile_tokens,
+        "tokenizer": tok_result,
+        "read_vs_encode": inside,
+        "throughput": {
+            "ours": ours,
+            "ours_all_oov_stored": ours_full,
+            "reference": reference,
+            "ratio": ours["ids_per_cpu_s"] / reference["ids_per_cpu_s"],
+            "ratio_all_oov_stored": ours_full["ids_per_cpu_s"] / reference["ids_per_cpu_s"],
+        },
         "fresh_process": {"ours": fresh_ours, "reference": fresh_reference},
     }
     write_json_atomic(Path(args.out), result)
     t = tok_result
     rows = [
-        ("ids per CPU second", f"{ours['ids_per_cpu_s'] / 1e6:.2f} M", f"{reference['ids_per_cpu_s'] / 1e6:.3f} M",
-         f"{result['throughput']['ratio']:.1f}x"),
-        ("  (tokenizer with every OOV)", f"{ours_full['ids_per_cpu_s'] / 1e6:.2f} M", "",
-         f"{result['throughput']['ratio_all_oov_stored']:.1f}x"),
-        ("first sequence, fresh process", f"{fresh_ours['first_sequence_s']:.2f} s",
-         f"{fresh_reference['first_sequence_s']:.2f} s", f"{fresh_reference['first_sequence_s'] / fresh_ours['first_sequence_s']:.1f}x"),
-        ("local disk written", f"{fresh_ours['write_bytes'] + fresh_ours['hf_home_bytes']:,} B",
-         f"{fresh_reference['write_bytes'] + fresh_reference['hf_home_bytes']:,} B", ""),
+        (
+            "ids per CPU second",
+            f"{ours['ids_per_cpu_s'] / 1e6:.2f} M",
+            f"{reference['ids_per_cpu_s'] / 1e6:.3f} M",
+            f"{result['throughput']['ratio']:.1f}x",
+        ),
+        (
+            "  (tokenizer with every OOV)",
+            f"{ours_full['ids_per_cpu_s'] / 1e6:.2f} M",
+            "",
+            f"{result['throughput']['ratio_all_oov_stored']:.1f}x",
+        ),
+        (
+            "first sequence, fresh process",
+            f"{fresh_ours['first_sequence_s']:.2f} s",
+            f"{fresh_reference['first_sequence_s']:.2f} s",
+            f"{fresh_reference['first_sequence_s'] / fresh_ours['first_sequence_s']:.1f}x",
+        ),
+        (
+            "local disk written",
+            f"{fresh_ours['write_bytes'] + fresh_ours['hf_home_bytes']:,} B",
+            f"{fresh_reference['write_bytes'] + fresh_reference['hf_home_bytes']:,} B",
+            "",
+        ),
     ]
     print(f"\n{'':32} {'token_stream':>16} {'reference':>16} {'ratio':>8}")
     for name, a, b, c in rows:
         print(f"{name:32} {a:>16} {b:>16} {c:>8}")
-    print(f"inside the stream: reading {inside['read_tokens_per_cpu_s'] / 1e6:.0f} M tokens/s, "
-          f"encoding {inside['encode_tokens_per_cpu_s'] / 1e6:.0f} M tokens/s (spike tokens, one core)")
+    print(
+        f"inside the stream: reading {inside['read_tokens_per_cpu_s'] / 1e6:.0f} M tokens/s, "
+        f"encoding {inside['encode_tokens_per_cpu_s'] / 1e6:.0f} M tokens/s (spike tokens, one core)"
+    )
     for label in ("all_oov_stored", "capped"):
         r = t[label]
-        print(f"tokenizer {label}: {r['known_motifs']:,} stored OOV motifs, {r['artifact_bytes']:,} B, held-out encode "
-              f"{r['held_out_encode_tokens_per_s_first_pass'] / 1e6:.1f} / {r['held_out_encode_tokens_per_s_second_pass'] / 1e6:.1f} "
-              f"M tokens/s (first / second pass)")
+        print(
+            f"tokenizer {label}: {r['known_motifs']:,} stored OOV motifs, {r['artifact_bytes']:,} B, held-out encode "
+            f"{r['held_out_encode_tokens_per_s_first_pass'] / 1e6:.1f} / {r['held_out_encode_tokens_per_s_second_pass'] / 1e6:.1f} "
+            f"M tokens/s (first / second pass)"
+        )
     print(f"same ids: {t['same_ids']}; results -> {args.out}")
     return 0
 

@@ -36,9 +36,6 @@ sys.path.insert(0, str(HERE.parent / "tests"))  # the loopback servers live with
 
 os.environ.setdefault("DANDI_NO_ET", "1")
 
-from loopback import DandiStandIn, FileServer  # noqa: E402
-from nwb_sizes import spike_data_bytes  # noqa: E402
-
 from builders.binning import BIN_SIZE, bin_flat  # noqa: E402
 from builders.executor import make_executor  # noqa: E402
 from builders.pipeline import BuildOptions, SessionJob, run_jobs  # noqa: E402
@@ -48,6 +45,9 @@ from builders.sessions import Asset  # noqa: E402
 from builders.sources import list_sessions  # noqa: E402
 from builders.sources.http import FetchStats, open_remote  # noqa: E402
 from builders.synthetic import SPIKE_LAYOUTS, write_nwb_session  # noqa: E402
+
+from loopback import DandiStandIn, FileServer  # noqa: E402
+from nwb_sizes import spike_data_bytes  # noqa: E402
 
 MB = 1e6
 DANDISET = "000021"  # the vcn component's dandiset, served by the stand-in
@@ -65,9 +65,12 @@ def parse_args(argv=None):
     parser.add_argument("--bandwidth-mb", type=float, default=50.0, help="bandwidth cap per connection, MB/s")
     parser.add_argument("--units", type=int, default=300, help="units of each per-layout session")
     parser.add_argument("--minutes", type=float, default=30.0, help="length of each per-layout session, minutes")
-    parser.add_argument("--layouts", nargs="+", default=list(SPIKE_LAYOUTS), choices=list(SPIKE_LAYOUTS),
-                        help="spike layouts to read")
-    parser.add_argument("--build-sessions", type=int, default=8, help="sessions of the whole-build measurement (0: none)")
+    parser.add_argument(
+        "--layouts", nargs="+", default=list(SPIKE_LAYOUTS), choices=list(SPIKE_LAYOUTS), help="spike layouts to read"
+    )
+    parser.add_argument(
+        "--build-sessions", type=int, default=8, help="sessions of the whole-build measurement (0: none)"
+    )
     parser.add_argument("--build-units", type=int, default=300, help="units of each whole-build session")
     parser.add_argument("--build-minutes", type=float, default=20.0, help="length of each whole-build session, minutes")
     parser.add_argument("--repeats", type=int, default=2, help="timings per reader (the fastest is kept)")
@@ -101,8 +104,9 @@ def _timed(files: FileServer, served: str, read, repeats: int) -> dict:
 def bench_layout(layout: str, files: FileServer, dandi: DandiStandIn, root: Path, args) -> dict:
     meta = next(a for a in dandi.dandisets[DANDISET]["assets"].values() if f"ses-{layout}_" in a.path)
     served, local = meta.file_path, root / meta.file_path
-    asset = Asset(path=meta.path, url=f"{dandi.api_url}/assets/{meta.asset_id}/download/", size=meta.size,
-                  asset_id=meta.asset_id)
+    asset = Asset(
+        path=meta.path, url=f"{dandi.api_url}/assets/{meta.asset_id}/download/", size=meta.size, asset_id=meta.asset_id
+    )
     spike = sum(spike_data_bytes(local).values())
 
     def streamed():
@@ -113,7 +117,9 @@ def bench_layout(layout: str, files: FileServer, dandi: DandiStandIn, root: Path
         with _remfile(files.url_for(served), meta.size) as handle:
             return read_nwb_units(handle, asset)
 
-    local_run = {"seconds": round(min(_seconds(lambda: read_nwb_units(str(local), asset)) for _ in range(args.repeats)), 3)}
+    local_run = {
+        "seconds": round(min(_seconds(lambda: read_nwb_units(str(local), asset)) for _ in range(args.repeats)), 3)
+    }
     trains = read_nwb_units(str(local), asset)
     counts, _ = bin_flat(trains.times - trains.origin, trains.ends, BIN_SIZE)
     ours = _timed(files, served, streamed, args.repeats)
@@ -155,10 +161,17 @@ def bench_build(jobs_remote: list[SessionJob], jobs_local: list[SessionJob], out
     start = time.perf_counter()
     run_jobs(jobs, make_executor(None, 2), progress=False)
     wall = time.perf_counter() - start
-    result["local_2_workers"] = {"wall_s": round(wall, 2), "tokens_per_s": round(tokens / wall),
-                                 "x_local_sum": round(wall / local_sum, 2)}
-    runs = (("streamed_1_worker", 1, None), ("streamed_1_worker_no_prefetch", 1, "0"),
-            ("streamed_2_workers", 2, None), ("streamed_2_workers_no_prefetch", 2, "0"))
+    result["local_2_workers"] = {
+        "wall_s": round(wall, 2),
+        "tokens_per_s": round(tokens / wall),
+        "x_local_sum": round(wall / local_sum, 2),
+    }
+    runs = (
+        ("streamed_1_worker", 1, None),
+        ("streamed_1_worker_no_prefetch", 1, "0"),
+        ("streamed_2_workers", 2, None),
+        ("streamed_2_workers_no_prefetch", 2, "0"),
+    )
     for label, workers, ahead in runs:
         previous = os.environ.get("NEURAL_PILE_PREFETCH_SESSIONS")
         if ahead is not None:
@@ -175,8 +188,11 @@ def bench_build(jobs_remote: list[SessionJob], jobs_local: list[SessionJob], out
             else:
                 os.environ["NEURAL_PILE_PREFETCH_SESSIONS"] = previous
         assert all(r["status"] == "done" for r in records), records
-        result[label] = {"wall_s": round(wall, 2), "tokens_per_s": round(tokens / wall),
-                         "x_local_sum": round(wall / local_sum, 2)}
+        result[label] = {
+            "wall_s": round(wall, 2),
+            "tokens_per_s": round(tokens / wall),
+            "x_local_sum": round(wall / local_sum, 2),
+        }
     return result
 
 
@@ -202,32 +218,59 @@ def project_pile(layouts: list[dict], build: dict, args) -> dict:
         bandwidth = min(DEFAULT_PARALLEL_REQUESTS * per_connection, LINK_BYTES_PER_S / workers)
         network = (sessions * requests * latency + tokens * bytes_per_token / bandwidth) / workers
         cpu = tokens * cpu_per_token / workers
-        rows.append({"workers": workers, "worker_bytes_per_s": bandwidth, "network_h": network / 3600,
-                     "cpu_h": cpu / 3600, "wall_h_prefetch": max(network, cpu) / 3600,
-                     "wall_h_no_prefetch": (network + cpu) / 3600})
-    return {"sessions": sessions, "tokens": tokens, "spike_bytes_per_token": bytes_per_token,
-            "spike_bytes": tokens * bytes_per_token, "requests_per_session": requests,
-            "cpu_s_per_gtoken": cpu_per_token * 1e9, "link_bytes_per_s": LINK_BYTES_PER_S,
-            "parallel_connections": DEFAULT_PARALLEL_REQUESTS, "rows": rows}
+        rows.append(
+            {
+                "workers": workers,
+                "worker_bytes_per_s": bandwidth,
+                "network_h": network / 3600,
+                "cpu_h": cpu / 3600,
+                "wall_h_prefetch": max(network, cpu) / 3600,
+                "wall_h_no_prefetch": (network + cpu) / 3600,
+            }
+        )
+    return {
+        "sessions": sessions,
+        "tokens": tokens,
+        "spike_bytes_per_token": bytes_per_token,
+        "spike_bytes": tokens * bytes_per_token,
+        "requests_per_session": requests,
+        "cpu_s_per_gtoken": cpu_per_token * 1e9,
+        "link_bytes_per_s": LINK_BYTES_PER_S,
+        "parallel_connections": DEFAULT_PARALLEL_REQUESTS,
+        "rows": rows,
+    }
 
 
 def print_tables(layouts: list[dict], build: dict | None, args) -> None:
     print(f"\nper session, {args.latency_ms:g} ms + {args.bandwidth_mb:g} MB/s per connection")
-    print(f"{'layout':<14}{'spike MB':>9}{'goal s':>8} | {'ours req':>8}{'MB':>7}{'net s':>7}{'x goal':>7}"
-          f" | {'remfile req':>11}{'MB':>7}{'net s':>7}{'x goal':>7}")
+    print(
+        f"{'layout':<14}{'spike MB':>9}{'goal s':>8} | {'ours req':>8}{'MB':>7}{'net s':>7}{'x goal':>7}"
+        f" | {'remfile req':>11}{'MB':>7}{'net s':>7}{'x goal':>7}"
+    )
     for r in layouts:
         o, t = r["streamed"], r["remfile"]
-        print(f"{r['layout']:<14}{r['spike_bytes'] / MB:9.2f}{r['goal_network_s']:8.2f} | {o['requests']:8d}"
-              f"{o['bytes'] / MB:7.2f}{o['network_s']:7.2f}{o['x_goal']:7.2f} | {t['requests']:11d}"
-              f"{t['bytes'] / MB:7.2f}{t['network_s']:7.2f}{t['x_goal']:7.2f}")
+        print(
+            f"{r['layout']:<14}{r['spike_bytes'] / MB:9.2f}{r['goal_network_s']:8.2f} | {o['requests']:8d}"
+            f"{o['bytes'] / MB:7.2f}{o['network_s']:7.2f}{o['x_goal']:7.2f} | {t['requests']:11d}"
+            f"{t['bytes'] / MB:7.2f}{t['network_s']:7.2f}{t['x_goal']:7.2f}"
+        )
     if build is None:
         return
-    print(f"\nwhole build, {build['sessions']} sessions, {build['tokens'] / 1e6:.1f}M tokens: "
-          f"local copies one after the other {build['local_sum_s']} s")
-    for label in ("local_2_workers", "streamed_1_worker", "streamed_1_worker_no_prefetch", "streamed_2_workers",
-                  "streamed_2_workers_no_prefetch"):
+    print(
+        f"\nwhole build, {build['sessions']} sessions, {build['tokens'] / 1e6:.1f}M tokens: "
+        f"local copies one after the other {build['local_sum_s']} s"
+    )
+    for label in (
+        "local_2_workers",
+        "streamed_1_worker",
+        "streamed_1_worker_no_prefetch",
+        "streamed_2_workers",
+        "streamed_2_workers_no_prefetch",
+    ):
         run = build[label]
-        print(f"  {label}: {run['wall_s']} s ({run['x_local_sum']} x the local sum, {run['tokens_per_s'] / 1e6:.1f}M tokens/s)")
+        print(
+            f"  {label}: {run['wall_s']} s ({run['x_local_sum']} x the local sum, {run['tokens_per_s'] / 1e6:.1f}M tokens/s)"
+        )
 
 
 def main(argv=None) -> int:
@@ -240,19 +283,36 @@ def main(argv=None) -> int:
             path = folder / f"sub-L{number}" / f"sub-L{number}_ses-{layout}_ecephys.nwb"
             if not path.exists():
                 print(f"writing {layout} ({args.units} units, {args.minutes:g} min)...", flush=True)
-                write_nwb_session(path, subject_id=f"L{number}", session_id=layout, n_units=args.units,
-                                  duration_s=args.minutes * 60, seed=number, lfp_seconds=20.0, spike_layout=layout)
+                write_nwb_session(
+                    path,
+                    subject_id=f"L{number}",
+                    session_id=layout,
+                    n_units=args.units,
+                    duration_s=args.minutes * 60,
+                    seed=number,
+                    lfp_seconds=20.0,
+                    spike_layout=layout,
+                )
         for number in range(args.build_sessions):
             layout = list(SPIKE_LAYOUTS)[number % len(SPIKE_LAYOUTS)]
             path = folder / f"sub-B{number}" / f"sub-B{number}_ses-build{number}_ecephys.nwb"
             if not path.exists():
                 print(f"writing build session {number} ({layout})...", flush=True)
-                write_nwb_session(path, subject_id=f"B{number}", session_id=f"build{number}", n_units=args.build_units,
-                                  duration_s=args.build_minutes * 60, seed=100 + number, lfp_seconds=10.0,
-                                  spike_layout=layout)
+                write_nwb_session(
+                    path,
+                    subject_id=f"B{number}",
+                    session_id=f"build{number}",
+                    n_units=args.build_units,
+                    duration_s=args.build_minutes * 60,
+                    seed=100 + number,
+                    lfp_seconds=10.0,
+                    spike_layout=layout,
+                )
         component = get_component("vcn")
-        with FileServer(root, latency_s=args.latency_ms / 1000, bandwidth_bytes_per_s=args.bandwidth_mb * MB) as files, \
-                DandiStandIn(files, latency_s=args.latency_ms / 1000) as dandi:
+        with (
+            FileServer(root, latency_s=args.latency_ms / 1000, bandwidth_bytes_per_s=args.bandwidth_mb * MB) as files,
+            DandiStandIn(files, latency_s=args.latency_ms / 1000) as dandi,
+        ):
             dandi.add_dandiset(DANDISET, DANDISET)
             per_layout = []
             for layout in layouts:
@@ -262,9 +322,15 @@ def main(argv=None) -> int:
             local = [s for s in list_sessions(component, data_dir=folder) if s.subject_id.startswith("B")]
             remote, local = remote[: args.build_sessions], local[: args.build_sessions]
             print(f"building {len(remote)} sessions...", flush=True)
-            build = None if not remote else bench_build([SessionJob(s, BuildOptions(out="")) for s in remote],
-                                [SessionJob(s, BuildOptions(out=str(root / "out-local"))) for s in local],
-                                root)
+            build = (
+                None
+                if not remote
+                else bench_build(
+                    [SessionJob(s, BuildOptions(out="")) for s in remote],
+                    [SessionJob(s, BuildOptions(out=str(root / "out-local"))) for s in local],
+                    root,
+                )
+            )
     print_tables(per_layout, build, args)
     projection = None
     if build is not None and "contiguous" in layouts:
@@ -276,7 +342,7 @@ def main(argv=None) -> int:
         "latency_ms": args.latency_ms,
         "bandwidth_mb_per_s_per_connection": args.bandwidth_mb,
         "goal": f"network s <= {GOAL_FACTOR} x (spike bytes / bandwidth + {GOAL_ROUND_TRIPS} round trips), "
-                "and <= remfile.File given the size",
+        "and <= remfile.File given the size",
         "layouts": per_layout,
         "build": build,
         "pile_projection": projection,
@@ -288,12 +354,16 @@ def main(argv=None) -> int:
 
 
 def print_projection(projection: dict) -> None:
-    print(f"\nwhole pile: {projection['sessions']} sessions, {projection['tokens'] / 1e9:.1f}G tokens, "
-          f"{projection['spike_bytes'] / 1e9:.0f} GB of spike data ({projection['spike_bytes_per_token']:.2f} B/token), "
-          f"{projection['requests_per_session']} requests/session, {projection['cpu_s_per_gtoken']:.0f} CPU s/Gtoken")
+    print(
+        f"\nwhole pile: {projection['sessions']} sessions, {projection['tokens'] / 1e9:.1f}G tokens, "
+        f"{projection['spike_bytes'] / 1e9:.0f} GB of spike data ({projection['spike_bytes_per_token']:.2f} B/token), "
+        f"{projection['requests_per_session']} requests/session, {projection['cpu_s_per_gtoken']:.0f} CPU s/Gtoken"
+    )
     for row in projection["rows"]:
-        print(f"  {row['workers']:3d} workers ({row['worker_bytes_per_s'] / MB:.0f} MB/s each): network {row['network_h']:.2f} h,"
-              f" CPU {row['cpu_h']:.2f} h -> {row['wall_h_prefetch']:.2f} h fetching ahead, {row['wall_h_no_prefetch']:.2f} h without")
+        print(
+            f"  {row['workers']:3d} workers ({row['worker_bytes_per_s'] / MB:.0f} MB/s each): network {row['network_h']:.2f} h,"
+            f" CPU {row['cpu_h']:.2f} h -> {row['wall_h_prefetch']:.2f} h fetching ahead, {row['wall_h_no_prefetch']:.2f} h without"
+        )
 
 
 if __name__ == "__main__":

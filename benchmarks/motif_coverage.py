@@ -62,12 +62,23 @@ def main(argv: list[str] | None = None) -> int:
             tok = MotifTokenizer.from_counts(motifs, counts, used, patch_size)
             test_share, test_patches = encode_share(tok, [test])
             all_share, all_patches = encode_share(tok, [train, test])
-            cells.append({
-                "patch_size": list(patch_size), "vocab_size": k, "vocab_used": used, "train_motifs": int(len(motifs)),
-                "train_rows": rows, "test_lossless": test_share, "test_patches": test_patches,
-                "all_lossless": all_share, "all_patches": all_patches,
-            })
-            print(f"{patch_size[0]}x{patch_size[1]} K={k:>6}: test {100 * test_share:.3f}%  all {100 * all_share:.3f}%  ({len(motifs):,} train motifs)", file=sys.stderr)
+            cells.append(
+                {
+                    "patch_size": list(patch_size),
+                    "vocab_size": k,
+                    "vocab_used": used,
+                    "train_motifs": int(len(motifs)),
+                    "train_rows": rows,
+                    "test_lossless": test_share,
+                    "test_patches": test_patches,
+                    "all_lossless": all_share,
+                    "all_patches": all_patches,
+                }
+            )
+            print(
+                f"{patch_size[0]}x{patch_size[1]} K={k:>6}: test {100 * test_share:.3f}%  all {100 * all_share:.3f}%  ({len(motifs):,} train motifs)",
+                file=sys.stderr,
+            )
 
     header = "| patch | " + " | ".join(f"K = {k:,}" for k in args.vocab_sizes) + " |"
     print(f"\nLossless share of patches, {args.config} config (tokenizer trained on train, test rows / all rows):\n")
@@ -82,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {patch_size[0]}x{patch_size[1]} | " + " | ".join(texts) + " |")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"dataset": Path(args.dataset).name, "config": args.config, "cells": cells}, indent=2) + "\n")
+    out.write_text(
+        json.dumps({"dataset": Path(args.dataset).name, "config": args.config, "cells": cells}, indent=2) + "\n"
+    )
     print(f"\n-> {out}")
     return 0
 

@@ -50,8 +50,10 @@ def real_session_keys() -> dict[str, list[tuple[str, str, float]]]:
     rows = list(csv.DictReader(_facts("vbn_sessions.tsv").splitlines(), delimiter="\t"))
     vbn = [(r["mouse_id"].strip(), r["ecephys_session_id"].strip(), float(r["unit_count"])) for r in rows]
     paths = [line.strip() for line in _facts("ibl_processed_paths.txt").splitlines() if line.strip()]
-    ibl = [(s.subject_id, s.session_id, float("nan"))
-           for s in group_sessions(get_component("ibl"), [Asset(path=p, url=p) for p in paths])]
+    ibl = [
+        (s.subject_id, s.session_id, float("nan"))
+        for s in group_sessions(get_component("ibl"), [Asset(path=p, url=p) for p in paths])
+    ]
     return {"vbn": vbn, "ibl": ibl}
 
 
@@ -69,8 +71,9 @@ def draw_sessions(rng: np.random.Generator, draw: int, sigma: float) -> dict[str
     return out
 
 
-def test_tokens(name: str, sessions: list[tuple[str, str, int]], rule: str,
-                test_fraction: float = TEST_FRACTION) -> tuple[int, int]:
+def test_tokens(
+    name: str, sessions: list[tuple[str, str, int]], rule: str, test_fraction: float = TEST_FRACTION
+) -> tuple[int, int]:
     """(sessions with test rows, test tokens) of one component under ``old`` or ``new``."""
     if rule == "old":
         test = [s for s in sessions if assign_split_by_score(name, s[0], s[1], test_fraction) == "test"]
@@ -87,8 +90,11 @@ def simulate(draw: int, sigma: float, test_fraction: float = TEST_FRACTION) -> d
     table = {}
     for name, items in sessions.items():
         tokens = sum(s[2] for s in items)
-        row = {"sessions": len(items), "tokens": tokens,
-               "rule": component_rule(get_component(name).sessions, test_fraction)}
+        row = {
+            "sessions": len(items),
+            "tokens": tokens,
+            "rule": component_rule(get_component(name).sessions, test_fraction),
+        }
         for rule in ("old", "new"):
             n_test, test = test_tokens(name, items, rule, test_fraction)
             row[rule] = (n_test, test / tokens)
@@ -99,29 +105,63 @@ def simulate(draw: int, sigma: float, test_fraction: float = TEST_FRACTION) -> d
 
 
 def format_table(result: dict, markdown: bool) -> str:
-    header = ["component", "sessions", "tokens", "v2 rule", "v1 test sessions", "v1 test tokens",
-              "v2 test sessions", "v2 test tokens"]
+    header = [
+        "component",
+        "sessions",
+        "tokens",
+        "v2 rule",
+        "v1 test sessions",
+        "v1 test tokens",
+        "v2 test sessions",
+        "v2 test tokens",
+    ]
     rows = []
     for name, r in result["components"].items():
-        rows.append([name, f"{r['sessions']}", f"{r['tokens'] / 1e9:.1f}B", r["rule"],
-                     f"{r['old'][0]}", f"{100 * r['old'][1]:.2f}%", f"{r['new'][0]}", f"{100 * r['new'][1]:.2f}%"])
+        rows.append(
+            [
+                name,
+                f"{r['sessions']}",
+                f"{r['tokens'] / 1e9:.1f}B",
+                r["rule"],
+                f"{r['old'][0]}",
+                f"{100 * r['old'][1]:.2f}%",
+                f"{r['new'][0]}",
+                f"{100 * r['new'][1]:.2f}%",
+            ]
+        )
     with_test = {rule: sum(1 for r in result["components"].values() if r[rule][0]) for rule in ("old", "new")}
-    rows.append(["pile", "", "", "", f"{with_test['old']} comps", f"{100 * result['pile']['old']:.2f}%",
-                 f"{with_test['new']} comps", f"{100 * result['pile']['new']:.2f}%"])
+    rows.append(
+        [
+            "pile",
+            "",
+            "",
+            "",
+            f"{with_test['old']} comps",
+            f"{100 * result['pile']['old']:.2f}%",
+            f"{with_test['new']} comps",
+            f"{100 * result['pile']['new']:.2f}%",
+        ]
+    )
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|:--|" + "--:|" * (len(header) - 1)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
     widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
-                     for r in [header, *rows])
+    return "\n".join(
+        "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
+        for r in [header, *rows]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=200, help="draws of the unknown session sizes (default: 200)")
     parser.add_argument("--sigma", type=float, default=0.6, help="log-normal spread of session sizes (default: 0.6)")
-    parser.add_argument("--test-fraction", type=float, default=TEST_FRACTION,
-                        help=f"target test share of tokens (default: {TEST_FRACTION})")
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=TEST_FRACTION,
+        help=f"target test share of tokens (default: {TEST_FRACTION})",
+    )
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
@@ -139,16 +179,28 @@ def main(argv: list[str] | None = None) -> int:
     for rule, label in (("old", "v1 (own hash < 1%)"), ("new", "v2 (this package)")):
         s, c = np.array(shares[rule]), np.array(with_test[rule])
         within = int(np.sum(np.abs(s - 100 * args.test_fraction) <= 10 * args.test_fraction))
-        spread[rule] = {"test_share_percent": [float(s.min()), float(np.median(s)), float(s.max())],
-                        "draws_within_10_percent_of_target": within,
-                        "components_with_test": [int(c.min()), float(np.median(c)), int(c.max())]}
-        print(f"  {label}: pile test share min {s.min():.2f}% median {np.median(s):.2f}% max {s.max():.2f}% "
-              f"(within +-10% of the target in {within} of {args.draws}); "
-              f"components with test data min {c.min()} median {np.median(c):.0f} max {c.max()} of 25")
+        spread[rule] = {
+            "test_share_percent": [float(s.min()), float(np.median(s)), float(s.max())],
+            "draws_within_10_percent_of_target": within,
+            "components_with_test": [int(c.min()), float(np.median(c)), int(c.max())],
+        }
+        print(
+            f"  {label}: pile test share min {s.min():.2f}% median {np.median(s):.2f}% max {s.max():.2f}% "
+            f"(within +-10% of the target in {within} of {args.draws}); "
+            f"components with test data min {c.min()} median {np.median(c):.0f} max {c.max()} of 25"
+        )
     if args.out is not None:
-        write_json_atomic(args.out, {"draws": args.draws, "sigma": args.sigma, "test_fraction": args.test_fraction,
-                                     "components": len(first["components"]), "draw_0": first,
-                                     "min_median_max": spread})
+        write_json_atomic(
+            args.out,
+            {
+                "draws": args.draws,
+                "sigma": args.sigma,
+                "test_fraction": args.test_fraction,
+                "components": len(first["components"]),
+                "draw_0": first,
+                "min_median_max": spread,
+            },
+        )
         print(f"wrote {args.out}")
     return 0
 

@@ -10,8 +10,8 @@ instead of one histogram per unit.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class BinStats:
     dropped_out_of_range: int = 0
     unsorted_units: int = 0
 
-    def add(self, other: "BinStats") -> "BinStats":
+    def add(self, other: BinStats) -> BinStats:
         """Accumulate ``other`` into this object and return it."""
         for key, value in asdict(other).items():
             setattr(self, key, getattr(self, key) + value)
@@ -87,8 +87,7 @@ def bin_flat(
     last_end = int(ends[-1]) if n_units else 0
     if last_end != times.size or (n_units and (np.any(np.diff(ends) < 0) or ends[0] < 0)):
         raise ValueError(
-            f"spike index does not match the spike times: {times.size} times, {n_units} units, "
-            f"last end {last_end}"
+            f"spike index does not match the spike times: {times.size} times, {n_units} units, last end {last_end}"
         )
     if times.size:
         times, ends = _drop_invalid(times, ends, stats)
@@ -118,8 +117,15 @@ def _fill_counts(ends, t_last, bin_size, chunk_times, stats) -> np.ndarray:
     for first, stop in _unit_chunks(ends, CHUNK_SPIKES):
         base = int(ends[first - 1]) if first else 0
         if base < int(ends[stop - 1]):
-            _count_chunk(chunk_times(first, stop), ends[first:stop] - base, edges, bin_size,
-                         counts[first:stop].reshape(-1), stats, edges_are_products)
+            _count_chunk(
+                chunk_times(first, stop),
+                ends[first:stop] - base,
+                edges,
+                bin_size,
+                counts[first:stop].reshape(-1),
+                stats,
+                edges_are_products,
+            )
     return counts
 
 

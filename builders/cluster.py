@@ -31,7 +31,13 @@ def describe_address(address: str | None = None) -> str:
     return "address: none given, so a job starts a new local Ray instance (pass --address auto to join `ray start`)"
 
 
-def connect(address: str | None = None, *, num_cpus: int | None = None, object_store_mb: int | None = None, progress: bool = True):
+def connect(
+    address: str | None = None,
+    *,
+    num_cpus: int | None = None,
+    object_store_mb: int | None = None,
+    progress: bool = True,
+):
     """Initialise Ray once per process (no-op if already initialised); returns the ``ray`` module.
 
     Args:

@@ -83,8 +83,12 @@ def _attempt(task: Task, item) -> Outcome:
     except ItemFailed as exc:
         return Outcome(item, result=exc.result, error=str(exc), seconds=time.perf_counter() - started)
     except Exception as exc:  # reported as a failed outcome, never hidden
-        return Outcome(item, error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=8),
-                       seconds=time.perf_counter() - started)
+        return Outcome(
+            item,
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(limit=8),
+            seconds=time.perf_counter() - started,
+        )
 
 
 class Executor(ABC):
@@ -100,8 +104,15 @@ class Executor(ABC):
     def _outcomes(self, task: Task, items: list, indices: list[int]) -> Iterator[tuple[int, Outcome]]:
         """Yield ``(index, outcome)`` for each of ``items`` (numbered ``indices``) as it finishes, one attempt each."""
 
-    def map(self, task: Task, items: Sequence, *, desc: str = "items", progress: bool = True,
-            on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+    def map(
+        self,
+        task: Task,
+        items: Sequence,
+        *,
+        desc: str = "items",
+        progress: bool = True,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> list[Outcome]:
         """One outcome per item, in item order. ``on_outcome`` sees each final outcome as it lands."""
         items = list(items)
         final: dict[int, Outcome] = {}
@@ -122,8 +133,13 @@ class Executor(ABC):
                 attempts[index] += 1
                 outcome.attempts = attempts[index]
                 if not outcome.ok and attempts[index] <= self.max_retries:
-                    logger.warning("item %d failed (%s); attempt %d of %d", index, outcome.error,
-                                   attempts[index] + 1, self.max_retries + 1)
+                    logger.warning(
+                        "item %d failed (%s); attempt %d of %d",
+                        index,
+                        outcome.error,
+                        attempts[index] + 1,
+                        self.max_retries + 1,
+                    )
                     retry.append(index)
                     continue
                 yield index, outcome
@@ -167,8 +183,9 @@ class ProcessExecutor(Executor):
 
     def _outcomes(self, task, items, indices):
         workers = min(self.num_proc, len(items))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                 initializer=_worker_setup, initargs=(task,)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_setup, initargs=(task,)
+        ) as pool:
             futures = {pool.submit(_worker_run, item): index for index, item in zip(indices, items)}
             for future in as_completed(futures):
                 yield futures[future], future.result()
@@ -184,8 +201,14 @@ class RayExecutor(Executor):
         num_cpus: CPUs a new local instance gets (ignored when joining a cluster).
     """
 
-    def __init__(self, address: str | None = None, *, num_workers: int | None = None,
-                 num_cpus: int | None = None, max_retries: int = MAX_RETRIES):
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        num_workers: int | None = None,
+        num_cpus: int | None = None,
+        max_retries: int = MAX_RETRIES,
+    ):
         self.address = address
         self.num_workers = num_workers
         self.num_cpus = num_cpus
@@ -257,8 +280,9 @@ class _TaskActor:
         return os.getpid()
 
 
-def make_executor(ray: str | None = None, num_proc: int = 1, *, max_retries: int = MAX_RETRIES,
-                  num_workers: int | None = None) -> Executor:
+def make_executor(
+    ray: str | None = None, num_proc: int = 1, *, max_retries: int = MAX_RETRIES, num_workers: int | None = None
+) -> Executor:
     """The executor the common ``--ray [ADDRESS]`` / ``--num-proc N`` options ask for.
 
     Args:

@@ -79,8 +79,12 @@ class BuildOptions:
 
     def parameters(self) -> dict:
         """The parameters that must match for a folder to be resumed or extended."""
-        return {"bin_size_s": self.bin_size, "max_tokens": self.max_tokens, "test_fraction": self.test_fraction,
-                "split_rule_version": SPLIT_RULE_VERSION}
+        return {
+            "bin_size_s": self.bin_size,
+            "max_tokens": self.max_tokens,
+            "test_fraction": self.test_fraction,
+            "split_rule_version": SPLIT_RULE_VERSION,
+        }
 
 
 @dataclass(frozen=True)
@@ -187,8 +191,12 @@ def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = T
         component = get_component(name)
         result.components.append(name)
         try:
-            sessions = list_sessions(component, data_dir=options.data_dir, dandi_api_url=options.dandi_api_url,
-                                     shared_root=len(components) > 1)
+            sessions = list_sessions(
+                component,
+                data_dir=options.data_dir,
+                dandi_api_url=options.dandi_api_url,
+                shared_root=len(components) > 1,
+            )
             version = _listed_version(component, options)
         except Exception as exc:  # reported per component; the other components still build
             result.listing_errors[name] = f"{type(exc).__name__}: {exc}"
@@ -237,14 +245,19 @@ def process_session(job: SessionJob) -> dict:
     start = time.perf_counter()
     try:
         result = session_to_rows(
-            component, session, bin_size=options.bin_size, max_tokens=options.max_tokens,
-            held_out_fraction=0.0 if rule == SESSION_RULE else options.test_fraction, cache_dir=options.cache_dir,
+            component,
+            session,
+            bin_size=options.bin_size,
+            max_tokens=options.max_tokens,
+            held_out_fraction=0.0 if rule == SESSION_RULE else options.test_fraction,
+            cache_dir=options.cache_dir,
         )
     except SessionSkipped as exc:
         record = _record(session, "skipped", reason=str(exc))
     except Exception as exc:  # recorded as a failure marker and reported, never hidden
-        record = _record(session, "failed", error=f"{type(exc).__name__}: {exc}",
-                         traceback=traceback.format_exc(limit=6))
+        record = _record(
+            session, "failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=6)
+        )
         write_json_atomic(_marker_path(options, session, failed=True), record)
         return record
     else:
@@ -263,10 +276,18 @@ def process_session(job: SessionJob) -> dict:
                 test_shard.unlink(missing_ok=True)
             split = "train+test" if result.held_out_rows else "train"
         record = _record(
-            session, "done", split=split, split_rule=rule, n_neurons=result.n_neurons,
-            n_time_bins=result.n_time_bins, tokens=result.tokens, test_tokens=result.held_out_tokens,
-            rows=len(result.rows) + len(result.held_out_rows), stats=result.stats.to_dict(),
-            shards=[p.relative_to(out).as_posix() for p in shards], version=job.version or component.version,
+            session,
+            "done",
+            split=split,
+            split_rule=rule,
+            n_neurons=result.n_neurons,
+            n_time_bins=result.n_time_bins,
+            tokens=result.tokens,
+            test_tokens=result.held_out_tokens,
+            rows=len(result.rows) + len(result.held_out_rows),
+            stats=result.stats.to_dict(),
+            shards=[p.relative_to(out).as_posix() for p in shards],
+            version=job.version or component.version,
             seconds=round(time.perf_counter() - start, 3),
         )
     write_json_atomic(_marker_path(options, session), record)
@@ -340,8 +361,13 @@ def run_jobs(jobs: list[SessionJob], executor: Executor | None = None, *, progre
         return [_record(job.session, "failed", error=outcome.error, attempts=outcome.attempts) for job in outcome.item]
 
     try:
-        outcomes = executor.map(SessionBatchTask(), batches, desc="session batches", progress=False,
-                                on_outcome=lambda outcome: [bar.update(r) for r in records_of(outcome)])
+        outcomes = executor.map(
+            SessionBatchTask(),
+            batches,
+            desc="session batches",
+            progress=False,
+            on_outcome=lambda outcome: [bar.update(r) for r in records_of(outcome)],
+        )
     finally:
         bar.close()
     return [record for outcome in outcomes for record in records_of(outcome)]
@@ -358,8 +384,7 @@ def assign_component_splits(out: Path, component: str, test_fraction: float) -> 
         return counts
     out = Path(out)
     done = [m for m in read_markers(out, component) if m["status"] == "done"]
-    splits = assign_sessions(component, [(m["subject_id"], m["session_id"], m["tokens"]) for m in done],
-                             test_fraction)
+    splits = assign_sessions(component, [(m["subject_id"], m["session_id"], m["tokens"]) for m in done], test_fraction)
     for marker in done:
         session = Session(component, marker["subject_id"], marker["session_id"])
         split = splits[(session.subject_id, session.session_id)]
@@ -376,8 +401,11 @@ def assign_component_splits(out: Path, component: str, test_fraction: float) -> 
                 other.unlink()
             else:
                 os.replace(other, target)
-        updated = {"split": split, "test_tokens": marker["tokens"] if split == "test" else 0,
-                   "shards": [target.relative_to(out).as_posix()]}
+        updated = {
+            "split": split,
+            "test_tokens": marker["tokens"] if split == "test" else 0,
+            "shards": [target.relative_to(out).as_posix()],
+        }
         if any(marker.get(k) != v for k, v in updated.items()):
             write_json_atomic(layout.marker_path(out, component, session.slug), {**marker, **updated})
     return counts
@@ -387,7 +415,9 @@ def _remove_stale_temporaries(out: Path, components: list[str]) -> None:
     """Remove temporaries whose writer is gone: every one in the folders of ``components`` (this
     build holds their locks and its jobs have ended), elsewhere only those of dead processes on
     this host (another build may be writing them)."""
-    owned = [out / layout.DATA_DIR / name for name in components] + [out / layout.STATE_DIR / name for name in components]
+    owned = [out / layout.DATA_DIR / name for name in components] + [
+        out / layout.STATE_DIR / name for name in components
+    ]
     for temporary in temporary_files(out):
         if any(folder in temporary.parents for folder in owned) or writer_is_gone(temporary_writer(temporary)):
             temporary.unlink(missing_ok=True)
@@ -418,8 +448,9 @@ def finalize(components: list[str], options: BuildOptions, listing_errors: dict[
     return report
 
 
-def build(components: list[str], options: BuildOptions, *, executor: Executor | None = None,
-          progress: bool = True) -> tuple[dict, list[dict]]:
+def build(
+    components: list[str], options: BuildOptions, *, executor: Executor | None = None, progress: bool = True
+) -> tuple[dict, list[dict]]:
     """Build ``components`` into ``options.out``; returns (report, records of this run).
 
     ``executor`` runs the sessions (default: this process); reruns skip sessions already done, and
@@ -455,4 +486,3 @@ def failures(report: dict, components: list[str]) -> list[str]:
         for item in report["components"].get(name, {}).get("failed", []):
             messages.append(f"{item['session']}: {item['error']}")
     return messages
-

@@ -102,8 +102,15 @@ def _scrub(text: str, token: str | None) -> str:
     return text.replace(token, "***") if token else text
 
 
-def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, token: str | None = None,
-                token_env: str = "HF_TOKEN", api=None) -> UploadPlan:
+def push_folder(
+    folder: str | Path,
+    repo_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    token_env: str = "HF_TOKEN",
+    api=None,
+) -> UploadPlan:
     """Create ``repo_id`` (if needed) and upload the folder's publishable files in one commit.
 
     ``token`` defaults to :func:`find_token` (the variable ``token_env``, else the saved login);
@@ -121,10 +128,15 @@ def push_folder(folder: str | Path, repo_id: str, *, private: bool = False, toke
     try:
         api.create_repo(repo_id, repo_type=plan.repo_type, private=private, exist_ok=True)
         api.upload_folder(
-            folder_path=str(plan.folder), repo_id=repo_id, repo_type=plan.repo_type,
-            allow_patterns=plan.allow_patterns, ignore_patterns=plan.ignore_patterns,
+            folder_path=str(plan.folder),
+            repo_id=repo_id,
+            repo_type=plan.repo_type,
+            allow_patterns=plan.allow_patterns,
+            ignore_patterns=plan.ignore_patterns,
             commit_message=f"Upload {plan.folder.name} with neural-pile push",
         )
     except Exception as exc:  # the Hub's errors may quote request details; re-raise scrubbed, unchained
-        raise PushError(_scrub(f"pushing {plan.folder} to {repo_id} failed: {type(exc).__name__}: {exc}", token)) from None
+        raise PushError(
+            _scrub(f"pushing {plan.folder} to {repo_id} failed: {type(exc).__name__}: {exc}", token)
+        ) from None
     return plan

@@ -165,9 +165,7 @@ def get_component(name: str) -> Component:
     """Look up a component by config name; the error lists the valid names."""
     reg = registry()
     if name not in reg:
-        raise KeyError(
-            f"unknown component {name!r}; choose one of: {', '.join(reg)}"
-        )
+        raise KeyError(f"unknown component {name!r}; choose one of: {', '.join(reg)}")
     return reg[name]
 
 

@@ -24,7 +24,7 @@ the Arrow buffer as a ``(n_neurons, n_time_bins)`` uint8 array without copying.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -51,7 +51,11 @@ COLUMNS = tuple(FEATURES)
 
 def counts_column(arrays: list[np.ndarray]) -> pa.Array:
     """``list<list<uint8>>`` column from 2-D uint8 arrays, built from offsets (no Python lists)."""
-    flat = np.concatenate([np.ascontiguousarray(a, dtype=np.uint8).ravel() for a in arrays]) if arrays else np.zeros(0, np.uint8)
+    flat = (
+        np.concatenate([np.ascontiguousarray(a, dtype=np.uint8).ravel() for a in arrays])
+        if arrays
+        else np.zeros(0, np.uint8)
+    )
     n_rows = np.array([a.shape[0] for a in arrays], dtype=np.int64)
     widths = np.repeat(np.array([a.shape[1] for a in arrays], dtype=np.int64), n_rows)
     inner_offsets = np.concatenate([[0], np.cumsum(widths)])

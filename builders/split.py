@@ -80,8 +80,9 @@ def held_out_bins(n_time_bins: int, test_fraction: float = TEST_FRACTION) -> int
     return min(int(n_time_bins * test_fraction + 0.5), max(n_time_bins - 1, 0))
 
 
-def assign_sessions(component: str, sessions: Iterable[tuple[str, str, int]],
-                    test_fraction: float = TEST_FRACTION) -> dict[tuple[str, str], str]:
+def assign_sessions(
+    component: str, sessions: Iterable[tuple[str, str, int]], test_fraction: float = TEST_FRACTION
+) -> dict[tuple[str, str], str]:
     """The session rule: ``{(subject_id, session_id): split}`` for one component.
 
     Args:
@@ -105,8 +106,9 @@ def assign_sessions(component: str, sessions: Iterable[tuple[str, str, int]],
     return {(s[0], s[1]): ("test" if i < n_test else "train") for i, s in enumerate(items)}
 
 
-def assign_split_by_score(component: str, subject_id: str, session_id: str,
-                          test_fraction: float = TEST_FRACTION) -> str:
+def assign_split_by_score(
+    component: str, subject_id: str, session_id: str, test_fraction: float = TEST_FRACTION
+) -> str:
     """The version-1 rule (kept for comparison in ``benchmarks/simulate_split.py``): ``test`` iff the
     session's own :func:`split_score` is below ``test_fraction``."""
     _check_fraction(test_fraction)

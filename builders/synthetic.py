@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,7 @@ SPIKE_LAYOUTS: dict[str, dict] = {
 }
 #: Samples of a unit's mean waveform (at 30 kHz).
 WAVEFORM_SAMPLES = 61
-_EPOCH = datetime(2021, 3, 1, 9, 0, tzinfo=timezone.utc)
+_EPOCH = datetime(2021, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -164,7 +164,9 @@ def _add_probes(nwbfile, layout: _Layout, probes: list[int], area_label) -> dict
     rows: dict[int, int] = {}
     groups = {}
     for probe in probes:
-        device = nwbfile.create_device(name=f"probe{probe}", description="synthetic Neuropixels-like probe", manufacturer="synthetic")
+        device = nwbfile.create_device(
+            name=f"probe{probe}", description="synthetic Neuropixels-like probe", manufacturer="synthetic"
+        )
         groups[probe] = nwbfile.create_electrode_group(
             name=f"probeGroup{probe}",
             description=f"electrodes of probe {probe}",
@@ -177,14 +179,23 @@ def _add_probes(nwbfile, layout: _Layout, probes: list[int], area_label) -> dict
         nwbfile.add_electrode(
             group=groups[probe],
             location=area_label(layout.electrode_area[row]),
-            x=float(probe * 1000), y=depth, z=0.0,
+            x=float(probe * 1000),
+            y=depth,
+            z=0.0,
         )
         rows[int(row)] = len(rows)
     return rows
 
 
-def _units_table(nwbfile, population: Population, layout: _Layout, units: np.ndarray, rows: dict[int, int],
-                 waveforms: np.ndarray, region_column: str | None):
+def _units_table(
+    nwbfile,
+    population: Population,
+    layout: _Layout,
+    units: np.ndarray,
+    rows: dict[int, int],
+    waveforms: np.ndarray,
+    region_column: str | None,
+):
     """A pynwb Units table holding ``units`` (positions into the population / layout)."""
     from hdmf.common import DynamicTableRegion, VectorData, VectorIndex
     from pynwb.misc import Units
@@ -214,7 +225,9 @@ def _units_table(nwbfile, population: Population, layout: _Layout, units: np.nda
     ]
     if region_column:
         areas = layout.unit_areas()
-        columns.append(VectorData(name=region_column, description="brain area of the unit", data=[areas[u] for u in units]))
+        columns.append(
+            VectorData(name=region_column, description="brain area of the unit", data=[areas[u] for u in units])
+        )
     return Units(
         name="units",
         description="synthetic sorted units",
@@ -384,7 +397,9 @@ def write_probe_split_session(
         raise ValueError(f"separator must be '-' or '_', got {separator!r}")
     folder = Path(folder)
     if n_units < n_probes:
-        raise ValueError(f"{folder}: n_units ({n_units}) must be at least n_probes ({n_probes}), one unit per probe file")
+        raise ValueError(
+            f"{folder}: n_units ({n_units}) must be at least n_probes ({n_probes}), one unit per probe file"
+        )
     population = simulate_population(n_units, duration_s, seed)
     rng = np.random.default_rng([seed, 1])
     layout = _probe_layout(rng, n_units, n_probes)

@@ -64,7 +64,7 @@ class Population:
         """Every unit's spike times (seconds), in unit order."""
         return [self.train(i) for i in range(self.n_units)]
 
-    def subset(self, units: np.ndarray) -> "Population":
+    def subset(self, units: np.ndarray) -> Population:
         """The population restricted to the given unit positions, in that order."""
         units = np.asarray(units, dtype=np.int64)
         parts = [self.train(int(u)) for u in units]

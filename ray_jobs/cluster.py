@@ -16,9 +16,18 @@ from builders.cluster import connect, describe_address
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     """``--address``, ``--num-cpus`` and ``--object-store-mb`` options for a Ray job."""
-    parser.add_argument("--address", default=None, help="Ray cluster to join ('auto' finds one started with `ray start`); default: $RAY_ADDRESS, else a new local instance")
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster to join ('auto' finds one started with `ray start`); default: $RAY_ADDRESS, else a new local instance",
+    )
     parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of a new local instance (default: all)")
-    parser.add_argument("--object-store-mb", type=int, default=None, help="object store of a new local instance, MiB (default: Ray's choice)")
+    parser.add_argument(
+        "--object-store-mb",
+        type=int,
+        default=None,
+        help="object store of a new local instance, MiB (default: Ray's choice)",
+    )
 
 
 def connect_from_args(args: argparse.Namespace, progress: bool = True):
@@ -30,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="ray_jobs/cluster.py",
         description="Show which Ray cluster the jobs in ray_jobs/ (and neural-pile ... --ray) would use: "
-                    "--address, else $RAY_ADDRESS (set by `ray job submit`), else a new local instance. "
-                    "With --connect, join it and list its nodes and CPUs.",
+        "--address, else $RAY_ADDRESS (set by `ray job submit`), else a new local instance. "
+        "With --connect, join it and list its nodes and CPUs.",
     )
     add_cluster_arguments(parser)
     parser.add_argument("--connect", action="store_true", help="connect, print the alive nodes and CPUs, disconnect")

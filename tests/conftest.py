@@ -46,7 +46,11 @@ def nwb_session(tmp_path_factory):
     folder = tmp_path_factory.mktemp("nwb")
     return write_nwb_session(
         folder / "sub-T1" / "sub-T1_ses-1_ecephys.nwb",
-        subject_id="T1", session_id="1", n_units=40, duration_s=30.0, seed=11,
+        subject_id="T1",
+        session_id="1",
+        n_units=40,
+        duration_s=30.0,
+        seed=11,
     )
 
 
@@ -62,8 +66,13 @@ def region_column_session(tmp_path_factory):
     folder = tmp_path_factory.mktemp("nwb_regions")
     return write_nwb_session(
         folder / "sub-T2_ses-1_ecephys.nwb",
-        subject_id="T2", session_id="1", n_units=25, duration_s=20.0, seed=12,
-        n_probes=3, unit_region_column="location",
+        subject_id="T2",
+        session_id="1",
+        n_units=25,
+        duration_s=20.0,
+        seed=12,
+        n_probes=3,
+        unit_region_column="location",
     )
 
 
@@ -73,7 +82,12 @@ def lfp_session(tmp_path_factory):
     folder = tmp_path_factory.mktemp("nwb_lfp")
     return write_nwb_session(
         folder / "sub-T3_ses-1_ecephys.nwb",
-        subject_id="T3", session_id="1", n_units=30, duration_s=20.0, seed=13, lfp_seconds=20.0,
+        subject_id="T3",
+        session_id="1",
+        n_units=30,
+        duration_s=20.0,
+        seed=13,
+        lfp_seconds=20.0,
     )
 
 
@@ -83,7 +97,12 @@ def firing_rate_session(tmp_path_factory):
     folder = tmp_path_factory.mktemp("gonzalez")
     return write_firing_rate_session(
         folder / "sub-rat01" / "sub-rat01_ses-1_ecephys.nwb",
-        subject_id="rat01", session_id="1", n_units=15, duration_s=20.0, seed=21, starting_time=2.5,
+        subject_id="rat01",
+        session_id="1",
+        n_units=15,
+        duration_s=20.0,
+        seed=21,
+        starting_time=2.5,
     )
 
 
@@ -97,8 +116,12 @@ def probe_split_sessions(tmp_path_factory):
     """Two Le Merre-like sessions of one subject, one file per probe (``-probeN`` and ``_probeN``)."""
     folder = tmp_path_factory.mktemp("lemerre")
     return [
-        write_probe_split_session(folder, subject_id="LM1", session_id="1", n_units=24, duration_s=15.0, seed=31, separator="-"),
-        write_probe_split_session(folder, subject_id="LM1", session_id="2", n_units=30, duration_s=12.0, seed=32, n_probes=3, separator="_"),
+        write_probe_split_session(
+            folder, subject_id="LM1", session_id="1", n_units=24, duration_s=15.0, seed=31, separator="-"
+        ),
+        write_probe_split_session(
+            folder, subject_id="LM1", session_id="2", n_units=30, duration_s=12.0, seed=32, n_probes=3, separator="_"
+        ),
     ]
 
 
@@ -113,7 +136,9 @@ def mat_subjects(tmp_path_factory):
     folder = tmp_path_factory.mktemp("steinmetz2")
     return [
         write_mat_subject(folder, subject_id="Krebs", units_per_probe=5, duration_s=15.0, seed=41),
-        write_mat_subject(folder, subject_id="Waksman", units_per_probe=4, duration_s=10.0, seed=42, clock_offset_s=120.3),
+        write_mat_subject(
+            folder, subject_id="Waksman", units_per_probe=4, duration_s=10.0, seed=42, clock_offset_s=120.3
+        ),
     ]
 
 
@@ -195,8 +220,9 @@ def reference_pile(tmp_path_factory):
     together, 2 train files and 1 test file of 4-row row groups."""
     from reference_pile import write_reference_pile
 
-    return write_reference_pile(tmp_path_factory.mktemp("reference_pile") / "pile", HUB_PILE_COMPONENTS,
-                                seed=5, row_group_rows=4)
+    return write_reference_pile(
+        tmp_path_factory.mktemp("reference_pile") / "pile", HUB_PILE_COMPONENTS, seed=5, row_group_rows=4
+    )
 
 
 @pytest.fixture

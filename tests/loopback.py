@@ -108,7 +108,7 @@ class _ThrottledWriter:
     #: bytes written between two clock checks
     PIECE = 16 * 1024
 
-    def __init__(self, raw, handler: "_QuietHandler") -> None:
+    def __init__(self, raw, handler: _QuietHandler) -> None:
         self._raw = raw
         self._handler = handler
 
@@ -396,7 +396,9 @@ class DandiStandIn(_Server):
     def clear_broken_routes(self) -> None:
         self.broken_routes.clear()
 
-    def add_dandiset(self, dandiset_id: str, folder: str, *, published: tuple[str, ...] = ("0.240101.1200",)) -> dict[str, _DandiAsset]:
+    def add_dandiset(
+        self, dandiset_id: str, folder: str, *, published: tuple[str, ...] = ("0.240101.1200",)
+    ) -> dict[str, _DandiAsset]:
         """Publish every file under ``files.root / folder`` as assets of ``dandiset_id``.
 
         Asset paths are relative to ``folder``; asset ids are stable (derived from the
@@ -407,10 +409,12 @@ class DandiStandIn(_Server):
         if not base.is_dir():
             raise FileNotFoundError(f"{base}: not a folder under the file server's root")
         assets = {}
-        for number, file in enumerate(_walk_files(base)):
+        for _number, file in enumerate(_walk_files(base)):
             path = file.relative_to(base).as_posix()
             asset_id = hashlib.sha1(f"{dandiset_id}/{path}".encode()).hexdigest()[:32]
-            assets[path] = _DandiAsset(asset_id, path, file.stat().st_size, file.relative_to(self.files.root).as_posix())
+            assets[path] = _DandiAsset(
+                asset_id, path, file.stat().st_size, file.relative_to(self.files.root).as_posix()
+            )
         self.dandisets[dandiset_id] = {"assets": assets, "published": tuple(published)}
         return assets
 

@@ -19,8 +19,9 @@ from builders.output.shards import write_rows_atomic, write_text_atomic
 DEFAULT_COMPONENTS = {"demo": (2, 1), "v2h": (2, 0), "vbn": (1, 1)}
 
 
-def grouped_counts(rng: np.random.Generator, n_neurons: int, n_bins: int, n_groups: int = 3,
-                   n_silent: int = 2) -> np.ndarray:
+def grouped_counts(
+    rng: np.random.Generator, n_neurons: int, n_bins: int, n_groups: int = 3, n_silent: int = 2
+) -> np.ndarray:
     """uint8 ``(n_neurons, n_bins)``: shuffled co-active groups plus ``n_silent`` silent rows."""
     bursts = rng.random((n_groups, n_bins)) < 0.08
     labels = rng.integers(0, n_groups, n_neurons)
@@ -38,8 +39,16 @@ def sparse_counts(rng: np.random.Generator, n_neurons: int, n_bins: int) -> np.n
     return counts
 
 
-def make_row(rng: np.random.Generator, component: str, subject: str, session: str, segment: int,
-             n_neurons: int, n_bins: int, counts_fn=grouped_counts) -> dict:
+def make_row(
+    rng: np.random.Generator,
+    component: str,
+    subject: str,
+    session: str,
+    segment: int,
+    n_neurons: int,
+    n_bins: int,
+    counts_fn=grouped_counts,
+) -> dict:
     counts = counts_fn(rng, n_neurons, n_bins)
     regions = np.array(["VISp", "CA1", "LP", ""])
     return {
@@ -56,8 +65,9 @@ def make_row(rng: np.random.Generator, component: str, subject: str, session: st
     }
 
 
-def write_pile_folder(out: Path, components: dict[str, tuple[int, int]] = DEFAULT_COMPONENTS,
-                      seed: int = 0, counts_fn=grouped_counts) -> dict[str, dict[str, list[dict]]]:
+def write_pile_folder(
+    out: Path, components: dict[str, tuple[int, int]] = DEFAULT_COMPONENTS, seed: int = 0, counts_fn=grouped_counts
+) -> dict[str, dict[str, list[dict]]]:
     """Write the folder; returns ``{component: {split: [row, ...]}}`` of what was written.
 
     ``counts_fn(rng, n_neurons, n_bins)`` makes each row's counts (default: correlated groups).
@@ -71,8 +81,19 @@ def write_pile_folder(out: Path, components: dict[str, tuple[int, int]] = DEFAUL
                 write_rows_atomic(empty_shard_path(out, component, split), [])
             for s in range(n_sessions):
                 session = f"{component}-{split}-{s}"
-                rows = [make_row(rng, component, f"sub-{s}", session, k, int(rng.integers(5, 40)),
-                                 int(rng.integers(50, 400)), counts_fn) for k in range(int(rng.integers(1, 4)))]
+                rows = [
+                    make_row(
+                        rng,
+                        component,
+                        f"sub-{s}",
+                        session,
+                        k,
+                        int(rng.integers(5, 40)),
+                        int(rng.integers(50, 400)),
+                        counts_fn,
+                    )
+                    for k in range(int(rng.integers(1, 4)))
+                ]
                 write_rows_atomic(shard_path(out, component, split, session), rows)
                 written[component][split].extend(rows)
     write_text_atomic(Path(out) / "README.md", card_yaml(Path(out), list(components)) + "\n# test pile\n")

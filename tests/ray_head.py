@@ -76,12 +76,25 @@ class RayHead:
     def submit(self, *script_args: str, timeout: float = 300, working_dir: Path = REPO) -> subprocess.CompletedProcess:
         """``ray job submit --working-dir . -- <this python> <script_args>`` run from ``working_dir``,
         retried while the node's agent has not registered yet."""
-        command = [RAY_CLI, "job", "submit", "--address", self.address, "--working-dir", ".",
-                   "--runtime-env-json", json.dumps({"excludes": EXCLUDES}), "--", sys.executable, *script_args]
+        command = [
+            RAY_CLI,
+            "job",
+            "submit",
+            "--address",
+            self.address,
+            "--working-dir",
+            ".",
+            "--runtime-env-json",
+            json.dumps({"excludes": EXCLUDES}),
+            "--",
+            sys.executable,
+            *script_args,
+        ]
         deadline = time.time() + 90
         while True:
-            done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=timeout,
-                                  cwd=working_dir)
+            done = subprocess.run(
+                command, env=self.env, capture_output=True, text=True, timeout=timeout, cwd=working_dir
+            )
             if done.returncode == 0 or "No available agent" not in done.stderr or time.time() > deadline:
                 return done
             time.sleep(1)
@@ -98,20 +111,39 @@ def loopback_ray_head(num_cpus: int = 2):
     # ray.init() creates it) while the job CLI stays unauthenticated: say "token" to both.
     env["RAY_AUTH_MODE"] = "token"
     head = subprocess.Popen(
-        [RAY_CLI, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={gcs}", "--dashboard-host=127.0.0.1",
-         f"--dashboard-port={dash}", f"--num-cpus={num_cpus}", "--include-dashboard=true", f"--temp-dir={temp_dir}",
-         # every port explicit: the defaults (e.g. agent 52365) clash with any other Ray on this machine
-         f"--dashboard-agent-listen-port={agent}", f"--dashboard-agent-grpc-port={agent_grpc}",
-         f"--runtime-env-agent-port={env_agent}", f"--metrics-export-port={metrics}",
-         f"--ray-client-server-port={client}", "--object-store-memory", str(512 * 1024**2)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            RAY_CLI,
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address=127.0.0.1",
+            f"--port={gcs}",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={dash}",
+            f"--num-cpus={num_cpus}",
+            "--include-dashboard=true",
+            f"--temp-dir={temp_dir}",
+            # every port explicit: the defaults (e.g. agent 52365) clash with any other Ray on this machine
+            f"--dashboard-agent-listen-port={agent}",
+            f"--dashboard-agent-grpc-port={agent_grpc}",
+            f"--runtime-env-agent-port={env_agent}",
+            f"--metrics-export-port={metrics}",
+            f"--ray-client-server-port={client}",
+            "--object-store-memory",
+            str(512 * 1024**2),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         address = f"http://127.0.0.1:{dash}"
         deadline = time.time() + 120
         while True:  # wait for the job server
-            probe = subprocess.run([RAY_CLI, "job", "list", "--address", address], env=env,
-                                   capture_output=True, text=True)
+            probe = subprocess.run(
+                [RAY_CLI, "job", "list", "--address", address], env=env, capture_output=True, text=True
+            )
             if probe.returncode == 0:
                 break
             if head.poll() is not None:

@@ -60,9 +60,9 @@ def test_equals_reference_on_random_trains(seed):
 def test_equals_reference_on_adversarial_trains(bin_size):
     rng = np.random.default_rng(7)
     k = np.arange(0, 5000)
-    on_edges = k * bin_size                      # exactly the float edges
-    near = np.nextafter(on_edges, -np.inf)[1:]   # one ulp below each edge
-    above = np.nextafter(on_edges, np.inf)       # one ulp above
+    on_edges = k * bin_size  # exactly the float edges
+    near = np.nextafter(on_edges, -np.inf)[1:]  # one ulp below each edge
+    above = np.nextafter(on_edges, np.inf)  # one ulp above
     bursty = np.repeat(rng.uniform(0, 50, 10), 400)  # saturating bursts
     unsorted = rng.permutation(rng.uniform(0, 80, 5000))
     trains = [on_edges, near, above, bursty, unsorted, np.array([]), np.array([3 * bin_size] * 2)]

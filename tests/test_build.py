@@ -32,8 +32,19 @@ def demo_data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def built(demo_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("built") / "pile"
-    code = cli(["build", "demo", "--data-dir", str(demo_data), "--out", str(out),
-                "--max-tokens", str(MAX_TOKENS), "--no-progress"])
+    code = cli(
+        [
+            "build",
+            "demo",
+            "--data-dir",
+            str(demo_data),
+            "--out",
+            str(out),
+            "--max-tokens",
+            str(MAX_TOKENS),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     return out
 
@@ -103,8 +114,9 @@ def test_load_dataset_and_fast_accessor(built):
     shuffled = ds.shuffle(seed=1)  # an indices mapping: the accessor must follow it
     for i in range(len(ds)):
         np.testing.assert_array_equal(streamed[i], spike_counts_array(ds, i))
-        np.testing.assert_array_equal(spike_counts_array(shuffled, i),
-                                      np.array(shuffled[i]["spike_counts"], dtype=np.uint8))
+        np.testing.assert_array_equal(
+            spike_counts_array(shuffled, i), np.array(shuffled[i]["spike_counts"], dtype=np.uint8)
+        )
 
 
 def test_second_component_keeps_first_and_all_config(built, tmp_path):
@@ -112,10 +124,22 @@ def test_second_component_keeps_first_and_all_config(built, tmp_path):
     shutil.copytree(built, out)
     peyrache = tmp_path / "000056" / "sub-P1"
     peyrache.mkdir(parents=True)
-    write_nwb_session(peyrache / "sub-P1_ses-A_ecephys.nwb", subject_id="P1", session_id="A", n_units=12,
-                      duration_s=60.0, seed=11)
-    code = cli(["build", "peyrache", "--data-dir", str(tmp_path / "000056"), "--out", str(out),
-                "--max-tokens", str(MAX_TOKENS), "--no-progress"])
+    write_nwb_session(
+        peyrache / "sub-P1_ses-A_ecephys.nwb", subject_id="P1", session_id="A", n_units=12, duration_s=60.0, seed=11
+    )
+    code = cli(
+        [
+            "build",
+            "peyrache",
+            "--data-dir",
+            str(tmp_path / "000056"),
+            "--out",
+            str(out),
+            "--max-tokens",
+            str(MAX_TOKENS),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     everything = load_dataset(str(out))  # default config: all (demo excluded); an empty split loads as absent
     assert {s for split in everything.values() for s in split["source_dataset"]} == {"peyrache"}
@@ -153,8 +177,17 @@ def test_bad_session_is_reported_and_others_built(demo_data, tmp_path, capsys):
     victim = sorted(data.rglob("*.nwb"))[0]
     victim.write_bytes(victim.read_bytes()[:4096])  # truncated file
     out = tmp_path / "pile"
-    args = ["build", "demo", "--data-dir", str(data), "--out", str(out), "--max-tokens", str(MAX_TOKENS),
-            "--no-progress"]
+    args = [
+        "build",
+        "demo",
+        "--data-dir",
+        str(data),
+        "--out",
+        str(out),
+        "--max-tokens",
+        str(MAX_TOKENS),
+        "--no-progress",
+    ]
     assert cli(args) == 1
     err = capsys.readouterr().err
     assert victim.name in err
@@ -175,16 +208,20 @@ def test_bad_arguments(tmp_path, capsys, demo_data):
     assert cli(["build", "demo", "--data-dir", str(demo_data), "--out", str(other), "--no-progress"]) == 2
     assert str(other) in capsys.readouterr().err
     assert (other / "notes.txt").read_text() == "mine"
-    assert cli(["build", "demo", "--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "y"),
-                "--no-progress"]) == 2
+    assert (
+        cli(["build", "demo", "--data-dir", str(tmp_path / "missing"), "--out", str(tmp_path / "y"), "--no-progress"])
+        == 2
+    )
     assert "missing" in capsys.readouterr().err and not (tmp_path / "y").exists()
 
 
 def test_parameters_mismatch_refused(built, tmp_path, demo_data, capsys):
     out = tmp_path / "pile"
     shutil.copytree(built, out)
-    assert cli(["build", "demo", "--data-dir", str(demo_data), "--out", str(out), "--bin-size", "0.01",
-                "--no-progress"]) == 2
+    assert (
+        cli(["build", "demo", "--data-dir", str(demo_data), "--out", str(out), "--bin-size", "0.01", "--no-progress"])
+        == 2
+    )
     assert "bin_size" in capsys.readouterr().err
 
 
@@ -192,7 +229,7 @@ def test_failed_write_leaves_nothing(tmp_path):
     from builders.output.shards import write_rows_atomic
 
     target = tmp_path / "data" / "demo" / "train-x.parquet"
-    with pytest.raises(Exception):
+    with pytest.raises(KeyError, match="unit_ids"):
         write_rows_atomic(target, [{"spike_counts": np.zeros((2, 3), np.uint8)}])  # missing columns
     assert not target.exists() and not list(target.parent.glob(".*"))
 
@@ -200,8 +237,9 @@ def test_failed_write_leaves_nothing(tmp_path):
 def test_builder_class_with_num_proc(built, demo_data, tmp_path):
     from neural_pile_rodent import NeuralPileRodent
 
-    builder = NeuralPileRodent(config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"),
-                               max_tokens=MAX_TOKENS)
+    builder = NeuralPileRodent(
+        config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"), max_tokens=MAX_TOKENS
+    )
     builder.download_and_prepare(num_proc=2)
     train = builder.as_dataset(split="train")
     test = builder.as_dataset(split="test")
@@ -213,10 +251,12 @@ def test_builder_class_with_num_proc(built, demo_data, tmp_path):
             key = (row["subject_id"], row["session_id"], row["segment_id"])
             np.testing.assert_array_equal(spike_counts_array(ds, i), expected[key]["spike_counts"])
     # the cache key follows the code, the config and the inputs
-    same = NeuralPileRodent(config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"),
-                            max_tokens=MAX_TOKENS)
-    other = NeuralPileRodent(config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"),
-                             max_tokens=MAX_TOKENS // 2)
+    same = NeuralPileRodent(
+        config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"), max_tokens=MAX_TOKENS
+    )
+    other = NeuralPileRodent(
+        config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"), max_tokens=MAX_TOKENS // 2
+    )
     assert same.hash == builder.hash != other.hash
 
 
@@ -235,6 +275,10 @@ def test_module_imports_beside_a_built_folder_of_the_same_name(tmp_path):
     import sys
 
     (tmp_path / "neural_pile_rodent" / "data").mkdir(parents=True)
-    done = subprocess.run([sys.executable, "-c", "import neural_pile_rodent as m; print(m.spike_counts_array.__name__)"],
-                          cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "import neural_pile_rodent as m; print(m.spike_counts_array.__name__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0 and "spike_counts_array" in done.stdout, done.stderr[-2000:]

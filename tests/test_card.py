@@ -20,8 +20,14 @@ from builders.synthetic import write_nwb_session
 
 def write_peyrache(folder: Path, sessions: list[str], seed: int = 30) -> Path:
     for i, session in enumerate(sessions):
-        write_nwb_session(folder / "sub-P" / f"sub-P_ses-{session}_ecephys.nwb", subject_id="P", session_id=session,
-                          n_units=10 + 3 * i, duration_s=30.0, seed=seed + i)
+        write_nwb_session(
+            folder / "sub-P" / f"sub-P_ses-{session}_ecephys.nwb",
+            subject_id="P",
+            session_id=session,
+            n_units=10 + 3 * i,
+            duration_s=30.0,
+            seed=seed + i,
+        )
     return folder
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from loopback import DandiStandIn, FileServer
 
 from builders.cli import main as cli
 from builders.output import layout
+
+from loopback import DandiStandIn, FileServer
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_TOKENS = 200_000
@@ -47,8 +48,22 @@ def archive(tmp_path_factory, demo_dir):
 def local_build(archive, tmp_path_factory):
     root, _, _ = archive
     out = tmp_path_factory.mktemp("local") / "pile"
-    assert cli(["build", "peyrache", "--data-dir", str(root / DANDISET), "--out", str(out),
-                "--max-tokens", str(MAX_TOKENS), "--no-progress"]) == 0
+    assert (
+        cli(
+            [
+                "build",
+                "peyrache",
+                "--data-dir",
+                str(root / DANDISET),
+                "--out",
+                str(out),
+                "--max-tokens",
+                str(MAX_TOKENS),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -63,8 +78,22 @@ def test_streamed_build_equals_local_build(archive, local_build, tmp_path):
     _, files, dandi = archive
     files.reset_counts()
     out = tmp_path / "pile"
-    assert cli(["build", "peyrache", "--dandi-api-url", dandi.api_url, "--out", str(out),
-                "--max-tokens", str(MAX_TOKENS), "--no-progress"]) == 0
+    assert (
+        cli(
+            [
+                "build",
+                "peyrache",
+                "--dandi-api-url",
+                dandi.api_url,
+                "--out",
+                str(out),
+                "--max-tokens",
+                str(MAX_TOKENS),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")
     card = (out / "README.md").read_text()
     assert PINNED in card
@@ -76,8 +105,19 @@ def test_broken_asset_is_reported_and_the_rest_built(archive, local_build, tmp_p
     files.break_path(victim, status=500)
     try:
         out = tmp_path / "pile"
-        code = cli(["build", "peyrache", "--dandi-api-url", dandi.api_url, "--out", str(out),
-                    "--max-tokens", str(MAX_TOKENS), "--no-progress"])
+        code = cli(
+            [
+                "build",
+                "peyrache",
+                "--dandi-api-url",
+                dandi.api_url,
+                "--out",
+                str(out),
+                "--max-tokens",
+                str(MAX_TOKENS),
+                "--no-progress",
+            ]
+        )
     finally:
         files.clear_faults()
     assert code == 1
@@ -86,16 +126,45 @@ def test_broken_asset_is_reported_and_the_rest_built(archive, local_build, tmp_p
     assert built and all(built[k] == expected[k] for k in built)
     assert len({k[:2] for k in expected} - {k[:2] for k in built}) == 1
     # the asset comes back: a rerun builds only the missing session and completes the folder
-    assert cli(["build", "peyrache", "--dandi-api-url", dandi.api_url, "--out", str(out),
-                "--max-tokens", str(MAX_TOKENS), "--no-progress"]) == 0
+    assert (
+        cli(
+            [
+                "build",
+                "peyrache",
+                "--dandi-api-url",
+                dandi.api_url,
+                "--out",
+                str(out),
+                "--max-tokens",
+                str(MAX_TOKENS),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert folder_rows(out, "peyrache") == expected
 
 
 def test_ray_build_equals_single_machine_build(archive, local_build, local_ray, tmp_path):
     root, _, _ = archive
     out = tmp_path / "pile"
-    assert cli(["build", "peyrache", "--data-dir", str(root / DANDISET), "--out", str(out),
-                "--max-tokens", str(MAX_TOKENS), "--no-progress", "--ray"]) == 0
+    assert (
+        cli(
+            [
+                "build",
+                "peyrache",
+                "--data-dir",
+                str(root / DANDISET),
+                "--out",
+                str(out),
+                "--max-tokens",
+                str(MAX_TOKENS),
+                "--no-progress",
+                "--ray",
+            ]
+        )
+        == 0
+    )
     assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")
     report = (out / layout.REPORT).read_text()
     assert '"failed": []' in report
@@ -109,8 +178,18 @@ def test_killed_build_resumes_to_the_same_folder(tmp_path):
     expected = tmp_path / "uninterrupted"
     assert cli(["build", "demo", "--data-dir", str(data), "--out", str(expected), "--no-progress"]) == 0
     out = tmp_path / "pile"
-    args = [sys.executable, "-m", "builders.cli", "build", "demo", "--data-dir", str(data), "--out", str(out),
-            "--no-progress"]
+    args = [
+        sys.executable,
+        "-m",
+        "builders.cli",
+        "build",
+        "demo",
+        "--data-dir",
+        str(data),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     markers = out / layout.STATE_DIR / "demo"
     deadline = time.time() + 120
@@ -129,8 +208,17 @@ def test_killed_build_resumes_to_the_same_folder(tmp_path):
 def test_ray_job_submit_of_the_build_script(archive, local_build, tmp_path, ray_head):
     root, _, _ = archive
     out = tmp_path / "pile"
-    done = ray_head.submit("ray_jobs/build.py", "peyrache", "--data-dir", str(root / DANDISET), "--out", str(out),
-                           "--max-tokens", str(MAX_TOKENS), "--no-progress")
+    done = ray_head.submit(
+        "ray_jobs/build.py",
+        "peyrache",
+        "--data-dir",
+        str(root / DANDISET),
+        "--out",
+        str(out),
+        "--max-tokens",
+        str(MAX_TOKENS),
+        "--no-progress",
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")
 

@@ -18,8 +18,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def build_command(component: str, data: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "builders.cli", "build", component, "--data-dir", str(data), "--out", str(out),
-            "--max-tokens", "200000", "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "builders.cli",
+        "build",
+        component,
+        "--data-dir",
+        str(data),
+        "--out",
+        str(out),
+        "--max-tokens",
+        "200000",
+        "--no-progress",
+    ]
 
 
 def environment() -> dict:
@@ -30,16 +42,30 @@ def environment() -> dict:
 def peyrache_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("peyrache") / "000056"
     for i in range(3):
-        write_nwb_session(folder / "sub-P" / f"sub-P_ses-{i}_ecephys.nwb", subject_id="P", session_id=str(i),
-                          n_units=20, duration_s=40.0, seed=20 + i)
+        write_nwb_session(
+            folder / "sub-P" / f"sub-P_ses-{i}_ecephys.nwb",
+            subject_id="P",
+            session_id=str(i),
+            n_units=20,
+            duration_s=40.0,
+            seed=20 + i,
+        )
     return folder
 
 
 def test_two_components_built_together_into_one_folder(demo_dir, peyrache_dir, tmp_path):
     out = tmp_path / "pile"
-    procs = [subprocess.Popen(build_command(c, d, out), cwd=tmp_path, env=environment(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for c, d in (("demo", demo_dir), ("peyrache", peyrache_dir))]
+    procs = [
+        subprocess.Popen(
+            build_command(c, d, out),
+            cwd=tmp_path,
+            env=environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for c, d in (("demo", demo_dir), ("peyrache", peyrache_dir))
+    ]
     results = [p.communicate(timeout=300) for p in procs]
     for proc, (_, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err[-2000:]
@@ -53,9 +79,11 @@ def test_two_components_built_together_into_one_folder(demo_dir, peyrache_dir, t
 
 def hold_lock(out: Path, component: str) -> subprocess.Popen:
     """A process that holds a component's build lock until killed; returns once it holds it."""
-    code = ("import sys, time\nfrom builders.output.locks import component_locks\n"
-            f"with component_locks({str(out)!r}, [{component!r}]):\n"
-            "    print('held', flush=True)\n    time.sleep(600)\n")
+    code = (
+        "import sys, time\nfrom builders.output.locks import component_locks\n"
+        f"with component_locks({str(out)!r}, [{component!r}]):\n"
+        "    print('held', flush=True)\n    time.sleep(600)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], env=environment(), stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "held"
     return proc
@@ -65,8 +93,14 @@ def test_same_component_is_refused_while_another_build_runs(demo_dir, tmp_path):
     out = tmp_path / "pile"
     holder = hold_lock(out, "demo")
     try:
-        done = subprocess.run(build_command("demo", demo_dir, out), cwd=tmp_path, env=environment(),
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            build_command("demo", demo_dir, out),
+            cwd=tmp_path,
+            env=environment(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 2
         assert f"pid {holder.pid} on {HOST}" in done.stderr and "demo" in done.stderr
         assert "Traceback" not in done.stderr
@@ -75,14 +109,22 @@ def test_same_component_is_refused_while_another_build_runs(demo_dir, tmp_path):
         holder.kill()
         holder.wait()
     # the kernel drops the lock with its process: the next build goes through
-    assert subprocess.run(build_command("demo", demo_dir, out), cwd=tmp_path, env=environment(),
-                          capture_output=True, timeout=300).returncode == 0
+    assert (
+        subprocess.run(
+            build_command("demo", demo_dir, out), cwd=tmp_path, env=environment(), capture_output=True, timeout=300
+        ).returncode
+        == 0
+    )
 
 
 def test_only_temporaries_of_dead_writers_are_removed(demo_dir, tmp_path):
     out = tmp_path / "pile"
-    assert subprocess.run(build_command("demo", demo_dir, out), env=environment(), capture_output=True,
-                          timeout=300).returncode == 0
+    assert (
+        subprocess.run(
+            build_command("demo", demo_dir, out), env=environment(), capture_output=True, timeout=300
+        ).returncode
+        == 0
+    )
     other = out / layout.DATA_DIR / "peyrache"
     other.mkdir(parents=True)
     live_writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
@@ -95,8 +137,12 @@ def test_only_temporaries_of_dead_writers_are_removed(demo_dir, tmp_path):
         remote = other / ".train-z.parquet.tmp-another-host-1"
         for path in (live, dead, remote):
             path.write_bytes(b"partial")
-        assert subprocess.run(build_command("demo", demo_dir, out), env=environment(), capture_output=True,
-                              timeout=300).returncode == 0
+        assert (
+            subprocess.run(
+                build_command("demo", demo_dir, out), env=environment(), capture_output=True, timeout=300
+            ).returncode
+            == 0
+        )
         assert live.exists() and remote.exists() and not dead.exists()
     finally:
         live_writer.kill()

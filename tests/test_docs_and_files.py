@@ -78,7 +78,9 @@ def test_cluster_script_has_a_help_and_says_which_address_it_uses(tmp_path):
     env["RAY_ADDRESS"] = "127.0.0.1:6379"
     from_env = subprocess.run([sys.executable, script], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert from_env.stdout.strip() == "address: 127.0.0.1:6379 (from the RAY_ADDRESS environment variable)"
-    given = subprocess.run([sys.executable, script, "--address", "auto"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    given = subprocess.run(
+        [sys.executable, script, "--address", "auto"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
     assert given.stdout.strip() == "address: auto (from --address)"
 
 
@@ -88,10 +90,14 @@ def test_demo_rerun_reports_the_sessions_it_did_not_redo(tmp_path, capsys, monke
     assert main(args) == 0
     first = capsys.readouterr().out
     n_sessions = len(list((tmp_path / "demo_data").rglob("*.nwb")))
-    assert f"this run: {n_sessions} session(s) built, 0 skipped (nothing to tokenize), 0 failed, 0 already built" in first
+    assert (
+        f"this run: {n_sessions} session(s) built, 0 skipped (nothing to tokenize), 0 failed, 0 already built" in first
+    )
     assert main(args) == 0
     second = capsys.readouterr().out
-    assert f"this run: 0 session(s) built, 0 skipped (nothing to tokenize), 0 failed, {n_sessions} already built" in second
+    assert (
+        f"this run: 0 session(s) built, 0 skipped (nothing to tokenize), 0 failed, {n_sessions} already built" in second
+    )
     card = (tmp_path / "neural_pile_rodent" / "README.md").read_text()
     assert "from neural_pile_rodent import spike_counts_array" in card
     assert assert_imports_exist("\n".join(python_blocks(card))) > 0

@@ -6,12 +6,13 @@ import json
 
 import numpy as np
 import pytest
-from pile_folder import write_pile_folder
 
 from builders.analysis.figures import downsample_time, sample_rows
 from builders.analysis.stats import dataset_stats
 from builders.cli import main as cli_main
 from builders.pile import open_pile
+
+from pile_folder import write_pile_folder
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +103,9 @@ def test_visualize_draws_the_motif_figure_of_a_motif_table(tmp_path, capsys):
     rng = np.random.default_rng(3)
     arrays = [(rng.random((6, 200)) < 0.1).astype(np.uint8) for _ in range(3)]
     motifs, counts = count_motifs(arrays, (1, 5))
-    write_motif_table(tmp_path / "m", MotifTable(motifs, counts, table_metadata((1, 5), "drop", motifs, counts,
-                                                                                  configs=["demo"])))
+    write_motif_table(
+        tmp_path / "m", MotifTable(motifs, counts, table_metadata((1, 5), "drop", motifs, counts, configs=["demo"]))
+    )
     assert cli_main(["visualize", "--motifs", str(tmp_path / "m"), "--top", "6"]) == 0
     figure = tmp_path / "m" / "top_motifs.png"  # the table's one figure, redrawn: no near-duplicate beside it
     assert str(figure) in capsys.readouterr().out
@@ -124,7 +126,7 @@ def colour_bar_labels(fig) -> list[str]:
 def blocks_by_loop(counts: np.ndarray, k: int) -> np.ndarray:
     """Sums over blocks of k bins, by hand."""
     n, t = counts.shape
-    return np.array([[int(counts[i, j:j + k].sum()) for j in range(0, t, k)] for i in range(n)])
+    return np.array([[int(counts[i, j : j + k].sum()) for j in range(0, t, k)] for i in range(n)])
 
 
 def test_raster_figure_shows_time_in_seconds_one_colour_scale_and_its_unit():
@@ -132,9 +134,19 @@ def test_raster_figure_shows_time_in_seconds_one_colour_scale_and_its_unit():
 
     rng = np.random.default_rng(0)
     specs = [(4, 30, 0.0), (6, 50, 12.5), (3, 41, 100.04)]  # units, bins, t_start (s)
-    panels = [RasterPanel(rng.poisson(0.8, (n, t)).astype(np.uint8),
-                          {"source_dataset": "demo", "subject_id": "M1", "session_id": f"s{i}", "segment_id": "segment_1",
-                           "t_start": t0}) for i, (n, t, t0) in enumerate(specs)]
+    panels = [
+        RasterPanel(
+            rng.poisson(0.8, (n, t)).astype(np.uint8),
+            {
+                "source_dataset": "demo",
+                "subject_id": "M1",
+                "session_id": f"s{i}",
+                "segment_id": "segment_1",
+                "t_start": t0,
+            },
+        )
+        for i, (n, t, t0) in enumerate(specs)
+    ]
     panels[1].counts[2, 7] = 40  # one large count: the scale must not follow it
     fig = raster_figure(panels, "three rows", bin_size_s=0.02, max_bins=20)
     axes = panel_axes(fig)
@@ -143,7 +155,7 @@ def test_raster_figure_shows_time_in_seconds_one_colour_scale_and_its_unit():
     summed = [blocks_by_loop(p.counts, k) for p in panels]
     nonzero = np.concatenate([b[b > 0] for b in summed])
     vmax = max(1.0, float(np.percentile(nonzero, 99)))
-    for ax, panel, blocks, (n, t, t0) in zip(axes, panels, summed, specs):
+    for ax, _panel, blocks, (n, t, t0) in zip(axes, panels, summed, specs):
         image = ax.images[0]
         np.testing.assert_array_equal(image.get_array(), blocks)
         assert image.get_clim() == pytest.approx((0.0, vmax))

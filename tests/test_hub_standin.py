@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+
 from conftest import HUB_PILE_COMPONENTS, REFERENCE_REPO
 from hub_standin import HubStandIn, hf_url, hub_clients
 from reference_pile import write_reference_pile

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from pile_folder import write_pile_folder
 
 from builders.cli import main as cli
 from builders.output.merge import merge_pile
+
+from pile_folder import write_pile_folder
 
 #: component -> (train sessions, test sessions); the demo is left out of the default config `all`
 COMPONENTS = {"demo": (2, 1), "vbn": (5, 1), "v2h": (4, 1), "ibl": (4, 0)}
@@ -53,7 +54,9 @@ def test_same_rows_reference_layout_and_mixed_order(pile, merged):
         inputs = [p for c in ("vbn", "v2h", "ibl") for p in sorted((pile / "data" / c).glob(f"{split}-*.parquet"))]
         outputs = split_files(merged, split)
         assert outputs and all(p.name.endswith(f"-of-{len(outputs):05d}.parquet") for p in outputs)
-        assert [p.name for p in outputs] == [f"{split}-{i:05d}-of-{len(outputs):05d}.parquet" for i in range(len(outputs))]
+        assert [p.name for p in outputs] == [
+            f"{split}-{i:05d}-of-{len(outputs):05d}.parquet" for i in range(len(outputs))
+        ]
         assert row_checksums(outputs) == row_checksums(inputs)
         assert pq.read_schema(outputs[0]).names == pq.read_schema(inputs[0]).names  # extra columns kept
     train = split_files(merged, "train")
@@ -79,7 +82,9 @@ def test_same_seed_same_files_other_seed_other_order(pile, merged, tmp_path):
     again = tmp_path / "again"
     merge_pile(pile, again, seed=7, shard_bytes=SHARD_BYTES, parts=3)  # other task split, same result
     for split in ("train", "test"):
-        assert [p.read_bytes() for p in split_files(again, split)] == [p.read_bytes() for p in split_files(merged, split)]
+        assert [p.read_bytes() for p in split_files(again, split)] == [
+            p.read_bytes() for p in split_files(merged, split)
+        ]
     other = tmp_path / "other"
     merge_pile(pile, other, seed=8, shard_bytes=SHARD_BYTES)
     assert sources_in_order(split_files(other, "train")) != sources_in_order(split_files(merged, "train"))
@@ -102,7 +107,7 @@ def test_bad_input_and_foreign_output(pile, tmp_path, capsys):
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep")
     assert cli(["merge", "--in", str(pile), "--out", str(foreign)]) == 2
-    assert "not written by neural-pile merge" in capsys.readouterr().err
+    assert "does not hold an earlier merged pile" in capsys.readouterr().err
     assert (foreign / "notes.txt").read_text() == "keep"
     assert cli(["merge", "--in", str(pile), "--out", str(tmp_path / "m"), "--config", "nosuch"]) == 2
     assert "nosuch" in capsys.readouterr().err
@@ -116,7 +121,9 @@ def test_hub_repo_merges_like_its_folder(package_pile, package_repo, tmp_path):
     merge_pile(folder, local, seed=3, shard_bytes=SHARD_BYTES)
     merge_pile(repo_id, remote, seed=3, shard_bytes=SHARD_BYTES)
     for split in ("train", "test"):
-        assert [p.read_bytes() for p in split_files(remote, split)] == [p.read_bytes() for p in split_files(local, split)]
+        assert [p.read_bytes() for p in split_files(remote, split)] == [
+            p.read_bytes() for p in split_files(local, split)
+        ]
 
 
 def test_a_reference_layout_pile_remerges(reference_pile, tmp_path):
@@ -145,4 +152,5 @@ def test_output_row_groups_are_bounded_in_tokens(pile, tmp_path, monkeypatch):
         tokens = merge.row_tokens(group)
         assert tokens.sum() <= limit or len(tokens) == 1
     assert row_checksums([train]) == row_checksums(
-        [p for c in ("vbn", "v2h", "ibl") for p in sorted((pile / "data" / c).glob("train-*.parquet"))])
+        [p for c in ("vbn", "v2h", "ibl") for p in sorted((pile / "data" / c).glob("train-*.parquet"))]
+    )

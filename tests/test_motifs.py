@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from pile_folder import sparse_counts, write_pile_folder
 
 from builders.executor import RayExecutor
 from builders.pile import open_pile
@@ -26,6 +25,8 @@ from tokenizer.motif_table import (
     write_motif_table,
 )
 from tokenizer.motifs import MotifCounter, count_motifs, merge_motif_counts
+
+from pile_folder import sparse_counts, write_pile_folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,7 +43,10 @@ def brute_force(arrays, patch_size, pad="drop") -> Counter:
             n_rows, n_cols = n // p_n, t // p_t
         for r in range(n_rows):
             for c in range(n_cols):
-                patch = [[int(arr[i, j]) if i < n and j < t else 0 for j in range(c * p_t, (c + 1) * p_t)] for i in range(r * p_n, (r + 1) * p_n)]
+                patch = [
+                    [int(arr[i, j]) if i < n and j < t else 0 for j in range(c * p_t, (c + 1) * p_t)]
+                    for i in range(r * p_n, (r + 1) * p_n)
+                ]
                 counter[tuple(v for line in patch for v in line)] += 1
     return counter
 
@@ -100,7 +104,26 @@ def test_cli_counts_wide_motifs(pile, tmp_path):
     from builders.cli import main
 
     dest = tmp_path / "motifs_1x65"
-    assert main(["motifs", "--patch-size", "1", "65", "--dataset", str(out), "--config", "demo", "--out", str(dest), "--quiet", "--top", "4"]) == 0
+    assert (
+        main(
+            [
+                "motifs",
+                "--patch-size",
+                "1",
+                "65",
+                "--dataset",
+                str(out),
+                "--config",
+                "demo",
+                "--out",
+                str(dest),
+                "--quiet",
+                "--top",
+                "4",
+            ]
+        )
+        == 0
+    )
     table = read_motif_table(dest)
     assert as_counter(table.motifs, table.counts) == brute_force(written["demo"]["train"], (1, 65))
 
@@ -153,7 +176,14 @@ def test_motif_table_round_trip_and_figure(tmp_path):
     rng = np.random.default_rng(5)
     arrays = [sparse_counts(rng, 6, 97) for _ in range(4)]
     motifs, counts = count_motifs(arrays, (1, 5))
-    meta = {"patch_size": [1, 5], "pad": "drop", "configs": ["demo"], "splits": ["train"], "rows": 4, "total_patches": int(counts.sum())}
+    meta = {
+        "patch_size": [1, 5],
+        "pad": "drop",
+        "configs": ["demo"],
+        "splits": ["train"],
+        "rows": 4,
+        "total_patches": int(counts.sum()),
+    }
     write_motif_table(tmp_path, MotifTable(motifs, counts, meta))
     back = read_motif_table(tmp_path)
     np.testing.assert_array_equal(back.motifs, motifs)
@@ -177,8 +207,10 @@ def test_motif_table_round_trip_and_figure(tmp_path):
 def pile(tmp_path_factory):
     out = tmp_path_factory.mktemp("pile")
     written = write_pile_folder(out, {"demo": (2, 1), "v2h": (2, 0), "vbn": (2, 1)}, seed=0, counts_fn=sparse_counts)
-    return out, {c: {split: [r["spike_counts"] for r in rows] for split, rows in by_split.items()}
-                 for c, by_split in written.items()}
+    return out, {
+        c: {split: [r["spike_counts"] for r in rows] for split, rows in by_split.items()}
+        for c, by_split in written.items()
+    }
 
 
 def test_local_shard_counting_reads_train_only(pile):
@@ -196,20 +228,48 @@ def test_cli_writes_table_metadata_and_figure(pile, tmp_path):
     from builders.cli import main
 
     dest = tmp_path / "motifs_2x5"
-    assert main(["motifs", "--patch-size", "2", "5", "--dataset", str(out), "--config", "demo", "--splits", "train", "test", "--out", str(dest), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "motifs",
+                "--patch-size",
+                "2",
+                "5",
+                "--dataset",
+                str(out),
+                "--config",
+                "demo",
+                "--splits",
+                "train",
+                "test",
+                "--out",
+                str(dest),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     table = read_motif_table(dest)
     arrays = written["demo"]["train"] + written["demo"]["test"]
     assert as_counter(table.motifs, table.counts) == brute_force(arrays, (2, 5))
     assert table.metadata["rows"] == len(arrays) and table.metadata["splits"] == ["train", "test"]
     assert table.metadata["total_patches"] == sum(brute_force(arrays, (2, 5)).values())
     assert (dest / FIGURE_FILE).stat().st_size > 1000
-    assert main(["motifs", "--patch-size", "1", "10", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            ["motifs", "--patch-size", "1", "10", "--dataset", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]
+        )
+        == 2
+    )
     assert not (tmp_path / "o").exists()
 
 
 def test_ray_actor_counting_equals_local(pile, local_ray):
     out, _ = pile
-    for config, splits, patch_size, pad in ((["all"], ["train"], (1, 10), "drop"), (["demo", "vbn"], ["train", "test"], (2, 5), "zero")):
+    for config, splits, patch_size, pad in (
+        (["all"], ["train"], (1, 10), "drop"),
+        (["demo", "vbn"], ["train", "test"], (2, 5), "zero"),
+    ):
         piles = [open_pile(out, c, splits) for c in config]
         local = count_pile_motifs(piles, patch_size, pad, progress=False)
         remote = count_pile_motifs(piles, patch_size, pad, executor=RayExecutor(num_workers=2), progress=False)
@@ -230,9 +290,24 @@ def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
     address = local_ray.get_runtime_context().gcs_address
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     done = subprocess.run(
-        [sys.executable, str(REPO / "ray_jobs" / "train_tokenizer.py"), "--motifs", str(tmp_path / "m"), "--vocab-size", "20",
-         "--out", str(tmp_path / "t"), "--quiet", "--ray", address],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            str(REPO / "ray_jobs" / "train_tokenizer.py"),
+            "--motifs",
+            str(tmp_path / "m"),
+            "--vocab-size",
+            "20",
+            "--out",
+            str(tmp_path / "t"),
+            "--quiet",
+            "--ray",
+            address,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     on_ray = MotifTokenizer.from_pretrained(tmp_path / "t")
@@ -241,16 +316,28 @@ def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
     np.testing.assert_array_equal(on_ray.vocab, local.vocab)
     np.testing.assert_array_equal(on_ray.known_motifs, local.known_motifs)
     np.testing.assert_array_equal(on_ray.known_ids, local.known_ids)
-    many_tasks = assign_nearest(local.known_motifs, local.vocab, local.zero_id, executor=RayExecutor(num_workers=2),
-                                chunk=7, progress=False)
+    many_tasks = assign_nearest(
+        local.known_motifs, local.vocab, local.zero_id, executor=RayExecutor(num_workers=2), chunk=7, progress=False
+    )
     np.testing.assert_array_equal(many_tasks, local.known_ids)
 
 
 def test_ray_job_submit_on_loopback_head(pile, tmp_path, ray_head):
     out, written = pile
     dest = tmp_path / "motifs_job"
-    submit = ray_head.submit("ray_jobs/motifs.py", "--patch-size", "1", "10", "--dataset", str(out),
-                             "--config", "all", "--out", str(dest), "--quiet")
+    submit = ray_head.submit(
+        "ray_jobs/motifs.py",
+        "--patch-size",
+        "1",
+        "10",
+        "--dataset",
+        str(out),
+        "--config",
+        "all",
+        "--out",
+        str(dest),
+        "--quiet",
+    )
     assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
     table = read_motif_table(dest)
     expected = [a for c in ("v2h", "vbn") for a in written[c]["train"]]

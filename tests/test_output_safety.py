@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from pile_folder import write_pile_folder
 
 from builders.cli import main
 from builders.output.ownership import MARKER, OutputFolderError, check_output_folder, claim_output_folder
+
+from pile_folder import write_pile_folder
 
 USER_FILES = {"README.md": "# my notes\n", "config.json": '{"mine": true}\n', "metadata.json": '{"mine": 1}\n'}
 
@@ -97,7 +98,21 @@ def test_train_tokenizer_refuses_a_users_folder_and_reruns_into_its_own(pile, tm
 
     dest = tmp_path / "tok"
     for vocab_size in (4, 6):  # the second run rewrites its own earlier output
-        assert main(["train-tokenizer", "--motifs", str(table), "--vocab-size", str(vocab_size), "--out", str(dest), "--quiet"]) == 0
+        assert (
+            main(
+                [
+                    "train-tokenizer",
+                    "--motifs",
+                    str(table),
+                    "--vocab-size",
+                    str(vocab_size),
+                    "--out",
+                    str(dest),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         assert MotifTokenizer.from_pretrained(dest).vocab_size == vocab_size
     assert main(["train-tokenizer", "--motifs", str(table), "--vocab-size", "4", "--out", str(table), "--quiet"]) == 2
     assert "holds a motif table" in capsys.readouterr().err

@@ -13,12 +13,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import HUB_PILE_COMPONENTS, REFERENCE_REPO
 
 from builders.cli import main as cli_main
 from builders.pile import PileError, open_pile, parse_reference
 from builders.schema import table_spike_counts
 from tokenizer.motif_table import read_motif_table
+
+from conftest import HUB_PILE_COMPONENTS, REFERENCE_REPO
 
 
 def brute_force_motifs(arrays, patch_size) -> Counter:
@@ -28,7 +29,7 @@ def brute_force_motifs(arrays, patch_size) -> Counter:
     for a in arrays:
         for i in range(0, a.shape[0] - p_n + 1, p_n):
             for j in range(0, a.shape[1] - p_t + 1, p_t):
-                out[a[i:i + p_n, j:j + p_t].tobytes()] += 1
+                out[a[i : i + p_n, j : j + p_t].tobytes()] += 1
     return out
 
 
@@ -46,12 +47,15 @@ def rows_of(pile) -> list[np.ndarray]:
 # ------------------------------------------------------------------------------------ references
 
 
-@pytest.mark.parametrize("given, kind, location, revision", [
-    ("user/neural-pile-rodent", "hub", "user/neural-pile-rodent", None),
-    ("user/neural-pile-rodent@v1.0", "hub", "user/neural-pile-rodent", "v1.0"),
-    ("hf://datasets/user/pile@abc/sub", "hub", "user/pile", "abc"),
-    ("s3://bucket/pile", "url", "s3://bucket/pile", None),
-])
+@pytest.mark.parametrize(
+    "given, kind, location, revision",
+    [
+        ("user/neural-pile-rodent", "hub", "user/neural-pile-rodent", None),
+        ("user/neural-pile-rodent@v1.0", "hub", "user/neural-pile-rodent", "v1.0"),
+        ("hf://datasets/user/pile@abc/sub", "hub", "user/pile", "abc"),
+        ("s3://bucket/pile", "url", "s3://bucket/pile", None),
+    ],
+)
 def test_references_are_classified(given, kind, location, revision):
     ref = parse_reference(given)
     assert (ref.kind, ref.location, ref.revision) == (kind, location, revision)
@@ -76,7 +80,9 @@ def test_package_layout_configs_and_default(package_pile):
     expected = [r["spike_counts"] for c in ("v2h", "vbn") for s in ("train", "test") for r in written[c][s]]
     np.testing.assert_array_equal(direct_histogram(rows_of(default)), direct_histogram(expected))
     demo = open_pile(folder, "demo", ["test"])
-    assert [np.array(a).tolist() for a in rows_of(demo)] == [r["spike_counts"].tolist() for r in written["demo"]["test"]]
+    assert [np.array(a).tolist() for a in rows_of(demo)] == [
+        r["spike_counts"].tolist() for r in written["demo"]["test"]
+    ]
     with pytest.raises(PileError, match="no config 'nosuch'; this pile holds: all, demo, v2h, vbn"):
         open_pile(folder, "nosuch")
     with pytest.raises(PileError, match="config 'v2h' has no split 'test'; it has: train"):
@@ -98,8 +104,21 @@ def test_reference_layout_selects_components_by_source_dataset(reference_pile):
 
 
 def test_stats_command_equals_a_direct_count_on_both_layouts(reference_pile, package_pile, tmp_path):
-    assert cli_main(["stats", "--dataset", str(reference_pile.folder), "--config", "vbn", "--out-dir",
-                     str(tmp_path / "ref"), "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "stats",
+                "--dataset",
+                str(reference_pile.folder),
+                "--config",
+                "vbn",
+                "--out-dir",
+                str(tmp_path / "ref"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     saved = json.loads(next((tmp_path / "ref").glob("*.json")).read_text())
     np.testing.assert_array_equal(saved["counts"], reference_pile.value_counts("vbn"))
     assert set(saved["parts"]) == {"vbn"}
@@ -131,7 +150,9 @@ def test_commands_default_to_the_folder_make_demo_leaves(tmp_path, monkeypatch, 
     assert cli_main(["motifs", "--patch-size", "1", "5", "--out", "m", "--quiet"]) == 0
     arrays = [r["spike_counts"] for r in written["demo"]["train"]]
     table = read_motif_table(tmp_path / "m")
-    assert Counter({m.tobytes(): int(c) for m, c in zip(table.motifs, table.counts)}) == brute_force_motifs(arrays, (1, 5))
+    assert Counter({m.tobytes(): int(c) for m, c in zip(table.motifs, table.counts)}) == brute_force_motifs(
+        arrays, (1, 5)
+    )
     assert cli_main(["visualize", "--n-examples", "2"]) == 0
     assert list((tmp_path / "neural_pile_rodent" / "figures").glob("raster_demo_train_*.png"))
     capsys.readouterr()
@@ -157,7 +178,7 @@ def test_every_command_on_a_reference_layout_hub_repo(reference_repo, hub, tmp_p
     saved = json.loads(next((tmp_path / "stats").glob("*.json")).read_text())
     np.testing.assert_array_equal(saved["counts"], pile.value_counts())
     assert saved["source"]["repo_id"] == repo and len(saved["source"]["commit"]) == 40
-    for split, paths in pile.files.items():
+    for _split, paths in pile.files.items():
         for path in paths:
             size = (pile.folder / path).stat().st_size
             assert hub.file_bytes(repo, path) <= 1.1 * size + 65536, path
@@ -165,15 +186,47 @@ def test_every_command_on_a_reference_layout_hub_repo(reference_repo, hub, tmp_p
     # motifs per config equal a brute-force count over the component's train rows
     for component in ("vbn", "demo"):
         out = tmp_path / f"motifs_{component}"
-        assert cli_main(["motifs", "--dataset", repo, "--config", component, "--patch-size", "1", "4",
-                         "--out", str(out), "--quiet"]) == 0
+        assert (
+            cli_main(
+                [
+                    "motifs",
+                    "--dataset",
+                    repo,
+                    "--config",
+                    component,
+                    "--patch-size",
+                    "1",
+                    "4",
+                    "--out",
+                    str(out),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
         table = read_motif_table(out)
         arrays = [r["spike_counts"] for r in pile.select(component, ("train",))]
-        assert Counter({m.tobytes(): int(c) for m, c in zip(table.motifs, table.counts)}) == brute_force_motifs(arrays, (1, 4))
+        assert Counter({m.tobytes(): int(c) for m, c in zip(table.motifs, table.counts)}) == brute_force_motifs(
+            arrays, (1, 4)
+        )
         assert table.metadata["sources"][0]["source_filter"] == component
     # rasters are drawn; reorder's output loads with its config
-    assert cli_main(["visualize", "--dataset", f"{repo}@main", "--config", "vbn", "--n-examples", "3",
-                     "--out-dir", str(tmp_path / "figs")]) == 0
+    assert (
+        cli_main(
+            [
+                "visualize",
+                "--dataset",
+                f"{repo}@main",
+                "--config",
+                "vbn",
+                "--n-examples",
+                "3",
+                "--out-dir",
+                str(tmp_path / "figs"),
+            ]
+        )
+        == 0
+    )
     assert list((tmp_path / "figs").glob("raster_vbn_train_3rows_seed0.png"))
     reordered = tmp_path / "reordered"
     assert cli_main(["reorder", "--in", f"hf://datasets/{repo}", "--out", str(reordered), "--no-progress"]) == 0
@@ -195,7 +248,9 @@ def test_package_layout_hub_repo_reads_per_config(package_repo, hub, tmp_path):
     for config in ("all", "demo", "v2h", "vbn"):
         dsd = load_dataset(str(reordered), config, cache_dir=str(tmp_path / "cache"))
         components = ["v2h", "vbn"] if config == "all" else [config]
-        assert sum(len(d) for d in dsd.values()) == sum(len(written[c][s]) for c in components for s in ("train", "test"))
+        assert sum(len(d) for d in dsd.values()) == sum(
+            len(written[c][s]) for c in components for s in ("train", "test")
+        )
 
 
 def test_hub_errors_are_one_line(hub, reference_pile, capsys):

@@ -21,7 +21,9 @@ def test_silent_motif_is_never_the_cosine_fallback(vocab, expected):
     tok = MotifTokenizer(np.array(vocab, np.uint8), (1, 2))
     ids, stats = tok.encode_with_stats(np.array([[0, 3]], np.uint8))
     assert ids.tolist() == [[expected]] and stats.searched == 1 and stats.lossless == 0
-    assert nearest_by_cosine(np.array([[0, 3]], np.uint8), np.array(vocab, np.uint8), 1 - expected).tolist() == [expected]
+    assert nearest_by_cosine(np.array([[0, 3]], np.uint8), np.array(vocab, np.uint8), 1 - expected).tolist() == [
+        expected
+    ]
     trained = MotifTokenizer.from_counts(np.array([[0, 0], [1, 0], [0, 3]], np.uint8), np.array([9, 5, 1]), 2, (1, 2))
     assert trained.known_motifs.tolist() == [[0, 3]] and trained.known_ids.tolist() == [1]  # [1, 0] is id 1
 
@@ -37,8 +39,9 @@ def test_zero_copy_accessor_refuses_neurons_of_different_lengths():
         table_spike_counts(counts_column([[1, 2, 3], [4, 5, 6], [7, 8, 9, 10], [11, 12]]))  # equal total, ragged
     (whole,) = table_spike_counts(counts_column([[1, 2, 3], [4, 5, 6]]))
     assert whole.tolist() == [[1, 2, 3], [4, 5, 6]]
-    sliced = pa.table({"spike_counts": pa.array([[[9]], [[1, 2], [3, 4]], [[5], [6, 7]]],
-                                                pa.list_(pa.list_(pa.uint8())))}).slice(1, 1)
+    sliced = pa.table(
+        {"spike_counts": pa.array([[[9]], [[1, 2], [3, 4]], [[5], [6, 7]]], pa.list_(pa.list_(pa.uint8())))}
+    ).slice(1, 1)
     assert [a.tolist() for a in table_spike_counts(sliced)] == [[[1, 2], [3, 4]]]
 
 
@@ -48,8 +51,13 @@ def documented_score(component: str, subject_id: str, session_id: str) -> float:
     return int(digest[:16], 16) / 2**64
 
 
-KEYS = [("vbn", "715093703", "791319847"), ("ibl", "CSHL045", "2020-02-27_001"), ("demo", "M01", "1"),
-        ("peyrache", "Mouse12", "120806"), ("steinmetz", "Cori", "2016-12-14")]
+KEYS = [
+    ("vbn", "715093703", "791319847"),
+    ("ibl", "CSHL045", "2020-02-27_001"),
+    ("demo", "M01", "1"),
+    ("peyrache", "Mouse12", "120806"),
+    ("steinmetz", "Cori", "2016-12-14"),
+]
 
 
 def test_split_score_follows_the_documented_key_order():

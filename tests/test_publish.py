@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from pile_folder import write_pile_folder
 
 from builders.cli import main as cli_main
 from builders.publish import PushError, matching_files, push_folder
+
+from pile_folder import write_pile_folder
 
 SECRET = "hf_ThisIsNotARealTokenButMustNeverBePrinted"
 
@@ -59,14 +60,24 @@ def test_dataset_folder_goes_to_a_dataset_repo_without_build_state(dataset_folde
     monkeypatch.setenv("MY_TOKEN", SECRET)
     from builders.commands import push as push_command
 
-    args = push_command_args(["push", str(dataset_folder), "--repo", "user/neural-pile-rodent", "--token-env", "MY_TOKEN"])
+    args = push_command_args(
+        ["push", str(dataset_folder), "--repo", "user/neural-pile-rodent", "--token-env", "MY_TOKEN"]
+    )
     assert push_command.run(args, api=hub) == 0
-    assert hub.calls[0] == ("create_repo", {"repo_id": "user/neural-pile-rodent", "repo_type": "dataset",
-                                            "private": False, "exist_ok": True})
+    assert hub.calls[0] == (
+        "create_repo",
+        {"repo_id": "user/neural-pile-rodent", "repo_type": "dataset", "private": False, "exist_ok": True},
+    )
     name, upload = hub.calls[1]
-    assert name == "upload_folder" and upload["repo_type"] == "dataset" and upload["repo_id"] == "user/neural-pile-rodent"
-    assert hub.uploaded == ["README.md", "build_report.json", "data/vbn/test-empty.parquet",
-                            "data/vbn/train-vbn-train-0.parquet"]
+    assert (
+        name == "upload_folder" and upload["repo_type"] == "dataset" and upload["repo_id"] == "user/neural-pile-rodent"
+    )
+    assert hub.uploaded == [
+        "README.md",
+        "build_report.json",
+        "data/vbn/test-empty.parquet",
+        "data/vbn/train-vbn-train-0.parquet",
+    ]
     out = capsys.readouterr()
     assert SECRET not in out.out + out.err
 
@@ -75,8 +86,12 @@ def test_tokenizer_folder_goes_to_a_private_model_repo(tokenizer_folder):
     hub = RecordingHub()
     plan = push_folder(tokenizer_folder, "user/motif-tokenizer-1x10-32k", private=True, token=SECRET, api=hub)
     assert plan.repo_type == "model"
-    assert hub.calls[0][1] == {"repo_id": "user/motif-tokenizer-1x10-32k", "repo_type": "model", "private": True,
-                               "exist_ok": True}
+    assert hub.calls[0][1] == {
+        "repo_id": "user/motif-tokenizer-1x10-32k",
+        "repo_type": "model",
+        "private": True,
+        "exist_ok": True,
+    }
     assert hub.uploaded == ["README.md", "config.json", "motif_tokenizer.safetensors"]
     assert SECRET not in repr(plan)
 

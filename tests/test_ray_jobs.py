@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from pile_folder import write_pile_folder
-
 from tokenizer.motif_table import read_motif_table
+
+from pile_folder import write_pile_folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,8 +22,20 @@ def demo_clone(tmp_path: Path) -> tuple[Path, dict]:
 
 def test_relative_paths_inside_a_ray_job_are_refused_in_one_line(ray_head, tmp_path):
     clone, _ = demo_clone(tmp_path)
-    done = ray_head.submit("ray_jobs/motifs.py", "--patch-size", "1", "10", "--dataset", "neural_pile_rodent",
-                           "--config", "demo", "--out", "motifs_demo", "--quiet", working_dir=clone)
+    done = ray_head.submit(
+        "ray_jobs/motifs.py",
+        "--patch-size",
+        "1",
+        "10",
+        "--dataset",
+        "neural_pile_rodent",
+        "--config",
+        "demo",
+        "--out",
+        "motifs_demo",
+        "--quiet",
+        working_dir=clone,
+    )
     assert done.returncode != 0
     output = done.stdout + done.stderr
     assert "--dataset neural_pile_rodent: a relative path inside a Ray job" in output
@@ -33,8 +45,20 @@ def test_relative_paths_inside_a_ray_job_are_refused_in_one_line(ray_head, tmp_p
 def test_readme_motif_job_runs_with_absolute_paths(ray_head, tmp_path):
     clone, written = demo_clone(tmp_path)
     dataset, out = clone / "neural_pile_rodent", clone / "motifs_demo"
-    done = ray_head.submit("ray_jobs/motifs.py", "--patch-size", "1", "10", "--dataset", str(dataset),
-                           "--config", "demo", "--out", str(out), "--quiet", working_dir=clone)
+    done = ray_head.submit(
+        "ray_jobs/motifs.py",
+        "--patch-size",
+        "1",
+        "10",
+        "--dataset",
+        str(dataset),
+        "--config",
+        "demo",
+        "--out",
+        str(out),
+        "--quiet",
+        working_dir=clone,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     table = read_motif_table(out)
     assert table.metadata["configs"] == ["demo"] and table.metadata["rows"] == len(written["demo"]["train"])

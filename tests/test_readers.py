@@ -154,7 +154,6 @@ def test_bad_nwb_files_name_the_file(bad_nwb_files, kind):
         read_nwb_units(handle, asset)
 
 
-
 def test_spike_times_owned_by_no_unit_are_refused(bad_nwb_files):
     path = bad_nwb_files["spikes_without_units"]
     with h5py.File(path, "r") as f:
@@ -165,6 +164,7 @@ def test_spike_times_owned_by_no_unit_are_refused(bad_nwb_files):
     # the binning contract refuses the same inconsistency instead of failing on array shapes
     with pytest.raises(ValueError, match=f"{n_times} times, 0 units"):
         bin_flat(np.linspace(0.0, 1.0, n_times), np.zeros(0, dtype=np.int64))
+
 
 def test_bad_file_through_read_session_names_it(bad_nwb_files):
     path = bad_nwb_files["no_units"]
@@ -199,7 +199,6 @@ def test_firing_rates_through_gonzalez_listing(firing_rate_session, firing_rate_
     assert result.rows[0]["t_start"] == 2.5
 
 
-
 def test_firing_rates_apply_conversion_and_offset(tmp_path, firing_rate_session):
     # the same rates stored scaled and shifted: value (Hz) = data * conversion + offset
     path = tmp_path / "sub-rat01_ses-7_ecephys.nwb"
@@ -214,6 +213,7 @@ def test_firing_rates_apply_conversion_and_offset(tmp_path, firing_rate_session)
         stored.attrs["offset"] = 100.0  # two counts per 20 ms bin
     got = read_firing_rates(str(path), _asset(path))
     np.testing.assert_array_equal(got.counts, firing_rate_session.counts)
+
 
 def test_firing_rates_bad_inputs(tmp_path, firing_rate_session, nwb_file):
     with pytest.raises(ReaderError, match=f"{nwb_file.name}.*firing_rates"):
@@ -236,13 +236,15 @@ def test_firing_rates_follow_the_build_bin_size(firing_rate_session, firing_rate
     session = list_sessions(component, data_dir=firing_rate_dir)[0]
     truth = firing_rate_session.counts.astype(np.int64)
     n_units, n_samples = truth.shape
-    expected = np.array([[truth[u, j:j + 2].sum() for j in range(0, n_samples, 2)] for u in range(n_units)])
+    expected = np.array([[truth[u, j : j + 2].sum() for j in range(0, n_samples, 2)] for u in range(n_units)])
     result = session_to_rows(component, session, bin_size=0.04)
     np.testing.assert_array_equal(result.rows[0]["spike_counts"], np.minimum(expected, 255))
     assert result.rows[0]["t_start"] == 2.5
     np.testing.assert_array_equal(read_session(component, session, bin_size=0.02).counts, firing_rate_session.counts)
     for bin_size in (0.01, 0.03):
-        with pytest.raises(ReaderError, match=rf"{session.assets[0].path}.*sampled every 0.02 s, so bins of {bin_size:g} s"):
+        with pytest.raises(
+            ReaderError, match=rf"{session.assets[0].path}.*sampled every 0.02 s, so bins of {bin_size:g} s"
+        ):
             session_to_rows(component, session, bin_size=bin_size)
 
 

@@ -60,19 +60,32 @@ def asset(path):
 
 def test_probe_merge_grouping():
     comp = get_component("lemerre")
-    sessions = group_sessions(comp, [
-        asset("sub-A/sub-A_ses-1-probe0_ecephys.nwb"),
-        asset("sub-A/sub-A_ses-1-probe1_ecephys.nwb"),
-        asset("sub-A/sub-A_ses-2_probe0_ecephys.nwb"),
-        asset("sub-B/sub-B_ses-1_probe3.nwb"),
-    ])
-    assert [(s.subject_id, s.session_id, len(s.assets)) for s in sessions] == [("A", "1", 2), ("A", "2", 1), ("B", "1", 1)]
+    sessions = group_sessions(
+        comp,
+        [
+            asset("sub-A/sub-A_ses-1-probe0_ecephys.nwb"),
+            asset("sub-A/sub-A_ses-1-probe1_ecephys.nwb"),
+            asset("sub-A/sub-A_ses-2_probe0_ecephys.nwb"),
+            asset("sub-B/sub-B_ses-1_probe3.nwb"),
+        ],
+    )
+    assert [(s.subject_id, s.session_id, len(s.assets)) for s in sessions] == [
+        ("A", "1", 2),
+        ("A", "2", 1),
+        ("B", "1", 1),
+    ]
 
 
 def test_file_grouping_keeps_duplicate_labels_apart():
     comp = get_component("peyrache")
-    sessions = group_sessions(comp, [asset("sub-A/sub-A_ses-1_ecephys.nwb"), asset("sub-A/sub-A_ses-1_behavior.nwb"),
-                                     asset("sub-A/sub-A_ses-2.nwb")])
+    sessions = group_sessions(
+        comp,
+        [
+            asset("sub-A/sub-A_ses-1_ecephys.nwb"),
+            asset("sub-A/sub-A_ses-1_behavior.nwb"),
+            asset("sub-A/sub-A_ses-2.nwb"),
+        ],
+    )
     ids = [s.session_id for s in sessions]
     assert len(set(ids)) == 3 and "2" in ids
 
@@ -128,7 +141,7 @@ def test_adding_a_component_or_sessions_moves_only_the_boundary():
     moved = {k for k, v in assign_sessions("a", grown).items() if before["a"].get(k) != v}
     ordered = sorted(grown, key=lambda s: split_score("a", s[0], s[1]))
     old_test = [i for i, s in enumerate(ordered) if before["a"].get((s[0], s[1])) == "test"]
-    boundary = {(s[0], s[1]) for s in ordered[max(old_test) - 1: max(old_test) + 3]} | {("m0", "a-new")}
+    boundary = {(s[0], s[1]) for s in ordered[max(old_test) - 1 : max(old_test) + 3]} | {("m0", "a-new")}
     assert moved <= boundary
 
 
@@ -161,8 +174,17 @@ def test_dispatch_tables_cover_exactly_the_declared_kinds():
 
     assert tuple(SESSION_LABEL) == GROUPINGS
     assert tuple(READERS) == READER_KINDS
-    base = dict(name="x", display_name="X", archive="dandi", archive_id="1", version=None, species="mouse",
-                subjects=1, sessions=1, tokens=1)
+    base = dict(
+        name="x",
+        display_name="X",
+        archive="dandi",
+        archive_id="1",
+        version=None,
+        species="mouse",
+        subjects=1,
+        sessions=1,
+        tokens=1,
+    )
     with pytest.raises(ValueError, match="grouping 'files' is not one of file, probe_merge, subject_folder"):
         Component(**base, grouping="files")
     with pytest.raises(ValueError, match="reader 'nwb' is not one of"):

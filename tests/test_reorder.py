@@ -70,7 +70,7 @@ def test_silent_neurons_go_last_in_original_order():
     silent = [0, 4, 9, 20]
     counts[silent] = 0
     _, order = reorder_neurons(counts)
-    np.testing.assert_array_equal(order[-len(silent):], silent)
+    np.testing.assert_array_equal(order[-len(silent) :], silent)
     assert counts[order[: -len(silent)]].any(axis=1).all()
 
 
@@ -122,7 +122,9 @@ def test_distances_equal_scipy_cosine_and_gram_is_exact():
     rng = np.random.default_rng(2)
     counts = rng.poisson(0.3, (30, 400)).astype(np.uint8)
     counts[:, 0] = 1  # no silent row
-    np.testing.assert_allclose(squareform(cosine_distances(counts), checks=False), pdist(counts.astype(float), "cosine"), atol=1e-12)
+    np.testing.assert_allclose(
+        squareform(cosine_distances(counts), checks=False), pdist(counts.astype(float), "cosine"), atol=1e-12
+    )
     big = np.full((2, 300), 255, np.uint8)  # 255**2 * 300 > 2**24: the float64 path
     np.testing.assert_array_equal(gram_matrix(big), np.full((2, 2), 255.0**2 * 300))
     for density in (0.05, 0.5):  # sparse and dense routes against integer arithmetic
@@ -146,12 +148,13 @@ import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pyarrow.parquet as pq  # noqa: E402
-from pile_folder import make_row, write_pile_folder  # noqa: E402
 
 from builders.analysis.reorder_dataset import REORDER_REPORT, reorder_dataset  # noqa: E402
 from builders.cli import main as cli_main  # noqa: E402
 from builders.output.shards import write_rows_atomic  # noqa: E402
 from builders.schema import spike_counts_array  # noqa: E402
+
+from pile_folder import make_row, write_pile_folder  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +172,9 @@ def reordered(pile, tmp_path_factory):
 
 def by_segment(written: dict) -> dict:
     """``{component: {split: rows}}`` -> ``{(session_id, segment_id): row}``."""
-    return {(r["session_id"], r["segment_id"]): r for splits in written.values() for rows in splits.values() for r in rows}
+    return {
+        (r["session_id"], r["segment_id"]): r for splits in written.values() for rows in splits.values() for r in rows
+    }
 
 
 def test_reordered_dataset_loads_every_config_with_rows_permuted(pile, reordered, tmp_path):

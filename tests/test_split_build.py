@@ -17,14 +17,27 @@ from builders.synthetic import write_nwb_session
 COMPONENT = "giocomo"  # 349 published sessions: whole sessions go to test
 DANDISET = "000053"
 #: (subject, session, units, seconds): unequal sizes so that the nearest prefix matters
-SESSIONS = [("A", "1", 30, 40.0), ("A", "2", 12, 20.0), ("B", "1", 45, 60.0), ("B", "2", 8, 15.0),
-            ("C", "1", 20, 30.0), ("C", "2", 25, 50.0), ("D", "1", 15, 25.0)]
+SESSIONS = [
+    ("A", "1", 30, 40.0),
+    ("A", "2", 12, 20.0),
+    ("B", "1", 45, 60.0),
+    ("B", "2", 8, 15.0),
+    ("C", "1", 20, 30.0),
+    ("C", "2", 25, 50.0),
+    ("D", "1", 15, 25.0),
+]
 
 
 def write_sessions(folder: Path, sessions) -> Path:
     for i, (subject, session, units, seconds) in enumerate(sessions):
-        write_nwb_session(folder / f"sub-{subject}" / f"sub-{subject}_ses-{session}_ecephys.nwb",
-                          subject_id=subject, session_id=session, n_units=units, duration_s=seconds, seed=100 + i)
+        write_nwb_session(
+            folder / f"sub-{subject}" / f"sub-{subject}_ses-{session}_ecephys.nwb",
+            subject_id=subject,
+            session_id=session,
+            n_units=units,
+            duration_s=seconds,
+            seed=100 + i,
+        )
     return folder
 
 
@@ -47,8 +60,11 @@ def expected_test(out: Path, component: str = COMPONENT) -> set[str]:
     """The rule applied to the markers' tokens, by hand."""
     markers = [json.loads(p.read_text()) for p in (out / layout.STATE_DIR / component).glob("*.json")]
     splits = assign_sessions(component, [(m["subject_id"], m["session_id"], m["tokens"]) for m in markers])
-    return {Path(m["shards"][0]).name.partition("-")[2] for m in markers
-            if splits[(m["subject_id"], m["session_id"])] == "test"}
+    return {
+        Path(m["shards"][0]).name.partition("-")[2]
+        for m in markers
+        if splits[(m["subject_id"], m["session_id"])] == "test"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +127,9 @@ def test_builder_class_without_test_data(tmp_path):
     from neural_pile_rodent import NeuralPileRodent
 
     folder = tmp_path / "000931"
-    write_nwb_session(folder / "sub-I" / "sub-I_ses-1_ecephys.nwb", subject_id="I", session_id="1", n_units=10,
-                      duration_s=0.6, seed=5)
+    write_nwb_session(
+        folder / "sub-I" / "sub-I_ses-1_ecephys.nwb", subject_id="I", session_id="1", n_units=10, duration_s=0.6, seed=5
+    )
     builder = NeuralPileRodent(config_name="iurilli", data_dir=str(folder), cache_dir=str(tmp_path / "cache"))
     builder.download_and_prepare()
     datasets = builder.as_dataset()

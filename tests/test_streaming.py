@@ -10,8 +10,6 @@ import os
 
 import numpy as np
 import pytest
-from loopback import DandiStandIn, FigshareStandIn, FileServer
-from nwb_sizes import spike_data_bytes
 
 from builders.registry import get_component
 from builders.rows import session_to_rows
@@ -25,6 +23,9 @@ from builders.sources.http import FetchStats, RemoteReadError, RetryPolicy, open
 from builders.sources.local import list_local_assets
 from builders.sources.rangefile import RangeFile
 from builders.synthetic import write_demo_recordings, write_mat_subject, write_nwb_session
+
+from loopback import DandiStandIn, FigshareStandIn, FileServer
+from nwb_sizes import spike_data_bytes
 
 DANDISET = "000021"  # vcn: pinned to "draft" in the registry
 LFP_FILE = "sub-M09/sub-M09_ses-lfp_ecephys.nwb"
@@ -45,12 +46,26 @@ def archive_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("archive")
     dandiset = root / "dandi" / DANDISET
     write_demo_recordings(dandiset, seed=5, scale=0.02)
-    write_nwb_session(dandiset / LFP_FILE, subject_id="M09", session_id="lfp", n_units=60,
-                      duration_s=120.0, seed=9, n_probes=2, lfp_seconds=40.0)
+    write_nwb_session(
+        dandiset / LFP_FILE,
+        subject_id="M09",
+        session_id="lfp",
+        n_units=60,
+        duration_s=120.0,
+        seed=9,
+        n_probes=2,
+        lfp_seconds=40.0,
+    )
     (dandiset / "sub-M09" / "notes.txt").write_text("not an asset of the component\n")
     for number, subject in enumerate(("Krebs", "Robbins", "Waksman")):
-        write_mat_subject(root / "figshare" / "7739750", subject_id=subject, n_probes=3,
-                          units_per_probe=4, duration_s=20.0, seed=number)
+        write_mat_subject(
+            root / "figshare" / "7739750",
+            subject_id=subject,
+            n_probes=3,
+            units_per_probe=4,
+            duration_s=20.0,
+            seed=number,
+        )
     return root
 
 
@@ -266,7 +281,9 @@ def test_a_permanently_broken_asset_raises_an_error_naming_it(component, servers
 
 def test_a_missing_download_redirect_is_reported_with_the_asset(servers):
     files, dandi, _ = servers
-    ghost = Asset(path="sub-X/sub-X_ses-1_ecephys.nwb", url=f"{dandi.api_url}/assets/nope/download/", size=10, asset_id="nope")
+    ghost = Asset(
+        path="sub-X/sub-X_ses-1_ecephys.nwb", url=f"{dandi.api_url}/assets/nope/download/", size=10, asset_id="nope"
+    )
     with pytest.raises(RemoteReadError, match=r"sub-X/sub-X_ses-1_ecephys\.nwb.*404"):
         with open_remote(ghost, policy=FAST_RETRIES):
             pass
@@ -375,8 +392,9 @@ def test_a_stream_failing_while_hdf5_opens_it_is_reported_and_the_process_exits_
     import sys
     from pathlib import Path
 
-    script = CRASH_SCRIPT.format(tests=str(Path(__file__).parent), root=str(archive_root / "dandi" / DANDISET),
-                                 name=LFP_FILE)
+    script = CRASH_SCRIPT.format(
+        tests=str(Path(__file__).parent), root=str(archive_root / "dandi" / DANDISET), name=LFP_FILE
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-1500:]}"
     assert "reported:" in done.stdout and LFP_FILE in done.stdout

@@ -9,13 +9,14 @@ from itertools import islice
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from pile_folder import write_pile_folder
 
 from builders.pile import open_pile
 from builders.schema import rows_to_table, table_spike_counts
 from builders.streams import StreamError, StreamStateError, token_stream, window_stream
 from tokenizer.motif_tokenizer import MotifTokenizer
 from tokenizer.motifs import count_motifs
+
+from pile_folder import write_pile_folder
 
 COMPONENTS = {"v2h": (3, 1), "vbn": (3, 1), "demo": (1, 1)}
 
@@ -96,7 +97,9 @@ def test_windows_equal_the_row_slices_they_report(pile, neurons, pad):
         if n >= n_neurons:
             assert w["neuron_mask"].all()
             if neurons == "block":
-                np.testing.assert_array_equal(w["neuron_index"], np.arange(w["neuron_start"], w["neuron_start"] + n_neurons))
+                np.testing.assert_array_equal(
+                    w["neuron_index"], np.arange(w["neuron_start"], w["neuron_start"] + n_neurons)
+                )
             else:
                 assert w["neuron_start"] == -1 and np.all(np.diff(w["neuron_index"]) > 0)
         elif pad == "tile":
@@ -107,8 +110,12 @@ def test_windows_equal_the_row_slices_they_report(pile, neurons, pad):
             padded_neurons += 1
             np.testing.assert_array_equal(w["neuron_mask"], np.arange(n_neurons) < n)
         padded_bins += t < n_bins
-        row_table = pq.ParquetFile(w["path"]).read_row_group(w["row_group"], columns=["session_id", "segment_id", "source_dataset"])
-        assert row_table.slice(w["row"], 1).to_pylist()[0] == {k: w[k] for k in ("session_id", "segment_id", "source_dataset")}
+        row_table = pq.ParquetFile(w["path"]).read_row_group(
+            w["row_group"], columns=["session_id", "segment_id", "source_dataset"]
+        )
+        assert row_table.slice(w["row"], 1).to_pylist()[0] == {
+            k: w[k] for k in ("session_id", "segment_id", "source_dataset")
+        }
     assert padded_neurons and padded_bins  # the test pile has rows narrower and shorter than the window
 
 
@@ -164,8 +171,9 @@ def test_every_rank_gets_the_same_count_and_ranks_see_disjoint_rows(pile):
     for world_size in (1, 2, 3, n_row_groups + 2):
         counts, rows = [], []
         for rank in range(world_size):
-            stream = window_stream(pile, n_neurons=8, n_bins=30, seed=0, rank=rank, world_size=world_size,
-                                   epochs=1, sampling="uniform")
+            stream = window_stream(
+                pile, n_neurons=8, n_bins=30, seed=0, rank=rank, world_size=world_size, epochs=1, sampling="uniform"
+            )
             items = list(stream)
             counts.append(len(items))
             assert len(items) == len(stream)
@@ -176,8 +184,10 @@ def test_every_rank_gets_the_same_count_and_ranks_see_disjoint_rows(pile):
         for a in range(world_size):
             for b in range(a + 1, world_size):
                 assert not rows[a] & rows[b]
-        tokens = [len(list(token_stream(pile, seq_len=40, n_neurons=8, seed=0, rank=r, world_size=world_size, epochs=1)))
-                  for r in range(world_size)]
+        tokens = [
+            len(list(token_stream(pile, seq_len=40, n_neurons=8, seed=0, rank=r, world_size=world_size, epochs=1)))
+            for r in range(world_size)
+        ]
         assert len(set(tokens)) == 1 and tokens[0] > 0
 
 
@@ -209,8 +219,9 @@ def test_tokens_decode_back_to_the_windows(pile, patch_size):
     # lossless on these windows: the vocabulary is every motif of their whole time steps
     seen = [w["spike_counts"][:, : int(w["bin_mask"].sum()) // p_t * p_t] for w in window_list]
     tok = None if patch_size is None else lossless_tokenizer(pile, patch_size, [a for a in seen if a.shape[1]])
-    seqs = list(islice(token_stream(pile, seq_len=seq_len, n_neurons=n_neurons, n_bins=n_bins,
-                                                      tokenizer=tok, seed=9), 30))
+    seqs = list(
+        islice(token_stream(pile, seq_len=seq_len, n_neurons=n_neurons, n_bins=n_bins, tokenizer=tok, seed=9), 30)
+    )
     flat = np.concatenate([np.append(s["input_ids"], s["labels"][-1]) for s in seqs])
     for s in seqs:
         assert s["input_ids"].dtype == np.int32 and s["input_ids"].shape == (seq_len,)
@@ -233,8 +244,12 @@ def test_tokens_decode_back_to_the_windows(pile, patch_size):
 
 def test_a_state_of_other_arguments_is_refused_naming_the_argument(pile):
     state = window_stream(pile, n_neurons=8, n_bins=30, seed=0).state_dict()
-    for change, name in [(dict(seed=1), "seed"), (dict(n_bins=31), "n_bins"), (dict(rank=1, world_size=2), "rank"),
-                         (dict(sampling="uniform"), "sampling")]:
+    for change, name in [
+        (dict(seed=1), "seed"),
+        (dict(n_bins=31), "n_bins"),
+        (dict(rank=1, world_size=2), "rank"),
+        (dict(sampling="uniform"), "sampling"),
+    ]:
         args = dict(n_neurons=8, n_bins=30, seed=0) | change
         with pytest.raises(StreamStateError, match=f"saved with {name}="):
             window_stream(pile, **args).load_state_dict(state)
@@ -257,11 +272,23 @@ def test_bad_arguments_are_clear_errors(pile):
         (lambda: window_stream(pile, n_neurons=4, n_bins=10, split="validation"), "split 'validation' has no rows"),
         (lambda: window_stream(pile, n_neurons=4, n_bins=10, sampling="random"), "sampling must be one of"),
         (lambda: window_stream(pile, n_neurons=4, n_bins=10, seed=-1), "seed must be a non-negative integer"),
-        (lambda: token_stream(pile, seq_len=10**6, n_neurons=8, n_bins=10, sampling="uniform"), "fewer than one sequence"),
+        (
+            lambda: token_stream(pile, seq_len=10**6, n_neurons=8, n_bins=10, sampling="uniform"),
+            "fewer than one sequence",
+        ),
         (lambda: token_stream(pile, seq_len=8, n_neurons=8), "shorter than one time step"),
-        (lambda: token_stream(pile, seq_len=64, n_neurons=7, tokenizer=tok), "not a multiple of the tokenizer's patch height 2"),
-        (lambda: token_stream(pile, seq_len=64, n_neurons=8, n_bins=12, tokenizer=tok), "not a multiple of the tokenizer's patch width 5"),
-        (lambda: window_stream(pile, n_neurons=4, n_bins=10, world_size=10_000, sampling="uniform"), "fewer than one per rank"),
+        (
+            lambda: token_stream(pile, seq_len=64, n_neurons=7, tokenizer=tok),
+            "not a multiple of the tokenizer's patch height 2",
+        ),
+        (
+            lambda: token_stream(pile, seq_len=64, n_neurons=8, n_bins=12, tokenizer=tok),
+            "not a multiple of the tokenizer's patch width 5",
+        ),
+        (
+            lambda: window_stream(pile, n_neurons=4, n_bins=10, world_size=10_000, sampling="uniform"),
+            "fewer than one per rank",
+        ),
     ]
     for make, message in cases:
         with pytest.raises(StreamError, match=message):
@@ -283,8 +310,9 @@ def test_a_folder_path_and_a_config_open_the_pile(written):
 
 def test_reference_layout_component_rows_only(reference_folder, written):
     rows = written[1]["vbn"]["train"]
-    stream = window_stream(str(reference_folder), config="vbn", n_neurons=6, n_bins=25, seed=3, epochs=1,
-                           sampling="uniform")
+    stream = window_stream(
+        str(reference_folder), config="vbn", n_neurons=6, n_bins=25, seed=3, epochs=1, sampling="uniform"
+    )
     items = list(stream)
     assert len(items) == len(rows)  # counted through the source_dataset column, not the footers
     assert {w["source_dataset"] for w in items} == {"vbn"}
@@ -294,18 +322,37 @@ def test_reference_layout_component_rows_only(reference_folder, written):
         counts = by_label[(w["session_id"], w["segment_id"])]
         used = w["neuron_mask"]
         valid = int(w["bin_mask"].sum())
-        np.testing.assert_array_equal(w["spike_counts"][used, :valid],
-                                      counts[w["neuron_index"][used], w["bin_start"] : w["bin_start"] + valid])
+        np.testing.assert_array_equal(
+            w["spike_counts"][used, :valid], counts[w["neuron_index"][used], w["bin_start"] : w["bin_start"] + valid]
+        )
     seqs = list(token_stream(str(reference_folder), config="vbn", seq_len=30, n_neurons=6, epochs=1))
-    assert seqs and len(seqs) == len(token_stream(str(reference_folder), config="vbn", seq_len=30, n_neurons=6, epochs=1))
+    assert seqs and len(seqs) == len(
+        token_stream(str(reference_folder), config="vbn", seq_len=30, n_neurons=6, epochs=1)
+    )
 
 
 def test_sample_command_prints_windows_and_sequences_and_saves_a_picture(written, tmp_path, capsys):
     from builders.cli import main
 
     out = tmp_path / "sample.png"
-    assert main(["sample", "--dataset", str(written[0]), "--n-neurons", "8", "--seq-len", "60", "-n", "2",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--dataset",
+                str(written[0]),
+                "--n-neurons",
+                "8",
+                "--seq-len",
+                "60",
+                "-n",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "separator 256" in printed and printed.count("segment_") == 2
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -348,14 +395,16 @@ def test_streams_through_the_hub_stand_in_write_nothing_locally(reference_repo, 
     sequences resume exactly, and no file appears in the (empty) Hugging Face home."""
     repo, written = reference_repo
     rows = {(r["session_id"], r["segment_id"]): r["spike_counts"] for r in written.select("vbn", ("train",))}
-    windows = list(window_stream(f"{repo}@main", config="vbn", n_neurons=6, n_bins=25, seed=2, epochs=1,
-                                 sampling="uniform"))
+    windows = list(
+        window_stream(f"{repo}@main", config="vbn", n_neurons=6, n_bins=25, seed=2, epochs=1, sampling="uniform")
+    )
     assert len(windows) == len(rows) and {w["source_dataset"] for w in windows} == {"vbn"}
     for w in windows:
         counts = rows[(w["session_id"], w["segment_id"])]
         used, valid = w["neuron_mask"], int(w["bin_mask"].sum())
-        np.testing.assert_array_equal(w["spike_counts"][used, :valid],
-                                      counts[w["neuron_index"][used], w["bin_start"]: w["bin_start"] + valid])
+        np.testing.assert_array_equal(
+            w["spike_counts"][used, :valid], counts[w["neuron_index"][used], w["bin_start"] : w["bin_start"] + valid]
+        )
     make = functools.partial(token_stream, repo, config="vbn", seq_len=40, n_neurons=8, seed=1)
     resume_check(make, [3], 8)
     home = tmp_path / "hf_home"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
-from conftest import DEMO_TEST_MAX_TOKENS, DEMO_TEST_SCALE
 from pynwb import NWBHDF5IO
 from scipy.io import loadmat
 
@@ -24,6 +23,8 @@ from builders.synthetic import (
     write_probe_split_session,
 )
 from builders.synthetic_population import SIM_BIN_S, simulate_population
+
+from conftest import DEMO_TEST_MAX_TOKENS, DEMO_TEST_SCALE
 
 
 def _read(path):
@@ -117,7 +118,13 @@ def test_same_seed_writes_the_same_file_contents(tmp_path):
     first = write_nwb_session(tmp_path / "a.nwb", **kwargs)
     second = write_nwb_session(tmp_path / "b.nwb", **kwargs)
     with h5py.File(first.path, "r") as fa, h5py.File(second.path, "r") as fb:
-        for name in ("units/id", "units/spike_times", "units/spike_times_index", "units/electrodes", "units/waveform_mean"):
+        for name in (
+            "units/id",
+            "units/spike_times",
+            "units/spike_times_index",
+            "units/electrodes",
+            "units/waveform_mean",
+        ):
             np.testing.assert_array_equal(fa[name][()], fb[name][()])
         assert list(fa["general/extracellular_ephys/electrodes/location"][()]) == list(
             fb["general/extracellular_ephys/electrodes/location"][()]
@@ -142,14 +149,19 @@ def test_demo_layout_and_sizes(demo_dir):
     assert {s.subject_id for s in sessions} == {"M01", "M02", "M03"}
     for spec in DEMO_SESSIONS:
         path = demo_path(demo_dir, spec)
-        assert path.relative_to(demo_dir).as_posix() == f"sub-{spec.subject_id}/sub-{spec.subject_id}_ses-{spec.session_id}_ecephys.nwb"
+        assert (
+            path.relative_to(demo_dir).as_posix()
+            == f"sub-{spec.subject_id}/sub-{spec.subject_id}_ses-{spec.session_id}_ecephys.nwb"
+        )
         assert _read(path).n_units == spec.n_units
     assert {spec.n_units for spec in DEMO_SESSIONS} <= set(range(40, 301))
     assert min(spec.n_units for spec in DEMO_SESSIONS) == 40 and max(spec.n_units for spec in DEMO_SESSIONS) == 300
     # at full scale one session is cut into segments; at test scale one exceeds the test limit
     full_tokens = [spec.n_units * round(spec.duration_s / SIM_BIN_S) for spec in DEMO_SESSIONS]
     assert max(full_tokens) > MAX_TOKENS
-    test_tokens = [s.n_units * round(max(DEMO_MIN_DURATION_S, s.duration_s * DEMO_TEST_SCALE) / SIM_BIN_S) for s in DEMO_SESSIONS]
+    test_tokens = [
+        s.n_units * round(max(DEMO_MIN_DURATION_S, s.duration_s * DEMO_TEST_SCALE) / SIM_BIN_S) for s in DEMO_SESSIONS
+    ]
     assert max(test_tokens) > DEMO_TEST_MAX_TOKENS > min(test_tokens)
 
 
@@ -238,6 +250,8 @@ def test_writers_reject_files_without_units(tmp_path):
 
 
 def test_every_probe_file_has_units(tmp_path):
-    truth = write_probe_split_session(tmp_path, subject_id="P", session_id="1", n_units=4, duration_s=3.0, seed=1, n_probes=4)
+    truth = write_probe_split_session(
+        tmp_path, subject_id="P", session_id="1", n_units=4, duration_s=3.0, seed=1, n_probes=4
+    )
     assert sorted(truth.probes.tolist()) == [0, 1, 2, 3]
     assert [_read(p).n_units for p in truth.paths] == [1, 1, 1, 1]

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pile_folder import sparse_counts
 
 from tokenizer.motif_table import MotifTable, write_motif_table
 from tokenizer.motif_tokenizer import CONFIG_FILE, WEIGHTS_FILE, ArtifactError, MotifTokenizer
 from tokenizer.motifs import count_motifs
+
+from pile_folder import sparse_counts
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,7 +98,10 @@ def test_known_and_unseen_motifs_map_to_cosine_nearest(trained):
     mixed_ids, mixed_stats = tok.encode_with_stats(to_grid(mixed, (1, len(mixed)), tok.patch_size))
     np.testing.assert_array_equal(mixed_ids.ravel()[1 : len(tok.vocab)], np.arange(1, len(tok.vocab)))
     assert mixed_stats.lossless == len(tok.vocab) - 1 and mixed_stats.searched == 1
-    for query, got in zip(np.concatenate([queries, loud, motifs[k:][:20]]), np.concatenate([ids.ravel(), loud_ids.ravel(), mixed_ids.ravel()[len(tok.vocab):]])):
+    for query, got in zip(
+        np.concatenate([queries, loud, motifs[k:][:20]]),
+        np.concatenate([ids.ravel(), loud_ids.ravel(), mixed_ids.ravel()[len(tok.vocab) :]]),
+    ):
         best, ties = brute_nearest(query, tok.vocab)
         assert got != tok.zero_id
         assert got in ties, (query, got, ties)
@@ -136,13 +140,19 @@ def test_encode_pads_to_whole_patches_and_reports_lossless_share(trained):
     padded = np.zeros((4 * p_n, 12 * p_t), np.uint8)
     padded[: counts.shape[0], : counts.shape[1]] = counts
     vocab_rows = {row.tobytes() for row in tok.vocab}
-    in_vocab = [padded[r * p_n : (r + 1) * p_n, c * p_t : (c + 1) * p_t].tobytes() in vocab_rows for r in range(4) for c in range(12)]
+    in_vocab = [
+        padded[r * p_n : (r + 1) * p_n, c * p_t : (c + 1) * p_t].tobytes() in vocab_rows
+        for r in range(4)
+        for c in range(12)
+    ]
     assert tok.stats.patches == 48 and tok.stats.lossless == sum(in_vocab)
     assert tok.lossless_fraction == pytest.approx(sum(in_vocab) / 48)
     exact = np.array(in_vocab).reshape(4, 12)
     for r in range(4):
         for c in range(12):
-            same = np.array_equal(tok.decode(ids[r : r + 1, c : c + 1]), padded[r * p_n : (r + 1) * p_n, c * p_t : (c + 1) * p_t])
+            same = np.array_equal(
+                tok.decode(ids[r : r + 1, c : c + 1]), padded[r * p_n : (r + 1) * p_n, c * p_t : (c + 1) * p_t]
+            )
             assert same == exact[r, c]
     with pytest.raises(ValueError, match="does not fit"):
         tok.decode(ids, shape=(counts.shape[0] + p_n, counts.shape[1]))
@@ -196,12 +206,18 @@ def test_capped_known_motifs_give_the_same_ids_and_a_smaller_artifact(trained, t
     changed = np.zeros(plain.shape, bool)
     changed[1 // p_n, 2 // p_t] = True
     np.testing.assert_array_equal(mixed[~changed], plain[~changed])
-    assert mixed[changed][0] == tok.encode(row[(1 // p_n) * p_n:(1 // p_n + 1) * p_n, (2 // p_t) * p_t:(2 // p_t + 1) * p_t])[0, 0]
+    assert (
+        mixed[changed][0]
+        == tok.encode(row[(1 // p_n) * p_n : (1 // p_n + 1) * p_n, (2 // p_t) * p_t : (2 // p_t + 1) * p_t])[0, 0]
+    )
     fresh = MotifTokenizer.from_counts(motifs, counts, k, tok.patch_size, max_known=cap)
     np.testing.assert_array_equal(fresh.encode(arrays[0]), capped.encode(arrays[0]))
     tok.save_pretrained(tmp_path / "full")
     capped.save_pretrained(tmp_path / "capped")
-    size = lambda name: (tmp_path / name / WEIGHTS_FILE).stat().st_size
+
+    def size(name):
+        return (tmp_path / name / WEIGHTS_FILE).stat().st_size
+
     assert size("capped") < size("full")
 
 
@@ -262,12 +278,25 @@ def test_cli_train_tokenizer(tmp_path):
 
     motifs, counts = count_motifs(training_arrays(8), (2, 5))
     write_motif_table(tmp_path / "m", MotifTable(motifs, counts, {"patch_size": [2, 5], "pad": "drop"}))
-    assert main(["train-tokenizer", "--motifs", str(tmp_path / "m"), "--vocab-size", "30", "--out", str(tmp_path / "t"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train-tokenizer",
+                "--motifs",
+                str(tmp_path / "m"),
+                "--vocab-size",
+                "30",
+                "--out",
+                str(tmp_path / "t"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     tok = MotifTokenizer.from_pretrained(tmp_path / "t")
     assert tok.vocab_size == 30 and tok.patch_size == (2, 5)
     direct = MotifTokenizer.from_counts(motifs, counts, 30, (2, 5))
     np.testing.assert_array_equal(tok.known_ids, direct.known_ids)
-
 
 
 LOAD_TYPO = """
@@ -319,14 +348,18 @@ def load_typo(tmp_path, **env) -> str:
 
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     clean.update(PYTHONPATH=str(REPO), HF_HOME=str(tmp_path / "hf_home"), **env)
-    done = subprocess.run([sys.executable, "-c", LOAD_TYPO], cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_TYPO], cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
 def test_missing_folder_is_named_not_reported_as_a_connection_problem(tmp_path):
     offline = load_typo(tmp_path, HF_HUB_OFFLINE="1")
-    assert offline.startswith("tok_typo: no such local folder") and "Hub was not asked (HF_HUB_OFFLINE is set)" in offline
+    assert (
+        offline.startswith("tok_typo: no such local folder") and "Hub was not asked (HF_HUB_OFFLINE is set)" in offline
+    )
     hub = RepoNotFoundHub()
     try:
         online = load_typo(tmp_path, HF_ENDPOINT=hub.url)

@@ -13,8 +13,6 @@ import time
 import h5py
 import numpy as np
 import pytest
-from loopback import DandiStandIn, FileServer
-from nwb_sizes import spike_data_bytes
 
 from builders.pipeline import BuildOptions, SessionJob, run_jobs
 from builders.registry import get_component
@@ -28,6 +26,9 @@ from builders.sources.hdf5plan import all_chunks
 from builders.sources.http import FetchStats, open_remote
 from builders.sources.rangefile import HoldLimitExceeded, RangeFile
 from builders.synthetic import SPIKE_LAYOUTS, write_nwb_session
+
+from loopback import DandiStandIn, FileServer
+from nwb_sizes import spike_data_bytes
 
 DANDISET = "000021"  # vcn, pinned to "draft"
 #: Wide-area settings of the tests: small, so the tests stay quick, but every request pays.
@@ -55,15 +56,25 @@ def archive(tmp_path_factory):
     """One session per spike layout (150 units x 10 min: ~37 chunks of 64 KiB) plus LFP."""
     root = tmp_path_factory.mktemp("wan")
     for number, layout in enumerate(SPIKE_LAYOUTS):
-        write_nwb_session(root / DANDISET / _path(number, layout), subject_id=f"W{number}", session_id=layout,
-                          n_units=150, duration_s=600.0, seed=40 + number, lfp_seconds=4.0, spike_layout=layout)
+        write_nwb_session(
+            root / DANDISET / _path(number, layout),
+            subject_id=f"W{number}",
+            session_id=layout,
+            n_units=150,
+            duration_s=600.0,
+            seed=40 + number,
+            lfp_seconds=4.0,
+            spike_layout=layout,
+        )
     return root
 
 
 @pytest.fixture(scope="module")
 def wan(archive):
-    with FileServer(archive, latency_s=LATENCY_S, bandwidth_bytes_per_s=BANDWIDTH) as files, \
-            DandiStandIn(files, latency_s=LATENCY_S) as dandi:
+    with (
+        FileServer(archive, latency_s=LATENCY_S, bandwidth_bytes_per_s=BANDWIDTH) as files,
+        DandiStandIn(files, latency_s=LATENCY_S) as dandi,
+    ):
         dandi.add_dandiset(DANDISET, DANDISET)
         yield files, dandi
 
@@ -229,7 +240,12 @@ def test_prefetch_merges_ranges_fetches_in_parallel_and_serves_reads_from_memory
 def test_overlapping_held_runs_serve_every_read_inside_them():
     content = bytes(range(256)) * 100
     fetch, calls = _counting_fetch(content)
-    runs = [(0, content[0:10_000]), (2_000, content[2_000:2_100]), (9_000, content[9_000:15_000]), (15_000, content[15_000:16_000])]
+    runs = [
+        (0, content[0:10_000]),
+        (2_000, content[2_000:2_100]),
+        (9_000, content[9_000:15_000]),
+        (15_000, content[15_000:16_000]),
+    ]
     handle = RangeFile(fetch, len(content), block_size=1000, preloaded=runs)
     for start, stop in [(2_050, 2_500), (5_000, 12_000), (0, 16_000), (14_990, 15_010)]:
         handle.seek(start)

@@ -66,14 +66,16 @@ def file_items(piles: list[Pile]) -> list[FileItem]:
     return sorted(items, key=lambda item: -sum(g.num_rows for g in item.groups))
 
 
-def count_pile_motifs(piles: list[Pile], patch_size, pad: str = "drop", *, executor: Executor | None = None,
-                      progress: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+def count_pile_motifs(
+    piles: list[Pile], patch_size, pad: str = "drop", *, executor: Executor | None = None, progress: bool = True
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Exact counts of every distinct motif over the piles' rows: ``(motifs, counts, rows)``, most frequent first."""
     patch_size = check_patch_size(patch_size)
     pad = check_pad(pad)
     items = file_items(piles)
-    outcomes = (executor or SerialExecutor()).map(MotifCountTask(piles, patch_size, pad), items,
-                                                  desc="count motifs (files)", progress=progress)
+    outcomes = (executor or SerialExecutor()).map(
+        MotifCountTask(piles, patch_size, pad), items, desc="count motifs (files)", progress=progress
+    )
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise PileError(f"{failed[0].item.groups[0].path}: {failed[0].error}")

@@ -40,8 +40,9 @@ def _layout(shown: int, p_n: int, p_t: int) -> tuple[int, int, float]:
     return best
 
 
-def top_motifs_figure(motifs: np.ndarray, counts: np.ndarray, patch_size, top: int = 24, title: str = "",
-                      bin_label: str = "20 ms"):
+def top_motifs_figure(
+    motifs: np.ndarray, counts: np.ndarray, patch_size, top: int = 24, title: str = "", bin_label: str = "20 ms"
+):
     """A Figure of the ``top`` most frequent motifs (table sorted most frequent first)."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import BoundaryNorm, ListedColormap
@@ -76,8 +77,9 @@ def top_motifs_figure(motifs: np.ndarray, counts: np.ndarray, patch_size, top: i
             ax.grid(which="minor", color="white", linewidth=0.8)
             ax.tick_params(which="minor", length=0)
         ax.set_title(f"#{i + 1}  {int(counts[i]):,} ({100 * counts[i] / total:.3g}%)", fontsize=7)
-    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes.ravel().tolist(), shrink=0.6,
-                       ticks=[0, 1, 2, 3], aspect=15)
+    bar = fig.colorbar(
+        ScalarMappable(norm=norm, cmap=cmap), ax=axes.ravel().tolist(), shrink=0.6, ticks=[0, 1, 2, 3], aspect=15
+    )
     bar.ax.set_yticklabels(["0", "1", "2", "3+"])
     bar.set_label(f"spikes per {bin_label} bin", fontsize=8)
     bar.ax.tick_params(labelsize=7)
@@ -100,12 +102,15 @@ def motif_table_title(metadata: dict, shown: int) -> str:
     p_n, p_t = metadata["patch_size"]
     configs = ", ".join(metadata.get("configs", [])) or "unknown configs"
     splits = ", ".join(metadata.get("splits", [])) or "unknown splits"
-    return (f"Top {shown} motifs ({p_n} neuron x {p_t} bins) of {int(metadata.get('total_patches', 0)):,} patches; "
-            f"{metadata.get('dataset', 'dataset')}: {configs} ({splits})")
+    return (
+        f"Top {shown} motifs ({p_n} neuron x {p_t} bins) of {int(metadata.get('total_patches', 0)):,} patches; "
+        f"{metadata.get('dataset', 'dataset')}: {configs} ({splits})"
+    )
 
 
 def plot_motif_table(table, path, top: int = 24) -> Path:
     """The figure of a :class:`~tokenizer.motif_table.MotifTable` (``top_motifs.png`` of its folder)."""
     shown = min(int(top), len(table.counts))
-    return plot_top_motifs(table.motifs, table.counts, table.patch_size, path, top=top,
-                           title=motif_table_title(table.metadata, shown))
+    return plot_top_motifs(
+        table.motifs, table.counts, table.patch_size, path, top=top, title=motif_table_title(table.metadata, shown)
+    )

@@ -22,8 +22,16 @@ from .patches import check_pad, check_patch_size
 logger = logging.getLogger(__name__)
 
 
-def motif_table_job(piles: list[Pile], patch_size, pad: str, out: str | Path, *, top: int = 24,
-                    executor: Executor | None = None, progress: bool = True) -> MotifTable:
+def motif_table_job(
+    piles: list[Pile],
+    patch_size,
+    pad: str,
+    out: str | Path,
+    *,
+    top: int = 24,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> MotifTable:
     """Count every distinct motif of ``piles`` and write ``out``/{motifs.parquet, metadata.json, top_motifs.png}."""
     patch_size = check_patch_size(patch_size)
     pad = check_pad(pad)
@@ -33,9 +41,16 @@ def motif_table_job(piles: list[Pile], patch_size, pad: str, out: str | Path, *,
     seconds = time.perf_counter() - started
     first = piles[0].source
     meta = table_metadata(
-        patch_size, pad, motifs, counts,
-        dataset=first["dataset"], configs=[p.source["config"] for p in piles], splits=list(first["splits"]),
-        rows=int(rows), files=len({f.path for p in piles for f in p.files}), seconds=round(seconds, 3),
+        patch_size,
+        pad,
+        motifs,
+        counts,
+        dataset=first["dataset"],
+        configs=[p.source["config"] for p in piles],
+        splits=list(first["splits"]),
+        rows=int(rows),
+        files=len({f.path for p in piles for f in p.files}),
+        seconds=round(seconds, 3),
         sources=[p.source for p in piles],
     )
     table = MotifTable(motifs, counts, meta)

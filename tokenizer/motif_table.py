@@ -89,7 +89,9 @@ def write_motif_table(out_dir, table: MotifTable) -> Path:
     motifs = np.ascontiguousarray(table.motifs, dtype=np.uint8)
     counts = np.asarray(table.counts, dtype=np.int64)
     if motifs.ndim != 2 or motifs.shape[1] != width or len(motifs) != len(counts):
-        raise ValueError(f"motifs {motifs.shape} / counts {counts.shape} do not fit patch size {table.metadata['patch_size']}")
+        raise ValueError(
+            f"motifs {motifs.shape} / counts {counts.shape} do not fit patch size {table.metadata['patch_size']}"
+        )
     if len(counts) > 1 and np.any(np.diff(counts) > 0):
         raise ValueError("motif table must be sorted by count, most frequent first (see tokenizer.motifs.sort_motifs)")
     meta_json = json.dumps(table.metadata, indent=2, sort_keys=True)
@@ -131,7 +133,9 @@ def read_motif_table(table_dir) -> MotifTable:
     width = int(np.prod(check_patch_size(meta.get("patch_size"))))
     field_type = arrow.schema.field("motif").type if "motif" in arrow.schema.names else None
     if field_type != pa.list_(pa.uint8(), width) or "count" not in arrow.schema.names:
-        raise ValueError(f"{path}: expected columns motif fixed_size_list<uint8>[{width}] and count, got {arrow.schema}")
+        raise ValueError(
+            f"{path}: expected columns motif fixed_size_list<uint8>[{width}] and count, got {arrow.schema}"
+        )
     motif_col = arrow.column("motif").combine_chunks() if arrow.num_rows else None
     motifs = (
         motif_col.values.to_numpy(zero_copy_only=False).reshape(-1, width)

@@ -95,7 +95,7 @@ class EncodeStats:
     def lossless_fraction(self) -> float:
         return self.lossless / self.patches if self.patches else 1.0
 
-    def __add__(self, other: "EncodeStats") -> "EncodeStats":
+    def __add__(self, other: EncodeStats) -> EncodeStats:
         return EncodeStats(self.patches + other.patches, self.lossless + other.lossless, self.searched + other.searched)
 
 
@@ -146,7 +146,9 @@ class MotifTokenizer(
         width = self.patch_size[0] * self.patch_size[1]
         vocab = np.ascontiguousarray(vocab)
         if vocab.dtype != np.uint8 or vocab.ndim != 2 or vocab.shape[1] != width:
-            raise ValueError(f"vocab must be uint8 (K, {width}) for patch size {self.patch_size}, got {vocab.dtype} {vocab.shape}")
+            raise ValueError(
+                f"vocab must be uint8 (K, {width}) for patch size {self.patch_size}, got {vocab.dtype} {vocab.shape}"
+            )
         if len(vocab) < 2:
             raise ValueError("a vocabulary needs the silent motif and at least one non-silent motif (K >= 2)")
         silent = np.flatnonzero(~vocab.any(axis=1))
@@ -154,7 +156,9 @@ class MotifTokenizer(
             raise ValueError(f"vocab must hold the silent (all-zero) motif exactly once, found it {len(silent)} times")
         self.vocab = vocab
         self.zero_id = int(silent[0])
-        self.vocab_counts = np.zeros(len(vocab), np.int64) if vocab_counts is None else np.asarray(vocab_counts, np.int64)
+        self.vocab_counts = (
+            np.zeros(len(vocab), np.int64) if vocab_counts is None else np.asarray(vocab_counts, np.int64)
+        )
         if self.vocab_counts.shape != (len(vocab),):
             raise ValueError(f"vocab_counts must have shape ({len(vocab)},), got {self.vocab_counts.shape}")
         known_motifs = np.zeros((0, width), np.uint8) if known_motifs is None else np.ascontiguousarray(known_motifs)
@@ -162,7 +166,9 @@ class MotifTokenizer(
         if known_motifs.dtype != np.uint8 or known_motifs.ndim != 2 or known_motifs.shape[1] != width:
             raise ValueError(f"known_motifs must be uint8 (M, {width}), got {known_motifs.dtype} {known_motifs.shape}")
         if known_ids.shape != (len(known_motifs),) or not np.issubdtype(known_ids.dtype, np.integer):
-            raise ValueError(f"known_ids must be integers of shape ({len(known_motifs)},), got {known_ids.dtype} {known_ids.shape}")
+            raise ValueError(
+                f"known_ids must be integers of shape ({len(known_motifs)},), got {known_ids.dtype} {known_ids.shape}"
+            )
         if len(known_ids) and (known_ids.min() < 0 or known_ids.max() >= len(vocab)):
             raise ValueError(f"known_ids must lie in [0, {len(vocab)})")
         self.known_motifs = known_motifs
@@ -186,14 +192,18 @@ class MotifTokenizer(
         self._known = np.concatenate([self.vocab, self.known_motifs])
         self._known_ids = np.concatenate([np.arange(len(self.vocab), dtype=ID_DTYPE), self.known_ids])
         fits = self._known.max(axis=1) < self._codec.limit if self._codec.bits else np.zeros(len(self._known), bool)
-        self._packed = _Lookup(self._codec.packed(self._known[fits]), self._known_ids[fits], np.flatnonzero(fits) < len(self.vocab))
+        self._packed = _Lookup(
+            self._codec.packed(self._known[fits]), self._known_ids[fits], np.flatnonzero(fits) < len(self.vocab)
+        )
         self._bytewise: _Lookup | None = None
         if len(np.unique(self._codec.bytewise(self._known))) != len(self._known):
             raise ValueError("a motif appears twice among the vocabulary and known motifs")
 
-    def _bytewise_lookup(self) -> "_Lookup":
+    def _bytewise_lookup(self) -> _Lookup:
         if self._bytewise is None:
-            self._bytewise = _Lookup(self._codec.bytewise(self._known), self._known_ids, np.arange(len(self._known)) < len(self.vocab))
+            self._bytewise = _Lookup(
+                self._codec.bytewise(self._known), self._known_ids, np.arange(len(self._known)) < len(self.vocab)
+            )
         return self._bytewise
 
     @property
@@ -242,7 +252,12 @@ class MotifTokenizer(
             keys, lookup, to_patches, memo = codec.packed(patches), self._packed, codec.unpacked, self.memo
             busy = np.flatnonzero(keys)
         else:
-            keys, lookup, to_patches, memo = codec.bytewise(patches), self._bytewise_lookup(), codec.from_bytewise, self.memo_bytewise
+            keys, lookup, to_patches, memo = (
+                codec.bytewise(patches),
+                self._bytewise_lookup(),
+                codec.from_bytewise,
+                self.memo_bytewise,
+            )
             busy = np.flatnonzero(patches.any(axis=1))
         ids = np.full(len(keys), self.zero_id, dtype=ID_DTYPE)
         lossless = len(keys) - len(busy)
@@ -290,8 +305,17 @@ class MotifTokenizer(
 
     # ------------------------------------------------------------------ training
     @classmethod
-    def from_counts(cls, motifs, counts, vocab_size: int, patch_size, *, assign=nearest_by_cosine, training=None,
-                    max_known: int | None = DEFAULT_MAX_KNOWN):
+    def from_counts(
+        cls,
+        motifs,
+        counts,
+        vocab_size: int,
+        patch_size,
+        *,
+        assign=nearest_by_cosine,
+        training=None,
+        max_known: int | None = DEFAULT_MAX_KNOWN,
+    ):
         """Tokenizer of the ``vocab_size`` most frequent motifs of a ``(motifs, counts)`` table.
 
         Args:
@@ -310,7 +334,9 @@ class MotifTokenizer(
         silent = np.flatnonzero(~motifs.any(axis=1))
         available = len(motifs) + (0 if len(silent) else 1)
         if k < 2 or k > available:
-            raise ValueError(f"vocab_size must be in [2, {available}] for this table ({len(motifs)} distinct motifs), got {k}")
+            raise ValueError(
+                f"vocab_size must be in [2, {available}] for this table ({len(motifs)} distinct motifs), got {k}"
+            )
         chosen = np.arange(k)
         if not len(silent):
             vocab = np.concatenate([motifs[: k - 1], np.zeros((1, motifs.shape[1]), np.uint8)])
@@ -332,16 +358,27 @@ class MotifTokenizer(
         summary["in_vocab_share"] = float(vocab_counts.sum() / total) if total else 1.0
         summary["known_share"] = float(counts[rest].sum() / total) if total else 0.0
         summary["oov_motifs"], summary["known_motifs_kept"] = int(n_rest), int(len(rest))
-        return cls(vocab, patch_size, vocab_counts=vocab_counts, known_motifs=known, known_ids=known_ids, training=summary)
+        return cls(
+            vocab, patch_size, vocab_counts=vocab_counts, known_motifs=known, known_ids=known_ids, training=summary
+        )
 
     @classmethod
-    def train(cls, motif_table, vocab_size: int, *, assign=nearest_by_cosine, max_known: int | None = DEFAULT_MAX_KNOWN):
+    def train(
+        cls, motif_table, vocab_size: int, *, assign=nearest_by_cosine, max_known: int | None = DEFAULT_MAX_KNOWN
+    ):
         """Tokenizer of the ``vocab_size`` most frequent motifs of a motif table (folder or MotifTable)."""
         table = motif_table if isinstance(motif_table, MotifTable) else read_motif_table(motif_table)
         keep = ("dataset", "configs", "splits", "rows", "total_patches", "unique_motifs", "pad", "sources")
         training = {k: table.metadata[k] for k in keep if k in table.metadata}
-        return cls.from_counts(table.motifs, table.counts, vocab_size, table.patch_size, assign=assign, training=training,
-                               max_known=max_known)
+        return cls.from_counts(
+            table.motifs,
+            table.counts,
+            vocab_size,
+            table.patch_size,
+            assign=assign,
+            training=training,
+            max_known=max_known,
+        )
 
     # ------------------------------------------------------------------ persistence
     def config(self) -> dict:
@@ -370,8 +407,11 @@ class MotifTokenizer(
         from builders.output.shards import atomic_path, write_text_atomic
 
         with atomic_path(save_directory / WEIGHTS_FILE) as tmp:
-            save_file({k: np.ascontiguousarray(v, dtype=ARRAYS[k]) for k, v in arrays.items()}, str(tmp),
-                      metadata={"format": FORMAT})
+            save_file(
+                {k: np.ascontiguousarray(v, dtype=ARRAYS[k]) for k, v in arrays.items()},
+                str(tmp),
+                metadata={"format": FORMAT},
+            )
         write_text_atomic(save_directory / CONFIG_FILE, json.dumps(self.config(), indent=2, sort_keys=True) + "\n")
         write_text_atomic(save_directory / CARD_FILE, model_card(self))
 
@@ -385,7 +425,9 @@ class MotifTokenizer(
             ArtifactError: the folder or repo holds no valid tokenizer.
         """
         name = str(pretrained_model_name_or_path)
-        looks_local = isinstance(pretrained_model_name_or_path, Path) or name.startswith((".", "/", "~")) or name.count("/") > 1
+        looks_local = (
+            isinstance(pretrained_model_name_or_path, Path) or name.startswith((".", "/", "~")) or name.count("/") > 1
+        )
         if looks_local or os.path.isdir(name):
             name = os.path.expanduser(name)
             if not os.path.isdir(name):
@@ -400,12 +442,21 @@ class MotifTokenizer(
             raise TokenizerNotFoundError(hub_lookup_failure(name, err)) from None
 
     @classmethod
-    def _from_pretrained(cls, *, model_id, revision, cache_dir, force_download, local_files_only, token, **_config_values):
+    def _from_pretrained(
+        cls, *, model_id, revision, cache_dir, force_download, local_files_only, token, **_config_values
+    ):
         if os.path.isdir(model_id):
             config_path, weights_path = Path(model_id) / CONFIG_FILE, Path(model_id) / WEIGHTS_FILE
             refuse_pickles(Path(model_id))
         else:
-            fetch = dict(repo_id=model_id, revision=revision, cache_dir=cache_dir, force_download=force_download, local_files_only=local_files_only, token=token)
+            fetch = dict(
+                repo_id=model_id,
+                revision=revision,
+                cache_dir=cache_dir,
+                force_download=force_download,
+                local_files_only=local_files_only,
+                token=token,
+            )
             config_path = Path(hf_hub_download(filename=CONFIG_FILE, **fetch))
             weights_path = Path(hf_hub_download(filename=WEIGHTS_FILE, **fetch))
         return load_artifact(cls, config_path, weights_path)
@@ -458,7 +509,9 @@ def read_config(path: Path) -> dict:
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ArtifactError(f"{path}: not a MotifTokenizer config (format must be {FORMAT!r})")
     if config.get("format_version") != FORMAT_VERSION:
-        raise ArtifactError(f"{path}: format_version {config.get('format_version')!r} is not supported (expected {FORMAT_VERSION})")
+        raise ArtifactError(
+            f"{path}: format_version {config.get('format_version')!r} is not supported (expected {FORMAT_VERSION})"
+        )
     return config
 
 
@@ -483,7 +536,9 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
         arr = arrays[name]
         rank = 2 if name in ("vocab", "known_motifs") else 1
         if arr.dtype != dtype or arr.ndim != rank:
-            raise ArtifactError(f"{path}: array {name!r} must be {np.dtype(dtype).name} with {rank} dims, got {arr.dtype} {arr.shape}")
+            raise ArtifactError(
+                f"{path}: array {name!r} must be {np.dtype(dtype).name} with {rank} dims, got {arr.dtype} {arr.shape}"
+            )
     return arrays
 
 
@@ -502,7 +557,9 @@ def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
             f"{config.get('vocab_size')} and patch size {p_n}x{p_t} (expected ({config.get('vocab_size')}, {p_n * p_t}))"
         )
     if arrays["known_motifs"].shape[1] != p_n * p_t or len(arrays["known_motifs"]) != len(arrays["known_ids"]):
-        raise ArtifactError(f"{weights_path}: known_motifs {arrays['known_motifs'].shape} / known_ids {arrays['known_ids'].shape} do not match")
+        raise ArtifactError(
+            f"{weights_path}: known_motifs {arrays['known_motifs'].shape} / known_ids {arrays['known_ids'].shape} do not match"
+        )
     try:
         tok = cls(
             vocab,
@@ -515,7 +572,9 @@ def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
     except ValueError as err:
         raise ArtifactError(f"{weights_path}: {err}") from err
     if tok.zero_id != config.get("zero_id"):
-        raise ArtifactError(f"{weights_path}: silent motif is id {tok.zero_id} but {config_path.name} says {config.get('zero_id')}")
+        raise ArtifactError(
+            f"{weights_path}: silent motif is id {tok.zero_id} but {config_path.name} says {config.get('zero_id')}"
+        )
     return tok
 
 

@@ -13,7 +13,7 @@ merge exactly with :func:`merge_motif_counts`.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

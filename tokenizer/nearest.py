@@ -37,8 +37,9 @@ class CosineCandidates:
         self.zero_id = int(zero_id)
 
 
-def nearest_by_cosine(queries: np.ndarray, vocab: np.ndarray, zero_id: int, *,
-                      prepared: CosineCandidates | None = None) -> np.ndarray:
+def nearest_by_cosine(
+    queries: np.ndarray, vocab: np.ndarray, zero_id: int, *, prepared: CosineCandidates | None = None
+) -> np.ndarray:
     """Vocabulary id (int64) of each uint8 ``(Q, width)`` query motif.
 
     Args:

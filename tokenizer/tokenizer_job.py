@@ -35,20 +35,35 @@ class NearestTask(Task):
         return nearest_by_cosine(queries, self.vocab, self.zero_id)
 
 
-def assign_nearest(queries: np.ndarray, vocab: np.ndarray, zero_id: int, *, executor: Executor | None = None,
-                   chunk: int = CHUNK_MOTIFS, progress: bool = True) -> np.ndarray:
+def assign_nearest(
+    queries: np.ndarray,
+    vocab: np.ndarray,
+    zero_id: int,
+    *,
+    executor: Executor | None = None,
+    chunk: int = CHUNK_MOTIFS,
+    progress: bool = True,
+) -> np.ndarray:
     """Vocabulary id (int64) of each query motif, chunk by chunk on ``executor``."""
-    parts = [queries[start:start + chunk] for start in range(0, len(queries), chunk)]
-    outcomes = (executor or SerialExecutor()).map(NearestTask(vocab, zero_id), parts,
-                                                  desc="nearest vocabulary motif (chunks)", progress=progress)
+    parts = [queries[start : start + chunk] for start in range(0, len(queries), chunk)]
+    outcomes = (executor or SerialExecutor()).map(
+        NearestTask(vocab, zero_id), parts, desc="nearest vocabulary motif (chunks)", progress=progress
+    )
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise RuntimeError(f"nearest-motif search failed: {failed[0].error}")
     return np.concatenate([o.result for o in outcomes]) if outcomes else np.zeros(0, np.int64)
 
 
-def tokenizer_job(motifs: str | Path, vocab_size: int, out: str | Path, *, executor: Executor | None = None,
-                  progress: bool = True, max_known: int | None = DEFAULT_MAX_KNOWN) -> MotifTokenizer:
+def tokenizer_job(
+    motifs: str | Path,
+    vocab_size: int,
+    out: str | Path,
+    *,
+    executor: Executor | None = None,
+    progress: bool = True,
+    max_known: int | None = DEFAULT_MAX_KNOWN,
+) -> MotifTokenizer:
     """Train a tokenizer of ``vocab_size`` ids from the motif table folder ``motifs`` and save it to ``out``.
 
     ``max_known``: out-of-vocabulary motifs whose ids are precomputed and saved (most frequent first).

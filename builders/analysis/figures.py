@@ -125,12 +125,15 @@ def colour_label(bin_size_s: float, k: int) -> str:
 
 def panel_title(meta: dict, counts: np.ndarray) -> str:
     t_start = float(meta.get("t_start") or 0.0)
-    return (f"{meta.get('source_dataset', '')} sub-{meta.get('subject_id', '')} ses-{meta.get('session_id', '')} "
-            f"{meta.get('segment_id', '')}\nstarts at {t_start:,.2f} s; {counts.shape[0]} units x {counts.shape[1]} bins")
+    return (
+        f"{meta.get('source_dataset', '')} sub-{meta.get('subject_id', '')} ses-{meta.get('session_id', '')} "
+        f"{meta.get('segment_id', '')}\nstarts at {t_start:,.2f} s; {counts.shape[0]} units x {counts.shape[1]} bins"
+    )
 
 
-def raster_figure(panels: list[RasterPanel], title: str, *, bin_size_s: float = BIN_SIZE,
-                  max_bins: int = MAX_PLOT_BINS):
+def raster_figure(
+    panels: list[RasterPanel], title: str, *, bin_size_s: float = BIN_SIZE, max_bins: int = MAX_PLOT_BINS
+):
     """A matplotlib Figure with one raster per panel, one shared colour scale and colour bar.
 
     Args:
@@ -152,14 +155,16 @@ def raster_figure(panels: list[RasterPanel], title: str, *, bin_size_s: float = 
     vmax = max(1.0, float(np.percentile(nonzero, 99))) if nonzero.size else 1.0
     fig = Figure(figsize=(4.2 * cols + 0.8, 3.4 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     image = None
     for ax, panel, blocks in zip(axes.flat, panels, shown):
         t_start = float(panel.meta.get("t_start") or 0.0)
         n_units = panel.counts.shape[0]
         extent = (t_start, t_start + blocks.shape[1] * k * bin_size_s, n_units - 0.5, -0.5)
-        image = ax.imshow(blocks, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=vmax, extent=extent)
+        image = ax.imshow(
+            blocks, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=vmax, extent=extent
+        )
         ax.set_title(panel_title(panel.meta, panel.counts), fontsize=8)
         ax.set_xlabel("time (s)", fontsize=7)
         ax.set_ylabel("unit", fontsize=7)
@@ -167,7 +172,9 @@ def raster_figure(panels: list[RasterPanel], title: str, *, bin_size_s: float = 
         ax.tick_params(labelsize=6)
     if image is not None:
         clipped = vmax < max(int(s.max()) for s in shown)  # the arrow: larger counts drawn as the darkest grey
-        bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, pad=0.01, extend="max" if clipped else "neither")
+        bar = fig.colorbar(
+            image, ax=axes.ravel().tolist(), shrink=0.8, pad=0.01, extend="max" if clipped else "neither"
+        )
         bar.set_label(colour_label(bin_size_s, k), fontsize=8)
         bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         bar.ax.tick_params(labelsize=6)
@@ -188,8 +195,9 @@ def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
     return path
 
 
-def raster_grid(panels: list[RasterPanel], title: str, path: Path, *, bin_size_s: float = BIN_SIZE,
-                max_bins: int = MAX_PLOT_BINS) -> Path:
+def raster_grid(
+    panels: list[RasterPanel], title: str, path: Path, *, bin_size_s: float = BIN_SIZE, max_bins: int = MAX_PLOT_BINS
+) -> Path:
     """Draw one raster per panel into a PNG at ``path``."""
     return save_figure(raster_figure(panels, title, bin_size_s=bin_size_s, max_bins=max_bins), path)
 
@@ -205,8 +213,12 @@ def plot_config(pile: Pile, out_dir: str | Path, *, n_examples: int = 9, seed: i
     if not samples:
         raise ValueError(f"{pile.describe()}: no rows to draw")
     title = f"{config} ({split}): {len(samples)} random rows, seed {seed}"
-    return raster_grid(read_panels(pile, samples), title, Path(out_dir) / raster_file_name(config, split, n_examples, seed),
-                       bin_size_s=pile_bin_size(pile))
+    return raster_grid(
+        read_panels(pile, samples),
+        title,
+        Path(out_dir) / raster_file_name(config, split, n_examples, seed),
+        bin_size_s=pile_bin_size(pile),
+    )
 
 
 def component_configs(pile: Pile) -> list[str]:

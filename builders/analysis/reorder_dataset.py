@@ -205,8 +205,10 @@ def output_configs(pile: Pile, tasks: list[ShardTask], out_dir: Path) -> list[di
     """The input card's ``configs:`` (its paths are relative, so they hold in the copy); without a
     card, one ``default`` config listing the files of each split."""
     if pile.card_configs:
-        return [{"config_name": name, **{k: v for k, v in params.items() if k != "features"}}
-                for name, params in pile.card_configs.items()]
+        return [
+            {"config_name": name, **{k: v for k, v in params.items() if k != "features"}}
+            for name, params in pile.card_configs.items()
+        ]
     by_split: dict[str, list[str]] = {}
     for task in tasks:
         by_split.setdefault(task.split, []).append(Path(task.target).relative_to(out_dir).as_posix())
@@ -228,7 +230,10 @@ def card_text(pile: Pile, tasks: list[ShardTask], out_dir: Path) -> str:
     origin = source.get("repo_id") or source["dataset"]
     if source.get("commit"):
         origin += f" at commit {source['commit']}"
-    return "---\n" + yaml.dump(front, Dumper=_PlainDumper, sort_keys=False) + f"""---
+    return (
+        "---\n"
+        + yaml.dump(front, Dumper=_PlainDumper, sort_keys=False)
+        + f"""---
 
 # Rodent neural pile, neurons reordered
 
@@ -251,6 +256,7 @@ original = reordered[np.argsort(neuron_order)]
 
 Configs: {", ".join(names)}.
 """
+    )
 
 
 def finalize(pile: Pile, tasks: list[ShardTask], out_dir: str | Path, records: list[dict]) -> dict:
@@ -274,8 +280,9 @@ def finalize(pile: Pile, tasks: list[ShardTask], out_dir: str | Path, records: l
     return report
 
 
-def reorder_dataset(dataset: str | Path, out_dir: str | Path, *, executor: Executor | None = None,
-                    progress: bool = True) -> dict:
+def reorder_dataset(
+    dataset: str | Path, out_dir: str | Path, *, executor: Executor | None = None, progress: bool = True
+) -> dict:
     """Reorder every file of every config of the pile ``dataset`` into ``out_dir``; returns the report.
 
     Reruns skip files already written. ``executor`` runs one file per item (default: this process).
@@ -287,10 +294,20 @@ def reorder_dataset(dataset: str | Path, out_dir: str | Path, *, executor: Execu
     piles = open_every_config(str(dataset))
     tasks = plan_shards(piles, out_dir)
     claim_output_folder(out_dir, OUT_KIND, earlier=(REORDER_REPORT,))
-    outcomes = (executor or SerialExecutor()).map(ReorderTask(piles[0]), tasks, desc="reorder files",
-                                                  progress=progress)
-    records = [o.result if o.ok else {**asdict(o.item), "status": "failed", "rows": 0, "tokens": 0,
-                                      "seconds": 0.0, "error": f"{o.item.source}: {o.error}"} for o in outcomes]
+    outcomes = (executor or SerialExecutor()).map(ReorderTask(piles[0]), tasks, desc="reorder files", progress=progress)
+    records = [
+        o.result
+        if o.ok
+        else {
+            **asdict(o.item),
+            "status": "failed",
+            "rows": 0,
+            "tokens": 0,
+            "seconds": 0.0,
+            "error": f"{o.item.source}: {o.error}",
+        }
+        for o in outcomes
+    ]
     return finalize(piles[0], tasks, out_dir, records)
 
 

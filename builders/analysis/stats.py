@@ -63,8 +63,7 @@ def dataset_stats(pile: Pile, *, executor: Executor | None = None, progress: boo
     ``parts``: ``{component: {split: {"tokens", "rows"}}}`` (components by ``source_dataset``).
     """
     groups = pile.row_groups()
-    outcomes = (executor or SerialExecutor()).map(TokenCountTask(pile), groups, desc="count tokens",
-                                                  progress=progress)
+    outcomes = (executor or SerialExecutor()).map(TokenCountTask(pile), groups, desc="count tokens", progress=progress)
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise PileError(f"{failed[0].item.path}: {failed[0].error}")
@@ -104,7 +103,9 @@ def format_stats(stats: dict, top: int = 8) -> str:
     splits = stats["splits"]
     lines = [f"{'component':<14}" + "".join(f"{s + ' tokens':>20}{s + ' rows':>12}" for s in splits)]
     for component, by_split in stats["parts"].items():
-        lines.append(f"{component:<14}" + "".join(f"{by_split[s]['tokens']:>20,}{by_split[s]['rows']:>12,}" for s in splits))
+        lines.append(
+            f"{component:<14}" + "".join(f"{by_split[s]['tokens']:>20,}{by_split[s]['rows']:>12,}" for s in splits)
+        )
     lines.append(f"{'total':<14}{stats['tokens']:>20,} tokens, {stats['rows']:,} rows")
     lines.append("")
     lines.append(f"{'value':>6}{'count':>20}{'probability':>14}")

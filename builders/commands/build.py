@@ -18,27 +18,43 @@ DEFAULT_OUT = "neural_pile_rodent"
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by ``neural-pile build`` and ``ray_jobs/build.py``."""
     parser.add_argument(
-        "components", nargs="+", metavar="COMPONENT",
+        "components",
+        nargs="+",
+        metavar="COMPONENT",
         help=f"components to build ('all' = the 25 real ones): {', '.join(registry())}",
     )
-    parser.add_argument("--data-dir", default=None,
-                        help="local copy laid out as `dandi download` leaves it: the dandiset folder, or a parent "
-                             "holding one folder per component (named by archive id or component name). "
-                             "Without it, recordings are streamed from the archive.")
-    parser.add_argument("--out", default=DEFAULT_OUT,
-                        help=f"dataset folder to write or extend (default: ./{DEFAULT_OUT}, so "
-                             f"load_dataset('{DEFAULT_OUT}', ...) works from here)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="local copy laid out as `dandi download` leaves it: the dandiset folder, or a parent "
+        "holding one folder per component (named by archive id or component name). "
+        "Without it, recordings are streamed from the archive.",
+    )
+    parser.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        help=f"dataset folder to write or extend (default: ./{DEFAULT_OUT}, so "
+        f"load_dataset('{DEFAULT_OUT}', ...) works from here)",
+    )
     parser.add_argument("--cache-dir", default=None, help="local byte cache for streamed files (optional)")
-    parser.add_argument("--dandi-api-url", default=None,
-                        help="DANDI API to list from (default: the public archive)")
+    parser.add_argument("--dandi-api-url", default=None, help="DANDI API to list from (default: the public archive)")
     parser.add_argument("--bin-size", type=float, default=BIN_SIZE, help="bin width in seconds (default: 0.02)")
-    parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS,
-                        help="longest row in tokens (neurons x bins) before a session is cut (default: 10M)")
-    parser.add_argument("--test-fraction", type=float, default=TEST_FRACTION,
-                        help="share of each component's tokens in the test split, by whole sessions or by the "
-                             "last bins of each session (builders/split.py; default: 0.01)")
-    parser.add_argument("--allow-failures", action="store_true",
-                        help="exit 0 even if some sessions failed (they are still reported)")
+    parser.add_argument(
+        "--max-tokens",
+        type=int,
+        default=MAX_TOKENS,
+        help="longest row in tokens (neurons x bins) before a session is cut (default: 10M)",
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=TEST_FRACTION,
+        help="share of each component's tokens in the test split, by whole sessions or by the "
+        "last bins of each session (builders/split.py; default: 0.01)",
+    )
+    parser.add_argument(
+        "--allow-failures", action="store_true", help="exit 0 even if some sessions failed (they are still reported)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -62,9 +78,13 @@ def options_from_args(args: argparse.Namespace):
     # Absolute paths: Ray tasks (and spawned processes) may run from another working directory.
     absolute = lambda path: os.path.abspath(os.path.expanduser(path)) if path else path  # noqa: E731
     return BuildOptions(
-        out=absolute(args.out), data_dir=absolute(args.data_dir), dandi_api_url=args.dandi_api_url,
+        out=absolute(args.out),
+        data_dir=absolute(args.data_dir),
+        dandi_api_url=args.dandi_api_url,
         cache_dir=absolute(args.cache_dir),
-        bin_size=args.bin_size, max_tokens=args.max_tokens, test_fraction=args.test_fraction,
+        bin_size=args.bin_size,
+        max_tokens=args.max_tokens,
+        test_fraction=args.test_fraction,
     )
 
 
@@ -72,8 +92,10 @@ def run_summary(report: dict, records: list[dict]) -> str:
     """One line: what this run did (sessions built, skipped, failed, and already built before)."""
     status = [r["status"] for r in records]
     already = report.get("this_run", {}).get("already_done", 0)
-    return (f"this run: {status.count('done')} session(s) built, {status.count('skipped')} skipped (nothing to "
-            f"tokenize), {status.count('failed')} failed, {already} already built before (not redone)")
+    return (
+        f"this run: {status.count('done')} session(s) built, {status.count('skipped')} skipped (nothing to "
+        f"tokenize), {status.count('failed')} failed, {already} already built before (not redone)"
+    )
 
 
 def conclude(report: dict, components: list[str], allow_failures: bool) -> int:
@@ -129,9 +151,10 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "build", help="build components into a Parquet dataset folder",
+        "build",
+        help="build components into a Parquet dataset folder",
         description="Bin every session of the given components into 20 ms uint8 spike counts and write them as "
-                    "Parquet shards with a dataset card. Reruns resume: finished sessions are skipped.",
+        "Parquet shards with a dataset card. Reruns resume: finished sessions are skipped.",
     )
     add_build_arguments(parser)
     add_executor_arguments(parser, what="sessions")

@@ -26,14 +26,19 @@ BAD_INPUT = 2
 
 def add_pile_argument(parser: argparse.ArgumentParser, flag: str = "--dataset") -> None:
     """The pile to read, as ``args.dataset`` (``reorder`` and ``merge`` call the option ``--in``)."""
-    parser.add_argument(flag, dest="dataset", default=DEFAULT_DATASET,
-                        help="the pile: a local folder, a Hub dataset repo (namespace/name[@revision]), "
-                             "hf://datasets/... or an fsspec URL such as s3://bucket/pile "
-                             f"(default: ./{DEFAULT_DATASET}, what `neural-pile build` and `make demo` write)")
+    parser.add_argument(
+        flag,
+        dest="dataset",
+        default=DEFAULT_DATASET,
+        help="the pile: a local folder, a Hub dataset repo (namespace/name[@revision]), "
+        "hf://datasets/... or an fsspec URL such as s3://bucket/pile "
+        f"(default: ./{DEFAULT_DATASET}, what `neural-pile build` and `make demo` write)",
+    )
 
 
-def add_dataset_arguments(parser: argparse.ArgumentParser, *, splits: list[str] | None = None,
-                          many_configs: bool = False) -> None:
+def add_dataset_arguments(
+    parser: argparse.ArgumentParser, *, splits: list[str] | None = None, many_configs: bool = False
+) -> None:
     """``--dataset``, ``--config`` and ``--splits``.
 
     Args:
@@ -41,12 +46,20 @@ def add_dataset_arguments(parser: argparse.ArgumentParser, *, splits: list[str] 
         many_configs: ``--config`` takes several names.
     """
     add_pile_argument(parser)
-    parser.add_argument("--config", nargs="+" if many_configs else None, default=None,
-                        help="config(s) of the card (a component name, or 'all'); on a pile with one "
-                             "'default' config a component name selects rows by source_dataset "
-                             "(default: the card's default config)")
-    parser.add_argument("--splits", nargs="+", default=splits,
-                        help=f"splits to read (default: {' '.join(splits) if splits else 'every split'})")
+    parser.add_argument(
+        "--config",
+        nargs="+" if many_configs else None,
+        default=None,
+        help="config(s) of the card (a component name, or 'all'); on a pile with one "
+        "'default' config a component name selects rows by source_dataset "
+        "(default: the card's default config)",
+    )
+    parser.add_argument(
+        "--splits",
+        nargs="+",
+        default=splits,
+        help=f"splits to read (default: {' '.join(splits) if splits else 'every split'})",
+    )
 
 
 def ray_job_paths(args: argparse.Namespace, *names: str) -> None:
@@ -113,13 +126,27 @@ def one_line_errors(run):
 
 def add_executor_arguments(parser, *, what: str = "items") -> None:
     """``--ray [ADDRESS]``, ``--num-proc N`` and ``--max-retries N``: the same on every command."""
-    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                        help=f"run the {what} on Ray actors: the cluster at ADDRESS, else the one $RAY_ADDRESS "
-                             "names (set by `ray job submit`), else a new local instance")
-    parser.add_argument("--num-proc", type=int, default=1,
-                        help=f"without --ray: {what} run in this many processes (default: 1, this process)")
-    parser.add_argument("--max-retries", type=int, default=MAX_RETRIES,
-                        help=f"new attempts of a failed item before it is reported (default: {MAX_RETRIES})")
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help=f"run the {what} on Ray actors: the cluster at ADDRESS, else the one $RAY_ADDRESS "
+        "names (set by `ray job submit`), else a new local instance",
+    )
+    parser.add_argument(
+        "--num-proc",
+        type=int,
+        default=1,
+        help=f"without --ray: {what} run in this many processes (default: 1, this process)",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=int,
+        default=MAX_RETRIES,
+        help=f"new attempts of a failed item before it is reported (default: {MAX_RETRIES})",
+    )
 
 
 def executor_from_args(args) -> Executor:

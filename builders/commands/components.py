@@ -19,8 +19,10 @@ def component_table() -> str:
             f"| `{c.name}` | {c.display_name} | {c.source_label} | {c.version or 'latest'} | {c.species} | "
             f"{c.subjects} | {c.sessions} | {c.tokens:,} |"
         )
-    lines.append(f"| **all** | | | | | {sum(c.subjects for c in comps)} | {sum(c.sessions for c in comps):,} | "
-                 f"**{sum(c.tokens for c in comps):,}** |")
+    lines.append(
+        f"| **all** | | | | | {sum(c.subjects for c in comps)} | {sum(c.sessions for c in comps):,} | "
+        f"**{sum(c.tokens for c in comps):,}** |"
+    )
     return "\n".join(lines)
 
 
@@ -31,8 +33,9 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "components", help="list the pile's components (markdown table)",
+        "components",
+        help="list the pile's components (markdown table)",
         description="Print every component of the registry with its archive, pinned version, species and the "
-                    "published subjects / sessions / tokens of the reference build.",
+        "published subjects / sessions / tokens of the reference build.",
     )
     parser.set_defaults(func=run)

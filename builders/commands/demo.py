@@ -39,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_report(report))
     print(run_summary(report, records))
-    figure = plot_config(open_pile(args.out, "demo", ["train"]), Path(args.out) / FIGURES_DIR,
-                         n_examples=args.n_examples, seed=args.seed)
+    figure = plot_config(
+        open_pile(args.out, "demo", ["train"]), Path(args.out) / FIGURES_DIR, n_examples=args.n_examples, seed=args.seed
+    )
     print(f"\nraster figure: {figure}")
     print(f"""
 load it:
@@ -55,12 +56,14 @@ load it:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "demo", help="write synthetic recordings, build them, print tokens, save a raster figure",
+        "demo",
+        help="write synthetic recordings, build them, print tokens, save a raster figure",
         description="Run the whole build on the built-in synthetic recordings (6 sessions of 40-300 units, "
-                    "3-45 minutes): the quickest way to see what a built component looks like.",
+        "3-45 minutes): the quickest way to see what a built component looks like.",
     )
-    parser.add_argument("--data-dir", default=DEFAULT_DATA,
-                        help=f"where the synthetic NWB files go (default: ./{DEFAULT_DATA})")
+    parser.add_argument(
+        "--data-dir", default=DEFAULT_DATA, help=f"where the synthetic NWB files go (default: ./{DEFAULT_DATA})"
+    )
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"dataset folder (default: ./{DEFAULT_OUT})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the recordings and of the figure's rows")
     parser.add_argument("--scale", type=float, default=1.0, help="factor on the recordings' durations (default: 1)")

@@ -20,12 +20,22 @@ def register(subparsers) -> None:
             "exact source) and top_motifs.png into --out. Row groups are streamed, never cached."
         ),
     )
-    parser.add_argument("--patch-size", nargs=2, type=int, required=True, metavar=("P_N", "P_T"),
-                        help="patch size: neurons and 20 ms time bins, e.g. 1 10")
+    parser.add_argument(
+        "--patch-size",
+        nargs=2,
+        type=int,
+        required=True,
+        metavar=("P_N", "P_T"),
+        help="patch size: neurons and 20 ms time bins, e.g. 1 10",
+    )
     add_dataset_arguments(parser, splits=["train"], many_configs=True)
-    parser.add_argument("--pad", choices=PAD_POLICIES, default="drop",
-                        help="edge patches that do not fit whole: drop them (default; never inflates the silent "
-                             "motif) or zero-pad them")
+    parser.add_argument(
+        "--pad",
+        choices=PAD_POLICIES,
+        default="drop",
+        help="edge patches that do not fit whole: drop them (default; never inflates the silent "
+        "motif) or zero-pad them",
+    )
     parser.add_argument("--out", required=True, help="output folder: motifs.parquet, metadata.json, top_motifs.png")
     parser.add_argument("--top", type=int, default=24, help="motifs shown in the figure (default: %(default)s)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -43,13 +53,18 @@ def run(args: argparse.Namespace) -> int:
     patch_size = check_patch_size(args.patch_size)
     configs = args.config or [None]
     piles = [open_pile(args.dataset, config, args.splits) for config in configs]
-    table = motif_table_job(piles, patch_size, args.pad, args.out, top=args.top,
-                            executor=executor_from_args(args), progress=not args.quiet)
+    table = motif_table_job(
+        piles, patch_size, args.pad, args.out, top=args.top, executor=executor_from_args(args), progress=not args.quiet
+    )
     meta = table.metadata
     total = meta["total_patches"]
-    print(f"{meta['rows']} rows, {total:,} patches of {patch_size[0]}x{patch_size[1]}, "
-          f"{meta['unique_motifs']:,} distinct motifs in {meta['seconds']:.1f} s -> {args.out}/")
+    print(
+        f"{meta['rows']} rows, {total:,} patches of {patch_size[0]}x{patch_size[1]}, "
+        f"{meta['unique_motifs']:,} distinct motifs in {meta['seconds']:.1f} s -> {args.out}/"
+    )
     if total:
-        print(f"most frequent: {table.motifs[0].tolist()} x {int(table.counts[0]):,} "
-              f"({100 * table.counts[0] / total:.2f}%)")
+        print(
+            f"most frequent: {table.motifs[0].tolist()} x {int(table.counts[0]):,} "
+            f"({100 * table.counts[0] / total:.2f}%)"
+        )
     return 0

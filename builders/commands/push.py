@@ -20,15 +20,19 @@ def run(args: argparse.Namespace, api=None) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "push", help="upload a dataset or tokenizer folder to the Hugging Face Hub",
+        "push",
+        help="upload a dataset or tokenizer folder to the Hugging Face Hub",
         description="Upload a dataset folder (README.md with configs + data/**/*.parquet; the .build/ state is "
-                    "skipped) as a dataset repo, or a tokenizer folder (config.json + .safetensors) as a model repo. "
-                    "Any other folder is refused. The token is read from an environment variable and never printed.",
+        "skipped) as a dataset repo, or a tokenizer folder (config.json + .safetensors) as a model repo. "
+        "Any other folder is refused. The token is read from an environment variable and never printed.",
     )
     parser.add_argument("folder", help="dataset folder or tokenizer folder")
     parser.add_argument("--repo", required=True, help="target repo id, 'user/name'")
     parser.add_argument("--private", action="store_true", help="create the repo as private")
-    parser.add_argument("--token-env", default="HF_TOKEN",
-                        help="environment variable holding the Hub token (default: HF_TOKEN; unset = the saved login "
-                             "of `hf auth login`; with neither, nothing is pushed)")
+    parser.add_argument(
+        "--token-env",
+        default="HF_TOKEN",
+        help="environment variable holding the Hub token (default: HF_TOKEN; unset = the saved login "
+        "of `hf auth login`; with neither, nothing is pushed)",
+    )
     parser.set_defaults(func=run)

@@ -29,10 +29,25 @@ def run(args: argparse.Namespace) -> int:
         tokenizer = MotifTokenizer.from_pretrained(args.tokenizer)
     pile = open_pile(args.dataset, args.config, (split,))
     common = dict(seed=args.seed, neurons=args.neurons, pad=args.pad)
-    tokens = token_stream(pile, args.config, split, seq_len=args.seq_len, n_neurons=args.n_neurons,
-                          tokenizer=tokenizer, n_bins=args.n_bins, **common)
-    windows = window_stream(pile, args.config, split, n_neurons=args.n_neurons, n_bins=tokens.n_bins,
-                            align=tokens.layout.patch_size, **common)  # the windows the token stream draws
+    tokens = token_stream(
+        pile,
+        args.config,
+        split,
+        seq_len=args.seq_len,
+        n_neurons=args.n_neurons,
+        tokenizer=tokenizer,
+        n_bins=args.n_bins,
+        **common,
+    )
+    windows = window_stream(
+        pile,
+        args.config,
+        split,
+        n_neurons=args.n_neurons,
+        n_bins=tokens.n_bins,
+        align=tokens.layout.patch_size,
+        **common,
+    )  # the windows the token stream draws
     shown = list(islice(windows, args.n))
     sequences = list(islice(tokens, args.n))
     name = f"sample_{args.config or pile.source.get('config') or 'default'}_{split}_seed{args.seed}.png"
@@ -42,12 +57,16 @@ def run(args: argparse.Namespace) -> int:
     for w in shown:
         counts = w["spike_counts"]
         start = "subset" if w["neuron_start"] < 0 else f"neurons {w['neuron_start']}+"
-        print(f"  {w['source_dataset']}/{w['session_id']}/{w['segment_id']}  {start}  bins {w['bin_start']}+  "
-              f"real neurons {int(w['neuron_mask'].sum())}/{counts.shape[0]}  real bins {int(w['bin_mask'].sum())}/{counts.shape[1]}  "
-              f"spikes {int(counts.sum(dtype=np.int64))}  non-zero {np.count_nonzero(counts) / counts.size:.1%}")
+        print(
+            f"  {w['source_dataset']}/{w['session_id']}/{w['segment_id']}  {start}  bins {w['bin_start']}+  "
+            f"real neurons {int(w['neuron_mask'].sum())}/{counts.shape[0]}  real bins {int(w['bin_mask'].sum())}/{counts.shape[1]}  "
+            f"spikes {int(counts.sum(dtype=np.int64))}  non-zero {np.count_nonzero(counts) / counts.size:.1%}"
+        )
     p_n, p_t = layout.patch_size
-    print(f"token sequences of {args.seq_len} ids: {layout.patch_ids} patch ids ({p_n}x{p_t}), separator {layout.separator}, "
-          f"vocabulary {layout.vocab_size}, {layout.tokens_per_step} tokens per time step:")
+    print(
+        f"token sequences of {args.seq_len} ids: {layout.patch_ids} patch ids ({p_n}x{p_t}), separator {layout.separator}, "
+        f"vocabulary {layout.vocab_size}, {layout.tokens_per_step} tokens per time step:"
+    )
     for s in sequences:
         ids = s["input_ids"]
         head = " ".join(str(v) for v in ids[: min(24, len(ids))])
@@ -59,19 +78,32 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "sample", help="print a few training windows and token sequences, save a picture of one window",
+        "sample",
+        help="print a few training windows and token sequences, save a picture of one window",
         description="Draw a few windows (window_stream) and packed token sequences (token_stream) from a pile, print "
-                    "where they came from and their first ids, and save a PNG of the first window beside its token ids.",
+        "where they came from and their first ids, and save a PNG of the first window beside its token ids.",
     )
     add_dataset_arguments(parser, splits=["train"])
-    parser.add_argument("--tokenizer", default=None, help="MotifTokenizer folder or Hub repo (default: raw counts as tokens)")
+    parser.add_argument(
+        "--tokenizer", default=None, help="MotifTokenizer folder or Hub repo (default: raw counts as tokens)"
+    )
     parser.add_argument("--n-neurons", type=int, default=32, help="neurons per window (default: 32)")
-    parser.add_argument("--n-bins", type=int, default=None, help="20 ms bins per window (default: what fills one sequence)")
+    parser.add_argument(
+        "--n-bins", type=int, default=None, help="20 ms bins per window (default: what fills one sequence)"
+    )
     parser.add_argument("--seq-len", type=int, default=512, help="tokens per sequence (default: 512)")
-    parser.add_argument("--neurons", choices=["block", "subset"], default="block", help="contiguous block or random subset")
-    parser.add_argument("--pad", choices=["zero", "tile"], default="zero", help="rows with fewer neurons: zero-pad or tile")
+    parser.add_argument(
+        "--neurons", choices=["block", "subset"], default="block", help="contiguous block or random subset"
+    )
+    parser.add_argument(
+        "--pad", choices=["zero", "tile"], default="zero", help="rows with fewer neurons: zero-pad or tile"
+    )
     parser.add_argument("-n", "--n", type=int, default=3, help="windows and sequences to print (default: 3)")
     parser.add_argument("--seed", type=int, default=0, help="stream seed (default: 0)")
-    parser.add_argument("--out", default=None, help="PNG path (default: <dataset>/figures/sample_<config>_<split>_seed<seed>.png for a local "
-                             "folder, ./figures_<repo>/... for a remote pile)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="PNG path (default: <dataset>/figures/sample_<config>_<split>_seed<seed>.png for a local "
+        "folder, ./figures_<repo>/... for a remote pile)",
+    )
     parser.set_defaults(func=run)

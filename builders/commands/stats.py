@@ -34,15 +34,19 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "stats", help="token-value histogram (0..255), probabilities, tokens per component",
+        "stats",
+        help="token-value histogram (0..255), probabilities, tokens per component",
         description="Count every token value 0..255 of a pile's config and splits (streamed one row group at a time, "
-                    "from a local folder, a Hub repo or a URL) and save the counts, probabilities and tokens per "
-                    "component and split as JSON and a PNG plot.",
+        "from a local folder, a Hub repo or a URL) and save the counts, probabilities and tokens per "
+        "component and split as JSON and a PNG plot.",
     )
     add_dataset_arguments(parser)
-    parser.add_argument("--out-dir", default=None,
-                        help="folder for the JSON and PNG (default: <dataset>/stats for a local folder, "
-                             "./stats_<repo> for a remote pile)")
+    parser.add_argument(
+        "--out-dir",
+        default=None,
+        help="folder for the JSON and PNG (default: <dataset>/stats for a local folder, "
+        "./stats_<repo> for a remote pile)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_executor_arguments(parser, what="row groups")
     parser.set_defaults(func=run)

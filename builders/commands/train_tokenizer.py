@@ -19,14 +19,22 @@ def register(subparsers) -> None:
             "MotifTokenizer.from_pretrained). The tokenizer card names the pile the table was counted on."
         ),
     )
-    parser.add_argument("--motifs", required=True,
-                        help="motif table folder written by `neural-pile motifs` (motifs.parquet)")
+    parser.add_argument(
+        "--motifs", required=True, help="motif table folder written by `neural-pile motifs` (motifs.parquet)"
+    )
     parser.add_argument("--vocab-size", type=int, required=True, help="K, the number of token ids (e.g. 32000)")
-    parser.add_argument("--out", required=True,
-                        help="folder for the saved tokenizer (config.json, motif_tokenizer.safetensors, README.md)")
-    parser.add_argument("--max-known", type=int, default=1 << 20,
-                        help="out-of-vocabulary motifs whose ids are precomputed and saved, most frequent first; rarer "
-                             "ones are searched when met (default: 1048576; 0: none)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="folder for the saved tokenizer (config.json, motif_tokenizer.safetensors, README.md)",
+    )
+    parser.add_argument(
+        "--max-known",
+        type=int,
+        default=1 << 20,
+        help="out-of-vocabulary motifs whose ids are precomputed and saved, most frequent first; rarer "
+        "ones are searched when met (default: 1048576; 0: none)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_executor_arguments(parser, what="chunks of motifs")
     parser.set_defaults(func=run)
@@ -38,8 +46,14 @@ def run(args: argparse.Namespace) -> int:
 
     ray_job_paths(args, "motifs", "out")
     started = time.perf_counter()
-    tok = tokenizer_job(args.motifs, args.vocab_size, args.out, executor=executor_from_args(args),
-                        progress=not args.quiet, max_known=args.max_known)
+    tok = tokenizer_job(
+        args.motifs,
+        args.vocab_size,
+        args.out,
+        executor=executor_from_args(args),
+        progress=not args.quiet,
+        max_known=args.max_known,
+    )
     share = tok.training.get("in_vocab_share", 1.0)
     print(
         f"tokenizer {tok.patch_size[0]}x{tok.patch_size[1]}, {tok.vocab_size:,} ids, {len(tok.known_motifs):,} of "

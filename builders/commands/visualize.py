@@ -49,21 +49,29 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "visualize", help="raster grids of random rows (PNG)",
+        "visualize",
+        help="raster grids of random rows (PNG)",
         description="Draw n random rows (seeded) of a pile's config as a grid of rasters: time in seconds on x (from "
-                    "each row's start), units on y, grey level = spike count on one colour scale shared by every "
-                    "panel. When the longest row has more than 2000 bins, all rows are summed over the same blocks "
-                    "of bins for plotting (the colour bar says so). Writes raster_<config>_<split>_<n>rows_seed<seed>.png.",
+        "each row's start), units on y, grey level = spike count on one colour scale shared by every "
+        "panel. When the longest row has more than 2000 bins, all rows are summed over the same blocks "
+        "of bins for plotting (the colour bar says so). Writes raster_<config>_<split>_<n>rows_seed<seed>.png.",
     )
     add_dataset_arguments(parser, splits=["train"])
     parser.add_argument("--all", action="store_true", help="one image per component of the pile")
-    parser.add_argument("--motifs", metavar="DIR", help="instead: redraw the top-motif figure (top_motifs.png) of a "
-                                                      "motif table folder written by `neural-pile motifs --out DIR`, "
-                                                      "with --top motifs, in DIR or --out-dir")
+    parser.add_argument(
+        "--motifs",
+        metavar="DIR",
+        help="instead: redraw the top-motif figure (top_motifs.png) of a "
+        "motif table folder written by `neural-pile motifs --out DIR`, "
+        "with --top motifs, in DIR or --out-dir",
+    )
     parser.add_argument("--top", type=int, default=24, help="motifs shown with --motifs (default: 24)")
     parser.add_argument("--n-examples", type=int, default=9, help="rows per image (default: 9)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
-    parser.add_argument("--out-dir", default=None,
-                        help="folder for the PNG files (default: <dataset>/figures for a local folder, "
-                             "./figures_<repo> for a remote pile)")
+    parser.add_argument(
+        "--out-dir",
+        default=None,
+        help="folder for the PNG files (default: <dataset>/figures for a local folder, "
+        "./figures_<repo> for a remote pile)",
+    )
     parser.set_defaults(func=run)

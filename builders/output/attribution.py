@@ -52,9 +52,12 @@ def attributions() -> dict[str, Attribution]:
         name = row["name"].strip()
         comp = get_component(name)
         out[name] = Attribution(
-            component=name, archive_id=row["archive_id"].strip() or comp.archive_id,
-            version=row["version"].strip() or (comp.version or ""), license=row["license"].strip(),
-            doi=row["doi"].strip(), citation=row["citation"].strip(),
+            component=name,
+            archive_id=row["archive_id"].strip() or comp.archive_id,
+            version=row["version"].strip() or (comp.version or ""),
+            license=row["license"].strip(),
+            doi=row["doi"].strip(),
+            citation=row["citation"].strip(),
         )
     return out
 
@@ -71,12 +74,16 @@ def pile_license(components: list[str]) -> str:
     if not sourced:
         return "mit"
     table = attributions()
-    return "cc-by-4.0" if all(table[c].license == CC_BY for c in sourced if c in table) and all(
-        c in table for c in sourced) else "other"
+    return (
+        "cc-by-4.0"
+        if all(table[c].license == CC_BY for c in sourced if c in table) and all(c in table for c in sourced)
+        else "other"
+    )
 
 
-def sources_section(components: list[str], versions: dict[str, str | None] | None = None,
-                    pile: str | None = None) -> str:
+def sources_section(
+    components: list[str], versions: dict[str, str | None] | None = None, pile: str | None = None
+) -> str:
     """A Markdown "Sources and citation" section for ``components``.
 
     Args:
@@ -94,11 +101,17 @@ def sources_section(components: list[str], versions: dict[str, str | None] | Non
     if not sourced:
         return "\n".join(lines + ["Synthetic recordings only (written by this package): no source to cite.", ""])
     if license_ == "cc-by-4.0":
-        lines += ["Every recording below is licensed CC-BY-4.0: anything built from it must credit its authors "
-                  "(cite them as below).", ""]
+        lines += [
+            "Every recording below is licensed CC-BY-4.0: anything built from it must credit its authors "
+            "(cite them as below).",
+            "",
+        ]
     else:
-        lines += ["The recordings below come under different or unrecorded licenses: check each before reuse, "
-                  "and credit the authors (cite them as below).", ""]
+        lines += [
+            "The recordings below come under different or unrecorded licenses: check each before reuse, "
+            "and credit the authors (cite them as below).",
+            "",
+        ]
     lines += ["| component | archive id | version | license | citation |", "|:--|:--|:--|:--|:--|"]
     for name in sourced:
         item = table.get(name)
@@ -108,6 +121,8 @@ def sources_section(components: list[str], versions: dict[str, str | None] | Non
         version = (versions or {}).get(name) or item.version or "n/a"
         unknown = f"{UNKNOWN} ({item.page})" if item.page else UNKNOWN
         citation = item.citation.replace("|", "\\|") or unknown
-        lines.append(f"| {name} | {get_component(name).archive}:{item.archive_id} | {version} | "
-                     f"{item.license or unknown} | {citation} |")
+        lines.append(
+            f"| {name} | {get_component(name).archive}:{item.archive_id} | {version} | "
+            f"{item.license or unknown} | {citation} |"
+        )
     return "\n".join(lines) + "\n"

@@ -35,8 +35,9 @@ def _split_size(out: Path, component: str, split: str) -> dict:
     return size
 
 
-def _config_entries(out: Path, name: str, components: list[str], default: bool,
-                    sizes: dict[tuple[str, str], dict]) -> tuple[dict, dict]:
+def _config_entries(
+    out: Path, name: str, components: list[str], default: bool, sizes: dict[tuple[str, str], dict]
+) -> tuple[dict, dict]:
     """One ``configs:`` entry and its ``dataset_info`` entry. A split none of whose components has
     a session is left out: ``datasets`` refuses to load a split of zero examples (the schema-only
     shards stay on disk, so every pattern that is listed matches a file). The info's per-split
@@ -45,19 +46,30 @@ def _config_entries(out: Path, name: str, components: list[str], default: bool,
     config = {"config_name": name}
     if default:
         config["default"] = True
-    config["data_files"] = [{"split": split, "path": [f"{DATA_DIR}/{c}/{split}-*.parquet" for c in components]}
-                            for split in filled]
+    config["data_files"] = [
+        {"split": split, "path": [f"{DATA_DIR}/{c}/{split}-*.parquet" for c in components]} for split in filled
+    ]
     splits, download = [], 0
     for split in filled:
         for c in components:
             if (c, split) not in sizes:
                 sizes[c, split] = _split_size(out, c, split)
         parts = [sizes[c, split] for c in components]
-        splits.append({"name": split, "num_bytes": sum(p["num_bytes"] for p in parts),
-                       "num_examples": sum(p["num_examples"] for p in parts)})
+        splits.append(
+            {
+                "name": split,
+                "num_bytes": sum(p["num_bytes"] for p in parts),
+                "num_examples": sum(p["num_examples"] for p in parts),
+            }
+        )
         download += sum(p["file_bytes"] for p in parts)
-    info = {"config_name": name, "features": FEATURES._to_yaml_list(), "splits": splits,
-            "download_size": download, "dataset_size": sum(s["num_bytes"] for s in splits)}
+    info = {
+        "config_name": name,
+        "features": FEATURES._to_yaml_list(),
+        "splits": splits,
+        "download_size": download,
+        "dataset_size": sum(s["num_bytes"] for s in splits),
+    }
     return config, info
 
 
@@ -68,7 +80,9 @@ def card_front_matter(out: Path, components: list[str]) -> dict:
     entries = [(ALL, real, True)] if real else []
     entries += [(name, [name], not real and i == 0) for i, name in enumerate(components)]
     sizes: dict[tuple[str, str], dict] = {}
-    configs, infos = zip(*[_config_entries(Path(out), *entry, sizes) for entry in entries], strict=True) if entries else ((), ())
+    configs, infos = (
+        zip(*[_config_entries(Path(out), *entry, sizes) for entry in entries], strict=True) if entries else ((), ())
+    )
     return {
         "license": pile_license(components),
         "task_categories": ["time-series-forecasting"],
@@ -84,8 +98,10 @@ def card_yaml(out: Path, components: list[str]) -> str:
 
 
 def _markdown_table(report: dict) -> str:
-    header = ("| config | source | version | species | sessions | subjects | rows | tokens | split rule "
-              "| sessions with test rows | test share of tokens |")
+    header = (
+        "| config | source | version | species | sessions | subjects | rows | tokens | split rule "
+        "| sessions with test rows | test share of tokens |"
+    )
     rule = "|:--|:--|:--|:--|--:|--:|--:|--:|:--|--:|--:|"
     body = []
     for name, comp in report["components"].items():
@@ -103,17 +119,19 @@ def write_card(out: Path, report: dict) -> Path:
     out = Path(out)
     components = built_components(out)
     params = report["parameters"]
-    text = card_yaml(out, components) + f"""
+    text = (
+        card_yaml(out, components)
+        + f"""
 # Rodent neural pile
 
-Spike counts of single units recorded in mice and rats, binned in {params['bin_size_s'] * 1000:g} ms bins and
+Spike counts of single units recorded in mice and rats, binned in {params["bin_size_s"] * 1000:g} ms bins and
 stored as uint8 tokens (counts above 255 saturate). Each row is one segment of one recording session:
 `spike_counts` is a `n_neurons x n_time_bins` array; long sessions are cut along time into segments of at
-most ~{params['max_tokens']:,} tokens.
+most ~{params["max_tokens"]:,} tokens.
 
 ```python
 from datasets import load_dataset
-ds = load_dataset("<this folder or repo>", "{components[0] if components else 'demo'}", split="train")
+ds = load_dataset("<this folder or repo>", "{components[0] if components else "demo"}", split="train")
 from neural_pile_rodent import spike_counts_array      # zero-copy uint8 (n_neurons, n_time_bins)
 counts = spike_counts_array(ds, 0)
 ```
@@ -124,17 +142,18 @@ counts = spike_counts_array(ds, 0)
 
 ## Provenance
 
-- built with neural-pile-rodent {report['package_version']}
-- bin size: {params['bin_size_s']} s; bins start at each session's time 0 (edges `arange(0, t_last + b, b)`)
-- chunk limit: {params['max_tokens']:,} tokens per row
-- split (test_fraction {params['test_fraction']}): {SPLIT_RULE}
-- archive versions: {json.dumps({n: c.get('version') for n, c in report['components'].items()})}
+- built with neural-pile-rodent {report["package_version"]}
+- bin size: {params["bin_size_s"]} s; bins start at each session's time 0 (edges `arange(0, t_last + b, b)`)
+- chunk limit: {params["max_tokens"]:,} tokens per row
+- split (test_fraction {params["test_fraction"]}): {SPLIT_RULE}
+- archive versions: {json.dumps({n: c.get("version") for n, c in report["components"].items()})}
 
 Columns: `spike_counts`, `subject_id`, `session_id`, `segment_id`, `source_dataset`, `n_neurons`,
 `n_time_bins`, `t_start` (seconds), `unit_ids` (original unit ids), `unit_regions` (brain area per unit,
 empty where unknown).
 
-{sources_section(components, {n: c.get('version') for n, c in report['components'].items()})}"""
+{sources_section(components, {n: c.get("version") for n, c in report["components"].items()})}"""
+    )
     path = out / CARD
     write_text_atomic(path, text)
     return path

@@ -59,6 +59,10 @@ MERGE_DIR = ".merge"
 POSITION = "__merge_position"
 
 
+#: What :func:`builders.output.ownership.claim_output_folder` records for a merged pile.
+OUT_KIND = "merged pile"
+
+
 class MergeError(ValueError):
     """The merge cannot run (bad input, a foreign or mismatched output folder)."""
 
@@ -84,6 +88,7 @@ class SplitPlan:
 
 # --- the input, through builders.pile ------------------------------------------------------------
 
+
 def open_input(dataset: str | Path, config: str | None) -> Pile:
     """The input pile's config, every split (a folder, a Hub repo or a URL; see :func:`open_pile`)."""
     try:
@@ -91,8 +96,10 @@ def open_input(dataset: str | Path, config: str | None) -> Pile:
     except PileError as exc:
         raise MergeError(str(exc)) from None
     if pile.source_filter is not None:
-        raise MergeError(f"--config {config}: selects one component's rows of a merged pile; merge reads a whole "
-                         "config (choose one the card lists: " + ", ".join(pile.configs) + ")")
+        raise MergeError(
+            f"--config {config}: selects one component's rows of a merged pile; merge reads a whole "
+            "config (choose one the card lists: " + ", ".join(pile.configs) + ")"
+        )
     unknown = sorted({f.split for f in pile.files} - set(SPLITS))
     if unknown:
         raise MergeError(f"--in {dataset}: split(s) {', '.join(unknown)} are not {' or '.join(SPLITS)}")
@@ -125,7 +132,7 @@ def scatter(pile: Pile, plan: SplitPlan, work: str | Path, part: int, source_ind
     try:
         for i in source_indices:
             table = pile.read(plan.sources[i], columns=pile.schema().names)
-            positions = plan.positions[offsets[i]:offsets[i + 1]]
+            positions = plan.positions[offsets[i] : offsets[i + 1]]
             shards = plan.shard_of(positions)
             table = table.append_column(POSITION, pa.array(positions, pa.int64()))
             for row, shard in enumerate(shards.tolist()):
@@ -189,12 +196,17 @@ def gather(plan: SplitPlan, work: str | Path, out: str | Path, shard: int) -> di
             if writer is not None:
                 writer.close()
     meta = pq.ParquetFile(target).metadata
-    return {"file": target.name, "rows": meta.num_rows, "bytes": target.stat().st_size,
-            "uncompressed_bytes": sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
-            "components": dict(sorted(components.items()))}
+    return {
+        "file": target.name,
+        "rows": meta.num_rows,
+        "bytes": target.stat().st_size,
+        "uncompressed_bytes": sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
+        "components": dict(sorted(components.items())),
+    }
 
 
 # --- the whole merge -------------------------------------------------------------------------------
+
 
 @dataclass
 class ScatterTask(Task):
@@ -229,14 +241,16 @@ def _mapped(executor: Executor, task: Task, items: list, what: str, progress: bo
 
 
 def _prepare_out(out: Path, params: dict) -> None:
-    """Refuse a non-empty folder this command did not write, or one merged with other parameters."""
+    """Claim ``out`` for a merged pile (refusing a folder another job or a user made), and refuse
+    one merged with other parameters."""
+    from .ownership import OutputFolderError, claim_output_folder
+
     marker = out / MERGE_DIR / "params.json"
-    if out.exists() and not out.is_dir():
-        raise MergeError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not marker.exists():
-            raise MergeError(f"--out {out}: folder is not empty and was not written by neural-pile merge; "
-                             "choose an empty or new folder")
+    try:
+        claim_output_folder(out, OUT_KIND, earlier=(f"{MERGE_DIR}/params.json",))
+    except OutputFolderError as exc:
+        raise MergeError(str(exc)) from None
+    if marker.exists():
         previous = json.loads(marker.read_text(encoding="utf-8"))
         if previous != params:
             raise MergeError(f"--out {out}: was merged with {previous}, not {params}; use another folder")
@@ -307,24 +321,43 @@ def write_merged_card(out: Path, pile: Pile, params: dict, shards: dict[str, lis
     front = {
         "license": _input_license(pile, sorted(components)),
         "tags": ["neuroscience", "spike-counts", "electrophysiology"],
-        "configs": [{"config_name": "default", "default": True,
-                     "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in filled]}],
-        "dataset_info": [{
-            "config_name": "default", "features": features._to_yaml_list(),
-            "splits": [{"name": s, "num_bytes": sum(i["uncompressed_bytes"] for i in shards[s]),
-                        "num_examples": sum(i["rows"] for i in shards[s])} for s in filled],
-            "download_size": sum(i["bytes"] for s in filled for i in shards[s]),
-            "dataset_size": sum(i["uncompressed_bytes"] for s in filled for i in shards[s]),
-        }],
+        "configs": [
+            {
+                "config_name": "default",
+                "default": True,
+                "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in filled],
+            }
+        ],
+        "dataset_info": [
+            {
+                "config_name": "default",
+                "features": features._to_yaml_list(),
+                "splits": [
+                    {
+                        "name": s,
+                        "num_bytes": sum(i["uncompressed_bytes"] for i in shards[s]),
+                        "num_examples": sum(i["rows"] for i in shards[s]),
+                    }
+                    for s in filled
+                ],
+                "download_size": sum(i["bytes"] for s in filled for i in shards[s]),
+                "dataset_size": sum(i["uncompressed_bytes"] for s in filled for i in shards[s]),
+            }
+        ],
     }
-    table = "\n".join(["| component (`source_dataset`) | rows |", "|:--|--:|"]
-                      + [f"| {name} | {n:,} |" for name, n in sorted(components.items())])
+    table = "\n".join(
+        ["| component (`source_dataset`) | rows |", "|:--|--:|"]
+        + [f"| {name} | {n:,} |" for name, n in sorted(components.items())]
+    )
     files = ", ".join(f"{s}: {len(shards[s])} shard(s), {sum(i['rows'] for i in shards[s]):,} rows" for s in filled)
-    text = "---\n" + yaml.safe_dump(front, sort_keys=False) + f"""---
+    text = (
+        "---\n"
+        + yaml.safe_dump(front, sort_keys=False)
+        + f"""---
 
 # Rodent neural pile, merged and shuffled
 
-The rows of every component of `{params['input']}` (config `{params['config']}`) in one `default`
+The rows of every component of `{params["input"]}` (config `{params["config"]}`) in one `default`
 config, shuffled together: {files}. Each row keeps its `source_dataset` (select a component with
 `ds.filter(lambda r: r["source_dataset"] == "vbn")`), its split and every column of the input.
 
@@ -333,20 +366,29 @@ from datasets import load_dataset
 ds = load_dataset("<this folder or repo>", split="train")
 ```
 
-Shuffle: a permutation drawn with `numpy.random.default_rng([{params['seed']}, split number])` (split
+Shuffle: a permutation drawn with `numpy.random.default_rng([{params["seed"]}, split number])` (split
 numbers: {", ".join(f"{s}={i}" for i, s in enumerate(SPLITS))}) over the rows numbered in input order;
 output shard `j` of `n` holds the permuted positions `[j N / n, (j + 1) N / n)`, about
-{params['shard_bytes']:,} bytes each. The same input and seed give the same files.
+{params["shard_bytes"]:,} bytes each. The same input and seed give the same files.
 
 {table}
 
 {_sources_text(pile, sorted(components))}"""
+    )
     write_text_atomic(out / CARD, text)
 
 
-def merge_pile(dataset: str | Path, out: str | Path, *, config: str | None = None, seed: int = DEFAULT_SEED,
-               shard_bytes: int = SHARD_BYTES, parts: int = 1, executor: Executor | None = None,
-               progress: bool = False) -> dict:
+def merge_pile(
+    dataset: str | Path,
+    out: str | Path,
+    *,
+    config: str | None = None,
+    seed: int = DEFAULT_SEED,
+    shard_bytes: int = SHARD_BYTES,
+    parts: int = 1,
+    executor: Executor | None = None,
+    progress: bool = False,
+) -> dict:
     """Merge ``dataset`` into ``out`` (see the module doc); returns a summary per split.
 
     Args:
@@ -370,8 +412,13 @@ def merge_pile(dataset: str | Path, out: str | Path, *, config: str | None = Non
     pile = open_input(dataset, config)
     executor = executor or SerialExecutor()
     source = pile.source
-    params = {"input": source.get("repo_id") or str(dataset), "commit": source.get("commit"),
-              "config": source.get("card_config"), "seed": seed, "shard_bytes": shard_bytes}
+    params = {
+        "input": source.get("repo_id") or str(dataset),
+        "commit": source.get("commit"),
+        "config": source.get("card_config"),
+        "seed": seed,
+        "shard_bytes": shard_bytes,
+    }
     _prepare_out(out, params)
     work = out / MERGE_DIR / "work"
     if work.exists():
@@ -387,8 +434,9 @@ def merge_pile(dataset: str | Path, out: str | Path, *, config: str | None = Non
             continue
         chunks = [c.tolist() for c in np.array_split(np.arange(len(plan.sources)), min(parts, len(plan.sources)))]
         _mapped(executor, ScatterTask(pile, plan, str(work)), list(enumerate(chunks)), f"scatter {split}", progress)
-        summary[split] = _mapped(executor, GatherTask(plan, str(work), str(out)), list(range(plan.n_shards)),
-                                 f"gather {split}", progress)
+        summary[split] = _mapped(
+            executor, GatherTask(plan, str(work), str(out)), list(range(plan.n_shards)), f"gather {split}", progress
+        )
         logger.info("merged %s: %d rows into %d shards", split, plan.n_rows, plan.n_shards)
     shutil.rmtree(work, ignore_errors=True)
     if not any(summary.values()):

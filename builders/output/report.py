@@ -76,29 +76,45 @@ def _fmt_pair(built: int, published: int) -> str:
 
 def format_report(report: dict) -> str:
     """A plain-text table of the report, followed by every skipped or failed session."""
-    header = ("component", "sessions", "subjects", "rows", "tokens (built / published)", "split rule", "test sess",
-              "test tok",
-              "saturated", "dropped", "skipped", "failed")
+    header = (
+        "component",
+        "sessions",
+        "subjects",
+        "rows",
+        "tokens (built / published)",
+        "split rule",
+        "test sess",
+        "test tok",
+        "saturated",
+        "dropped",
+        "skipped",
+        "failed",
+    )
     lines = []
     for name, c in report["components"].items():
         pub = c["published"]
-        lines.append((
-            name,
-            _fmt_pair(c["sessions_built"], pub["sessions"]),
-            _fmt_pair(c["subjects_built"], pub["subjects"]),
-            f"{c['rows']:,}",
-            _fmt_pair(c["tokens"], pub["tokens"]),
-            c["split_rule"],
-            f"{100 * c['test_session_share']:.1f}%",
-            f"{100 * c['test_token_share']:.1f}%",
-            f"{c['saturated_bins']:,}",
-            f"{c['dropped_spikes']:,}",
-            str(len(c["skipped"])),
-            str(len(c["failed"])),
-        ))
+        lines.append(
+            (
+                name,
+                _fmt_pair(c["sessions_built"], pub["sessions"]),
+                _fmt_pair(c["subjects_built"], pub["subjects"]),
+                f"{c['rows']:,}",
+                _fmt_pair(c["tokens"], pub["tokens"]),
+                c["split_rule"],
+                f"{100 * c['test_session_share']:.1f}%",
+                f"{100 * c['test_token_share']:.1f}%",
+                f"{c['saturated_bins']:,}",
+                f"{c['dropped_spikes']:,}",
+                str(len(c["skipped"])),
+                str(len(c["failed"])),
+            )
+        )
     widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
+
     def render(row) -> str:
-        return "  ".join(str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
+        return "  ".join(
+            str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        )
 
     text = [render(header), render(tuple("-" * w for w in widths)), *map(render, lines)]
     for c in report["components"].values():

@@ -107,4 +107,3 @@ def write_rows_atomic(path: str | os.PathLike, rows: list[dict], schema: pa.Sche
                 writer.write_table(rows_to_table(batch), row_group_size=len(batch))
         size = tmp.stat().st_size
     return size
-

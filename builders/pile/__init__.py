@@ -14,5 +14,14 @@ from .open import ALL, DEFAULT, open_pile
 from .read import Pile, PileFile, RowGroup
 from .reference import PileError, PileReference, parse_reference
 
-__all__ = ["ALL", "DEFAULT", "Pile", "PileError", "PileFile", "PileReference", "RowGroup", "open_pile",
-           "parse_reference"]
+__all__ = [
+    "ALL",
+    "DEFAULT",
+    "Pile",
+    "PileError",
+    "PileFile",
+    "PileReference",
+    "RowGroup",
+    "open_pile",
+    "parse_reference",
+]

@@ -37,8 +37,7 @@ DEFAULT = "default"
 CARD = "README.md"
 
 
-def open_pile(dataset: str | os.PathLike, config: str | None = None,
-              splits: Sequence[str] | None = ("train",)) -> Pile:
+def open_pile(dataset: str | os.PathLike, config: str | None = None, splits: Sequence[str] | None = ("train",)) -> Pile:
     """The Parquet files of ``config``'s ``splits`` in ``dataset``, ready to read row group by row group.
 
     Args:
@@ -63,13 +62,24 @@ def open_pile(dataset: str | os.PathLike, config: str | None = None,
             f"it has: {', '.join(patterns) or 'none'}"
         )
     files = _resolve_files(fs, base, {s: patterns[s] for s in wanted}, reference)
-    pile = Pile(fs=fs, root=fs._strip_protocol(base), files=files, source_filter=source_filter, source=provenance,
-                configs=list(configs) or [DEFAULT], card_configs=configs)
+    pile = Pile(
+        fs=fs,
+        root=fs._strip_protocol(base),
+        files=files,
+        source_filter=source_filter,
+        source=provenance,
+        configs=list(configs) or [DEFAULT],
+        card_configs=configs,
+    )
     if source_filter is not None:
         _check_filter(pile, reference)
-    provenance.update(config=config if config is not None else config_name, card_config=config_name,
-                      splits=wanted, source_filter=source_filter,
-                      layout="single-config" if list(configs) in ([], [DEFAULT]) else "configs")
+    provenance.update(
+        config=config if config is not None else config_name,
+        card_config=config_name,
+        splits=wanted,
+        source_filter=source_filter,
+        layout="single-config" if list(configs) in ([], [DEFAULT]) else "configs",
+    )
     return pile
 
 
@@ -86,8 +96,10 @@ def _filesystem(reference: PileReference):
     try:
         fs, path = fsspec.core.url_to_fs(reference.location)
     except (ImportError, ValueError) as exc:
-        raise PileError(f"--dataset {reference.given}: cannot open this URL ({exc}); install the fsspec "
-                        f"package for its scheme (e.g. s3fs, gcsfs)") from None
+        raise PileError(
+            f"--dataset {reference.given}: cannot open this URL ({exc}); install the fsspec "
+            f"package for its scheme (e.g. s3fs, gcsfs)"
+        ) from None
     if not fs.isdir(path):
         raise PileError(f"--dataset {reference.given}: no such folder")
     return fs, path, {"dataset": reference.given, "uri": reference.location}
@@ -107,18 +119,22 @@ def _hub_filesystem(reference: PileReference):
     try:
         info = HfApi().dataset_info(reference.location, revision=reference.revision)
     except GatedRepoError:
-        raise PileError(f"{where}: gated repo; accept its terms on the Hub, then log in (`hf auth login`) "
-                        "or set HF_TOKEN") from None
+        raise PileError(
+            f"{where}: gated repo; accept its terms on the Hub, then log in (`hf auth login`) or set HF_TOKEN"
+        ) from None
     except RepositoryNotFoundError:
-        raise PileError(f"{where}: no such dataset repo on {constants.ENDPOINT}, or it is private and no "
-                        "valid token was found (log in with `hf auth login` or set HF_TOKEN)") from None
+        raise PileError(
+            f"{where}: no such dataset repo on {constants.ENDPOINT}, or it is private and no "
+            "valid token was found (log in with `hf auth login` or set HF_TOKEN)"
+        ) from None
     except RevisionNotFoundError:
         raise PileError(f"{where}: the repo has no revision {reference.revision!r}") from None
     except HfHubHTTPError as exc:
         status = getattr(exc.response, "status_code", None)
         if status in (401, 403):
-            raise PileError(f"{where}: access refused (HTTP {status}); log in with `hf auth login` or set "
-                            "HF_TOKEN") from None
+            raise PileError(
+                f"{where}: access refused (HTTP {status}); log in with `hf auth login` or set HF_TOKEN"
+            ) from None
         raise PileError(f"{where}: the Hub answered HTTP {status}") from None
     except OSError as exc:  # connection refused, DNS, timeouts (requests/httpx errors subclass OSError or not)
         raise PileError(f"{where}: cannot reach the Hub at {constants.ENDPOINT} ({type(exc).__name__})") from None
@@ -130,8 +146,13 @@ def _hub_filesystem(reference: PileReference):
     base = f"datasets/{reference.location}@{commit}"
     if reference.subfolder:
         base += "/" + reference.subfolder
-    provenance = {"dataset": reference.given, "uri": f"hf://{base}", "repo_id": reference.location,
-                  "revision": reference.revision or "main", "commit": commit}
+    provenance = {
+        "dataset": reference.given,
+        "uri": f"hf://{base}",
+        "repo_id": reference.location,
+        "revision": reference.revision or "main",
+        "commit": commit,
+    }
     return HfFileSystem(), base, provenance
 
 
@@ -178,8 +199,9 @@ def _choose_config(configs: dict[str, dict], config: str | None, reference: Pile
     if config is None:
         name = _default_config(configs)
         if name is None:
-            raise PileError(f"--dataset {reference.given}: no default config; choose --config from: "
-                            f"{', '.join(configs)}")
+            raise PileError(
+                f"--dataset {reference.given}: no default config; choose --config from: {', '.join(configs)}"
+            )
         return name, None
     if config in configs:
         return config, None
@@ -197,8 +219,10 @@ def _check_filter(pile: Pile, reference: PileReference) -> None:
         return
     values = pile.source_values()
     if pile.source_filter not in values:
-        raise PileError(f"--dataset {reference.given}: config {pile.source_filter!r} matches nothing; configs: "
-                        f"{', '.join(pile.configs)}; source_dataset values: {', '.join(values) or 'none'}")
+        raise PileError(
+            f"--dataset {reference.given}: config {pile.source_filter!r} matches nothing; configs: "
+            f"{', '.join(pile.configs)}; source_dataset values: {', '.join(values) or 'none'}"
+        )
 
 
 def _split_patterns(params: dict | None, fs, base: str, reference: PileReference) -> dict[str, list[str]]:
@@ -214,8 +238,9 @@ def _split_patterns(params: dict | None, fs, base: str, reference: PileReference
     try:
         return get_data_patterns(_url(fs, root))
     except (DataFilesNotFoundError, FileNotFoundError):
-        raise PileError(f"--dataset {reference.given}: no data files found (no `configs:` in {CARD} and "
-                        "no train/test files)") from None
+        raise PileError(
+            f"--dataset {reference.given}: no data files found (no `configs:` in {CARD} and no train/test files)"
+        ) from None
 
 
 def _resolve_files(fs, base: str, patterns: dict[str, list[str]], reference: PileReference) -> list[PileFile]:

@@ -102,7 +102,7 @@ class Pile:
 
     def relative_path(self, path: str) -> str:
         """``data/vbn/train-x.parquet``: a file's path inside the pile."""
-        return path[len(self.root):].lstrip("/") if path.startswith(self.root) else path
+        return path[len(self.root) :].lstrip("/") if path.startswith(self.root) else path
 
     def schema(self) -> pa.Schema:
         """The Arrow schema of the first file."""
@@ -145,16 +145,22 @@ class Pile:
                 raise PileError(f"{group.path}: no {SOURCE} column to select {self.source_filter!r} by")
             if SOURCE not in wanted:
                 wanted.append(SOURCE)
-        table = self._retrying(group.path,
-                               lambda: self._cached_file(group.path).read_row_group(group.index, columns=wanted))
+        table = self._retrying(
+            group.path, lambda: self._cached_file(group.path).read_row_group(group.index, columns=wanted)
+        )
         if self.source_filter is not None:
             table = table.filter(pc.equal(table.column(SOURCE), self.source_filter))
             if SOURCE not in columns:
                 table = table.drop_columns([SOURCE])
         return table
 
-    def iter_tables(self, columns: Sequence[str] = ("spike_counts",), groups: Sequence[RowGroup] | None = None,
-                    progress: bool = False, desc: str = "reading") -> Iterator[tuple[RowGroup, pa.Table]]:
+    def iter_tables(
+        self,
+        columns: Sequence[str] = ("spike_counts",),
+        groups: Sequence[RowGroup] | None = None,
+        progress: bool = False,
+        desc: str = "reading",
+    ) -> Iterator[tuple[RowGroup, pa.Table]]:
         """``(row group, table)`` for each of ``groups`` (default: all), one row group in memory at a time."""
         from tqdm.auto import tqdm
 
@@ -187,8 +193,9 @@ class Pile:
                 raise PileError(f"{path}: file not found") from None
             except Exception as exc:  # connection resets, timeouts, HTTP errors of fsspec backends
                 if attempt == READ_RETRIES:
-                    raise PileError(f"{path}: read failed after {READ_RETRIES + 1} attempts "
-                                    f"({type(exc).__name__}: {exc})") from None
+                    raise PileError(
+                        f"{path}: read failed after {READ_RETRIES + 1} attempts ({type(exc).__name__}: {exc})"
+                    ) from None
                 logger.warning("%s: %s, retrying", path, type(exc).__name__)
                 self._open.pop(path, None)
                 time.sleep(0.2 * 2**attempt)

@@ -58,11 +58,9 @@ def parse_reference(dataset: str | os.PathLike) -> PileReference:
         return PileReference(given, "hub", match["repo"], match["rev"], (match["sub"] or "").strip("/"))
     if "://" in given:
         if given.startswith("file://"):
-            return parse_reference(given[len("file://"):])
+            return parse_reference(given[len("file://") :])
         return PileReference(given, "url", given.rstrip("/"))
     repo, _, revision = given.partition("@")
     if _REPO_ID.match(repo) and not os.path.exists(expanded):
         return PileReference(given, "hub", repo, revision or None)
-    raise PileError(
-        f"--dataset {given}: no such folder, and not a Hub repo id (namespace/name[@revision]) or a URL"
-    )
+    raise PileError(f"--dataset {given}: no such folder, and not a Hub repo id (namespace/name[@revision]) or a URL")

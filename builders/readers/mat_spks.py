@@ -89,7 +89,9 @@ def _probe_entries(spks: np.ndarray, asset) -> list[tuple[np.ndarray, np.ndarray
             st, clu = cell.ravel()
             out.append((st, clu))
         else:
-            raise ReaderError(f"{asset.path}: probe {probe} of {VARIABLE!r} holds neither a struct (st, clu) nor a pair")
+            raise ReaderError(
+                f"{asset.path}: probe {probe} of {VARIABLE!r} holds neither a struct (st, clu) nor a pair"
+            )
     return out
 
 

@@ -6,8 +6,8 @@ streamed file cheap (pynwb's ``NWBHDF5IO.read`` builds the whole object tree fir
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import h5py
 import numpy as np

@@ -58,8 +58,14 @@ def read_nwb_units(handle, asset) -> SpikeTrains:
 def spike_datasets(f: h5py.File) -> list[h5py.Dataset]:
     """The datasets :func:`read_nwb_units` reads from ``f`` (those present): what a stream
     fetches up front (:func:`builders.sources.hdf5plan.prefetch_datasets`)."""
-    names = ["units/id", "units/spike_times", "units/spike_times_index", "units/electrodes",
-             "units/electrodes_index", "general/extracellular_ephys/electrodes/location"]
+    names = [
+        "units/id",
+        "units/spike_times",
+        "units/spike_times_index",
+        "units/electrodes",
+        "units/electrodes_index",
+        "general/extracellular_ephys/electrodes/location",
+    ]
     names += [f"units/{column}" for column in REGION_COLUMNS]
     found = (f.get(name) for name in names)
     return [d for d in found if isinstance(d, h5py.Dataset)]
@@ -99,9 +105,7 @@ def _spike_times(units: h5py.Group, n_units: int, asset) -> tuple[np.ndarray, np
     else:
         ends = np.asarray(index[()], dtype=np.int64).ravel()
     if ends.size != n_units:
-        raise ReaderError(
-            f"{asset.path}: units/spike_times_index has {ends.size} entries for {n_units} unit ids"
-        )
+        raise ReaderError(f"{asset.path}: units/spike_times_index has {ends.size} entries for {n_units} unit ids")
     last = int(ends[-1]) if n_units else 0
     if last != times.size or (n_units and (ends[0] < 0 or np.any(np.diff(ends) < 0))):
         raise ReaderError(

@@ -100,8 +100,9 @@ def resolve_version(component: Component, api_url: str | None = None, *, timeout
         raise DandiListingError(f"{_where(component, component.version, api_url)}: {exc}") from exc
 
 
-def list_dandi_assets(component: Component, api_url: str | None = None, *, progress: bool | None = None,
-                      timeout_s: float | None = None) -> list[Asset]:
+def list_dandi_assets(
+    component: Component, api_url: str | None = None, *, progress: bool | None = None, timeout_s: float | None = None
+) -> list[Asset]:
     """The assets of ``component``'s dandiset version that its asset filter accepts.
 
     Args:
@@ -127,14 +128,23 @@ def list_dandi_assets(component: Component, api_url: str | None = None, *, progr
             client = _client(api_url, Deadline(timeout_s))
             dandiset = client.get_dandiset(component.archive_id, version)
             assets = []
-            bar = tqdm(desc=f"listing {component.name} ({version})", unit=" assets",
-                       disable=None if progress is None else not progress)
+            bar = tqdm(
+                desc=f"listing {component.name} ({version})",
+                unit=" assets",
+                disable=None if progress is None else not progress,
+            )
             try:
                 for remote in dandiset.get_assets():
                     bar.update(1)
                     if component.accepts_path(remote.path):
-                        assets.append(Asset(path=remote.path, url=remote.base_download_url, size=int(remote.size),
-                                            asset_id=remote.identifier))
+                        assets.append(
+                            Asset(
+                                path=remote.path,
+                                url=remote.base_download_url,
+                                size=int(remote.size),
+                                asset_id=remote.identifier,
+                            )
+                        )
             finally:
                 bar.close()
     except Exception as exc:

@@ -89,5 +89,7 @@ def list_figshare_assets(
             continue
         path = figshare_asset_path(str(entry["name"]))
         if component.accepts_path(path):
-            assets.append(Asset(path=path, url=entry["download_url"], size=int(entry["size"]), asset_id=str(entry["id"])))
+            assets.append(
+                Asset(path=path, url=entry["download_url"], size=int(entry["size"]), asset_id=str(entry["id"]))
+            )
     return sorted(assets, key=lambda a: a.path)

@@ -31,9 +31,9 @@ import os
 import random
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import Iterable, Iterator
 from urllib.parse import urljoin
 
 import requests
@@ -84,7 +84,7 @@ class RetryPolicy:
     }
 
     @classmethod
-    def from_env(cls) -> "RetryPolicy":
+    def from_env(cls) -> RetryPolicy:
         """The default policy, with any ``NEURAL_PILE_HTTP_*`` environment overrides."""
         values = {}
         types = {f.name: f.type for f in fields(cls)}
@@ -162,7 +162,9 @@ class HttpRanges:
     prefetch) gets its own session, closed by :meth:`close`.
     """
 
-    def __init__(self, url: str, *, label: str, session: requests.Session, policy: RetryPolicy, stats: FetchStats) -> None:
+    def __init__(
+        self, url: str, *, label: str, session: requests.Session, policy: RetryPolicy, stats: FetchStats
+    ) -> None:
         self.url = url
         self.label = label
         self.session = session
@@ -253,9 +255,7 @@ def _with_retries(call, policy: RetryPolicy, stats: FetchStats, label: str, url:
             if str(exc).startswith(label):
                 raise
             raise RemoteReadError(f"{label}: {what} from {url}: {exc}") from exc
-    raise RemoteReadError(
-        f"{label}: {what} from {url} failed {policy.attempts} times; last error: {last}"
-    ) from last
+    raise RemoteReadError(f"{label}: {what} from {url} failed {policy.attempts} times; last error: {last}") from last
 
 
 def resolve_content_url(
@@ -282,7 +282,9 @@ def resolve_content_url(
 
         def probe(target=current):
             headers = {"Range": "bytes=0-0", "User-Agent": USER_AGENT}
-            with session.get(target, headers=headers, stream=True, allow_redirects=False, timeout=policy.timeout) as response:
+            with session.get(
+                target, headers=headers, stream=True, allow_redirects=False, timeout=policy.timeout
+            ) as response:
                 if response.status_code in _REDIRECTS:
                     location = response.headers.get("Location")
                     if not location:
@@ -345,7 +347,11 @@ def open_remote(
             content_url, size = content
         else:
             content_url, size = resolve_content_url(
-                asset.url, label=asset.path, session=session, policy=policy, stats=stats,
+                asset.url,
+                label=asset.path,
+                session=session,
+                policy=policy,
+                stats=stats,
                 need_size=asset.size is None,
             )
         if size is None:

@@ -23,9 +23,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 from ..sessions import Asset, Session
 from .rangefile import HoldLimitExceeded
@@ -99,13 +100,21 @@ class SessionPrefetcher:
     manager (leaving it waits for the background thread and drops what was not read).
     """
 
-    def __init__(self, sessions: Iterable[tuple[object, Session]], *, ahead: int | None = None,
-                 max_bytes: int | None = None, cache_dir=None) -> None:
+    def __init__(
+        self,
+        sessions: Iterable[tuple[object, Session]],
+        *,
+        ahead: int | None = None,
+        max_bytes: int | None = None,
+        cache_dir=None,
+    ) -> None:
         self.sessions = list(sessions)
         self.ahead = _env_int(SESSIONS_ENV, PREFETCH_SESSIONS) if ahead is None else ahead
         self.max_bytes = _env_int(BYTES_ENV, PREFETCH_BYTES) if max_bytes is None else max_bytes
         self.cache_dir = cache_dir
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="session-prefetch") if self.ahead and self.max_bytes else None
+        self._pool = (
+            ThreadPoolExecutor(1, thread_name_prefix="session-prefetch") if self.ahead and self.max_bytes else None
+        )
         self._submitted = 0
         self._futures: list[Future] = []
         self._urls: set[str] = set()
@@ -140,7 +149,9 @@ class SessionPrefetcher:
             log.debug("%s: not fetched ahead: %s", asset.path, exc)
             return
         except Exception as exc:  # the session's own read reports any real problem
-            log.debug("%s: fetching ahead failed (%s: %s); read when its turn comes", asset.path, type(exc).__name__, exc)
+            log.debug(
+                "%s: fetching ahead failed (%s: %s); read when its turn comes", asset.path, type(exc).__name__, exc
+            )
             return
         with _warm_lock:
             if not self._closed.is_set() and warm.nbytes <= self.max_bytes - sum(w.nbytes for w in _warm.values()):
@@ -163,7 +174,7 @@ class SessionPrefetcher:
             for url in self._urls:
                 _warm.pop(url, None)
 
-    def __enter__(self) -> "SessionPrefetcher":
+    def __enter__(self) -> SessionPrefetcher:
         return self
 
     def __exit__(self, *exc) -> None:

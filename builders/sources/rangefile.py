@@ -22,8 +22,8 @@ from __future__ import annotations
 import bisect
 import io
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable
 
 #: Default block size in bytes. HDF5 metadata reads are small and scattered (object headers,
 #: B-tree nodes, heaps of a few hundred bytes to a few KiB); each one costs a whole block, and
@@ -194,7 +194,9 @@ class RangeFile(io.RawIOBase):
                 wanted.append([start, stop])
         pieces = []
         for start, stop in self._missing(wanted):
-            if all(index in self._memory for index in range(start // self.block_size, (stop - 1) // self.block_size + 1)):
+            if all(
+                index in self._memory for index in range(start // self.block_size, (stop - 1) // self.block_size + 1)
+            ):
                 continue  # already in memory blocks (small datasets next to metadata)
             if self._disk is not None:
                 data = self._disk.read(start, stop)
@@ -203,8 +205,9 @@ class RangeFile(io.RawIOBase):
                     self._hold(start, data)
                     continue
             length = stop - start
-            n_pieces = max(-(-length // self._max_request_bytes()),
-                           min(self.parallel, max(1, length // MIN_PARALLEL_PIECE_BYTES)))
+            n_pieces = max(
+                -(-length // self._max_request_bytes()), min(self.parallel, max(1, length // MIN_PARALLEL_PIECE_BYTES))
+            )
             step = -(-length // n_pieces)
             pieces += [(at, min(stop, at + step)) for at in range(start, stop, step)]
         if not pieces:

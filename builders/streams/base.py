@@ -105,9 +105,22 @@ class DrawStream(_Base):
 
     kind = ""
 
-    def __init__(self, source: RowSource, *, n_neurons: int, n_bins: int, seed: int, rank: int, world_size: int,
-                 epochs: int | None, sampling: str, neurons: str, pad: str, align: tuple[int, int] = (1, 1),
-                 extra_arguments: dict):
+    def __init__(
+        self,
+        source: RowSource,
+        *,
+        n_neurons: int,
+        n_bins: int,
+        seed: int,
+        rank: int,
+        world_size: int,
+        epochs: int | None,
+        sampling: str,
+        neurons: str,
+        pad: str,
+        align: tuple[int, int] = (1, 1),
+        extra_arguments: dict,
+    ):
         self._source = source
         self.n_neurons, self.n_bins = n_neurons, n_bins
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -119,9 +132,20 @@ class DrawStream(_Base):
         self.align = (int(align[0]), int(align[1]))
         #: everything that fixes the stream; a state_dict of other arguments is refused
         self.arguments = {
-            "dataset": source.name, "config": source.config, "split": source.split, "pile": source.fingerprint(),
-            **extra_arguments, "n_neurons": n_neurons, "n_bins": n_bins, "seed": self.seed, "rank": rank,
-            "world_size": world_size, "sampling": sampling, "neurons": neurons, "pad": pad, "align": list(self.align),
+            "dataset": source.name,
+            "config": source.config,
+            "split": source.split,
+            "pile": source.fingerprint(),
+            **extra_arguments,
+            "n_neurons": n_neurons,
+            "n_bins": n_bins,
+            "seed": self.seed,
+            "rank": rank,
+            "world_size": world_size,
+            "sampling": sampling,
+            "neurons": neurons,
+            "pad": pad,
+            "align": list(self.align),
         }
         self._plans: dict[int, Plan] = {}
         self._loaded: dict | None = None
@@ -132,9 +156,14 @@ class DrawStream(_Base):
     def plan(self, num_workers: int) -> Plan:
         if num_workers not in self._plans:
             self._plans[num_workers] = make_plan(
-                self._source.rows, self._source.tokens, sampling=self.sampling,
-                window_tokens=self.n_neurons * self.n_bins, rank=self.rank, world_size=self.world_size,
-                num_workers=num_workers)
+                self._source.rows,
+                self._source.tokens,
+                sampling=self.sampling,
+                window_tokens=self.n_neurons * self.n_bins,
+                rank=self.rank,
+                world_size=self.world_size,
+                num_workers=num_workers,
+            )
         return self._plans[num_workers]
 
     def epoch_length(self, num_workers: int = 1) -> int:
@@ -163,27 +192,39 @@ class DrawStream(_Base):
         else:
             worker, num_workers = current_worker()
             live = {"worker": worker, "num_workers": num_workers, "position": self.fresh_position()}
-        return {"format": STATE_FORMAT, "version": STATE_VERSION, "kind": self.kind,
-                "arguments": dict(self.arguments), **copy.deepcopy(live)}
+        return {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "kind": self.kind,
+            "arguments": dict(self.arguments),
+            **copy.deepcopy(live),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from ``state`` at the next ``iter()``; a state of another stream is refused."""
         if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
             raise StreamStateError("not a stream state_dict (format is not 'neural-pile-stream')")
         if state.get("version") != STATE_VERSION:
-            raise StreamStateError(f"stream state version {state.get('version')!r} is not supported (expected {STATE_VERSION})")
+            raise StreamStateError(
+                f"stream state version {state.get('version')!r} is not supported (expected {STATE_VERSION})"
+            )
         if state.get("kind") != self.kind:
             raise StreamStateError(f"state_dict is of a {state.get('kind')!r} stream, this is a {self.kind!r} stream")
         saved = state.get("arguments") or {}
         for name in list(self.arguments) + [k for k in saved if k not in self.arguments]:
             if saved.get(name) != self.arguments.get(name):
-                raise StreamStateError(f"state_dict was saved with {name}={saved.get(name)!r}, this stream has "
-                                       f"{name}={self.arguments.get(name)!r}")
+                raise StreamStateError(
+                    f"state_dict was saved with {name}={saved.get(name)!r}, this stream has "
+                    f"{name}={self.arguments.get(name)!r}"
+                )
         position = state.get("position")
         if not isinstance(position, dict) or set(position) != set(self.fresh_position()):
             raise StreamStateError(f"state_dict position must hold {sorted(self.fresh_position())}")
-        self._loaded = {"worker": int(state["worker"]), "num_workers": int(state["num_workers"]),
-                        "position": {k: int(v) for k, v in position.items()}}
+        self._loaded = {
+            "worker": int(state["worker"]),
+            "num_workers": int(state["num_workers"]),
+            "position": {k: int(v) for k, v in position.items()},
+        }
         self._live = None
 
     def _start(self) -> tuple[Plan, int, int, dict]:
@@ -192,10 +233,14 @@ class DrawStream(_Base):
         position = self.fresh_position()
         if self._loaded is not None:
             if self._loaded["num_workers"] != num_workers:
-                raise StreamStateError(f"state_dict was saved with num_workers={self._loaded['num_workers']}, this "
-                                       f"iteration runs with num_workers={num_workers}")
+                raise StreamStateError(
+                    f"state_dict was saved with num_workers={self._loaded['num_workers']}, this "
+                    f"iteration runs with num_workers={num_workers}"
+                )
             if self._loaded["worker"] != worker:
-                raise StreamStateError(f"state_dict belongs to worker {self._loaded['worker']}, loaded in worker {worker}")
+                raise StreamStateError(
+                    f"state_dict belongs to worker {self._loaded['worker']}, loaded in worker {worker}"
+                )
             position = copy.deepcopy(self._loaded["position"])
         self._live = {"worker": worker, "num_workers": num_workers, "position": position}
         return self.plan(num_workers), worker, num_workers, position
@@ -225,8 +270,10 @@ class DrawStream(_Base):
                 visit = None  # one row group in memory at a time
                 piece, draw = piece + 1, 0
             if cycle_tokens == 0:
-                raise StreamError(f"split {self._source.split!r} of {self._source.name}: the rows of stream "
-                                  f"{worker} of rank {self.rank} hold no spike counts")
+                raise StreamError(
+                    f"split {self._source.split!r} of {self._source.name}: the rows of stream "
+                    f"{worker} of rank {self.rank} hold no spike counts"
+                )
             cycle, piece = cycle + 1, 0
 
     def _visit(self, piece, rng: np.random.Generator) -> _Visit:
@@ -276,11 +323,25 @@ class _Visit:
             if n >= s.n_neurons:  # random subset, in row order
                 start, index = -1, np.sort(rng.choice(n, s.n_neurons, replace=False)).astype(np.int32)
             elif s.pad == "tile":
-                start, index = 0, (np.arange(s.n_neurons) % max(n, 1)).astype(np.int32) if n else np.full(s.n_neurons, -1, np.int32)
+                start, index = (
+                    0,
+                    (np.arange(s.n_neurons) % max(n, 1)).astype(np.int32) if n else np.full(s.n_neurons, -1, np.int32),
+                )
             else:
                 start, index = 0, np.where(np.arange(s.n_neurons) < n, np.arange(s.n_neurons), -1).astype(np.int32)
             used = index >= 0
             out[used, :valid] = counts[index[used], bin_start : bin_start + valid]
         rg = s._source.row_groups[self.group]
-        return Window(out, index, start, bin_start, valid, self.label("source_dataset", row),
-                      self.label("session_id", row), self.label("segment_id", row), rg.path, rg.index, row)
+        return Window(
+            out,
+            index,
+            start,
+            bin_start,
+            valid,
+            self.label("source_dataset", row),
+            self.label("session_id", row),
+            self.label("segment_id", row),
+            rg.path,
+            rg.index,
+            row,
+        )

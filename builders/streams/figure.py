@@ -40,8 +40,11 @@ def plot_window_tokens(window: dict, layout: TokenLayout, tokenizer, path: str |
     fig.colorbar(ids, ax=right, shrink=0.8, label="id")
     first = int(window["neuron_start"])
     neurons = f"neurons {first}..{first + counts.shape[0] - 1}" if first >= 0 else "a random subset of neurons"
-    fig.suptitle(f"{window['source_dataset']} / {window['session_id']} / {window['segment_id']}: {neurons}, "
-                 f"bins {window['bin_start']}..{window['bin_start'] + counts.shape[1] - 1}", fontsize=10)
+    fig.suptitle(
+        f"{window['source_dataset']} / {window['session_id']} / {window['segment_id']}: {neurons}, "
+        f"bins {window['bin_start']}..{window['bin_start'] + counts.shape[1] - 1}",
+        fontsize=10,
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:

@@ -55,8 +55,16 @@ class Plan:
     rank_budget: int  # windows per epoch of the whole rank (the same on every rank)
 
 
-def make_plan(rows: np.ndarray, tokens: np.ndarray, *, sampling: str, window_tokens: int, rank: int,
-              world_size: int, num_workers: int) -> Plan:
+def make_plan(
+    rows: np.ndarray,
+    tokens: np.ndarray,
+    *,
+    sampling: str,
+    window_tokens: int,
+    rank: int,
+    world_size: int,
+    num_workers: int,
+) -> Plan:
     """The plan of rank ``rank`` given per-row-group ``rows`` and ``tokens`` (footer counts)."""
     streams = world_size * num_workers
     groups = np.flatnonzero(rows > 0)
@@ -71,13 +79,17 @@ def make_plan(rows: np.ndarray, tokens: np.ndarray, *, sampling: str, window_tok
     total = sum(p.weight for p in pieces)
     rank_budget = int(math.floor(total / world_size + 1e-9))
     if rank_budget < 1:
-        raise StreamError(f"the split holds about {total:.2f} windows, fewer than one per rank (world_size={world_size}); "
-                          "use smaller windows, sampling='uniform' or fewer ranks")
+        raise StreamError(
+            f"the split holds about {total:.2f} windows, fewer than one per rank (world_size={world_size}); "
+            "use smaller windows, sampling='uniform' or fewer ranks"
+        )
     mine = _assign(pieces, world_size)[rank]
     per_worker = _assign(mine, num_workers)
     if any(not any(p.weight > 0 for p in w) for w in per_worker):
-        raise StreamError(f"the split has {int(rows.sum())} rows in {len(groups)} row groups: too few to give each of "
-                          f"{streams} streams (world_size={world_size} x num_workers={num_workers}) rows of its own")
+        raise StreamError(
+            f"the split has {int(rows.sum())} rows in {len(groups)} row groups: too few to give each of "
+            f"{streams} streams (world_size={world_size} x num_workers={num_workers}) rows of its own"
+        )
     budgets = tuple(rank_budget // num_workers + (w < rank_budget % num_workers) for w in range(num_workers))
     return Plan(tuple(tuple(w) for w in per_worker), budgets, rank_budget)
 

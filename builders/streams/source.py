@@ -68,7 +68,9 @@ class RowSource:
                 footers[rg.path] = self._footer(rg.path)
             tokens[i] = _counts_leaf_values(footers[rg.path], rg.index)
         if getattr(self.pile, "source_filter", None) is not None:
-            kept = np.array([self.pile.read(rg, columns=("source_dataset",)).num_rows for rg in self.row_groups], np.int64)
+            kept = np.array(
+                [self.pile.read(rg, columns=("source_dataset",)).num_rows for rg in self.row_groups], np.int64
+            )
             tokens = np.where(rows > 0, tokens * kept / np.maximum(rows, 1), 0.0)
             rows = kept
         return rows, tokens

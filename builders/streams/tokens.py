@@ -82,8 +82,9 @@ def layout_of(tokenizer, n_neurons: int) -> TokenLayout:
         return TokenLayout((1, 1), RAW_VOCAB, n_neurons)
     p_n, p_t = tokenizer.patch_size
     if n_neurons % p_n:
-        raise StreamError(f"n_neurons={n_neurons} is not a multiple of the tokenizer's patch height {p_n} "
-                          f"(patch size {p_n}x{p_t})")
+        raise StreamError(
+            f"n_neurons={n_neurons} is not a multiple of the tokenizer's patch height {p_n} (patch size {p_n}x{p_t})"
+        )
     return TokenLayout((p_n, p_t), int(tokenizer.vocab_size), n_neurons)
 
 
@@ -104,7 +105,9 @@ class TokenStream(DrawStream):
         self.seq_len = seq_len
         self.tokenizer = tokenizer
         self.layout = layout
-        super().__init__(source, **options, extra_arguments={"seq_len": seq_len, "tokenizer": tokenizer_fingerprint(tokenizer)})
+        super().__init__(
+            source, **options, extra_arguments={"seq_len": seq_len, "tokenizer": tokenizer_fingerprint(tokenizer)}
+        )
         self.budgets(1)  # an epoch too short for one sequence fails here, not at the first next()
 
     def fresh_position(self) -> dict:
@@ -115,8 +118,10 @@ class TokenStream(DrawStream):
         full = (self.n_bins // self.layout.patch_size[1]) * self.layout.tokens_per_step
         total = plan.rank_budget * full // (self.seq_len + 1)
         if total < 1:
-            raise StreamError(f"an epoch of {plan.rank_budget} windows per rank gives fewer than one sequence of "
-                              f"seq_len={self.seq_len}; use more rows, larger windows (n_bins) or fewer ranks")
+            raise StreamError(
+                f"an epoch of {plan.rank_budget} windows per rank gives fewer than one sequence of "
+                f"seq_len={self.seq_len}; use more rows, larger windows (n_bins) or fewer ranks"
+            )
         return tuple(total // num_workers + (w < total % num_workers) for w in range(num_workers))
 
     def __iter__(self):
@@ -166,10 +171,23 @@ class TokenStream(DrawStream):
         return out
 
 
-def token_stream(dataset, config=None, split: str = "train", *, seq_len: int, n_neurons: int, tokenizer=None,
-                 n_bins: int | None = None, seed: int = 0, rank: int = 0, world_size: int = 1,
-                 epochs: int | None = None, sampling: str = "tokens", neurons: str = "block",
-                 pad: str = "zero") -> TokenStream:
+def token_stream(
+    dataset,
+    config=None,
+    split: str = "train",
+    *,
+    seq_len: int,
+    n_neurons: int,
+    tokenizer=None,
+    n_bins: int | None = None,
+    seed: int = 0,
+    rank: int = 0,
+    world_size: int = 1,
+    epochs: int | None = None,
+    sampling: str = "tokens",
+    neurons: str = "block",
+    pad: str = "zero",
+) -> TokenStream:
     """Packed ``seq_len`` token sequences of random windows of the ``split`` rows of a pile.
 
     Args:
@@ -194,14 +212,29 @@ def token_stream(dataset, config=None, split: str = "train", *, seq_len: int, n_
     layout = layout_of(tokenizer, n_neurons)
     p_t = layout.patch_size[1]
     if seq_len < layout.tokens_per_step:
-        raise StreamError(f"seq_len={seq_len} is shorter than one time step ({layout.tokens_per_step} tokens: a "
-                          f"separator and {n_neurons // layout.patch_size[0]} patch ids)")
+        raise StreamError(
+            f"seq_len={seq_len} is shorter than one time step ({layout.tokens_per_step} tokens: a "
+            f"separator and {n_neurons // layout.patch_size[0]} patch ids)"
+        )
     if n_bins is None:
         n_bins = -(-(seq_len + 1) // layout.tokens_per_step) * p_t
     n_bins = check_positive("n_bins", n_bins)
     if n_bins % p_t:
         raise StreamError(f"n_bins={n_bins} is not a multiple of the tokenizer's patch width {p_t}")
     source = open_rows(dataset, config, split)
-    return TokenStream(source, seq_len=seq_len, tokenizer=tokenizer, layout=layout, n_neurons=n_neurons,
-                       n_bins=n_bins, seed=seed, rank=rank, world_size=world_size, epochs=epochs,
-                       sampling=sampling, neurons=neurons, pad=pad, align=layout.patch_size)
+    return TokenStream(
+        source,
+        seq_len=seq_len,
+        tokenizer=tokenizer,
+        layout=layout,
+        n_neurons=n_neurons,
+        n_bins=n_bins,
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        epochs=epochs,
+        sampling=sampling,
+        neurons=neurons,
+        pad=pad,
+        align=layout.patch_size,
+    )

@@ -78,9 +78,22 @@ class WindowStream(DrawStream):
                 return
 
 
-def window_stream(dataset, config=None, split: str = "train", *, n_neurons: int, n_bins: int, seed: int = 0,
-                  rank: int = 0, world_size: int = 1, epochs: int | None = None, sampling: str = "tokens",
-                  neurons: str = "block", pad: str = "zero", align: tuple[int, int] = (1, 1)) -> WindowStream:
+def window_stream(
+    dataset,
+    config=None,
+    split: str = "train",
+    *,
+    n_neurons: int,
+    n_bins: int,
+    seed: int = 0,
+    rank: int = 0,
+    world_size: int = 1,
+    epochs: int | None = None,
+    sampling: str = "tokens",
+    neurons: str = "block",
+    pad: str = "zero",
+    align: tuple[int, int] = (1, 1),
+) -> WindowStream:
     """Random ``n_neurons x n_bins`` windows of the ``split`` rows of a pile.
 
     Args:
@@ -113,5 +126,17 @@ def window_stream(dataset, config=None, split: str = "train", *, n_neurons: int,
     check_choice("pad", pad, PAD_MODES)
     align = (check_positive("align[0]", align[0]), check_positive("align[1]", align[1]))
     source = open_rows(dataset, config, split)
-    return WindowStream(source, n_neurons=n_neurons, n_bins=n_bins, seed=seed, rank=rank, world_size=world_size,
-                        epochs=epochs, sampling=sampling, neurons=neurons, pad=pad, align=align, extra_arguments={})
+    return WindowStream(
+        source,
+        n_neurons=n_neurons,
+        n_bins=n_bins,
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        epochs=epochs,
+        sampling=sampling,
+        neurons=neurons,
+        pad=pad,
+        align=align,
+        extra_arguments={},
+    )
