@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{exc} (run `neural-pile demo` first)") from None
     cells = []
     for patch_size in PATCH_SIZES:
-        motifs, counts, rows = count_pile_motifs([train], patch_size, progress=False)
+        counted = count_pile_motifs([train], patch_size, progress=False)
+        motifs, counts, rows = counted.motifs, counted.counts, counted.rows
         for k in args.vocab_sizes:
             available = len(motifs) + (0 if (~motifs.any(axis=1)).any() else 1)
             used = min(k, available)

@@ -217,7 +217,8 @@ def test_local_shard_counting_reads_train_only(pile):
     out, written = pile
     pile = open_pile(out, "all", ["train"])
     assert all("/demo/" not in f.path and "/test-" not in f.path for f in pile.files)
-    motifs, counts, rows = count_pile_motifs([pile], (1, 10), progress=False)
+    counted = count_pile_motifs([pile], (1, 10), progress=False)
+    motifs, counts, rows = counted.motifs, counted.counts, counted.rows
     expected = [a for c in ("v2h", "vbn") for a in written[c]["train"]]
     assert rows == len(expected)
     assert as_counter(motifs, counts) == brute_force(expected, (1, 10))
@@ -273,9 +274,10 @@ def test_ray_actor_counting_equals_local(pile, local_ray):
         piles = [open_pile(out, c, splits) for c in config]
         local = count_pile_motifs(piles, patch_size, pad, progress=False)
         remote = count_pile_motifs(piles, patch_size, pad, executor=RayExecutor(num_workers=2), progress=False)
-        np.testing.assert_array_equal(remote[0], local[0])
-        np.testing.assert_array_equal(remote[1], local[1])
-        assert remote[2] == local[2]
+        np.testing.assert_array_equal(remote.motifs, local.motifs)
+        np.testing.assert_array_equal(remote.counts, local.counts)
+        assert remote.rows == local.rows
+        assert remote.components == local.components == ({"v2h", "vbn"} if config == ["all"] else {"demo", "vbn"})
 
 
 def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
@@ -283,7 +285,8 @@ def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
     from tokenizer.motif_tokenizer import MotifTokenizer
     from tokenizer.tokenizer_job import assign_nearest
 
-    motifs, counts, rows = count_pile_motifs([open_pile(out, "all", ["train"])], (1, 5), progress=False)
+    counted = count_pile_motifs([open_pile(out, "all", ["train"])], (1, 5), progress=False)
+    motifs, counts, rows = counted.motifs, counted.counts, counted.rows
     write_motif_table(tmp_path / "m", MotifTable(motifs, counts, {"patch_size": [1, 5], "pad": "drop", "rows": rows}))
     # as a script joining the running cluster: the script must not shadow the tokenizer package,
     # neither in the driver nor in the Ray workers its actors run on

@@ -383,3 +383,32 @@ def test_patches_wider_than_a_packed_key_encode_and_decode(patch_size):
     ids, stats = tok.encode_with_stats(row)
     assert ids.tolist() == [order] and stats.lossless == len(order)
     np.testing.assert_array_equal(tok.decode(ids, shape=row.shape), row)
+
+
+def test_tokenizer_card_names_the_pile_and_its_sources(tmp_path):
+    """The card says which pile (repo, commit, config, splits) the motifs were counted on, and cites
+    the recordings of the components counted (the attribution table's entries)."""
+    from builders.output.attribution import attributions
+    from tokenizer.motif_table import MotifTable, table_metadata
+    from tokenizer.motifs import count_motifs
+
+    arrays = [np.array([[0, 1, 0, 2, 0, 0]], np.uint8)]
+    motifs, counts = count_motifs(arrays, (1, 2))
+    source = {
+        "dataset": "user/pile",
+        "repo_id": "user/pile",
+        "commit": "a" * 40,
+        "config": "vbn",
+        "splits": ["train"],
+        "source_filter": "vbn",
+        "uri": "hf://datasets/user/pile@" + "a" * 40,
+    }
+    meta = table_metadata((1, 2), "drop", motifs, counts, sources=[source], components=["vbn"], rows=1)
+    tok = MotifTokenizer.train(MotifTable(motifs, counts, meta), 2)
+    tok.save_pretrained(tmp_path / "tok")
+    card = (tmp_path / "tok" / "README.md").read_text()
+    assert f"`user/pile@{'a' * 40}`: config `vbn`, splits train, rows with source_dataset vbn" in card
+    assert "## Sources and citation" in card
+    vbn = attributions()["vbn"]
+    assert vbn.archive_id in card and (vbn.citation or "unknown, see the archive page") in card
+    assert MotifTokenizer.from_pretrained(tmp_path / "tok").training["components"] == ["vbn"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow.compute as pc
 
 from builders.executor import Executor, SerialExecutor, Task
 from builders.pile import Pile, PileError, RowGroup
@@ -18,6 +19,8 @@ from builders.schema import table_spike_counts
 
 from .motifs import MotifCounter
 from .patches import check_pad, check_patch_size
+
+SOURCE = "source_dataset"
 
 
 @dataclass(frozen=True)
@@ -29,28 +32,35 @@ class FileItem:
 
 
 @dataclass
-class PartialCounts:
-    """Distinct motifs (uint8 ``(M, p_n*p_t)``), their counts (int64) and the rows they came from."""
+class MotifCounts:
+    """Distinct motifs (uint8 ``(M, p_n*p_t)``), their counts (int64, patches), the rows they came
+    from and the components (``source_dataset`` values) of those rows."""
 
     motifs: np.ndarray
     counts: np.ndarray
     rows: int
+    components: frozenset[str] = frozenset()
 
 
 class MotifCountTask(Task):
     def __init__(self, piles: list[Pile], patch_size: tuple[int, int], pad: str):
         self.piles, self.patch_size, self.pad = piles, patch_size, pad
 
-    def run(self, item: FileItem) -> PartialCounts:
+    def run(self, item: FileItem) -> MotifCounts:
+        pile = self.piles[item.pile]
+        columns = ["spike_counts", SOURCE] if SOURCE in pile.schema().names else ["spike_counts"]
         counter = MotifCounter(self.patch_size, self.pad)
         rows = 0
+        components: set[str] = set()
         for group in item.groups:
-            table = self.piles[item.pile].read(group, ["spike_counts"])
+            table = pile.read(group, columns)
             for counts in table_spike_counts(table):
                 counter.add(counts)
             rows += table.num_rows
+            if SOURCE in columns:
+                components.update(v for v in pc.unique(table.column(SOURCE)).to_pylist() if v)
         motifs, counts = counter.result()
-        return PartialCounts(motifs, counts, rows)
+        return MotifCounts(motifs, counts, rows, frozenset(components))
 
 
 def file_items(piles: list[Pile]) -> list[FileItem]:
@@ -80,9 +90,12 @@ def count_pile_motifs(
     if failed:
         raise PileError(f"{failed[0].item.groups[0].path}: {failed[0].error}")
     counter = MotifCounter(patch_size, pad)
-    rows = 0
     for outcome in outcomes:
         counter.add_table(outcome.result.motifs, outcome.result.counts)
-        rows += outcome.result.rows
     motifs, counts = counter.result()
-    return motifs, counts, rows
+    return MotifCounts(
+        motifs,
+        counts,
+        sum(o.result.rows for o in outcomes),
+        frozenset().union(*(o.result.components for o in outcomes)),
+    )

@@ -37,7 +37,8 @@ def motif_table_job(
     pad = check_pad(pad)
     out = claim_table_folder(out)  # before counting: a refused folder costs no work
     started = time.perf_counter()
-    motifs, counts, rows = count_pile_motifs(piles, patch_size, pad, executor=executor, progress=progress)
+    counted = count_pile_motifs(piles, patch_size, pad, executor=executor, progress=progress)
+    motifs, counts, rows = counted.motifs, counted.counts, counted.rows
     seconds = time.perf_counter() - started
     first = piles[0].source
     meta = table_metadata(
@@ -52,6 +53,7 @@ def motif_table_job(
         files=len({f.path for p in piles for f in p.files}),
         seconds=round(seconds, 3),
         sources=[p.source for p in piles],
+        components=sorted(counted.components),
     )
     table = MotifTable(motifs, counts, meta)
     write_motif_table(out, table)

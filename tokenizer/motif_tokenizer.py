@@ -368,7 +368,17 @@ class MotifTokenizer(
     ):
         """Tokenizer of the ``vocab_size`` most frequent motifs of a motif table (folder or MotifTable)."""
         table = motif_table if isinstance(motif_table, MotifTable) else read_motif_table(motif_table)
-        keep = ("dataset", "configs", "splits", "rows", "total_patches", "unique_motifs", "pad", "sources")
+        keep = (
+            "dataset",
+            "configs",
+            "splits",
+            "rows",
+            "total_patches",
+            "unique_motifs",
+            "pad",
+            "sources",
+            "components",
+        )
         training = {k: table.metadata[k] for k in keep if k in table.metadata}
         return cls.from_counts(
             table.motifs,
@@ -578,6 +588,30 @@ def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
     return tok
 
 
+def pile_label(source: dict) -> str:
+    """``user/pile@<commit>`` (a Hub repo) or the folder or URL a pile was read from."""
+    label = source.get("repo_id") or source.get("uri") or source.get("dataset", "unknown")
+    return f"{label}@{source['commit']}" if source.get("commit") else label
+
+
+def _trained_on(training: dict) -> list[str]:
+    """The card lines naming the pile the motifs were counted on, and its sources and citations."""
+    from builders.output.attribution import sources_section
+
+    sources = training.get("sources") or []
+    if not sources:
+        return []
+    lines = ["", "## Trained on", ""]
+    for source in sources:
+        selected = f", rows with source_dataset {source['source_filter']}" if source.get("source_filter") else ""
+        lines.append(
+            f"- `{pile_label(source)}`: config `{source.get('config')}`, splits "
+            f"{', '.join(source.get('splits') or [])}{selected}"
+        )
+    lines += ["", sources_section(list(training.get("components") or []), pile=pile_label(sources[0])).rstrip()]
+    return lines
+
+
 def model_card(tok: MotifTokenizer) -> str:
     """The README.md saved next to the tokenizer."""
     p_n, p_t = tok.patch_size
@@ -614,6 +648,7 @@ def model_card(tok: MotifTokenizer) -> str:
     ]
     if share is not None:
         lines.append(f"- share of training patches that are vocabulary motifs (lossless): {100 * share:.3f}%")
+    lines += _trained_on(t)
     lines += [
         "",
         "## Token ids for a model (`token_stream`)",
