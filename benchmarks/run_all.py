@@ -50,20 +50,26 @@ def machine_record() -> dict:
     }
 
 
+def _out(name: str) -> str:
+    """``benchmarks/results/<name>`` relative to the current folder (what the results record as
+    their command: no machine paths; `make bench` runs from the repository root)."""
+    return os.path.relpath(RESULTS / name)
+
+
 def benchmark_runs(dataset: str) -> list[list[str]]:
     """``[script, *arguments]`` of every benchmark, each ending with ``--out results/<name>.json``."""
     return [
-        ["bench_build.py", "--out", str(RESULTS / "build.json")],
-        ["bench_streaming.py", "--out", str(RESULTS / "streaming.json")],
-        ["bench_wan.py", "--out", str(RESULTS / "wan.json")],
-        ["bench_ray_build.py", "--out", str(RESULTS / "ray_build.json")],
-        ["bench_motifs.py", "--dataset", dataset, "--out", str(RESULTS / "motifs.json")],
-        ["motif_coverage.py", "--dataset", dataset, "--out", str(RESULTS / "motif_coverage.json")],
-        ["bench_reorder.py", "--out", str(RESULTS / "reorder.json")],
-        ["bench_pile_stats.py", "--out", str(RESULTS / "pile_stats.json")],
-        ["bench_streams.py", "--out", str(RESULTS / "streams.json")],
-        ["simulate_split.py", "--out", str(RESULTS / "split_simulation.json")],
-        ["bench_merge.py", "--out", str(RESULTS / "merge.json")],
+        ["bench_build.py", "--out", _out("build.json")],
+        ["bench_streaming.py", "--out", _out("streaming.json")],
+        ["bench_wan.py", "--out", _out("wan.json")],
+        ["bench_ray_build.py", "--out", _out("ray_build.json")],
+        ["bench_motifs.py", "--dataset", dataset, "--out", _out("motifs.json")],
+        ["motif_coverage.py", "--dataset", dataset, "--out", _out("motif_coverage.json")],
+        ["bench_reorder.py", "--out", _out("reorder.json")],
+        ["bench_pile_stats.py", "--out", _out("pile_stats.json")],
+        ["bench_streams.py", "--out", _out("streams.json")],
+        ["simulate_split.py", "--out", _out("split_simulation.json")],
+        ["bench_merge.py", "--out", _out("merge.json")],
     ]
 
 
