@@ -74,26 +74,17 @@ def _fast_retries(monkeypatch):
     monkeypatch.setenv("NEURAL_PILE_HTTP_BACKOFF_S", "0.01")
 
 
+def streamed_build(dandi, out) -> int:
+    """``neural-pile build peyrache`` streamed through the DANDI stand-in into ``out``; the exit code."""
+    argv = ["build", "peyrache", "--dandi-api-url", dandi.api_url, "--out", str(out), "--max-tokens", str(MAX_TOKENS)]
+    return cli([*argv, "--no-progress"])
+
+
 def test_streamed_build_equals_local_build(archive, local_build, tmp_path):
     _, files, dandi = archive
     files.reset_counts()
     out = tmp_path / "pile"
-    assert (
-        cli(
-            [
-                "build",
-                "peyrache",
-                "--dandi-api-url",
-                dandi.api_url,
-                "--out",
-                str(out),
-                "--max-tokens",
-                str(MAX_TOKENS),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert streamed_build(dandi, out) == 0
     assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")
     card = (out / "README.md").read_text()
     assert PINNED in card
@@ -105,19 +96,7 @@ def test_broken_asset_is_reported_and_the_rest_built(archive, local_build, tmp_p
     files.break_path(victim, status=500)
     try:
         out = tmp_path / "pile"
-        code = cli(
-            [
-                "build",
-                "peyrache",
-                "--dandi-api-url",
-                dandi.api_url,
-                "--out",
-                str(out),
-                "--max-tokens",
-                str(MAX_TOKENS),
-                "--no-progress",
-            ]
-        )
+        code = streamed_build(dandi, out)
     finally:
         files.clear_faults()
     assert code == 1
@@ -126,22 +105,7 @@ def test_broken_asset_is_reported_and_the_rest_built(archive, local_build, tmp_p
     assert built and all(built[k] == expected[k] for k in built)
     assert len({k[:2] for k in expected} - {k[:2] for k in built}) == 1
     # the asset comes back: a rerun builds only the missing session and completes the folder
-    assert (
-        cli(
-            [
-                "build",
-                "peyrache",
-                "--dandi-api-url",
-                dandi.api_url,
-                "--out",
-                str(out),
-                "--max-tokens",
-                str(MAX_TOKENS),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert streamed_build(dandi, out) == 0
     assert folder_rows(out, "peyrache") == expected
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from builders.schema import table_spike_counts
 
 from .errors import StreamError, StreamStateError
-from .plan import Plan, make_plan
+from .plan import SAMPLINGS, Plan, make_plan
 from .source import RowSource
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,13 @@ def check_rank(rank, world_size) -> tuple[int, int]:
     if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < world_size:
         raise StreamError(f"rank must be an integer in [0, world_size={world_size}), got {rank!r}")
     return int(rank), world_size
+
+
+def check_draw_options(sampling: str, neurons: str, pad: str) -> None:
+    """The options every stream shares: how rows are drawn, which neurons, how short rows are filled."""
+    check_choice("sampling", sampling, SAMPLINGS)
+    check_choice("neurons", neurons, NEURON_MODES)
+    check_choice("pad", pad, PAD_MODES)
 
 
 @dataclass

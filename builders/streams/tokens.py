@@ -33,9 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import NEURON_MODES, PAD_MODES, DrawStream, check_choice, check_positive, check_rank
+from .base import DrawStream, check_draw_options, check_positive, check_rank
 from .errors import StreamError
-from .plan import SAMPLINGS
 from .source import open_rows
 
 ID_DTYPE = np.int32
@@ -206,9 +205,7 @@ def token_stream(
     seq_len = check_positive("seq_len", seq_len)
     n_neurons = check_positive("n_neurons", n_neurons)
     rank, world_size = check_rank(rank, world_size)
-    check_choice("sampling", sampling, SAMPLINGS)
-    check_choice("neurons", neurons, NEURON_MODES)
-    check_choice("pad", pad, PAD_MODES)
+    check_draw_options(sampling, neurons, pad)
     layout = layout_of(tokenizer, n_neurons)
     p_t = layout.patch_size[1]
     if seq_len < layout.tokens_per_step:

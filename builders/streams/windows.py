@@ -21,8 +21,7 @@ repeats a real neuron and the mask is all true).
 
 from __future__ import annotations
 
-from .base import NEURON_MODES, PAD_MODES, DrawStream, Window, check_choice, check_positive, check_rank
-from .plan import SAMPLINGS
+from .base import DrawStream, Window, check_draw_options, check_positive, check_rank
 from .source import open_rows
 
 
@@ -121,9 +120,7 @@ def window_stream(
     n_neurons = check_positive("n_neurons", n_neurons)
     n_bins = check_positive("n_bins", n_bins)
     rank, world_size = check_rank(rank, world_size)
-    check_choice("sampling", sampling, SAMPLINGS)
-    check_choice("neurons", neurons, NEURON_MODES)
-    check_choice("pad", pad, PAD_MODES)
+    check_draw_options(sampling, neurons, pad)
     align = (check_positive("align[0]", align[0]), check_positive("align[1]", align[1]))
     source = open_rows(dataset, config, split)
     return WindowStream(
