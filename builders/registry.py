@@ -10,6 +10,7 @@ table, one line to ``_READING``.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +21,21 @@ READER_KINDS = ("nwb_units", "firing_rates", "mat_spks")
 GROUPINGS = ("file", "probe_merge", "subject_folder")
 #: Archives a component can come from (:func:`builders.sources.list_sessions` lists each).
 ARCHIVES = ("dandi", "figshare", "synthetic")
+#: How a session's label is found (:data:`builders.selection.SESSION_MAPS` has these keys):
+#: ``path`` (the file's ``ses-`` label), ``allen_ecephys`` (VBN: the Allen ecephys session id).
+SESSION_MAPS = ("path", "allen_ecephys")
+#: What a reader does with a file of a session that fails to read: fail the session, or skip the
+#: file (named in the report) and keep the session's other files (the reference's Le Merre rule).
+FILE_ERROR_RULES = ("fail_session", "skip_file")
+#: What the published session count counts: sessions as this build groups them, or files.
+SESSION_FIGURES = ("sessions", "files")
+
+#: Name rules the public facts support for the Allen and OpenScope sets (``archive_layouts.md``):
+#: a per-probe LFP file and an ``_image`` stimulus/behaviour file hold no units table.
+ALLEN_NAME_RULES = (
+    (r"_probe-[^_/]+_ecephys\.nwb$", "LFP/probe file (no units)"),
+    (r"_image\.nwb$", "stimulus/behaviour-only file (no units)"),
+)
 
 DEMO = "demo"
 
@@ -41,10 +57,20 @@ class Component:
         reader: one of :data:`READER_KINDS`.
         grouping: one of :data:`GROUPINGS`.
         include_paths: if set, only these archive-relative asset paths are read.
-        include_sessions: if set, only assets whose session id is listed are read.
+        include_sessions: if set, only sessions whose id (after ``session_map``) is listed are read;
+            the others are skipped as "not in the reference's set".
         suffixes: file name endings that are assets of this component.
-        exclude_substrings: assets whose path contains one of these are skipped
-            (e.g. separate LFP-only files).
+        include_names: if set, only files whose name (last path part) matches one of these
+            regular expressions are read (Steinmetz-2: the ``spks`` files); others are skipped.
+        skip_names: ``(regex, reason)`` pairs: a file whose path matches is skipped with that
+            reason, decided from the listing alone (no request to the file).
+        session_map: one of :data:`SESSION_MAPS`.
+        file_error: one of :data:`FILE_ERROR_RULES`.
+        session_figure: one of :data:`SESSION_FIGURES` (what the published ``sessions`` counts).
+        session_tolerance, subject_tolerance: how far a plan's sessions / subjects may be from the
+            published figures (absolute) before the plan's verdict fails.
+        reader_options: ``(name, value)`` pairs passed to the reader (e.g. Steinmetz-2's
+            ``dense_cluster_ids``, Gonzalez's ``timing``).
         notes: free text from the reference table.
     """
 
@@ -63,7 +89,14 @@ class Component:
     include_paths: frozenset[str] | None = None
     include_sessions: frozenset[str] | None = None
     suffixes: tuple[str, ...] = (".nwb",)
-    exclude_substrings: tuple[str, ...] = ()
+    include_names: tuple[str, ...] | None = None
+    skip_names: tuple[tuple[str, str], ...] = ()
+    session_map: str = "path"
+    file_error: str = "fail_session"
+    session_figure: str = "sessions"
+    session_tolerance: int = 0
+    subject_tolerance: int = 0
+    reader_options: tuple[tuple[str, object], ...] = ()
     notes: str = field(default="", compare=False)
 
     @property
@@ -79,20 +112,40 @@ class Component:
     def __post_init__(self) -> None:
         """Refuse an entry the readers, groupings or listings cannot serve (a misspelt kind fails here,
         when the registry loads, not as a silently different build)."""
-        for attribute, allowed in (("reader", READER_KINDS), ("grouping", GROUPINGS), ("archive", ARCHIVES)):
+        for attribute, allowed in (
+            ("reader", READER_KINDS),
+            ("grouping", GROUPINGS),
+            ("archive", ARCHIVES),
+            ("session_map", SESSION_MAPS),
+            ("file_error", FILE_ERROR_RULES),
+            ("session_figure", SESSION_FIGURES),
+        ):
             value = getattr(self, attribute)
             if value not in allowed:
                 raise ValueError(f"component {self.name!r}: {attribute} {value!r} is not one of {', '.join(allowed)}")
 
-    def accepts_path(self, path: str) -> bool:
-        """Whether an archive-relative asset path belongs to this component's build."""
+    def path_skip_reason(self, path: str) -> str | None:
+        """Why the listing alone rules out an archive-relative path, or ``None`` when it may be
+        read (whether it holds units is decided later, by :mod:`builders.selection`)."""
+        name = path.rsplit("/", 1)[-1]
         if not path.endswith(self.suffixes):
-            return False
-        if any(s in path for s in self.exclude_substrings):
-            return False
+            return f"not a {'/'.join(self.suffixes)} file"
         if self.include_paths is not None and path not in self.include_paths:
-            return False
-        return True
+            return "not in the reference's set"
+        if self.include_names is not None and not any(re.search(p, name) for p in self.include_names):
+            return "not a file the reference read"
+        for pattern, reason in self.skip_names:
+            if re.search(pattern, path):
+                return reason
+        return None
+
+    def accepts_path(self, path: str) -> bool:
+        """Whether an archive-relative asset path may belong to this component's build."""
+        return self.path_skip_reason(path) is None
+
+    def reader_option(self, name: str, default=None):
+        """One of :attr:`reader_options` by name."""
+        return dict(self.reader_options).get(name, default)
 
 
 def _fact_text(name: str) -> str:
@@ -112,12 +165,34 @@ def _vbn_session_ids() -> frozenset[str]:
 # Everything not listed here is a plain NWB units table, one file per session.
 def _reading_overrides() -> dict[str, dict]:
     return {
-        "vbn": dict(include_sessions=_vbn_session_ids(), exclude_substrings=("_probe-",)),
+        "vbn": dict(
+            include_sessions=_vbn_session_ids(),
+            skip_names=ALLEN_NAME_RULES,
+            session_map="allen_ecephys",
+        ),
         "ibl": dict(include_paths=_fact_lines("ibl_processed_paths.txt")),
-        "gonzalez": dict(reader="firing_rates"),
-        "lemerre": dict(grouping="probe_merge"),
-        "steinmetz-2": dict(reader="mat_spks", grouping="subject_folder", suffixes=(".mat",)),
+        **{name: dict(skip_names=ALLEN_NAME_RULES) for name in ALLEN_SETS},
+        "gonzalez": dict(reader="firing_rates", reader_options=(("timing", "stored_samples"),)),
+        "lemerre": dict(grouping="probe_merge", file_error="skip_file", session_figure="files"),
+        "steinmetz-2": dict(
+            reader="mat_spks",
+            grouping="subject_folder",
+            suffixes=(".mat",),
+            include_names=(r"spks",),
+            reader_options=(("dense_cluster_ids", True),),
+        ),
+        # hand-pruned by the reference's author (files/sessions in archive_layouts.md): which files
+        # were removed is not public, so the counts may differ from the published ones by this much
+        **{name: dict(session_tolerance=tol, subject_tolerance=max(1, tol // 4)) for name, tol in PRUNED.items()},
     }
+
+
+#: Allen Visual Coding and the OpenScope sets: one main file per session plus per-probe LFP files.
+ALLEN_SETS = ("vcn", "vcn-2", "shield", "oddball", "illusion", "v2h")
+#: Components whose published sessions the reference's author pruned by hand, with the session
+#: tolerance a plan allows (about 5% of the published sessions, at least 1): which files went is
+#: not public, so a plan of these flags differences but only fails beyond this.
+PRUNED = {"giocomo": 17, "li": 5, "fujisawa": 1, "jaramillo": 1, "huszar": 3, "petersen": 1}
 
 
 def _int_or_none(text: str) -> int | None:
