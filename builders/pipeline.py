@@ -37,7 +37,7 @@ from .output.shards import (
     write_json_atomic,
     write_rows_atomic,
 )
-from .registry import DEMO, Component, get_component
+from .registry import DEMO, get_component
 from .rows import SessionSkipped, session_to_rows
 from .sessions import Session
 from .split import (
@@ -63,6 +63,7 @@ class BuildOptions:
         data_dir: local copy of the archives (a dandiset folder or a parent of several); ``None``
             streams from the archives.
         dandi_api_url: DANDI instance to list from (``None``: the public archive).
+        figshare_api_url: figshare API to list from (``None``: the public one).
         cache_dir: optional local byte cache for streamed assets.
         bin_size: bin width in seconds.
         max_tokens: longest row in tokens.
@@ -72,6 +73,7 @@ class BuildOptions:
     out: str
     data_dir: str | None = None
     dandi_api_url: str | None = None
+    figshare_api_url: str | None = None
     cache_dir: str | None = None
     bin_size: float = BIN_SIZE
     max_tokens: int = MAX_TOKENS
@@ -101,12 +103,25 @@ class SessionJob:
 
 @dataclass
 class Plan:
-    """What :func:`plan` found: jobs still to do, sessions already done, listing failures."""
+    """What :func:`plan` found: jobs still to do, sessions already done, listing failures, and
+    per component what the selection read and left out (:meth:`selection_record`)."""
 
     jobs: list[SessionJob] = field(default_factory=list)
     resumed: int = 0
     listing_errors: dict[str, str] = field(default_factory=dict)
     components: list[str] = field(default_factory=list)
+    selections: dict[str, dict] = field(default_factory=dict)
+
+
+def selection_record(selection) -> dict:
+    """What a build report keeps of a :class:`~builders.selection.Selection`: counts, not paths
+    (the skipped files are listed by ``neural-pile plan``)."""
+    return {
+        "listed_files": selection.listed,
+        "selected_files": len(selection.assets),
+        "skipped_files": selection.skipped_by_reason(),
+        "missing_sessions": list(selection.missing_sessions),
+    }
 
 
 #: What ``claim_output_folder`` records for a dataset folder; the file that marks one built
@@ -183,7 +198,7 @@ def _marker_path(options: BuildOptions, session: Session, failed: bool = False) 
 
 def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = True) -> Plan:
     """List every component's sessions and keep those without a completion marker."""
-    from .sources import list_sessions
+    from .sources import select_component
 
     result = Plan()
     components = list(components)
@@ -191,16 +206,20 @@ def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = T
         component = get_component(name)
         result.components.append(name)
         try:
-            sessions = list_sessions(
+            selection = select_component(
                 component,
                 data_dir=options.data_dir,
                 dandi_api_url=options.dandi_api_url,
+                figshare_api_url=options.figshare_api_url,
                 shared_root=len(components) > 1,
+                progress=progress or None,
             )
-            version = _listed_version(component, options)
+            sessions = selection.sessions
+            version = selection.version or component.version
         except Exception as exc:  # reported per component; the other components still build
             result.listing_errors[name] = f"{type(exc).__name__}: {exc}"
             continue
+        result.selections[name] = selection_record(selection)
         if not sessions:
             result.listing_errors[name] = "no session found (check --data-dir and the asset filter)"
         for session in tqdm(sessions, desc=f"checking {name}", disable=not progress, leave=False):
@@ -209,15 +228,6 @@ def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = T
             else:
                 result.jobs.append(SessionJob(session, options, version))
     return result
-
-
-def _listed_version(component: Component, options: BuildOptions) -> str | None:
-    """The archive version actually read: resolved from DANDI when streaming, else the pinned one."""
-    if options.data_dir is None and component.archive == "dandi":
-        from .sources.dandi import resolve_version
-
-        return resolve_version(component, options.dandi_api_url)
-    return component.version
 
 
 def _record(session: Session, status: str, **extra) -> dict:
@@ -423,9 +433,17 @@ def _remove_stale_temporaries(out: Path, components: list[str]) -> None:
             temporary.unlink(missing_ok=True)
 
 
-def finalize(components: list[str], options: BuildOptions, listing_errors: dict[str, str] | None = None) -> dict:
+def finalize(
+    components: list[str],
+    options: BuildOptions,
+    listing_errors: dict[str, str] | None = None,
+    selections: dict[str, dict] | None = None,
+) -> dict:
     """Under the folder lock: remove stale temporaries, decide the split of ``components`` from
-    their markers, write schema-only shards for empty splits, then the report and the card."""
+    their markers, write schema-only shards for empty splits, then the report and the card.
+
+    ``selections``: what this run's listing selected per component (:func:`selection_record`);
+    the report keeps the latest one of every component ever built into the folder."""
     out = Path(options.out)
     with folder_lock(out):
         _remove_stale_temporaries(out, components)
@@ -443,9 +461,20 @@ def finalize(components: list[str], options: BuildOptions, listing_errors: dict[
                     write_rows_atomic(empty, [])  # no row group: readers see the schema and zero rows
         report = make_report(out, options.parameters(), __version__)
         report["listing_errors"] = dict(listing_errors or {})
+        report["selection"] = {**_previous_selections(out), **(selections or {})}
         write_report(out, report)
         write_card(out, report)
     return report
+
+
+def _previous_selections(out: Path) -> dict[str, dict]:
+    """The selection records of the folder's last report (components built by earlier runs)."""
+    from .output.report import REPORT
+
+    try:
+        return dict(json.loads((out / REPORT).read_text(encoding="utf-8")).get("selection") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def build(
@@ -474,7 +503,7 @@ def build(
         # sessions another build of these components finished since the listing
         jobs = [job for job in todo.jobs if not _marker_path(options, job.session).exists()]
         records = run_jobs(jobs, executor, progress=progress)
-        report = finalize(components, options, todo.listing_errors)
+        report = finalize(components, options, todo.listing_errors, todo.selections)
     report["this_run"] = {"already_done": todo.resumed + len(todo.jobs) - len(jobs), "processed": len(records)}
     return report, records
 

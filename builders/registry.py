@@ -148,16 +148,17 @@ class Component:
         return dict(self.reader_options).get(name, default)
 
 
-def _fact_text(name: str) -> str:
+def fact_text(name: str) -> str:
+    """The text of one file of ``builders/facts/`` (the published figures the registry is made of)."""
     return resources.files("builders").joinpath("facts", name).read_text(encoding="utf-8")
 
 
 def _fact_lines(name: str) -> frozenset[str]:
-    return frozenset(line.strip() for line in _fact_text(name).splitlines() if line.strip())
+    return frozenset(line.strip() for line in fact_text(name).splitlines() if line.strip())
 
 
 def _vbn_session_ids() -> frozenset[str]:
-    rows = csv.DictReader(_fact_text("vbn_sessions.tsv").splitlines(), delimiter="\t")
+    rows = csv.DictReader(fact_text("vbn_sessions.tsv").splitlines(), delimiter="\t")
     return frozenset(r["ecephys_session_id"].strip() for r in rows)
 
 
@@ -205,7 +206,7 @@ def registry() -> dict[str, Component]:
     """All components by name, in the reference table's order, plus the synthetic ``demo``."""
     overrides = _reading_overrides()
     out: dict[str, Component] = {}
-    for row in csv.DictReader(_fact_text("components.tsv").splitlines(), delimiter="\t"):
+    for row in csv.DictReader(fact_text("components.tsv").splitlines(), delimiter="\t"):
         name = row["name"].strip()
         out[name] = Component(
             name=name,

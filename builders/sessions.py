@@ -39,6 +39,16 @@ class Asset:
 
 
 @dataclass(frozen=True)
+class ListedFile:
+    """One file as an archive listing gives it: the asset, and the archive's own metadata of it
+    where the listing carries that (DANDI asset metadata: ``variableMeasured``,
+    ``wasGeneratedBy``, ...), else ``None``."""
+
+    asset: Asset
+    metadata: dict | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class Session:
     """One recording session: the unit of work, of resumption, and of the train/test split."""
 
@@ -96,8 +106,13 @@ SESSION_LABEL = {
 }
 
 
-def group_sessions(component: Component, assets: list[Asset]) -> list[Session]:
-    """Group a component's (already filtered) assets into sessions, sorted by key.
+def group_sessions(
+    component: Component, assets: list[Asset], labels: dict[str, tuple[str, str]] | None = None
+) -> list[Session]:
+    """Group a component's (already selected) assets into sessions, sorted by key.
+
+    ``labels``: ``{path: (subject_id, session_id)}`` where a session map named them (VBN: the
+    Allen ids); other paths are labelled by the grouping below.
 
     Groupings:
         ``file``: one asset = one session; two files with the same subject and session
@@ -109,8 +124,10 @@ def group_sessions(component: Component, assets: list[Asset]) -> list[Session]:
     """
     label = SESSION_LABEL[component.grouping]
     groups: dict[tuple[str, str], list[Asset]] = {}
+    labels = labels or {}
     for asset in sorted(assets, key=lambda a: a.path):
-        groups.setdefault((subject_of(asset.path), label(asset.path)), []).append(asset)
+        key = labels.get(asset.path) or (subject_of(asset.path), label(asset.path))
+        groups.setdefault(key, []).append(asset)
 
     sessions = []
     for (subject, session), members in groups.items():
@@ -120,10 +137,3 @@ def group_sessions(component: Component, assets: list[Asset]) -> list[Session]:
         else:
             sessions.append(Session(component.name, subject, session, tuple(members)))
     return sorted(sessions, key=lambda s: s.key)
-
-
-def filter_sessions(component: Component, sessions: list[Session]) -> list[Session]:
-    """Apply the registry's session filter (e.g. VBN's 153 listed sessions)."""
-    if component.include_sessions is None:
-        return sessions
-    return [s for s in sessions if s.session_id in component.include_sessions]

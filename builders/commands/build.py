@@ -38,6 +38,7 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cache-dir", default=None, help="local byte cache for streamed files (optional)")
     parser.add_argument("--dandi-api-url", default=None, help="DANDI API to list from (default: the public archive)")
+    parser.add_argument("--figshare-api-url", default=None, help="figshare API to list from (default: the public one)")
     parser.add_argument("--bin-size", type=float, default=BIN_SIZE, help="bin width in seconds (default: 0.02)")
     parser.add_argument(
         "--max-tokens",
@@ -81,6 +82,7 @@ def options_from_args(args: argparse.Namespace):
         out=absolute(args.out),
         data_dir=absolute(args.data_dir),
         dandi_api_url=args.dandi_api_url,
+        figshare_api_url=args.figshare_api_url,
         cache_dir=absolute(args.cache_dir),
         bin_size=args.bin_size,
         max_tokens=args.max_tokens,

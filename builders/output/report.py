@@ -117,6 +117,13 @@ def format_report(report: dict) -> str:
         )
 
     text = [render(header), render(tuple("-" * w for w in widths)), *map(render, lines)]
+    for name, chosen in report.get("selection", {}).items():
+        if name in report["components"] and chosen.get("skipped_files"):
+            reasons = ", ".join(f"{n:,} {reason}" for reason, n in chosen["skipped_files"].items())
+            text.append(
+                f"{name}: read {chosen['selected_files']:,} of {chosen['listed_files']:,} listed files; "
+                f"skipped files (not failures): {reasons}"
+            )
     for c in report["components"].values():
         text += [f"skipped {s['session']}: {s['reason']}" for s in c["skipped"]]
         text += [f"FAILED  {s['session']}: {s['error']}" for s in c["failed"]]

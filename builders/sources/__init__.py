@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from ..sessions import Asset
+from ..sessions import Asset, ListedFile
 
 
 @contextmanager
@@ -45,29 +46,83 @@ def open_asset(asset: Asset, *, cache_dir: str | os.PathLike | None = None) -> I
     yield asset.url
 
 
-def list_assets(component, *, data_dir=None, dandi_api_url=None, shared_root=False) -> list[Asset]:
-    """A component's assets from a local folder if ``data_dir`` is given, else from its archive.
+@dataclass
+class Listing:
+    """Every file of one component's listing.
+
+    Attributes:
+        files: the files, sorted by path, with the archive's metadata where it sends any.
+        where: what was listed (dandiset, version and API URL; figshare article; folder).
+        version: the archive version listed (``None`` for a folder or figshare).
+    """
+
+    files: list[ListedFile]
+    where: str
+    version: str | None = None
+
+
+def list_files(
+    component, *, data_dir=None, dandi_api_url=None, figshare_api_url=None, shared_root=False, progress=None
+) -> Listing:
+    """Every file of a component: from a local folder if ``data_dir`` is given, else its archive.
 
     ``shared_root``: ``data_dir`` holds several components, so each must have its own folder.
     """
     if data_dir is not None:
-        from .local import list_local_assets
+        from .local import list_local_files, resolve_data_dir
 
-        return list_local_assets(component, data_dir, shared_root=shared_root)
+        folder = resolve_data_dir(component, data_dir, shared_root=shared_root)
+        return Listing(list_local_files(component, data_dir, shared_root=shared_root), f"folder {folder}")
     if component.archive == "dandi":
-        from .dandi import list_dandi_assets
+        from .dandi import DANDI_API_URL, list_dandi_files
 
-        return list_dandi_assets(component, api_url=dandi_api_url)
+        version, files = list_dandi_files(component, api_url=dandi_api_url, progress=progress)
+        api = (dandi_api_url or DANDI_API_URL).rstrip("/")
+        where = f"{api}/dandisets/{component.archive_id}/versions/{version}/assets/"
+        return Listing(files, where, version)
     if component.archive == "figshare":
-        from .figshare import list_figshare_assets
+        from .figshare import FIGSHARE_API_URL, list_figshare_files
 
-        return list_figshare_assets(component)
+        api = (figshare_api_url or FIGSHARE_API_URL).rstrip("/")
+        files = list_figshare_files(component, api_url=figshare_api_url)
+        return Listing(files, f"{api}/articles/{component.archive_id}/files")
     raise ValueError(f"component {component.name!r} has no archive to stream from: pass --data-dir")
 
 
-def list_sessions(component, *, data_dir=None, dandi_api_url=None, shared_root=False) -> list:
-    """A component's sessions (grouped and filtered per the registry), sorted by key."""
-    from ..sessions import filter_sessions, group_sessions
+def select_component(component, **listing_options):
+    """The reference's selection of a component (:func:`builders.selection.select`) from its listing.
 
-    assets = list_assets(component, data_dir=data_dir, dandi_api_url=dandi_api_url, shared_root=shared_root)
-    return filter_sessions(component, group_sessions(component, assets))
+    Raises:
+        SelectionError: the listing holds no file, or the rules select none of its files (the
+            message names what was listed and how many files each rule left out), or a file
+            maps to no listed session.
+    """
+    from ..selection import SelectionError, select
+
+    listing = list_files(component, **listing_options)
+    selection = select(component, listing.files, where=listing.where)
+    if not selection.listed:
+        raise SelectionError(f"{component.name}: {listing.where} lists no file")
+    if not selection.sessions:
+        reasons = "; ".join(f"{n} {reason}" for reason, n in selection.skipped_by_reason().items())
+        raise SelectionError(
+            f"{component.name}: no file of the {selection.listed} at {listing.where} is selected ({reasons})"
+        )
+    selection.version = listing.version
+    return selection
+
+
+def list_assets(component, *, data_dir=None, dandi_api_url=None, shared_root=False) -> list[Asset]:
+    """A component's selected assets (see :func:`select_component`)."""
+    return select_component(component, data_dir=data_dir, dandi_api_url=dandi_api_url, shared_root=shared_root).assets
+
+
+def list_sessions(component, *, data_dir=None, dandi_api_url=None, figshare_api_url=None, shared_root=False) -> list:
+    """A component's sessions (selected, mapped and grouped per the registry), sorted by key."""
+    return select_component(
+        component,
+        data_dir=data_dir,
+        dandi_api_url=dandi_api_url,
+        figshare_api_url=figshare_api_url,
+        shared_root=shared_root,
+    ).sessions

@@ -22,7 +22,7 @@ import requests
 from tqdm.auto import tqdm
 
 from ..registry import Component
-from ..sessions import Asset
+from ..sessions import Asset, ListedFile
 from .deadline import Deadline, bound_session, get_with_retries
 
 #: The public DANDI archive's API (what ``--dandi-api-url`` defaults to).
@@ -100,10 +100,14 @@ def resolve_version(component: Component, api_url: str | None = None, *, timeout
         raise DandiListingError(f"{_where(component, component.version, api_url)}: {exc}") from exc
 
 
-def list_dandi_assets(
+def list_dandi_files(
     component: Component, api_url: str | None = None, *, progress: bool | None = None, timeout_s: float | None = None
-) -> list[Asset]:
-    """The assets of ``component``'s dandiset version that its asset filter accepts.
+) -> tuple[str, list[ListedFile]]:
+    """Every file of ``component``'s dandiset version, with the archive's metadata of each.
+
+    One paged listing (``GET .../versions/{v}/assets/?metadata=true``): the archive sends each
+    asset's metadata (neurodata types in ``variableMeasured``, session and subject records) with
+    the listing, so no file is asked about one by one.
 
     Args:
         component: a registry entry with ``archive == "dandi"``.
@@ -113,8 +117,9 @@ def list_dandi_assets(
             ``NEURAL_PILE_LISTING_TIMEOUT_S``, else :data:`~.deadline.LISTING_TIMEOUT_S`).
 
     Returns:
-        Assets sorted by path; ``url`` is the asset's download URL, ``size`` in bytes,
-        ``asset_id`` the DANDI asset id.
+        ``(version listed, files sorted by path)``; each asset's ``url`` is its download URL,
+        ``size`` in bytes, ``asset_id`` the DANDI asset id; ``metadata`` is ``None`` where the
+        archive sent none.
 
     Raises:
         DandiListingError: naming the dandiset, version and API URL, when the dandiset or
@@ -127,26 +132,40 @@ def list_dandi_assets(
         with _quiet_client_logs():
             client = _client(api_url, Deadline(timeout_s))
             dandiset = client.get_dandiset(component.archive_id, version)
-            assets = []
+            files = []
             bar = tqdm(
                 desc=f"listing {component.name} ({version})",
-                unit=" assets",
+                unit=" files",
                 disable=None if progress is None else not progress,
             )
             try:
-                for remote in dandiset.get_assets():
+                pages = client.paginate(f"{dandiset.version_api_path}assets/", params={"metadata": "true"})
+                for item in pages:
                     bar.update(1)
-                    if component.accepts_path(remote.path):
-                        assets.append(
+                    asset_id = item["asset_id"]
+                    metadata = item.get("metadata")
+                    files.append(
+                        ListedFile(
                             Asset(
-                                path=remote.path,
-                                url=remote.base_download_url,
-                                size=int(remote.size),
-                                asset_id=remote.identifier,
-                            )
+                                path=item["path"],
+                                url=client.get_url(f"/assets/{asset_id}/download/"),
+                                size=int(item["size"]),
+                                asset_id=asset_id,
+                            ),
+                            metadata if isinstance(metadata, dict) else None,
                         )
+                    )
             finally:
                 bar.close()
     except Exception as exc:
         raise DandiListingError(f"{where}: {exc}") from exc
-    return sorted(assets, key=lambda a: a.path)
+    return version, sorted(files, key=lambda f: f.asset.path)
+
+
+def list_dandi_assets(
+    component: Component, api_url: str | None = None, *, progress: bool | None = None, timeout_s: float | None = None
+) -> list[Asset]:
+    """The assets of ``component``'s dandiset version that its name rules accept (no metadata
+    test: :func:`builders.sources.select_component` makes the full selection), sorted by path."""
+    _, files = list_dandi_files(component, api_url, progress=progress, timeout_s=timeout_s)
+    return [f.asset for f in files if component.accepts_path(f.asset.path)]

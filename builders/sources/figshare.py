@@ -14,7 +14,7 @@ import re
 import requests
 
 from ..registry import Component
-from ..sessions import Asset
+from ..sessions import Asset, ListedFile
 from .deadline import Deadline, ListingTimeout, get_with_retries
 
 #: The public figshare API (``api_url`` defaults to it).
@@ -43,7 +43,15 @@ def figshare_asset_path(name: str) -> str:
 def list_figshare_assets(
     component: Component, api_url: str | None = None, *, timeout_s: float | None = None
 ) -> list[Asset]:
-    """The files of ``component``'s figshare article that its asset filter accepts.
+    """The files of ``component``'s figshare article that its name rules accept, sorted by path."""
+    files = list_figshare_files(component, api_url, timeout_s=timeout_s)
+    return [f.asset for f in files if component.accepts_path(f.asset.path)]
+
+
+def list_figshare_files(
+    component: Component, api_url: str | None = None, *, timeout_s: float | None = None
+) -> list[ListedFile]:
+    """Every file of ``component``'s figshare article (figshare has no per-file content metadata).
 
     Args:
         component: a registry entry with ``archive == "figshare"``.
@@ -53,7 +61,7 @@ def list_figshare_assets(
             :data:`~.deadline.LISTING_TIMEOUT_S`).
 
     Returns:
-        Assets sorted by path; ``url`` is the file's ``download_url`` (resolved when opened),
+        Files sorted by path; ``url`` is the file's ``download_url`` (resolved when opened),
         ``size`` in bytes, ``asset_id`` the figshare file id.
 
     Raises:
@@ -83,13 +91,11 @@ def list_figshare_assets(
         else:
             raise FigshareListingError(f"figshare article {component.archive_id}: more than {MAX_PAGES} pages at {url}")
 
-    assets = []
+    files = []
     for entry in entries:
         if entry.get("is_link_only"):
             continue
         path = figshare_asset_path(str(entry["name"]))
-        if component.accepts_path(path):
-            assets.append(
-                Asset(path=path, url=entry["download_url"], size=int(entry["size"]), asset_id=str(entry["id"]))
-            )
-    return sorted(assets, key=lambda a: a.path)
+        asset = Asset(path=path, url=entry["download_url"], size=int(entry["size"]), asset_id=str(entry["id"]))
+        files.append(ListedFile(asset))
+    return sorted(files, key=lambda f: f.asset.path)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..registry import Component
-from ..sessions import Asset
+from ..sessions import Asset, ListedFile
 
 
 def resolve_data_dir(component: Component, data_dir: str | os.PathLike, *, shared_root: bool = False) -> Path:
@@ -31,19 +31,28 @@ def resolve_data_dir(component: Component, data_dir: str | os.PathLike, *, share
     return root
 
 
-def list_local_assets(component: Component, data_dir: str | os.PathLike, *, shared_root: bool = False) -> list[Asset]:
-    """Every file under the component's folder that the registry's asset filter accepts.
+def list_local_files(
+    component: Component, data_dir: str | os.PathLike, *, shared_root: bool = False
+) -> list[ListedFile]:
+    """Every file under the component's folder (hidden ones aside), with no archive metadata.
 
     Paths are reported relative to the folder, with ``/`` separators, exactly as DANDI
-    names assets, so filters written for the archive apply unchanged.
+    names assets, so rules written for the archive apply unchanged.
     """
     folder = resolve_data_dir(component, data_dir, shared_root=shared_root)
-    assets = []
+    files = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for filename in sorted(filenames):
+            if filename.startswith("."):
+                continue
             full = Path(dirpath) / filename
             relative = full.relative_to(folder).as_posix()
-            if component.accepts_path(relative):
-                assets.append(Asset(path=relative, url=str(full), size=full.stat().st_size))
-    return assets
+            files.append(ListedFile(Asset(path=relative, url=str(full), size=full.stat().st_size)))
+    return files
+
+
+def list_local_assets(component: Component, data_dir: str | os.PathLike, *, shared_root: bool = False) -> list[Asset]:
+    """The files under the component's folder that its name rules accept."""
+    files = list_local_files(component, data_dir, shared_root=shared_root)
+    return [f.asset for f in files if component.accepts_path(f.asset.path)]
