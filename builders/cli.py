@@ -15,6 +15,7 @@ import sys
 #: Modules providing sub-commands, in the order ``--help`` lists them.
 COMMAND_MODULES = [
     "builders.commands.demo",
+    "builders.commands.plan",
     "builders.commands.build",
     "builders.commands.merge",
     "builders.commands.components",

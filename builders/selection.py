@@ -294,3 +294,57 @@ def _allen_labels(component: Component, assets: list[Asset], metadata: dict) -> 
 #: Session map name (:data:`builders.registry.SESSION_MAPS`) -> ``(component, assets, metadata by
 #: path) -> {path: (subject_id, session_id)}`` or ``None`` (the labels in the path).
 SESSION_MAPS = {"path": _path_labels, "allen_ecephys": _allen_labels}
+
+
+# -- verdicts against the published figures -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a selection compares with the component's published figures.
+
+    Attributes:
+        ok: within the registry's tolerance (or no published figure to compare with).
+        sessions, subjects: what this selection would build (sessions counted as the published
+            figure counts them: sessions, or files for ``session_figure == "files"``).
+        reasons: one line per difference (empty when everything matches exactly).
+    """
+
+    ok: bool
+    sessions: int
+    subjects: int
+    reasons: tuple[str, ...] = ()
+
+
+def verdict(component: Component, selection: Selection) -> Verdict:
+    """Compare ``selection`` with the published sessions and subjects of ``component``."""
+    sessions = len(selection.assets) if component.session_figure == "files" else len(selection.sessions)
+    subjects = selection.subjects
+    if not component.sessions:  # the synthetic demo has no published figure
+        return Verdict(True, sessions, subjects)
+    reasons, ok = [], True
+    if selection.missing_sessions:
+        shown = ", ".join(selection.missing_sessions[:10]) + (" ..." if len(selection.missing_sessions) > 10 else "")
+        reasons.append(
+            f"{len(selection.missing_sessions)} of {len(component.include_sessions)} {component.display_name} "
+            f"sessions not found: {shown}"
+        )
+    for what, ours, published, tolerance in (
+        (
+            "sessions" if component.session_figure == "sessions" else "files",
+            sessions,
+            component.sessions,
+            component.session_tolerance,
+        ),
+        ("subjects", subjects, component.subjects, component.subject_tolerance),
+    ):
+        if ours != published:
+            within = abs(ours - published) <= tolerance
+            ok = ok and within
+            reasons.append(
+                f"{what} {ours:,} against {published:,} published ({ours - published:+,}; "
+                f"tolerance {tolerance}: {'within' if within else 'beyond'})"
+            )
+    if selection.missing_sessions and not component.session_tolerance:
+        ok = False
+    return Verdict(ok, sessions, subjects, tuple(reasons))

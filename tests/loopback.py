@@ -360,7 +360,22 @@ class _DandiAsset:
     asset_id: str
     path: str
     size: int
-    file_path: str  # path on the file server
+    file_path: str  # path on the file server (need not exist: a listing-only entry)
+    extra_metadata: dict | None = None  # variableMeasured, wasGeneratedBy, ... as the archive records them
+
+
+@dataclass(frozen=True)
+class ListingEntry:
+    """One asset of a listing-only dandiset (:meth:`DandiStandIn.add_listing`).
+
+    ``file_path``: where the file server has its bytes (``None``: nowhere; any request for it is
+    still counted by the file server under ``listing-only/<path>``). ``metadata``: what the
+    archive's asset metadata adds (neurodata types, session and subject records)."""
+
+    path: str
+    size: int
+    file_path: str | None = None
+    metadata: dict | None = None
 
 
 class DandiStandIn(_Server):
@@ -368,8 +383,8 @@ class DandiStandIn(_Server):
 
     Args:
         files: the :class:`FileServer` the download redirects point at.
-        page_size: assets per listing page when the client does not ask for a size
-            (small, so a handful of files already spans several pages).
+        page_size: the largest listing page (the archive's is 1000; small here, so a handful of
+            files already spans several pages).
 
     Use :meth:`add_dandiset` to publish a folder (relative to the file server's root) as a
     dandiset with a published version and a draft; :attr:`api_url` is what the client takes.
@@ -415,7 +430,31 @@ class DandiStandIn(_Server):
             assets[path] = _DandiAsset(
                 asset_id, path, file.stat().st_size, file.relative_to(self.files.root).as_posix()
             )
-        self.dandisets[dandiset_id] = {"assets": assets, "published": tuple(published)}
+        self.dandisets[dandiset_id] = {"assets": assets, "published": tuple(published), "listing_metadata": True}
+        return assets
+
+    def add_listing(
+        self,
+        dandiset_id: str,
+        entries: list[ListingEntry],
+        *,
+        published: tuple[str, ...] = ("0.240101.1200",),
+        listing_metadata: bool = True,
+    ) -> dict[str, _DandiAsset]:
+        """Publish ``entries`` as the assets of ``dandiset_id`` (files need not exist).
+
+        ``listing_metadata=False``: the listing ignores ``?metadata=true`` (an archive that sends
+        paths and sizes only), so a client must open files to learn what they hold."""
+        assets = {}
+        for entry in entries:
+            asset_id = hashlib.sha1(f"{dandiset_id}/{entry.path}".encode()).hexdigest()[:32]
+            file_path = entry.file_path or f"listing-only/{entry.path}"
+            assets[entry.path] = _DandiAsset(asset_id, entry.path, entry.size, file_path, entry.metadata)
+        self.dandisets[dandiset_id] = {
+            "assets": assets,
+            "published": tuple(published),
+            "listing_metadata": listing_metadata,
+        }
         return assets
 
     # -- payloads ---------------------------------------------------------------------
@@ -468,6 +507,7 @@ class DandiStandIn(_Server):
             "path": asset.path,
             "contentSize": asset.size,
             "contentUrl": [f"{self.api_url}/assets/{asset.asset_id}/download/", self.files.url_for(asset.file_path)],
+            **(asset.extra_metadata or {}),
         }
 
     def find_asset(self, asset_id: str) -> _DandiAsset | None:
@@ -543,7 +583,8 @@ class _DandiHandler(_QuietHandler):
         owner = self.server_owner
         assets = sorted(owner.dandisets[groups["d"]]["assets"].values(), key=lambda a: a.path)
         page = int(query.get("page", ["1"])[0])
-        page_size = int(query.get("page_size", [str(owner.page_size)])[0])
+        # like the archive, a page holds what the client asks for, up to the server's largest page
+        page_size = min(int(query.get("page_size", [str(owner.page_size)])[0]), owner.page_size)
         chunk = assets[(page - 1) * page_size : page * page_size]
 
         def page_url(number: int) -> str:
@@ -552,12 +593,19 @@ class _DandiHandler(_QuietHandler):
             return f"{owner.url}{urlsplit(self.path).path}?{urlencode(params)}"
 
         more = page * page_size < len(assets)
+        # the archive's ``metadata`` query parameter adds each asset's metadata to the listing
+        with_metadata = query.get("metadata", ["false"])[0].lower() in ("true", "1")
+        with_metadata = with_metadata and owner.dandisets[groups["d"]]["listing_metadata"]
+        results = [
+            {**owner.asset_payload(a), **({"metadata": owner.asset_metadata(a)} if with_metadata else {})}
+            for a in chunk
+        ]
         self._send_json(
             {
                 "count": len(assets),
                 "next": page_url(page + 1) if more else None,
                 "previous": page_url(page - 1) if page > 1 else None,
-                "results": [owner.asset_payload(a) for a in chunk],
+                "results": results,
             }
         )
 

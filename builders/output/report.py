@@ -13,6 +13,7 @@ from ..registry import get_component, registry
 from ..split import TEST_FRACTION, rule_of
 from .layout import REPORT, STATE_DIR
 from .shards import write_json_atomic
+from .text_table import render_table
 
 FAILED_SUFFIX = ".failed.json"
 
@@ -109,14 +110,7 @@ def format_report(report: dict) -> str:
                 str(len(c["failed"])),
             )
         )
-    widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
-
-    def render(row) -> str:
-        return "  ".join(
-            str(v).rjust(w) if i else str(v).ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
-        )
-
-    text = [render(header), render(tuple("-" * w for w in widths)), *map(render, lines)]
+    text = render_table(header, lines)
     for name, chosen in report.get("selection", {}).items():
         if name in report["components"] and chosen.get("skipped_files"):
             reasons = ", ".join(f"{n:,} {reason}" for reason, n in chosen["skipped_files"].items())
