@@ -383,8 +383,8 @@ class DandiStandIn(_Server):
 
     Args:
         files: the :class:`FileServer` the download redirects point at.
-        page_size: the largest listing page (the archive's is 1000; small here, so a handful of
-            files already spans several pages).
+        page_size: assets per listing page when the client does not ask for a size
+            (small, so a handful of files already spans several pages).
 
     Use :meth:`add_dandiset` to publish a folder (relative to the file server's root) as a
     dandiset with a published version and a draft; :attr:`api_url` is what the client takes.
@@ -583,8 +583,7 @@ class _DandiHandler(_QuietHandler):
         owner = self.server_owner
         assets = sorted(owner.dandisets[groups["d"]]["assets"].values(), key=lambda a: a.path)
         page = int(query.get("page", ["1"])[0])
-        # like the archive, a page holds what the client asks for, up to the server's largest page
-        page_size = min(int(query.get("page_size", [str(owner.page_size)])[0]), owner.page_size)
+        page_size = int(query.get("page_size", [str(owner.page_size)])[0])
         chunk = assets[(page - 1) * page_size : page * page_size]
 
         def page_url(number: int) -> str:
