@@ -137,11 +137,22 @@ def check_inputs(components: list[str], options: BuildOptions) -> None:
     """Refuse, before anything is written, inputs that cannot give any session.
 
     Raises:
-        BuildError: ``--data-dir`` is not a folder, or a component has no archive to stream
-            from and no ``--data-dir`` was given (the synthetic ``demo``).
+        BuildError: ``--data-dir`` is not a folder, holds another collection than a component
+            (its ``dandiset.yaml``), or a component has no archive to stream from and no
+            ``--data-dir`` was given (the synthetic ``demo``).
     """
     if options.data_dir is not None and not Path(options.data_dir).is_dir():
         raise BuildError(f"--data-dir {options.data_dir}: no such folder")
+    if options.data_dir is not None:
+        from .sources.local import DataDirMismatch, resolve_data_dir
+
+        for name in components:
+            try:
+                resolve_data_dir(get_component(name), options.data_dir, shared_root=len(components) > 1)
+            except DataDirMismatch as exc:
+                raise BuildError(f"--data-dir {exc}") from None
+            except FileNotFoundError:
+                pass  # reported per component by the listing (the other components still build)
     if options.data_dir is None:
         local_only = [name for name in components if get_component(name).archive not in ("dandi", "figshare")]
         if local_only == [DEMO]:

@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from ..output.report import format_report
     from ..pile import open_pile
     from ..pipeline import BuildError, BuildOptions, build
+    from ..sources.local import write_synthetic_identity
     from ..synthetic import write_demo_recordings
 
     data = Path(args.data_dir)
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"writing synthetic recordings to {data}/ (seed {args.seed})")
         write_demo_recordings(data, seed=args.seed, scale=args.scale)
+        write_synthetic_identity(data)
     options = BuildOptions(out=args.out, data_dir=str(data))
     try:
         report, records = build(["demo"], options, executor=make_executor(None, args.num_proc))
