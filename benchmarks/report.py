@@ -650,6 +650,31 @@ def split_rows(r: dict) -> list[Row]:
     ]
 
 
+def plan_rows(r: dict) -> list[Row]:
+    """plan.json (``bench_plan.py``): ``neural-pile plan vbn`` over a wide-area link."""
+    plan, naive, roots, link = r["plan"], r["per_file_metadata"], r["hdf5_roots"], _link(r)
+    return [
+        Row(
+            what=f"`neural-pile plan vbn`, {r['listed_files']:,} listed files, {link}",
+            ours=f"{seconds(plan['seconds'])}, {plan['api_requests']} API requests, "
+            f"{plan['file_requests']} requests to files",
+            reference=f"{seconds(naive['seconds_scaled'])} (scaled from {naive['sampled']} assets): "
+            f"default listing pages + one metadata request per file",
+            ratio=ratio(naive["seconds_scaled"] / plan["seconds"]),
+            ratio_note=" faster",
+            goal="under 10 s, no request to a file without units",
+            goal_met=plan["seconds"] < 10 and plan["file_requests"] == 0,
+            name="plan vbn",
+        ),
+        Row(
+            what=f"the same plan on a listing without metadata ({link})",
+            ours=f"{seconds(roots['seconds'])}, {roots['root_requests']} requests to HDF5 roots "
+            f"(the {roots['selected_files']} main files only)",
+            reference="",
+        ),
+    ]
+
+
 SECTIONS = [
     Section("build.json", "bench_build.py", "binning, row loading, whole build", build_rows),
     Section(
@@ -666,6 +691,7 @@ SECTIONS = [
     ),
     Section("merge.json", "bench_merge.py", "peak memory of `neural-pile merge`", merge_rows),
     Section("split_simulation.json", "simulate_split.py", "the test split rule over the registry", split_rows),
+    Section("plan.json", "bench_plan.py", "`neural-pile plan vbn` over a wide-area link", plan_rows),
 ]
 
 

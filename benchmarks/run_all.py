@@ -70,6 +70,7 @@ def benchmark_runs(dataset: str) -> list[list[str]]:
         ["bench_streams.py", "--out", _out("streams.json")],
         ["simulate_split.py", "--out", _out("split_simulation.json")],
         ["bench_merge.py", "--out", _out("merge.json")],
+        ["bench_plan.py", "--out", _out("plan.json")],
     ]
 
 
