@@ -124,6 +124,10 @@ def _holds(handle, dataset: str) -> bool:
         return True  # not readable as HDF5: the reader will say why, as a real failure
 
 
+#: HDF5 roots opened at once over the network (each costs a round trip or two).
+ROOT_PROBES_IN_FLIGHT = 8
+
+
 def choose_files(
     component: Component,
     files: Iterable[ListedFile],
@@ -131,32 +135,43 @@ def choose_files(
     where: str = "",
     probe: Callable[[Component, Asset], tuple[bool, int]] = root_holds,
 ) -> Selection:
-    """Decide every listed file of ``component`` (see the module docstring), without sessions."""
+    """Decide every listed file of ``component`` (see the module docstring), without sessions.
+
+    Files left to their HDF5 root are opened :data:`ROOT_PROBES_IN_FLIGHT` at a time (the
+    requests are round trips, not bandwidth); the result does not depend on their order."""
     selection = Selection(component.name, where)
+    decided: list[tuple[Asset, str | None]] = []  # (asset, skip reason), in path order
+    to_probe: list[int] = []
     for listed in sorted(files, key=lambda f: f.asset.path):
         selection.listed += 1
-        path = listed.asset.path
-        reason = component.path_skip_reason(path)
+        reason = component.path_skip_reason(listed.asset.path)
         if reason is not None:
-            selection.skipped.append((path, reason))
             selection.decided_by[BY_NAME] += 1
-            continue
-        verdict = _metadata_verdict(component, listed.metadata)
-        if verdict is not None:
-            selection.decided_by[BY_METADATA] += 1
-            if not verdict:
-                selection.skipped.append((path, NO_UNITS))
-                continue
-        elif ROOT_DATASET[component.reader] is not None:
-            holds, requests = probe(component, listed.asset)
-            selection.decided_by[BY_ROOT] += 1
+        else:
+            verdict = _metadata_verdict(component, listed.metadata)
+            if verdict is not None:
+                selection.decided_by[BY_METADATA] += 1
+                reason = None if verdict else NO_UNITS
+            elif ROOT_DATASET[component.reader] is not None:
+                selection.decided_by[BY_ROOT] += 1
+                to_probe.append(len(decided))
+            else:
+                selection.decided_by[BY_READER] += 1
+        decided.append((listed.asset, reason))
+    if to_probe:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=ROOT_PROBES_IN_FLIGHT) as pool:
+            answers = list(pool.map(lambda i: probe(component, decided[i][0]), to_probe))
+        for i, (holds, requests) in zip(to_probe, answers, strict=True):
             selection.root_requests += requests
             if not holds:
-                selection.skipped.append((path, NO_UNITS_ROOT))
-                continue
+                decided[i] = (decided[i][0], NO_UNITS_ROOT)
+    for asset, reason in decided:
+        if reason is None:
+            selection.assets.append(asset)
         else:
-            selection.decided_by[BY_READER] += 1
-        selection.assets.append(listed.asset)
+            selection.skipped.append((asset.path, reason))
     return selection
 
 
