@@ -206,6 +206,22 @@ def test_a_removed_session_and_a_truncated_row_are_the_differences(ours, altered
         capsys,
     )
     assert code == 0 and [e["component"] for e in report["components"]] == ["demo", "v2h"]
+    assert report["only_in_reference"] == ["vbn"]
+
+
+def test_a_component_missing_on_one_side_differs(ours, same, tmp_path, capsys):
+    folder, written = ours
+    demo_only = tmp_path / "demo_only"
+    write_pile_folder(demo_only, {"demo": COMPONENTS["demo"]}, seed=11)  # the same demo rows (same seed, first)
+    code, report, out, _ = run_compare(["--ours", str(demo_only), "--reference", str(same.folder)], tmp_path, capsys)
+    assert code == 0 and report["only_in_reference"] == ["v2h", "vbn"]
+    assert "only in the reference, not compared: v2h, vbn" in out
+    code, report, _, _ = run_compare(
+        ["--ours", str(demo_only), "--reference", str(same.folder), "--components", "demo", "vbn"], tmp_path, capsys
+    )
+    assert code == 1
+    vbn = cells(report)["vbn"]
+    assert vbn["rows"]["ours"] == 0 and vbn["rows"]["difference"] == -expected(same.select("vbn"))["rows"]
 
 
 def test_without_count_tokens_no_spike_data_is_read(ours, same, monkeypatch):

@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.compare import compare_counts, format_comparison
     from ..output.shards import write_json_atomic
 
-    ray_job_paths(args, "ours", "reference", "json")
+    # --ours/--reference take Hub repo ids too; a relative folder missing in a Ray job's working
+    # directory fails when it is opened, naming the option
+    ray_job_paths(args, "json")
     if args.tolerance < 0:
         raise ValueError(f"--tolerance must be >= 0, got {args.tolerance}")
     if args.session_tolerance < 0:
