@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "builders.commands.visualize",
     "builders.commands.sample",
     "builders.commands.stats",
+    "builders.commands.compare",
     "builders.commands.push",
 ]
 

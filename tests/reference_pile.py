@@ -109,6 +109,7 @@ def write_reference_pile(
     shuffle: bool = True,
     counts_fn=grouped_counts,
     shape_scale: float = 1.0,
+    rows: dict[str, list[dict]] | None = None,
 ) -> ReferencePile:
     """Write the pile into ``out`` (a new or empty folder) and return what was written.
 
@@ -118,13 +119,18 @@ def write_reference_pile(
             row groups of ~100 MB).
         shuffle: shuffle each split's rows across components (the reference layout); False keeps
             them grouped by component, so row-group statistics can rule components out.
+        rows: ``{split: [row, ...]}`` to write instead of generated ones (e.g. the rows of
+            :func:`pile_folder.write_pile_folder`; columns beyond the five are dropped).
     """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: not empty")
     rng = np.random.default_rng(seed + 1)
     num_shards = {"train": 2, "test": 1, **(num_shards or {})}
-    split_rows = reference_rows(components, seed, counts_fn, shape_scale)
+    if rows is None:
+        split_rows = reference_rows(components, seed, counts_fn, shape_scale)
+    else:
+        split_rows = {s: [{c: r[c] for c in REFERENCE_COLUMNS} for r in rows.get(s, [])] for s in SPLITS}
     written: dict[str, list[dict]] = {}
     files: dict[str, list[str]] = {}
     info = DatasetInfo(
