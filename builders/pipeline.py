@@ -307,6 +307,7 @@ def process_session(job: SessionJob) -> dict:
             test_tokens=result.held_out_tokens,
             rows=len(result.rows) + len(result.held_out_rows),
             stats=result.stats.to_dict(),
+            notes=result.notes,
             shards=[p.relative_to(out).as_posix() for p in shards],
             version=job.version or component.version,
             seconds=round(time.perf_counter() - start, 3),

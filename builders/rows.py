@@ -29,6 +29,9 @@ class SessionResult:
         stats: what binning dropped or saturated.
         n_neurons: units in the session (all segments share them).
         n_time_bins: bins of the whole session (sum over segments).
+        notes: what the registry's reading rules decided for the session, rule name -> lines
+            (``skipped_files``: ``"<path>: <reason>"`` per file left out; ``timing_rule``: how a
+            firing-rate file was timed); recorded in the session's completion marker.
     """
 
     session: Session
@@ -37,6 +40,7 @@ class SessionResult:
     stats: BinStats = field(default_factory=BinStats)
     n_neurons: int = 0
     n_time_bins: int = 0
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def tokens(self) -> int:
@@ -79,14 +83,17 @@ def session_to_rows(
     else:
         counts, stats, origin = recording.counts, recording.stats, recording.t_start
     n_neurons, n_bins = counts.shape
+    skipped = "".join(f"; skipped file {line}" for line in recording.notes.get("skipped_files", []))
     if n_neurons == 0:
-        raise SessionSkipped(f"{session.describe()}: no units")
+        raise SessionSkipped(f"{session.describe()}: no units{skipped}")
     if n_bins == 0:
-        raise SessionSkipped(f"{session.describe()}: no spike in any unit")
+        raise SessionSkipped(f"{session.describe()}: no spike in any unit{skipped}")
 
     unit_ids = np.asarray(recording.unit_ids, dtype=np.int64)
     regions = [str(r) for r in recording.unit_regions]
-    result = SessionResult(session=session, stats=stats, n_neurons=n_neurons, n_time_bins=n_bins)
+    result = SessionResult(
+        session=session, stats=stats, n_neurons=n_neurons, n_time_bins=n_bins, notes=dict(recording.notes)
+    )
     n_kept = n_bins - held_out_bins(n_bins, held_out_fraction)
     parts = [(result.rows, 0, n_kept), (result.held_out_rows, n_kept, n_bins)]
     number = 0

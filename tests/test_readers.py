@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import h5py
@@ -269,7 +270,8 @@ def test_probe_split_sessions_merge_on_shared_bins(probe_split_sessions, probe_s
 
 
 def test_mat_spks_through_steinmetz2_listing(mat_subjects, mat_dir):
-    component = get_component("steinmetz-2")
+    # without the registry's dense_cluster_ids option (tests/test_reader_parity.py has it): spiking clusters only
+    component = dataclasses.replace(get_component("steinmetz-2"), reader_options=())
     sessions = list_sessions(component, data_dir=mat_dir)
     assert [(s.subject_id, s.session_id) for s in sessions] == [("Krebs", "Krebs"), ("Waksman", "Waksman")]
     for session, truth in zip(sessions, mat_subjects):

@@ -7,6 +7,7 @@ resumed build, or a folder built one component at a time, reports everything it 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from ..registry import get_component, registry
@@ -52,6 +53,12 @@ def summarize_component(name: str, markers: list[dict], test_fraction: float = T
         "published": {"subjects": comp.subjects, "sessions": comp.sessions, "tokens": comp.tokens},
         "skipped": [{"session": m["key"], "reason": m["reason"]} for m in markers if m["status"] == "skipped"],
         "failed": [{"session": m["key"], "error": m["error"]} for m in markers if m["status"] == "failed"],
+        # files left out of built sessions by the component's skip_file rule, "<path>: <reason>"
+        "skipped_files": [
+            {"session": m["key"], "file": line} for m in done for line in m.get("notes", {}).get("skipped_files", [])
+        ],
+        # how many sessions were read with each timing rule (firing-rate components only)
+        "timing_rules": dict(Counter(r for m in done for r in m.get("notes", {}).get("timing_rule", []))),
     }
 
 
@@ -76,7 +83,8 @@ def _fmt_pair(built: int, published: int) -> str:
 
 
 def format_report(report: dict) -> str:
-    """A plain-text table of the report, followed by every skipped or failed session."""
+    """A plain-text table of the report, followed by every skipped or failed session, every file
+    left out of a built session, and the timing rules firing-rate sessions were read with."""
     header = (
         "component",
         "sessions",
@@ -89,6 +97,7 @@ def format_report(report: dict) -> str:
         "saturated",
         "dropped",
         "skipped",
+        "skipped files",
         "failed",
     )
     lines = []
@@ -107,6 +116,7 @@ def format_report(report: dict) -> str:
                 f"{c['saturated_bins']:,}",
                 f"{c['dropped_spikes']:,}",
                 str(len(c["skipped"])),
+                str(len(c.get("skipped_files", []))),
                 str(len(c["failed"])),
             )
         )
@@ -120,5 +130,7 @@ def format_report(report: dict) -> str:
             )
     for c in report["components"].values():
         text += [f"skipped {s['session']}: {s['reason']}" for s in c["skipped"]]
+        text += [f"skipped file {s['file']} (session {s['session']} kept)" for s in c.get("skipped_files", [])]
+        text += [f"timing rule {rule}: {n} session(s)" for rule, n in c.get("timing_rules", {}).items()]
         text += [f"FAILED  {s['session']}: {s['error']}" for s in c["failed"]]
     return "\n".join(text)

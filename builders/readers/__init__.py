@@ -2,7 +2,8 @@
 
 ``read_session`` opens every asset of a session through :func:`builders.sources.open_asset`
 (local file, byte cache or HTTP stream: the readers cannot tell), reads it with the reader kind
-the registry names, and merges per-probe files on shared time bins.
+the registry names, given the component's ``reader_options``, applies the component's
+``file_error`` rule to a file that fails, and merges per-probe files on shared time bins.
 """
 
 from __future__ import annotations
@@ -49,37 +50,87 @@ def prefetch_asset(kind: str, handle, asset) -> None:
     raise ValueError(f"unknown reader kind {kind!r}")
 
 
-def _reader_for(kind: str, bin_size: float):
-    """``read(handle, asset)`` of a reader kind; readers of already binned data get ``bin_size``."""
-    from importlib import import_module
+def _reader_for(component, bin_size: float):
+    """``read(handle, asset)`` of the component's reader kind, given the component's
+    :attr:`~builders.registry.Component.reader_options` as keyword arguments; readers of already
+    binned data also get ``bin_size``.
 
-    module, function = READERS[kind].split(":")
+    Raises:
+        ValueError: naming the component, when the registry gives the reader an option it does not take.
+    """
+    from importlib import import_module
+    from inspect import Parameter, signature
+
+    module, function = READERS[component.reader].split(":")
     read = getattr(import_module(f"{__name__}.{module}"), function)
-    return partial(read, bin_size=bin_size) if kind in BINNED_READERS else read
+    options = dict(component.reader_options)
+    if component.reader in BINNED_READERS:
+        options["bin_size"] = bin_size
+    taken = {name for name, p in signature(read).parameters.items() if p.kind is Parameter.KEYWORD_ONLY}
+    unknown = sorted(set(options) - taken)
+    if unknown:
+        raise ValueError(
+            f"component {component.name!r}: reader {component.reader!r} takes no option {', '.join(unknown)} "
+            f"(its options: {', '.join(sorted(taken)) or 'none'})"
+        )
+    return partial(read, **options)
 
 
 def read_session(component, session, *, bin_size: float = BIN_SIZE, cache_dir=None) -> SpikeTrains | BinnedUnits:
     """Read every asset of ``session`` and return one merged recording.
 
+    With the component's ``file_error`` rule ``skip_file`` (the reference's Le Merre rule), a file
+    that fails to read (:class:`ReaderError`, or an ``OSError`` such as a missing file) is left out
+    and the session is built from the others; each skipped file is named in the recording's
+    ``notes["skipped_files"]`` as ``"<path>: <reason>"``. A failed fetch over the network
+    (:class:`~builders.sources.http.RemoteReadError`) is not skipped: it fails the session, so a
+    rerun tries the file again instead of keeping a session without it.
+
     Args:
-        component: the session's :class:`~builders.registry.Component` (names the reader).
+        component: the session's :class:`~builders.registry.Component` (names the reader, its
+            options and the file-error rule).
         session: the :class:`~builders.sessions.Session`.
         bin_size: bin width in seconds of the build; readers of already binned data (firing
             rates) return counts in bins of this width, or refuse it naming the file.
         cache_dir: optional folder for a local byte cache of remote assets.
 
     Raises:
-        ReaderError: naming the asset, when a file is not what its reader expects.
+        ReaderError: naming the asset, when a file is not what its reader expects (with
+            ``skip_file``: when every file of the session fails, naming each).
     """
     from ..sources import open_asset
 
-    read = _reader_for(component.reader, bin_size)
-    parts = []
+    read = _reader_for(component, bin_size)
+    parts, skipped = [], []
     for asset in session.assets:
-        with open_asset(asset, cache_dir=cache_dir) as handle:
-            parts.append(read(handle, asset))
+        try:
+            with open_asset(asset, cache_dir=cache_dir) as handle:
+                parts.append(read(handle, asset))
+        except (ReaderError, OSError) as exc:
+            if component.file_error != "skip_file" or _network_failure(exc):
+                raise
+            skipped.append(_skip_line(asset.path, exc))
+    if not parts:
+        raise ReaderError(f"{session.describe()}: no file could be read: {'; '.join(skipped)}")
     if all(isinstance(p, SpikeTrains) for p in parts):
-        return merge_trains(parts)
-    if len(parts) == 1:
-        return parts[0]
-    raise ReaderError(f"{session.describe()}: cannot merge several binned files into one session")
+        recording = merge_trains(parts)
+    elif len(parts) == 1:
+        recording = parts[0]
+    else:
+        raise ReaderError(f"{session.describe()}: cannot merge several binned files into one session")
+    if skipped:
+        recording.notes.setdefault("skipped_files", []).extend(skipped)
+    return recording
+
+
+def _network_failure(exc: Exception) -> bool:
+    """Whether ``exc`` is a failed fetch of a remote asset (imports the HTTP layer only when asked)."""
+    from ..sources.http import RemoteReadError
+
+    return isinstance(exc, RemoteReadError)
+
+
+def _skip_line(path: str, exc: Exception) -> str:
+    """``"<path>: <reason>"`` for a skipped file (the reason without the path a message may start with)."""
+    reason = str(exc).removeprefix(f"{path}: ")
+    return f"{path}: {reason or type(exc).__name__}"

@@ -2,7 +2,10 @@
 
 Readers return spike times when the file has them (:class:`SpikeTrains`, binned later on the
 session's shared edges) or counts when the file only has binned data (:class:`BinnedUnits`,
-e.g. firing rates). Both carry the original unit ids and each unit's brain region.
+e.g. firing rates). Both carry the original unit ids and each unit's brain region, and
+``notes``: what a reading rule of the registry decided for this recording (which timing rule a
+firing-rate file was read with, which files of the session were skipped), by rule name, as lines
+of text. The notes reach the session's completion marker and the build report.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class SpikeTrains:
         origin: where bin 0 starts, in the same clock as ``times`` (0 for NWB; the first
             spike for Steinmetz-2, where the reference binned from the first spike). Times
             stay as recorded; binning subtracts the origin.
+        notes: rule name -> lines saying what it decided (see the module docstring).
     """
 
     times: np.ndarray
@@ -37,6 +41,7 @@ class SpikeTrains:
     unit_ids: np.ndarray
     unit_regions: list[str]
     origin: float = 0.0
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def n_units(self) -> int:
@@ -53,6 +58,7 @@ class BinnedUnits:
         unit_regions: brain region per unit, "" where unknown.
         t_start: time of the first bin's left edge, seconds.
         stats: what the conversion to counts dropped or saturated.
+        notes: rule name -> lines saying what it decided (see the module docstring).
     """
 
     counts: np.ndarray
@@ -60,6 +66,7 @@ class BinnedUnits:
     unit_regions: list[str]
     t_start: float = 0.0
     stats: BinStats = field(default_factory=BinStats)
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def n_units(self) -> int:
@@ -70,10 +77,14 @@ def merge_trains(parts: list[SpikeTrains]) -> SpikeTrains:
     """Stack the units of several probes of one session along the neuron axis.
 
     The merged session is binned once, so all probes share the same time bins (edges up to
-    the last spike of any probe).
+    the last spike of any probe). The parts' notes are joined rule by rule, in part order.
     """
     if len(parts) == 1:
         return parts[0]
+    notes: dict[str, list[str]] = {}
+    for part in parts:
+        for rule, lines in part.notes.items():
+            notes.setdefault(rule, []).extend(lines)
     offsets = np.cumsum([0] + [p.times.size for p in parts[:-1]])
     return SpikeTrains(
         times=np.concatenate([p.times for p in parts]),
@@ -81,4 +92,5 @@ def merge_trains(parts: list[SpikeTrains]) -> SpikeTrains:
         unit_ids=np.concatenate([np.asarray(p.unit_ids, dtype=np.int64) for p in parts]),
         unit_regions=[r for p in parts for r in p.unit_regions],
         origin=min(p.origin for p in parts),
+        notes=notes,
     )

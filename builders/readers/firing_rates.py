@@ -9,6 +9,19 @@ A bin of the build holds a whole number k of samples: its count is the sum of it
 counts ``round(rate * sampling period)`` (the last bin may hold fewer samples), so with 20 ms
 samples and ``--bin-size 0.04`` it is the sum of two 20 ms counts. A bin size that is not a whole number of
 samples (finer than the sampling, say) cannot be made from the series and is refused.
+
+Where the sampling period comes from is the reader's ``timing`` option (:data:`TIMING_RULES`):
+
+- ``metadata`` (the default): the series' ``starting_time``/``rate`` or ``timestamps``; a file
+  without them, or whose period no bin of the build is a whole number of, is refused.
+- ``stored_samples`` (the reference's Gonzalez rule): one stored sample is one 20 ms token
+  (:data:`~builders.binning.BIN_SIZE`) whatever the metadata says, so at the default bin size
+  the counts are ``round(rate / 50)`` sample by sample. The metadata still gives the time of the
+  first sample when it is usable (0 when it is not).
+
+The recording's ``notes["timing_rule"]`` says which rule the file was read with: ``metadata``
+when the metadata was used (under ``stored_samples``: when it agrees with one sample per 20 ms),
+else ``stored_samples: <why the metadata was not used>``.
 """
 
 from __future__ import annotations
@@ -25,20 +38,26 @@ from .nwb_file import open_nwb
 SERIES_PATH = "acquisition/firing_rates"
 #: Relative tolerance on the sampling interval against the bin size.
 _PERIOD_TOLERANCE = 1e-3
+#: Values of the reader's ``timing`` option (see the module docstring).
+TIMING_RULES = ("metadata", "stored_samples")
 
 
-def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUnits:
+def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE, timing: str = "metadata") -> BinnedUnits:
     """Counts per bin from ``acquisition/firing_rates`` (Hz, time x units).
 
     Args:
         handle: path or seekable binary file object.
         asset: the asset (its ``path`` names the file in errors).
         bin_size: bin width in seconds; a whole number of the series' sampling periods.
+        timing: one of :data:`TIMING_RULES`: where the sampling period comes from.
 
     Raises:
-        ReaderError: not HDF5/NWB, no ``firing_rates`` series, data not 2-D, or ``bin_size``
-            not a whole number of sampling periods.
+        ReaderError: not HDF5/NWB, no ``firing_rates`` series, data not 2-D, timing metadata
+            missing (rule ``metadata``), or ``bin_size`` not a whole number of sampling periods.
+        ValueError: ``timing`` is not one of :data:`TIMING_RULES`.
     """
+    if timing not in TIMING_RULES:
+        raise ValueError(f"timing must be one of {', '.join(TIMING_RULES)}, got {timing!r}")
     with open_nwb(handle, asset) as f:
         series = f.get(SERIES_PATH)
         if not isinstance(series, h5py.Group) or not isinstance(series.get("data"), h5py.Dataset):
@@ -47,7 +66,11 @@ def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUni
         prefetch_datasets(handle, series_datasets(f))
         if data.ndim != 2:
             raise ReaderError(f"{asset.path}: {SERIES_PATH}/data must be time x units, got shape {data.shape}")
-        t_start, period = _start_and_period(series, data.shape[0], bin_size, asset)
+        if timing == "metadata":
+            t_start, period = _start_and_period(series, data.shape[0], bin_size, asset)
+            rule = "metadata"
+        else:
+            t_start, period, rule = _stored_sample_timing(series, data.shape[0], bin_size, asset)
         per_bin = samples_per_bin(period, bin_size, asset)
         conversion = float(data.attrs.get("conversion", 1.0))
         offset = float(data.attrs.get("offset", 0.0))
@@ -68,6 +91,7 @@ def read_firing_rates(handle, asset, *, bin_size: float = BIN_SIZE) -> BinnedUni
         unit_regions=[""] * n_units,
         t_start=t_start,
         stats=stats,
+        notes={"timing_rule": [rule]},
     )
 
 
@@ -99,6 +123,19 @@ def samples_per_bin(period: float, bin_size: float, asset) -> int:
             f"made from it (use a bin size that is a whole number of samples, e.g. --bin-size {period:g})"
         )
     return per_bin
+
+
+def _stored_sample_timing(series: h5py.Group, n_samples: int, bin_size: float, asset) -> tuple[float, float, str]:
+    """``(time of the first sample, period, rule)`` under ``stored_samples``: the period is always
+    :data:`BIN_SIZE` (one stored sample per 20 ms token); the rule says whether the metadata agreed."""
+    try:
+        t0, period = _start_and_period(series, n_samples, bin_size, asset)
+    except ReaderError as exc:
+        reason = str(exc).removeprefix(f"{asset.path}: ")
+        return 0.0, BIN_SIZE, f"stored_samples: {reason}; time 0 is the first sample"
+    if abs(period - BIN_SIZE) > _PERIOD_TOLERANCE * BIN_SIZE:
+        return t0, BIN_SIZE, f"stored_samples: the metadata gives {period:g} s per sample, not {BIN_SIZE:g} s"
+    return t0, period, "metadata"
 
 
 def _start_and_period(series: h5py.Group, n_samples: int, bin_size: float, asset) -> tuple[float, float]:

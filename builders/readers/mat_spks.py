@@ -2,9 +2,12 @@
 
 The variable ``spks`` holds one entry per probe (a 1x8 cell of structs, or a 1x8 struct array);
 each has ``st`` (spike times in seconds) and ``clu`` (the 1-based cluster id of each spike).
-Units are the clusters that have spikes, probe after probe, clusters ascending. Cluster ids are
-offset by the sum of the previous probes' largest cluster ids, so ids stay unique within the
-session. Binning starts at the session's first spike (``origin``), as the reference did.
+Units are listed probe after probe, clusters ascending: by default the clusters that have spikes;
+with ``dense_cluster_ids`` every cluster id from 1 to the probe's largest id, ids that never spike
+(the dataset's bad clusters) as units without spikes, i.e. rows of zeros, as the reference built
+them. Cluster ids are offset by the sum of the previous probes' largest cluster ids, so ids stay
+unique within the session (dense ids then run 1..total without a gap). Binning starts at the
+session's first spike (``origin``), as the reference did.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from .base import ReaderError, SpikeTrains
 VARIABLE = "spks"
 
 
-def read_mat_spks(handle, asset) -> SpikeTrains:
+def read_mat_spks(handle, asset, *, dense_cluster_ids: bool = False) -> SpikeTrains:
     """Spike trains of every cluster of every probe in a Steinmetz-2 ``.mat`` file.
 
     Args:
         handle: path or seekable binary file object.
         asset: the asset (its ``path`` names the file in errors).
+        dense_cluster_ids: give every cluster id 1..max of each probe a unit, spiking or not
+            (registry option of Steinmetz-2); otherwise only clusters with spikes are units.
 
     Raises:
         ReaderError: not a MATLAB file (or a v7.3/HDF5 one), no ``spks`` variable, a probe
@@ -40,12 +45,17 @@ def read_mat_spks(handle, asset) -> SpikeTrains:
         if clu.size and (not np.all(np.isfinite(clu)) or np.any(clu < 1) or np.any(clu != np.round(clu))):
             raise ReaderError(f"{asset.path}: probe {probe} has cluster ids that are not 1-based integers")
         clusters = clu.astype(np.int64)
+        largest = int(clusters.max()) if clusters.size else 0
         order = np.argsort(clusters, kind="stable")  # group by cluster, keep each one's stored order
-        present, first = np.unique(clusters[order], return_index=True)
+        if dense_cluster_ids:
+            ids = np.arange(1, largest + 1, dtype=np.int64)
+            spikes_per_unit = np.bincount(clusters, minlength=largest + 1)[1:]
+        else:
+            ids, spikes_per_unit = np.unique(clusters, return_counts=True)
         times_parts.append(st[order])
-        unit_parts.append(np.diff(np.append(first, clusters.size)))
-        ids_parts.append(present + offset)
-        offset += int(clusters.max()) if clusters.size else 0
+        unit_parts.append(spikes_per_unit)
+        ids_parts.append(ids + offset)
+        offset += largest
     times = np.concatenate(times_parts) if times_parts else np.zeros(0)
     ends = np.cumsum(np.concatenate(unit_parts)).astype(np.int64) if unit_parts else np.zeros(0, np.int64)
     finite = times[np.isfinite(times)]
