@@ -214,7 +214,9 @@ def push_folder(
         api.create_repo(repo_id, repo_type=plan.repo_type, private=private, exist_ok=True)
         _upload(api, plan, repo_id)
     except Exception as exc:  # the Hub's errors may quote request details; re-raise scrubbed, unchained
-        raise PushError(
-            _scrub(f"pushing {plan.folder} to {repo_id} failed: {type(exc).__name__}: {exc}", token)
-        ) from None
+        detail = f"{type(exc).__name__}: {exc}"
+        if exc.__cause__ is not None:  # the library wraps the HTTP error of a failed upload
+            detail += f" ({type(exc.__cause__).__name__}: {exc.__cause__})"
+        again = "; run the same command again to resume" if plan.repo_type == "dataset" else ""
+        raise PushError(_scrub(f"pushing {plan.folder} to {repo_id} failed: {detail}{again}", token)) from None
     return plan

@@ -100,7 +100,10 @@ def test_lfs_push_stopped_after_n_uploads_resumes_with_the_rest(standin, dataset
     hub.fail_after("lfs_upload", 3)  # the link goes away after three objects
     assert _push(dataset_folder, REPO) == 2
     err = capsys.readouterr().err
-    assert err.splitlines()[1].startswith("error: ") and err.count("\n") == 2 and hub.token not in err
+    lines = err.splitlines()  # the plan, the library's progress bars, one error line
+    assert lines[0].startswith(f"pushing {len(expected)} file(s)") and f"Upload {len(lfs)} LFS files" in err
+    assert lines[-1].startswith("error: ") and "507" in lines[-1] and "run the same command again" in lines[-1]
+    assert hub.token not in err
     assert len([u for u in hub.uploads if u[0] == "lfs"]) == 3
     assert hub.repo_files(REPO) == {}  # the fallback path commits once, at the end: nothing yet
     first_sent = {oid for kind, oid in hub.uploads}
