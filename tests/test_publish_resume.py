@@ -21,11 +21,13 @@ library's own multi-commit pipeline runs offline, with file contents inside the 
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import pytest
 
 from builders.commands import push as push_command
+from builders.publish import _PROGRESS_LOGGER as PROGRESS_LOGGER
 from builders.publish import PushError, plan_upload, push_folder
 
 from hub_standin import HubStandIn, hub_clients
@@ -150,7 +152,15 @@ def test_streamed_push_stopped_after_one_commit_resumes_with_the_rest(standin, t
 
     hub.clear_faults()
     hub.reset_counts()
-    push_folder(folder, REPO, token=hub.token)
+    records = []  # progress without a terminal: the uploader's INFO summaries, which push turns on
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger(PROGRESS_LOGGER).addHandler(handler)
+    try:
+        push_folder(folder, REPO, token=hub.token)
+    finally:
+        logging.getLogger(PROGRESS_LOGGER).removeHandler(handler)
+    assert any(f"Found {len(files)} files to upload" in r.getMessage() for r in records)
     resent = {key.split("/", 2)[2] for kind, key in hub.uploads if kind == "regular"}
     assert resent == set(files) - first
     assert hub.repo_files(REPO) == expected and len(hub.commits[REPO]) == 2
