@@ -36,7 +36,8 @@ The Xet protocol (the ``xet-write-token`` route and the CAS server) is not serve
 ``hf_xet`` enabled uploads through it every file preupload answers ``lfs`` for, so tests either
 disable it (``HF_HUB_DISABLE_XET``, as :func:`hub_clients` does) or set ``lfs_suffixes=()`` and keep
 files small, so every file is ``regular``. ``fail_after(endpoint, n)`` lets the next ``n`` requests of
-a write endpoint through and refuses every later one (a link that went away mid-push).
+a write endpoint through and refuses every later one (a link that went away mid-push);
+``hold_after(endpoint, n)`` holds the later ones unanswered instead (a push to kill half way).
 
 Errors carry the ``X-Error-Code`` header the client turns into its typed errors: an unknown repo is
 404 ``RepoNotFound`` (``RepositoryNotFoundError``), an unknown revision 404 ``RevisionNotFound``
@@ -64,6 +65,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -218,11 +220,13 @@ class HubStandIn(FileServer):
         self.uploads: list[tuple[str, str]] = []
         #: commit messages accepted, per repo id, in order
         self.commits: dict[str, list[str]] = {}
-        self._write_budget: dict[str, tuple[int, int]] = {}  # endpoint -> (requests left, status after)
+        self._write_budget: dict[str, tuple[int, int | None]] = {}  # endpoint -> (requests left, status after)
+        self._released = threading.Event()  # wakes requests held by hold_after
         self._in_flight = 0
         super().__init__(None, handler_class=_HubHandler, **server_options)
 
     def stop(self) -> None:
+        self._released.set()
         super().stop()
         if self._own_upload_dir:
             shutil.rmtree(self.upload_dir, ignore_errors=True)
@@ -261,10 +265,18 @@ class HubStandIn(FileServer):
         with self._lock:
             self._write_budget[endpoint] = (n, status)
 
+    def hold_after(self, endpoint: str, n: int) -> None:
+        """Let the next ``n`` requests of ``endpoint`` through, then hold every later one unanswered
+        until :meth:`clear_faults` (then it gets a 503): a push that hangs there, for a test to kill."""
+        with self._lock:
+            self._released.clear()
+            self._write_budget[endpoint] = (n, None)
+
     def clear_faults(self) -> None:
         super().clear_faults()
         with self._lock:
             self._write_budget.clear()
+        self._released.set()
 
     def _spend(self, endpoint: str) -> None:
         """Raise the refusal once ``endpoint``'s budget (:meth:`fail_after`) is spent."""
@@ -272,9 +284,13 @@ class HubStandIn(FileServer):
             if endpoint not in self._write_budget:
                 return
             left, status = self._write_budget[endpoint]
-            if left <= 0:
-                raise _HubError(status, None, f"the stand-in refuses {endpoint} requests now (fail_after)")
-            self._write_budget[endpoint] = (left - 1, status)
+            if left > 0:
+                self._write_budget[endpoint] = (left - 1, status)
+                return
+        if status is None:  # hold_after: wait, unanswered, until released
+            self._released.wait()
+            raise _HubError(503, None, f"the stand-in held this {endpoint} request (hold_after)")
+        raise _HubError(status, None, f"the stand-in refuses {endpoint} requests now (fail_after)")
 
     def add_repo(
         self,

@@ -187,3 +187,39 @@ def test_tokenizer_push_is_one_commit_or_nothing(standin, tmp_path):
     push_folder(folder, "loopback/tok", token=hub.token)
     assert hub.repos["loopback/tok"].repo_type == "model"
     assert hub.repo_files("loopback/tok") == expected and len(hub.commits["loopback/tok"]) == 1
+
+
+def test_killed_push_process_resumes_with_the_rest(standin, dataset_folder):
+    """``neural-pile push`` in its own process, killed (SIGKILL) while it waits on its fourth
+    upload; the same command run again sends only the objects the Hub does not hold."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    hub = standin()
+    expected = _expected(dataset_folder)
+    lfs = sorted(p for p in expected if p.endswith(".parquet"))
+    command = [sys.executable, "-m", "builders.cli", "push", str(dataset_folder), "--repo", REPO]
+    env = dict(os.environ)  # hub_clients set the stand-in's endpoint and HF_HUB_DISABLE_XET=1
+
+    hub.hold_after("lfs_upload", 3)
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(hub.uploads) < 3 or hub.calls["lfs_upload"] < 4:  # three stored, a fourth held
+        assert first.poll() is None and time.monotonic() < deadline, "the push ended before it was killed"
+        time.sleep(0.05)
+    first.kill()
+    assert first.wait(timeout=30) != 0
+    stored = {oid for _, oid in hub.uploads}
+    assert len(stored) == 3
+
+    hub.clear_faults()  # the held requests are answered (to a dead client) and the link is back
+    assert hub.repo_files(REPO) == {}  # killed before its one commit: nothing on main
+    hub.reset_counts()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    sent = [oid for kind, oid in hub.uploads if kind == "lfs"]
+    all_oids = {hashlib.sha256(expected[p]).hexdigest() for p in lfs}
+    assert len(sent) == len(lfs) - 3 and set(sent) == all_oids - stored
+    assert hub.repo_files(REPO) == expected
