@@ -15,7 +15,8 @@ How each kind is sent:
   the library's resumable uploader, the successor of ``upload_large_folder`` (gone from the 2.x
   releases): files are chunked and deduplicated by Xet in the background, committed in batches of
   up to ~250 files (a small folder is one commit), and a run that stopped is resumed by running it
-  again: committed files are dropped by their oid, uploaded chunks are not sent again. It keeps no
+  again: committed files are dropped by their oid, and (the library's account) uploaded chunks are
+  deduplicated, not sent again. It keeps no
   local record (nothing is written into the folder); the ``.cache/`` folder older releases wrote
   is ignored with every other hidden path. Without ``hf_xet`` the same call falls back to one
   commit whose LFS objects are skipped by the Hub when already stored (still file-level resume).
