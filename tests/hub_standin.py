@@ -15,6 +15,30 @@ work against it. Endpoints (the ones those clients call):
 - ``GET|HEAD /datasets/NS/NAME/resolve/REV/PATH``: the file, with ``Range`` (206), ``ETag``,
   ``X-Repo-Commit`` and ``Content-Length``.
 
+Writes (what ``HfApi.create_repo``, ``upload_folder`` and ``create_commit`` call; model repos too):
+
+- ``POST /api/repos/create``: a new empty repo (409 if it exists);
+- ``POST /api/validate-yaml``: the card's YAML header is checked before anything is sent;
+- ``POST /api/{datasets|models}/NS/NAME/preupload/REV``: per file, ``uploadMode`` (``lfs`` for a
+  file whose name ends in one of :attr:`HubStandIn.lfs_suffixes` or of 10 MiB and more, like the
+  Hub's default ``.gitattributes``; else ``regular``) and the ``oid`` of the file already committed
+  at that path (its sha256 for an LFS file, its git blob hash for a regular one): the client drops
+  unchanged files from a commit by this oid;
+- ``POST /[datasets/]NS/NAME.git/info/lfs/objects/batch``: the git-LFS batch API, basic transfer;
+  an object the store already holds comes back without ``actions`` (the client skips its upload);
+- ``PUT /lfs-upload/OID``: the object's bytes (sha256 and size checked against the oid), plain or
+  chunked;
+- ``POST /api/{datasets|models}/NS/NAME/commit/REV``: an NDJSON commit (``header``, ``file`` base64,
+  ``lfsFile`` by oid, ``deletedFile``, ``deletedFolder``); the repo's folder under
+  :attr:`HubStandIn.upload_dir` is rewritten and ``main`` moves to the new tree.
+
+The Xet protocol (the ``xet-write-token`` route and the CAS server) is not served: a client with
+``hf_xet`` enabled uploads through it every file preupload answers ``lfs`` for, so tests either
+disable it (``HF_HUB_DISABLE_XET``, as :func:`hub_clients` does) or set ``lfs_suffixes=()`` and keep
+files small, so every file is ``regular``. ``fail_after(endpoint, n)`` lets the next ``n`` requests of
+a write endpoint through and refuses every later one (a link that went away mid-push);
+``hold_after(endpoint, n)`` holds the later ones unanswered instead (a push to kill half way).
+
 Errors carry the ``X-Error-Code`` header the client turns into its typed errors: an unknown repo is
 404 ``RepoNotFound`` (``RepositoryNotFoundError``), an unknown revision 404 ``RevisionNotFound``
 (``RevisionNotFoundError``), a missing file or folder 404 ``EntryNotFound``. A private repo answers
@@ -34,10 +58,14 @@ then the connection is closed; ``fail``; ``stall``; ``break_path``). The stand-i
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import re
+import shutil
+import tempfile
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -93,6 +121,8 @@ class Repo:
     repo_id: str
     private: bool
     revisions: dict[str, Snapshot] = field(default_factory=dict)  # branch or tag -> snapshot
+    repo_type: str = "dataset"
+    folder: Path | None = None  # where pushed files live (repos made by ``create_repo``)
 
     def snapshot(self, revision: str | None) -> Snapshot | None:
         revision = revision or "main"
@@ -163,14 +193,104 @@ class HubStandIn(FileServer):
         bytes_sent, requests: per ``"NS/NAME/PATH"`` (from :class:`loopback.FileServer`).
     """
 
-    def __init__(self, *, token: str = DEFAULT_TOKEN, page_size: int | None = None, **server_options) -> None:
+    #: Names the Hub's default ``.gitattributes`` stores in LFS (the ones this project pushes).
+    LFS_SUFFIXES = (".parquet", ".safetensors", ".arrow", ".bin", ".npy", ".png")
+    #: Files of this size (bytes) and more go to LFS whatever their name.
+    LFS_MIN_BYTES = 10 * 1024 * 1024
+
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        page_size: int | None = None,
+        upload_dir: str | os.PathLike | None = None,
+        lfs_suffixes: tuple[str, ...] = LFS_SUFFIXES,
+        **server_options,
+    ) -> None:
         self.token = token
         self.page_size = page_size
+        self.lfs_suffixes = tuple(lfs_suffixes)
+        self._own_upload_dir = upload_dir is None
+        self.upload_dir = Path(upload_dir) if upload_dir is not None else Path(tempfile.mkdtemp(prefix="hub-standin-"))
         self.repos: dict[str, Repo] = {}
         self.calls: Counter[str] = Counter()
         self.unknown: list[str] = []
+        #: every upload accepted, in order: ``("lfs", oid)`` per LFS PUT, ``("regular", "NS/NAME/PATH")``
+        #: per base64 file of a commit
+        self.uploads: list[tuple[str, str]] = []
+        #: commit messages accepted, per repo id, in order
+        self.commits: dict[str, list[str]] = {}
+        self._write_budget: dict[str, tuple[int, int | None]] = {}  # endpoint -> (requests left, status after)
+        self._released = threading.Event()  # wakes requests held by hold_after
         self._in_flight = 0
         super().__init__(None, handler_class=_HubHandler, **server_options)
+
+    def stop(self) -> None:
+        self._released.set()
+        super().stop()
+        if self._own_upload_dir:
+            shutil.rmtree(self.upload_dir, ignore_errors=True)
+
+    # -- pushed repos -------------------------------------------------------------------
+    def create_repo(self, repo_id: str, repo_type: str = "dataset", private: bool = False) -> Repo:
+        """An empty repo that accepts commits (what ``POST /api/repos/create`` makes)."""
+        folder = self.upload_dir / "repos" / repo_type / repo_id
+        folder.mkdir(parents=True, exist_ok=False)
+        repo = Repo(repo_id, private, repo_type=repo_type, folder=folder)
+        repo.revisions["main"] = snapshot_folder(folder)
+        with self._lock:
+            self.repos[repo_id] = repo
+            self.commits[repo_id] = []
+        return repo
+
+    def repo_files(self, repo_id: str) -> dict[str, bytes]:
+        """``{path: bytes}`` of every file on ``main`` of a served repo."""
+        self.wait_idle()
+        snap = self.repos[repo_id].revisions["main"]
+        return {p: e.local.read_bytes() for p, e in snap.entries.items() if e.kind == "file"}
+
+    def lfs_path(self, oid: str) -> Path:
+        """Where the stand-in keeps the LFS object ``oid`` (sha256 hex)."""
+        return self.upload_dir / "lfs" / oid
+
+    def upload_mode(self, path: str, size: int) -> str:
+        """``lfs`` or ``regular``, as the Hub's default ``.gitattributes`` decides (name, then size)."""
+        lfs = path.endswith(self.lfs_suffixes) or size >= self.LFS_MIN_BYTES
+        return "lfs" if lfs and size > 0 else "regular"
+
+    def fail_after(self, endpoint: str, n: int, status: int = 507) -> None:
+        """Let the next ``n`` requests of ``endpoint`` (``lfs_upload``, ``commit``, ``preupload``, ...)
+        through, then answer ``status`` to every later one until :meth:`clear_faults`. The default
+        507 is one the client does not retry, so the push stops at once."""
+        with self._lock:
+            self._write_budget[endpoint] = (n, status)
+
+    def hold_after(self, endpoint: str, n: int) -> None:
+        """Let the next ``n`` requests of ``endpoint`` through, then hold every later one unanswered
+        until :meth:`clear_faults` (then it gets a 503): a push that hangs there, for a test to kill."""
+        with self._lock:
+            self._released.clear()
+            self._write_budget[endpoint] = (n, None)
+
+    def clear_faults(self) -> None:
+        super().clear_faults()
+        with self._lock:
+            self._write_budget.clear()
+        self._released.set()
+
+    def _spend(self, endpoint: str) -> None:
+        """Raise the refusal once ``endpoint``'s budget (:meth:`fail_after`) is spent."""
+        with self._lock:
+            if endpoint not in self._write_budget:
+                return
+            left, status = self._write_budget[endpoint]
+            if left > 0:
+                self._write_budget[endpoint] = (left - 1, status)
+                return
+        if status is None:  # hold_after: wait, unanswered, until released
+            self._released.wait()
+            raise _HubError(503, None, f"the stand-in held this {endpoint} request (hold_after)")
+        raise _HubError(status, None, f"the stand-in refuses {endpoint} requests now (fail_after)")
 
     def add_repo(
         self,
@@ -251,6 +371,7 @@ class HubStandIn(FileServer):
         with self._lock:
             self.calls.clear()
             self.unknown.clear()
+            self.uploads.clear()
 
     # -- payloads ---------------------------------------------------------------------
     def info_payload(self, repo: Repo, snap: Snapshot, query: dict[str, list[str]]) -> dict:
@@ -306,13 +427,20 @@ class _HubHandler(_FileHandler):
     server_owner: HubStandIn
 
     _ROUTES = [
-        ("info", "GET", re.compile(rf"^/api/datasets/{_REPO}$")),
-        ("info", "GET", re.compile(rf"^/api/datasets/{_REPO}/revision/(?P<rest>.+)$")),
+        ("info", "GET", re.compile(rf"^/api/(?P<type>datasets|models)/{_REPO}$")),
+        ("info", "GET", re.compile(rf"^/api/(?P<type>datasets|models)/{_REPO}/revision/(?P<rest>.+)$")),
         ("tree", "GET", re.compile(rf"^/api/datasets/{_REPO}/tree/(?P<rest>.+)$")),
         ("paths_info", "POST", re.compile(rf"^/api/datasets/{_REPO}/paths-info/(?P<rest>.+)$")),
         ("refs", "GET", re.compile(rf"^/api/datasets/{_REPO}/refs$")),
         ("commits", "GET", re.compile(rf"^/api/datasets/{_REPO}/commits/(?P<rest>.+)$")),
         ("resolve", "GET", re.compile(rf"^/datasets/{_REPO}/resolve/(?P<rest>.+)$")),
+        # writes
+        ("create_repo", "POST", re.compile(r"^/api/repos/create$")),
+        ("validate_yaml", "POST", re.compile(r"^/api/validate-yaml$")),
+        ("preupload", "POST", re.compile(rf"^/api/(?P<type>datasets|models)/{_REPO}/preupload/(?P<rest>.+)$")),
+        ("lfs_batch", "POST", re.compile(rf"^/(?:(?P<type>datasets)/)?{_REPO}\.git/info/lfs/objects/batch$")),
+        ("lfs_upload", "PUT", re.compile(r"^/lfs-upload/(?P<oid>[0-9a-f]{64})$")),
+        ("commit", "POST", re.compile(rf"^/api/(?P<type>datasets|models)/{_REPO}/commit/(?P<rest>.+)$")),
     ]
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
@@ -323,6 +451,23 @@ class _HubHandler(_FileHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         self._dispatch("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._dispatch("PUT")
+
+    def _read_body(self) -> bytes:
+        """The request body, sent with a ``Content-Length`` or chunked."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            pieces = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(pieces)
+                pieces.append(self.rfile.read(size))
+                self.rfile.readline()  # the CRLF after each chunk
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
     @staticmethod
     def _droppable(byte_range, send_body: bool) -> bool:
@@ -342,7 +487,7 @@ class _HubHandler(_FileHandler):
     def _route(self, method: str) -> None:
         owner = self.server_owner
         parts = urlsplit(self.path)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) if method == "POST" else b""
+        body = self._read_body() if method in ("POST", "PUT") else b""
         for name, route_method, pattern in self._ROUTES:
             match = pattern.match(parts.path)
             if match and (method == route_method or (method == "HEAD" and route_method == "GET")):
@@ -373,14 +518,17 @@ class _HubHandler(_FileHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _repo(self, groups) -> Repo:
-        """The repo named in the URL, once the caller may see it."""
+    def _repo(self, groups, *, write: bool = False) -> Repo:
+        """The repo named in the URL, once the caller may see it (``write``: and change it)."""
         owner = self.server_owner
         repo_id = f"{unquote(groups['ns'])}/{unquote(groups['name'])}"
         repo = owner.repos.get(repo_id)
-        if repo is None:
+        repo_type = (groups.get("type") or "datasets")[:-1]
+        if repo is None or repo.repo_type != repo_type:
             raise _HubError(404, "RepoNotFound", "Repository not found")
-        if repo.private:
+        if write and repo.folder is None:
+            raise _HubError(403, None, f"{repo_id} is served read-only (add_repo); push to a repo made by create_repo")
+        if repo.private or write:
             header = self.headers.get("Authorization") or ""
             if not header.lower().startswith("bearer "):
                 raise _HubError(401, "RepoNotFound", "Invalid username or password.")
@@ -494,6 +642,159 @@ class _HubHandler(_FileHandler):
             raise _HubError(404, "EntryNotFound", "Entry not found", {"X-Repo-Commit": snap.commit})
         headers = {"ETag": f'"{entry.oid}"', "X-Repo-Commit": snap.commit, "Vary": "Origin, Range"}
         self._serve_file(entry.local, key, send_body=method != "HEAD", headers=headers)
+
+    # -- write routes -------------------------------------------------------------------
+    def _json_body(self, body: bytes) -> dict:
+        try:
+            return json.loads(body or b"{}")
+        except ValueError:
+            raise _HubError(400, None, "the body is not JSON") from None
+
+    def _bearer(self) -> None:
+        header = self.headers.get("Authorization") or ""
+        if not header.lower().startswith("bearer "):
+            raise _HubError(401, None, "Invalid username or password.")
+        if header[len("bearer ") :].strip() != self.server_owner.token:
+            raise _HubError(403, None, "Your token does not grant write access")
+
+    def _route_create_repo(self, groups, query, body, method) -> None:
+        self._bearer()
+        form = self._json_body(body)
+        repo_id = f"{form.get('organization')}/{form.get('name')}"
+        repo_type = form.get("type") or "model"
+        owner = self.server_owner
+        prefix = "" if repo_type == "model" else f"{repo_type}s/"
+        url = f"{owner.url}/{prefix}{repo_id}"
+        if repo_id in owner.repos:  # the Hub's 409 carries the url too (the client reads it with exist_ok)
+            self._send_json({"error": "You already created this repo", "url": url}, status=409)
+            return
+        owner.create_repo(repo_id, repo_type, private=form.get("private") or form.get("visibility") == "private")
+        self._send_json({"url": url, "name": repo_id})
+
+    def _route_validate_yaml(self, groups, query, body, method) -> None:
+        import yaml
+
+        text = self._json_body(body).get("content") or ""
+        match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", text, flags=re.S)
+        try:
+            front = yaml.safe_load(match.group(1)) if match else {}
+        except yaml.YAMLError as exc:
+            self._send_json({"errors": [{"message": f"invalid YAML: {exc}"}], "warnings": []}, status=400)
+            return
+        if front is not None and not isinstance(front, dict):
+            self._send_json({"errors": [{"message": "the YAML header is not a mapping"}], "warnings": []}, status=400)
+            return
+        self._send_json({"errors": [], "warnings": []})
+
+    def _route_preupload(self, groups, query, body, method) -> None:
+        owner = self.server_owner
+        repo = self._repo(groups, write=True)
+        owner._spend("preupload")
+        snap = self._snapshot(repo, self._split_revision(groups["rest"])[0])
+        answers = []
+        for item in self._json_body(body).get("files", []):
+            path, size = item["path"], int(item["size"])
+            mode = owner.upload_mode(path, size)
+            entry = snap.entries.get(path)
+            oid = None
+            if entry is not None and entry.kind == "file":
+                oid = _sha256(entry.local) if owner.upload_mode(path, entry.size) == "lfs" else entry.oid
+            answers.append({"path": path, "uploadMode": mode, "shouldIgnore": False, "oid": oid})
+        self._send_json({"files": answers, "commitOid": snap.commit})
+
+    def _route_lfs_batch(self, groups, query, body, method) -> None:
+        owner = self.server_owner
+        self._repo({**groups, "type": groups.get("type") or "models"}, write=True)  # no prefix: a model repo
+        owner._spend("lfs_batch")
+        objects = []
+        for item in self._json_body(body).get("objects", []):
+            oid, size = str(item["oid"]), int(item["size"])
+            answer = {"oid": oid, "size": size, "authenticated": True}
+            if not owner.lfs_path(oid).is_file():
+                answer["actions"] = {"upload": {"href": f"{owner.url}/lfs-upload/{oid}", "header": {}}}
+            objects.append(answer)
+        self._send_json({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})
+
+    def _route_lfs_upload(self, groups, query, body, method) -> None:
+        owner = self.server_owner
+        owner._spend("lfs_upload")
+        oid = groups["oid"]
+        if hashlib.sha256(body).hexdigest() != oid:
+            raise _HubError(400, None, f"the uploaded bytes do not hash to {oid}")
+        target = owner.lfs_path(oid)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{oid}.{os.getpid()}.{id(self)}.part")
+        partial.write_bytes(body)
+        os.replace(partial, target)
+        with owner._lock:
+            owner.uploads.append(("lfs", oid))
+        self._send_json({})
+
+    def _route_commit(self, groups, query, body, method) -> None:
+        owner = self.server_owner
+        repo = self._repo(groups, write=True)
+        owner._spend("commit")
+        revision = self._split_revision(groups["rest"])[0]
+        if revision != "main":
+            raise _HubError(400, None, f"the stand-in commits to main only, not {revision!r}")
+        try:
+            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+        except ValueError:
+            raise _HubError(400, None, "the commit body is not NDJSON") from None
+        if not lines or lines[0].get("key") != "header":
+            raise _HubError(400, None, "a commit starts with its header line")
+        writes: dict[str, bytes | Path] = {}
+        deletes: list[tuple[str, bool]] = []
+        for line in lines[1:]:
+            key, value = line.get("key"), line.get("value") or {}
+            path = str(value.get("path", "")).strip("/")
+            if not path or any(part in ("", ".", "..") for part in path.split("/")):
+                raise _HubError(400, None, f"bad path in commit: {path!r}")
+            if key == "file":
+                writes[path] = base64.b64decode(value["content"])
+            elif key == "lfsFile":
+                stored = owner.lfs_path(str(value.get("oid")))
+                if not stored.is_file():
+                    raise _HubError(400, None, f"{path}: LFS object {value.get('oid')} was never uploaded")
+                writes[path] = stored
+            elif key in ("deletedFile", "deletedFolder"):
+                deletes.append((path, key == "deletedFolder"))
+            else:
+                raise _HubError(400, None, f"unknown commit operation {key!r}")
+        with owner._lock:  # one commit at a time per stand-in: the folder and main move together
+            for path, is_folder in deletes:
+                target = repo.folder / path
+                if is_folder:
+                    shutil.rmtree(target, ignore_errors=True)
+                else:
+                    target.unlink(missing_ok=True)
+            for path, content in writes.items():
+                target = repo.folder / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(content, Path):
+                    shutil.copyfile(content, target)
+                else:
+                    target.write_bytes(content)
+                    owner.uploads.append(("regular", owner.key(repo.repo_id, path)))
+            snap = snapshot_folder(repo.folder)
+            repo.revisions["main"] = snap
+            owner.commits[repo.repo_id].append(lines[0].get("value", {}).get("summary", ""))
+        prefix = "" if repo.repo_type == "model" else f"{repo.repo_type}s/"
+        self._send_json(
+            {
+                "commitUrl": f"{owner.url}/{prefix}{repo.repo_id}/commit/{snap.commit}",
+                "commitOid": snap.commit,
+                "pullRequestUrl": None,
+            }
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for piece in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(piece)
+    return digest.hexdigest()
 
 
 # -- pointing the clients at a stand-in ---------------------------------------------------

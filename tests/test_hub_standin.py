@@ -290,3 +290,47 @@ def test_child_processes_inherit_the_settings(reference_repo, hub, tmp_path):
     assert sha == hub.repos[repo].revisions["main"].commit
     assert int(size) == (pile.folder / "README.md").stat().st_size
     assert hub.file_bytes(repo, "README.md") == int(size)
+
+
+def test_write_endpoints_round_trip_through_the_real_client(hub, tmp_path):
+    """What ``HfApi`` writes, the stand-in serves back byte for byte; it refuses what the Hub would."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(token=hub.token)
+    repo = "loopback/written"
+    url = api.create_repo(repo, repo_type="dataset")
+    assert url.repo_id == repo and api.create_repo(repo, repo_type="dataset", exist_ok=True).repo_id == repo
+    card = b"---\nlicense: cc-by-4.0\n---\n# written\n"
+    shard = bytes(range(256)) * 40  # an LFS file by its name
+    api.create_commit(
+        repo,
+        repo_type="dataset",
+        operations=[
+            CommitOperationAdd("README.md", card),
+            CommitOperationAdd("data/a.parquet", shard),
+            CommitOperationAdd("notes/old.txt", b"gone soon"),
+        ],
+        commit_message="first",
+    )
+    assert [kind for kind, _ in hub.uploads] == ["lfs", "regular", "regular"]
+    assert hub.calls["lfs_upload"] == 1 and hub.calls["commit"] == 1
+    api.create_commit(repo, repo_type="dataset", operations=[CommitOperationDelete("notes/")], commit_message="second")
+    assert hub.repo_files(repo) == {"README.md": card, "data/a.parquet": shard}
+    assert hub.commits[repo] == ["first", "second"]
+    assert open(hf_hub_download(repo, "data/a.parquet", repo_type="dataset"), "rb").read() == shard
+    assert HfApi().dataset_info(repo).sha == hub.repos[repo].revisions["main"].commit
+
+    with pytest.raises(ValueError, match="Invalid metadata in README.md"):  # validate-yaml
+        api.create_commit(
+            repo,
+            repo_type="dataset",
+            operations=[CommitOperationAdd("README.md", b"---\n[a\n---\n")],
+            commit_message="bad",
+        )
+    with pytest.raises(HfHubHTTPError) as refused:  # a write needs the token
+        HfApi(token="hf_notTheRightToken").create_commit(
+            repo, repo_type="dataset", operations=[CommitOperationAdd("x.txt", b"x")], commit_message="x"
+        )
+    assert refused.value.response.status_code == 403
+    assert hub.repo_files(repo) == {"README.md": card, "data/a.parquet": shard} and hub.unknown == []

@@ -32,6 +32,12 @@ class RecordingHub:
             raise self.fail_with
         self.uploaded = matching_files(Path(folder_path), allow_patterns, ignore_patterns)
 
+    def create_commit(self, *, operations, **kwargs):
+        self.calls.append(("create_commit", kwargs))
+        if self.fail_with:
+            raise self.fail_with
+        self.uploaded = sorted(op.path_in_repo for op in operations)
+
 
 @pytest.fixture()
 def dataset_folder(tmp_path):
@@ -175,4 +181,4 @@ def test_push_uses_the_saved_login(tokenizer_folder, no_saved_login):
     from builders.commands import push as push_command
 
     assert push_command.run(push_command_args(["push", str(tokenizer_folder), "--repo", "user/tok"]), api=hub) == 0
-    assert [name for name, _ in hub.calls] == ["create_repo", "upload_folder"]
+    assert [name for name, _ in hub.calls] == ["create_repo", "create_commit"]  # a tokenizer: one commit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -62,4 +63,5 @@ def test_readme_motif_job_runs_with_absolute_paths(ray_head, tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     table = read_motif_table(out)
     assert table.metadata["configs"] == ["demo"] and table.metadata["rows"] == len(written["demo"]["train"])
-    assert table.metadata["sources"][0]["uri"] == str(dataset)
+    assert table.metadata["sources"][0]["dataset"] == dataset.name  # the folder's name, never its path
+    assert str(clone) not in json.dumps(table.metadata)

@@ -589,9 +589,10 @@ def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
 
 
 def pile_label(source: dict) -> str:
-    """``user/pile@<commit>`` (a Hub repo) or the folder or URL a pile was read from."""
-    label = source.get("repo_id") or source.get("uri") or source.get("dataset", "unknown")
-    return f"{label}@{source['commit']}" if source.get("commit") else label
+    """``user/pile@<commit>`` (a Hub repo), the URL, or the local folder's name (never its path)."""
+    from builders.pile import source_label
+
+    return source_label(source)
 
 
 def _trained_on(training: dict) -> list[str]:

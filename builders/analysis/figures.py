@@ -87,10 +87,10 @@ def read_panels(pile: Pile, samples: list[tuple[RowGroup, int]]) -> list[RasterP
 
 def pile_bin_size(pile: Pile) -> float:
     """Bin width (s) recorded by the build of a local pile (its ``.build/params.json``), else 20 ms."""
-    if "://" in pile.source["uri"]:
+    if pile.local_folder is None:
         return BIN_SIZE
     try:
-        return float(json.loads((Path(pile.source["uri"]) / STATE_DIR / "params.json").read_text())["bin_size_s"])
+        return float(json.loads((pile.local_folder / STATE_DIR / "params.json").read_text())["bin_size_s"])
     except (OSError, ValueError, KeyError, TypeError):
         return BIN_SIZE
 

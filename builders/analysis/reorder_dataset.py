@@ -76,8 +76,8 @@ def open_every_config(dataset: str) -> list[Pile]:
 def plan_shards(piles: list[Pile], out_dir: str | Path) -> list[ShardTask]:
     """Every file of every config, mapped to the same relative path under ``out_dir``."""
     out_dir = Path(out_dir)
-    source_root = piles[0].source["uri"]
-    if "://" not in source_root and Path(source_root).resolve() == out_dir.resolve():
+    source_root = piles[0].local_folder
+    if source_root is not None and source_root.resolve() == out_dir.resolve():
         raise ValueError(f"--out {out_dir} is the input folder; write the reordered dataset elsewhere")
     tasks: dict[str, ShardTask] = {}
     for pile in piles:

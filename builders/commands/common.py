@@ -87,9 +87,8 @@ def ray_job_paths(args: argparse.Namespace, *names: str) -> None:
 
 def default_output_dir(pile, name: str) -> Path:
     """``<folder>/<name>`` beside a local pile; ``./<name>_<repo>`` for a remote one (never inside it)."""
-    uri = pile.source["uri"]
-    if "://" not in uri:
-        return Path(uri) / name
+    if pile.local_folder is not None:
+        return pile.local_folder / name
     label = re.sub(r"[^\w.-]+", "_", pile.source.get("repo_id") or pile.source["dataset"]).strip("_")
     return Path(f"{name}_{label}")
 

@@ -7,10 +7,12 @@ import sys
 
 
 def run(args: argparse.Namespace, api=None) -> int:
-    from ..publish import PushError, push_folder
+    from ..publish import PushError, announce, push_folder
 
     try:
-        plan = push_folder(args.folder, args.repo, private=args.private, token_env=args.token_env, api=api)
+        plan = push_folder(
+            args.folder, args.repo, private=args.private, token_env=args.token_env, api=api, on_start=announce
+        )
     except PushError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -22,9 +24,11 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "push",
         help="upload a dataset or tokenizer folder to the Hugging Face Hub",
-        description="Upload a dataset folder (README.md with configs + data/**/*.parquet; the .build/ state is "
-        "skipped) as a dataset repo, or a tokenizer folder (config.json + .safetensors) as a model repo. "
-        "Any other folder is refused. The token is read from an environment variable and never printed.",
+        description="Upload a dataset folder (README.md with configs + data/**/*.parquet; the .build/ state and "
+        "hidden files are skipped) as a dataset repo, or a tokenizer folder (config.json + .safetensors) as a "
+        "model repo, in one commit. A dataset push is resumable: if it stops, run the same command again and "
+        "only what the Hub lacks is sent. Any other folder is refused. The token is read from an environment "
+        "variable and never printed.",
     )
     parser.add_argument("folder", help="dataset folder or tokenizer folder")
     parser.add_argument("--repo", required=True, help="target repo id, 'user/name'")

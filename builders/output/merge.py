@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from ..executor import Executor, SerialExecutor, Task
-from ..pile import Pile, PileError, RowGroup, open_pile
+from ..pile import Pile, PileError, RowGroup, open_pile, source_label
 from ..split import SPLITS
 from .attribution import pile_license, sources_section
 from .layout import CARD, REPORT
@@ -357,7 +357,7 @@ def write_merged_card(out: Path, pile: Pile, params: dict, shards: dict[str, lis
 
 # Rodent neural pile, merged and shuffled
 
-The rows of every component of `{params["input"]}` (config `{params["config"]}`) in one `default`
+The rows of every component of `{source_label(pile.source)}` (config `{params["config"]}`) in one `default`
 config, shuffled together: {files}. Each row keeps its `source_dataset` (select a component with
 `ds.filter(lambda r: r["source_dataset"] == "vbn")`), its split and every column of the input.
 

@@ -12,7 +12,7 @@ Every dataset-wide job (stats, figures, motifs, reorder, merge, training streams
 
 from .open import ALL, DEFAULT, open_pile
 from .read import Pile, PileFile, RowGroup
-from .reference import PileError, PileReference, parse_reference
+from .reference import PileError, PileReference, parse_reference, source_label
 
 __all__ = [
     "ALL",
@@ -24,4 +24,5 @@ __all__ = [
     "RowGroup",
     "open_pile",
     "parse_reference",
+    "source_label",
 ]

@@ -88,7 +88,9 @@ def _filesystem(reference: PileReference):
     if reference.kind == "local":
         from fsspec.implementations.local import LocalFileSystem
 
-        return LocalFileSystem(), reference.location, {"dataset": reference.given, "uri": reference.location}
+        # the folder's own name, never its path (the home and working directory stay on this machine);
+        # code that needs the folder asks ``Pile.local_folder``
+        return LocalFileSystem(), reference.location, {"dataset": os.path.basename(reference.location)}
     if reference.kind == "hub":
         return _hub_filesystem(reference)
     import fsspec

@@ -61,8 +61,9 @@ class Pile:
         root: the pile's folder on ``fs`` (file paths relative to it are the card's paths).
         files: the files, in split then name order.
         source_filter: keep only rows whose ``source_dataset`` equals this (``None``: every row).
-        source: provenance recorded in every output: dataset, uri, repo_id, revision, commit,
-            config, splits, source_filter, layout.
+        source: provenance recorded in every output: dataset, uri (remote piles), repo_id, revision,
+            commit, config, splits, source_filter, layout. A local pile is recorded by its folder's
+            name alone, never a path (see :attr:`local_folder`).
         configs: the configs the pile's card lists.
         card_configs: ``{config: params}`` of the card's YAML ``configs:`` (``{}`` without a card).
     """
@@ -81,6 +82,16 @@ class Pile:
         state = dict(self.__dict__)
         state["_open"] = {}  # open file handles stay with the process that opened them
         return state
+
+    @property
+    def local_folder(self):
+        """The pile's folder (``pathlib.Path``) when it is on this machine, else ``None``; for
+        reading and writing beside it, never for recording in an output."""
+        from pathlib import Path
+
+        from fsspec.implementations.local import LocalFileSystem
+
+        return Path(self.root) if isinstance(self.fs, LocalFileSystem) else None
 
     def describe(self) -> str:
         """``user/pile@abc1234 config vbn, splits train`` for progress lines and messages."""
