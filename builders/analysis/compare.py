@@ -212,7 +212,9 @@ def open_all_components(dataset: str) -> list[Pile]:
     first = open_pile(dataset, None, None)
     if first.source["layout"] == "single-config":
         return [first]
-    pinned = first.source["uri"]  # a Hub repo pinned to the commit resolved above
+    local = first.local_folder
+    # a local folder as it is; a Hub repo pinned to the commit resolved above
+    pinned = str(local) if local is not None else first.source["uri"]
     configs = [c for c in first.configs if c != ALL] or list(first.configs)
     piles, seen = [], set()
     for config in configs:
