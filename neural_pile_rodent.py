@@ -136,13 +136,25 @@ def _input_digest(data_dir: str | None) -> str:
     return digest.hexdigest()
 
 
-class NeuralPileRodent(datasets.ArrowBasedBuilder):
+class NeuralPileRodent(datasets.GeneratorBasedBuilder):
     """Builds rows of 20 ms uint8 spike counts from the rodent recordings (see module doc).
 
-    The generator-based builder that yields Arrow tables: the sessions are built by
-    :func:`builders.pipeline.build` (rows made by :func:`builders.rows.session_to_rows`, written by
-    :func:`builders.schema.rows_to_table`, the CLI's path), and their shards are handed to
-    ``datasets`` one Parquet row group at a time, never as Python dicts.
+    A ``datasets.GeneratorBasedBuilder``: :meth:`_split_generators` runs the sessions through
+    :func:`builders.pipeline.build` (rows made by :func:`builders.rows.session_to_rows`, the CLI's
+    path) into a folder of the cache, and :meth:`_generate_examples` yields the rows of that
+    folder's Parquet shards one by one, ``spike_counts`` as a uint8 ``(n_neurons, n_time_bins)``
+    array viewing the shard's Arrow memory (never a Python list of counts).
+
+    ``datasets`` encodes such an array for the ``List(List(Value("uint8")))`` feature by making a
+    list of its ``n_neurons`` 1-D row views, each copied into Arrow by pyarrow's numpy path: no
+    Python object per count. (``Sequence(Sequence(Value("uint8")))`` is the same feature since
+    datasets 4.) The declared :data:`builders.schema.FEATURES` keep the column ``uint8`` instead
+    of the ``int64`` that inference from Python integers would give.
+
+    ``download_and_prepare(num_proc=N)`` builds the sessions in ``N`` processes that start the way
+    ``datasets`` starts its own ``num_proc`` workers (``multiprocess``'s start method: ``fork`` on
+    Linux), so a script calling it needs no ``if __name__ == "__main__":`` guard there; where that
+    method is ``spawn`` (macOS, Windows), an unguarded script is stopped with a one-line error.
     """
 
     BUILDER_CONFIG_CLASS = NeuralPileRodentConfig
@@ -160,6 +172,11 @@ class NeuralPileRodent(datasets.ArrowBasedBuilder):
                 (_source_digest() + payload + _input_digest(kwargs.get("data_dir"))).encode()
             ).hexdigest()[:16]
         super().__init__(*args, **kwargs)
+        if not kwargs.get("writer_batch_size"):
+            from builders.output.shards import ROW_GROUP_TOKENS
+
+            # the rows buffered before an Arrow write hold at most a shard row group's tokens
+            self._writer_batch_size = max(1, ROW_GROUP_TOKENS // max(1, self.config.max_tokens))
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -169,6 +186,11 @@ class NeuralPileRodent(datasets.ArrowBasedBuilder):
         )
 
     def download_and_prepare(self, *args, num_proc: int | None = None, **kwargs):
+        if num_proc and num_proc > 1 and _importing_main_in_a_worker():
+            raise RuntimeError(
+                "NeuralPileRodent.download_and_prepare(num_proc>1) ran again in a worker process that was importing "
+                'your script: put the call under `if __name__ == "__main__":`'
+            )
         # the sessions are read by the build in _split_generators: it uses the same processes
         self._build_num_proc = num_proc or 1
         return super().download_and_prepare(*args, num_proc=num_proc, **kwargs)
@@ -178,6 +200,8 @@ class NeuralPileRodent(datasets.ArrowBasedBuilder):
         return Path(self._cache_dir_root) / "neural_pile_rodent_builds" / f"{self.config.name}-{self.hash}"
 
     def _split_generators(self, dl_manager):
+        from concurrent.futures.process import BrokenProcessPool
+
         from builders.executor import make_executor
         from builders.output.layout import shard_files, split_has_rows
         from builders.pipeline import BuildOptions, build, failures
@@ -195,7 +219,11 @@ class NeuralPileRodent(datasets.ArrowBasedBuilder):
             test_fraction=config.test_fraction,
         )
         num_proc = getattr(self, "_build_num_proc", 1)
-        report, _ = build(list(config.components), options, progress=False, executor=make_executor(None, num_proc))
+        executor = make_executor(None, num_proc, start_method=_datasets_start_method())
+        try:
+            report, _ = build(list(config.components), options, progress=False, executor=executor)
+        except BrokenProcessPool:
+            raise RuntimeError(_broken_pool_message(config.name)) from None
         for problem in failures(report, list(config.components)):
             logger.warning("not built: %s", problem)
         out = Path(options.out)
@@ -207,16 +235,64 @@ class NeuralPileRodent(datasets.ArrowBasedBuilder):
                 generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"files": files}))
         return generators
 
-    def _generate_tables(self, files):
+    def _generate_examples(self, files):
+        """Every row of ``files`` (Parquet shards), in file and row order.
+
+        Keys are ``Key(i, j)``: ``i`` the shard's place in ``files`` (the shards this process
+        writes), ``j`` the row's number in that shard, so a rebuild yields the same keys.
+        ``spike_counts`` is a read-only uint8 ``(n_neurons, n_time_bins)`` view of the shard's
+        memory; the other columns are Python values.
+        """
         import pyarrow.parquet as pq
         from datasets.builder import Key
 
+        columns = ARROW_SCHEMA.names
+        others = [name for name in columns if name != "spike_counts"]
         for file_index, path in enumerate(files):
             parquet = pq.ParquetFile(path)
+            row = 0
             for group in range(parquet.num_row_groups):
-                table = parquet.read_row_group(group)
-                if table.num_rows:
-                    yield Key(file_index, group), table.cast(ARROW_SCHEMA)
+                table = parquet.read_row_group(group, columns=columns)
+                for counts, values in zip(table_spike_counts(table), table.select(others).to_pylist(), strict=True):
+                    values["spike_counts"] = counts
+                    yield Key(file_index, row), values
+                    row += 1
+
+
+def _datasets_start_method() -> str:
+    """How ``datasets`` starts its ``num_proc`` workers (``multiprocess``'s start method)."""
+    import multiprocess
+
+    return multiprocess.get_start_method(allow_none=False)
+
+
+def _broken_pool_message(config_name: str) -> str:
+    """One line on why a build process started with ``spawn`` died, and what to do."""
+    import sys
+
+    main_file = getattr(sys.modules["__main__"], "__file__", None)
+    if main_file and not os.path.exists(main_file):  # e.g. "<stdin>": a spawned process cannot import it
+        return (
+            f"NeuralPileRodent({config_name!r}): processes started with {_datasets_start_method()!r} cannot import a "
+            f'program read from {main_file}; save it to a file with `if __name__ == "__main__":`, or use num_proc=1'
+        )
+    return (
+        f"NeuralPileRodent({config_name!r}): a build process died while starting; a script that calls "
+        'download_and_prepare(num_proc>1) needs `if __name__ == "__main__":` around the call'
+    )
+
+
+def _importing_main_in_a_worker() -> bool:
+    """Whether this process is a spawned worker still importing the parent's main module.
+
+    Both ``multiprocessing`` and ``multiprocess`` (the one ``datasets`` uses) mark a spawned
+    process as ``_inheriting`` until its parent's ``__main__`` is imported and its task read.
+    """
+    import multiprocessing
+    import sys
+
+    modules = [multiprocessing] + ([sys.modules["multiprocess"]] if "multiprocess" in sys.modules else [])
+    return any(getattr(m.current_process(), "_inheriting", False) for m in modules)
 
 
 def __getattr__(name: str):
