@@ -13,11 +13,12 @@ loading scripts since datasets 4, so the class is used directly)::
     builder.download_and_prepare(num_proc=2)
     ds = builder.as_dataset(split="train")
 
-One config per component, ``all`` (default: every real component) and ``demo`` (synthetic).
-The builder runs the same build as ``neural-pile build`` (:func:`builders.pipeline.build`) into a
-folder of its cache, then reads the shards: the split needs every session's tokens, known only
-once the sessions are read (:mod:`builders.split`), so it is decided there exactly as for the CLI
-and the Ray jobs. A split with no rows (a component too small, or one whose sessions all went
+:class:`NeuralPileRodent` is a ``datasets.GeneratorBasedBuilder`` with one config per component,
+``all`` (default: every real component) and ``demo`` (synthetic). It runs the same build as
+``neural-pile build`` (:func:`builders.pipeline.build`) into a folder of its cache, then yields
+that folder's shard rows as examples: the split needs every session's tokens, known only once
+the sessions are read (:mod:`builders.split`), so it is decided there exactly as for the CLI and
+the Ray jobs. A split with no rows (a component too small, or one whose sessions all went
 to ``train``) is not produced: ``as_dataset()`` returns the splits that hold rows.
 """
 
@@ -172,11 +173,7 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
                 (_source_digest() + payload + _input_digest(kwargs.get("data_dir"))).encode()
             ).hexdigest()[:16]
         super().__init__(*args, **kwargs)
-        if not kwargs.get("writer_batch_size"):
-            from builders.output.shards import ROW_GROUP_TOKENS
-
-            # the rows buffered before an Arrow write hold at most a shard row group's tokens
-            self._writer_batch_size = max(1, ROW_GROUP_TOKENS // max(1, self.config.max_tokens))
+        self._chosen_writer_batch_size = kwargs.get("writer_batch_size")
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -227,13 +224,19 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
         for problem in failures(report, list(config.components)):
             logger.warning("not built: %s", problem)
         out = Path(options.out)
-        generators = []
-        for split in SPLITS:
-            if split == "train" or any(split_has_rows(out, c, split) for c in config.components):
-                files = [str(p) for c in config.components for p in shard_files(out, c, (split,))]
-                # a list-valued gen_kwarg lets download_and_prepare(num_proc=N) share the shards out
-                generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"files": files}))
-        return generators
+        files = {
+            split: [str(p) for c in config.components for p in shard_files(out, c, (split,))]
+            for split in SPLITS
+            if split == "train" or any(split_has_rows(out, c, split) for c in config.components)
+        }
+        return self._shard_generators(files)
+
+    def _shard_generators(self, files: dict[str, list[str]]) -> list[datasets.SplitGenerator]:
+        """One split generator per split over its shards; the Arrow writes follow their largest row."""
+        if not self._chosen_writer_batch_size:
+            self._writer_batch_size = _rows_per_write([f for split_files in files.values() for f in split_files])
+        # a list-valued gen_kwarg lets download_and_prepare(num_proc=N) share the shards out
+        return [datasets.SplitGenerator(name=split, gen_kwargs={"files": f}) for split, f in files.items()]
 
     def _generate_examples(self, files):
         """Every row of ``files`` (Parquet shards), in file and row order.
@@ -257,6 +260,25 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
                     values["spike_counts"] = counts
                     yield Key(file_index, row), values
                     row += 1
+
+
+def _rows_per_write(files: list[str]) -> int:
+    """Rows ``datasets`` buffers before each Arrow write: as many of the shards' largest row as
+    fit in one shard row group (:data:`~builders.output.shards.ROW_GROUP_TOKENS` tokens), at most
+    its default of 1000. Per-write costs dominate short rows; memory, long ones."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from builders.output.shards import ROW_GROUP_TOKENS
+
+    largest = 1
+    for path in files:
+        sizes = pq.read_table(path, columns=["n_neurons", "n_time_bins"])
+        if sizes.num_rows:
+            tokens = pc.multiply(sizes["n_neurons"].cast(pa.int64()), sizes["n_time_bins"].cast(pa.int64()))
+            largest = max(largest, pc.max(tokens).as_py())
+    return max(1, min(datasets.config.DEFAULT_MAX_BATCH_SIZE, ROW_GROUP_TOKENS // largest))
 
 
 def _datasets_start_method() -> str:

@@ -77,6 +77,13 @@ def test_num_proc_writes_the_same_tables(prepared, demo_dir, tmp_path):
         assert two[split].data.table.combine_chunks().equals(one[split].data.table.combine_chunks())
 
 
-def test_rows_buffered_before_a_write_hold_at_most_a_row_group(demo_dir, tmp_path):
-    assert make_builder(demo_dir, tmp_path)._writer_batch_size == ROW_GROUP_TOKENS // DEMO_TEST_MAX_TOKENS
-    assert make_builder(demo_dir, tmp_path, writer_batch_size=3)._writer_batch_size == 3
+def test_arrow_writes_hold_at_most_a_row_group_of_the_largest_row(prepared, demo_dir, tmp_path):
+    """datasets writes ``writer_batch_size`` rows per Arrow record batch: the default is as many of the
+    largest row as fit in ROW_GROUP_TOKENS (at most 1000); a value given by the caller is kept."""
+    rows = [row for ds in prepared.as_dataset().values() for row in ds.select_columns(["n_neurons", "n_time_bins"])]
+    largest = max(row["n_neurons"] * row["n_time_bins"] for row in rows)
+    assert prepared._writer_batch_size == min(1000, ROW_GROUP_TOKENS // largest)
+    chosen = make_builder(demo_dir, tmp_path, writer_batch_size=4)
+    chosen.download_and_prepare()
+    batches = [len(b) for b in chosen.as_dataset(split="train").data.table.to_batches()]
+    assert max(batches) == 4 and sum(batches) == len(prepared.as_dataset(split="train"))
