@@ -14,6 +14,7 @@ write the same ``datasets`` Arrow cache; each timing is ``download_and_prepare()
 
 The inputs differ only in row shape, from a few long rows to many short ones, since the
 generator path pays per row and the table path per row group. The two caches are checked equal.
+Reading the shards' row groups alone is timed too: both paths start with it.
 
     python benchmarks/bench_builder.py [--out benchmarks/results/builder.json] [--quick]
 """
@@ -118,13 +119,25 @@ def prepare(builder_class, cache: Path) -> tuple[float, datasets.Dataset]:
     return time.perf_counter() - start, ds
 
 
+def read_all(files: list[str]) -> float:
+    """Seconds to read every row group of ``files`` (the Parquet decoding both paths start with)."""
+    start = time.perf_counter()
+    for path in files:
+        parquet = pq.ParquetFile(path)
+        for group in range(parquet.num_row_groups):
+            parquet.read_row_group(group)
+    return time.perf_counter() - start
+
+
 def bench_input(tmp: Path, label: str, n_rows: int, n_neurons: int, n_bins: int, per_shard: int, repeat: int) -> dict:
     files = write_shards(tmp / "shards", n_rows, n_neurons, n_bins, per_shard)
     ArrowTablePath.files = GeneratorPath.files = files
-    seconds = {"generator": [], "arrow_tables": []}
+    seconds = {"generator": [], "arrow_tables": [], "read": []}
     tables = {}
+    paths = [("generator", GeneratorPath), ("arrow_tables", ArrowTablePath)]
     for attempt in range(repeat):
-        for name, builder_class in (("generator", GeneratorPath), ("arrow_tables", ArrowTablePath)):
+        seconds["read"].append(read_all(files["train"]))
+        for name, builder_class in paths if attempt % 2 == 0 else paths[::-1]:
             cache = tmp / f"cache-{name}-{attempt}"
             elapsed, ds = prepare(builder_class, cache)
             seconds[name].append(elapsed)
@@ -145,6 +158,7 @@ def bench_input(tmp: Path, label: str, n_rows: int, n_neurons: int, n_bins: int,
         "tokens": tokens,
         "generator_s": best["generator"],
         "arrow_tables_s": best["arrow_tables"],
+        "parquet_read_s": best["read"],
         "generator_tokens_per_s": tokens / best["generator"],
         "arrow_tables_tokens_per_s": tokens / best["arrow_tables"],
         "ratio": best["arrow_tables"] / best["generator"],
@@ -154,7 +168,7 @@ def bench_input(tmp: Path, label: str, n_rows: int, n_neurons: int, n_bins: int,
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="benchmarks/results/builder.json", help="JSON file for the results")
-    parser.add_argument("--repeat", type=int, default=3, help="timings per path and input (the best is kept)")
+    parser.add_argument("--repeat", type=int, default=5, help="timings per path and input (the best is kept)")
     parser.add_argument(
         "--quick", action="store_true", help="a tenth of the rows (a smoke run, not the reported figures)"
     )
@@ -172,7 +186,8 @@ def main(argv=None) -> int:
             results["inputs"].append(r)
             print(
                 f"{label:15s} {n_rows:6d} x {n_neurons} x {n_bins}: generator {r['generator_tokens_per_s'] / 1e6:6.1f}M tok/s, "
-                f"Arrow tables {r['arrow_tables_tokens_per_s'] / 1e6:6.1f}M tok/s -> {r['ratio']:.2f}x"
+                f"Arrow tables {r['arrow_tables_tokens_per_s'] / 1e6:6.1f}M tok/s -> {r['ratio']:.2f}x "
+                f"(s: {r['generator_s']:.2f} vs {r['arrow_tables_s']:.2f}, Parquet read alone {r['parquet_read_s']:.2f})"
             )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
