@@ -190,7 +190,12 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
             )
         # the sessions are read by the build in _split_generators: it uses the same processes
         self._build_num_proc = num_proc or 1
-        return super().download_and_prepare(*args, num_proc=num_proc, **kwargs)
+        try:
+            return super().download_and_prepare(*args, num_proc=num_proc, **kwargs)
+        except EOFError:  # a worker of datasets' own pool died while starting (the build had nothing to do)
+            if self._build_num_proc > 1 and _datasets_start_method() != "fork":
+                raise RuntimeError(_broken_pool_message(self.config.name)) from None
+            raise
 
     def _build_folder(self) -> Path:
         """The build folder of this config and inputs (reruns resume it)."""
@@ -289,7 +294,7 @@ def _datasets_start_method() -> str:
 
 
 def _broken_pool_message(config_name: str) -> str:
-    """One line on why a build process started with ``spawn`` died, and what to do."""
+    """One line on why a worker process started with ``spawn`` died, and what to do."""
     import sys
 
     main_file = getattr(sys.modules["__main__"], "__file__", None)
@@ -299,7 +304,7 @@ def _broken_pool_message(config_name: str) -> str:
             f'program read from {main_file}; save it to a file with `if __name__ == "__main__":`, or use num_proc=1'
         )
     return (
-        f"NeuralPileRodent({config_name!r}): a build process died while starting; a script that calls "
+        f"NeuralPileRodent({config_name!r}): a worker process died while starting; a script that calls "
         'download_and_prepare(num_proc>1) needs `if __name__ == "__main__":` around the call'
     )
 

@@ -128,3 +128,10 @@ def test_spawn_with_the_guard_runs(workdir, expected_rows):
     done = run(workdir, program, as_file=True, cache="cache_spawn_guarded")
     assert done.returncode == 0, done.stderr[-3000:]
     assert last_line(done.stdout) == expected_rows
+    # the build is done, the datasets cache is not: the workers that spawn are datasets' own
+    shutil.rmtree(workdir / "cache_spawn_guarded" / "neural_pile_rodent")
+    unguarded, _ = readme_builder_blocks()
+    done = run(workdir, SPAWN + unguarded, as_file=True, cache="cache_spawn_guarded")
+    assert done.returncode != 0
+    assert last_line(done.stderr).startswith("RuntimeError: NeuralPileRodent('demo'): "), done.stderr[-3000:]
+    assert GUARD in last_line(done.stderr)
