@@ -149,8 +149,8 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
     ``datasets`` encodes such an array for the ``List(List(Value("uint8")))`` feature by making a
     list of its ``n_neurons`` 1-D row views, each copied into Arrow by pyarrow's numpy path: no
     Python object per count. (``Sequence(Sequence(Value("uint8")))`` is the same feature since
-    datasets 4.) The declared :data:`builders.schema.FEATURES` keep the column ``uint8`` instead
-    of the ``int64`` that inference from Python integers would give.
+    datasets 4.) It converts whole 2-D arrays only when no features are declared, and that is no
+    faster (``benchmarks/bench_builder.py``), so :data:`builders.schema.FEATURES` stay declared.
 
     ``download_and_prepare(num_proc=N)`` builds the sessions in ``N`` processes that start the way
     ``datasets`` starts its own ``num_proc`` workers (``multiprocess``'s start method: ``fork`` on

@@ -12,6 +12,12 @@ write the same ``datasets`` Arrow cache; each timing is ``download_and_prepare()
   ``_generate_tables`` yields each shard row group as an Arrow table cast to the row schema
   (what ``NeuralPileRodent`` did before it became a ``GeneratorBasedBuilder``).
 
+A second table times the one step of that path that touches every count, converting a batch of
+rows' ``spike_counts`` to Arrow: as ``datasets`` does it for the declared ``List(List(uint8))``
+feature (the example encoder makes each 2-D array a list of its row views, pyarrow copies each
+view) against its conversion of a column of whole 2-D arrays (``list_of_np_array_to_pyarrow_listarray``,
+what it does when no features are declared), with the package's own ``counts_column`` beside them.
+
 The inputs differ only in row shape, from a few long rows to many short ones, since the
 generator path pays per row and the table path per row group. The two caches are checked equal.
 Reading the shards' row groups alone is timed too: both paths start with it.
@@ -35,6 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import datasets  # noqa: E402
+import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from datasets.builder import Key  # noqa: E402
 
@@ -165,6 +172,38 @@ def bench_input(tmp: Path, label: str, n_rows: int, n_neurons: int, n_bins: int,
     }
 
 
+def bench_counts_encoding(n_rows: int, n_neurons: int, n_bins: int, repeat: int) -> dict:
+    """ns per token to make one Arrow ``list<list<uint8>>`` column from ``n_rows`` 2-D uint8 arrays."""
+    from datasets.arrow_writer import OptimizedTypedSequence
+    from datasets.features.features import list_of_np_array_to_pyarrow_listarray
+
+    from builders.schema import counts_column
+
+    rng = np.random.default_rng(1)
+    arrays = [(rng.random((n_neurons, n_bins)) < 0.06).astype(np.uint8) for _ in range(n_rows)]
+    feature = FEATURES["spike_counts"]
+    ways = {
+        "row_views": lambda: pa.array(
+            OptimizedTypedSequence(
+                [FEATURES.encode_example({"spike_counts": a})["spike_counts"] for a in arrays], type=feature
+            )
+        ),
+        "whole_arrays": lambda: list_of_np_array_to_pyarrow_listarray(arrays),
+        "counts_column": lambda: counts_column(arrays),
+    }
+    expected = ways["counts_column"]()
+    result = {"rows": n_rows, "neurons": n_neurons, "bins": n_bins}
+    for name, way in ways.items():
+        assert way().equals(expected), f"{name} made another column"
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            way()
+            times.append(time.perf_counter() - start)
+        result[f"{name}_ns_per_token"] = min(times) / (n_rows * n_neurons * n_bins) * 1e9
+    return result
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="benchmarks/results/builder.json", help="JSON file for the results")
@@ -189,6 +228,15 @@ def main(argv=None) -> int:
                 f"Arrow tables {r['arrow_tables_tokens_per_s'] / 1e6:6.1f}M tok/s -> {r['ratio']:.2f}x "
                 f"(s: {r['generator_s']:.2f} vs {r['arrow_tables_s']:.2f}, Parquet read alone {r['parquet_read_s']:.2f})"
             )
+    results["counts_encoding"] = []
+    for label, n_rows, n_neurons, n_bins, _ in INPUTS:
+        n_rows = max(2, min(n_rows, 60_000_000 // (n_neurons * n_bins)) // (10 if args.quick else 1))
+        r = bench_counts_encoding(n_rows, n_neurons, n_bins, args.repeat)
+        results["counts_encoding"].append({"input": label, **r})
+        print(
+            f"{label:15s} {n_rows:6d} x {n_neurons} x {n_bins} to Arrow: row views {r['row_views_ns_per_token']:.2f} ns/token, "
+            f"whole 2-D arrays {r['whole_arrays_ns_per_token']:.2f}, counts_column {r['counts_column_ns_per_token']:.2f}"
+        )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
