@@ -154,8 +154,9 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
 
     ``download_and_prepare(num_proc=N)`` builds the sessions in ``N`` processes that start the way
     ``datasets`` starts its own ``num_proc`` workers (``multiprocess``'s start method: ``fork`` on
-    Linux), so a script calling it needs no ``if __name__ == "__main__":`` guard there; where that
-    method is ``spawn`` (macOS, Windows), an unguarded script is stopped with a one-line error.
+    Linux up to Python 3.13), so a script calling it needs no ``if __name__ == "__main__":`` guard
+    there; where it is ``spawn`` or ``forkserver`` (macOS, Windows, CPython 3.14's default), an
+    unguarded script is stopped with a one-line error.
     """
 
     BUILDER_CONFIG_CLASS = NeuralPileRodentConfig
