@@ -13,11 +13,12 @@ loading scripts since datasets 4, so the class is used directly)::
     builder.download_and_prepare(num_proc=2)
     ds = builder.as_dataset(split="train")
 
-One config per component, ``all`` (default: every real component) and ``demo`` (synthetic).
-The builder runs the same build as ``neural-pile build`` (:func:`builders.pipeline.build`) into a
-folder of its cache, then reads the shards: the split needs every session's tokens, known only
-once the sessions are read (:mod:`builders.split`), so it is decided there exactly as for the CLI
-and the Ray jobs. A split with no rows (a component too small, or one whose sessions all went
+:class:`NeuralPileRodent` is a ``datasets.GeneratorBasedBuilder`` with one config per component,
+``all`` (default: every real component) and ``demo`` (synthetic). It runs the same build as
+``neural-pile build`` (:func:`builders.pipeline.build`) into a folder of its cache, then yields
+that folder's shard rows as examples: the split needs every session's tokens, known only once
+the sessions are read (:mod:`builders.split`), so it is decided there exactly as for the CLI and
+the Ray jobs. A split with no rows (a component too small, or one whose sessions all went
 to ``train``) is not produced: ``as_dataset()`` returns the splits that hold rows.
 """
 
@@ -136,13 +137,26 @@ def _input_digest(data_dir: str | None) -> str:
     return digest.hexdigest()
 
 
-class NeuralPileRodent(datasets.ArrowBasedBuilder):
+class NeuralPileRodent(datasets.GeneratorBasedBuilder):
     """Builds rows of 20 ms uint8 spike counts from the rodent recordings (see module doc).
 
-    The generator-based builder that yields Arrow tables: the sessions are built by
-    :func:`builders.pipeline.build` (rows made by :func:`builders.rows.session_to_rows`, written by
-    :func:`builders.schema.rows_to_table`, the CLI's path), and their shards are handed to
-    ``datasets`` one Parquet row group at a time, never as Python dicts.
+    A ``datasets.GeneratorBasedBuilder``: :meth:`_split_generators` runs the sessions through
+    :func:`builders.pipeline.build` (rows made by :func:`builders.rows.session_to_rows`, the CLI's
+    path) into a folder of the cache, and :meth:`_generate_examples` yields the rows of that
+    folder's Parquet shards one by one, ``spike_counts`` as a uint8 ``(n_neurons, n_time_bins)``
+    array viewing the shard's Arrow memory (never a Python list of counts).
+
+    ``datasets`` encodes such an array for the ``List(List(Value("uint8")))`` feature by making a
+    list of its ``n_neurons`` 1-D row views, each copied into Arrow by pyarrow's numpy path: no
+    Python object per count. (``Sequence(Sequence(Value("uint8")))`` is the same feature since
+    datasets 4.) It converts whole 2-D arrays only when no features are declared, and that is no
+    faster (``benchmarks/bench_builder.py``), so :data:`builders.schema.FEATURES` stay declared.
+
+    ``download_and_prepare(num_proc=N)`` builds the sessions in ``N`` processes that start the way
+    ``datasets`` starts its own ``num_proc`` workers (``multiprocess``'s start method: ``fork`` on
+    Linux up to Python 3.13), so a script calling it needs no ``if __name__ == "__main__":`` guard
+    there; where it is ``spawn`` or ``forkserver`` (macOS, Windows, CPython 3.14's default), an
+    unguarded script is stopped with a one-line error.
     """
 
     BUILDER_CONFIG_CLASS = NeuralPileRodentConfig
@@ -160,6 +174,7 @@ class NeuralPileRodent(datasets.ArrowBasedBuilder):
                 (_source_digest() + payload + _input_digest(kwargs.get("data_dir"))).encode()
             ).hexdigest()[:16]
         super().__init__(*args, **kwargs)
+        self._chosen_writer_batch_size = kwargs.get("writer_batch_size")
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -169,15 +184,27 @@ class NeuralPileRodent(datasets.ArrowBasedBuilder):
         )
 
     def download_and_prepare(self, *args, num_proc: int | None = None, **kwargs):
+        if num_proc and num_proc > 1 and _importing_main_in_a_worker():
+            raise RuntimeError(
+                "NeuralPileRodent.download_and_prepare(num_proc>1) ran again in a worker process that was importing "
+                'your script: put the call under `if __name__ == "__main__":`'
+            )
         # the sessions are read by the build in _split_generators: it uses the same processes
         self._build_num_proc = num_proc or 1
-        return super().download_and_prepare(*args, num_proc=num_proc, **kwargs)
+        try:
+            return super().download_and_prepare(*args, num_proc=num_proc, **kwargs)
+        except EOFError:  # a worker of datasets' own pool died while starting (the build had nothing to do)
+            if self._build_num_proc > 1 and _datasets_start_method() != "fork":
+                raise RuntimeError(_broken_pool_message(self.config.name)) from None
+            raise
 
     def _build_folder(self) -> Path:
         """The build folder of this config and inputs (reruns resume it)."""
         return Path(self._cache_dir_root) / "neural_pile_rodent_builds" / f"{self.config.name}-{self.hash}"
 
     def _split_generators(self, dl_manager):
+        from concurrent.futures.process import BrokenProcessPool
+
         from builders.executor import make_executor
         from builders.output.layout import shard_files, split_has_rows
         from builders.pipeline import BuildOptions, build, failures
@@ -195,28 +222,105 @@ class NeuralPileRodent(datasets.ArrowBasedBuilder):
             test_fraction=config.test_fraction,
         )
         num_proc = getattr(self, "_build_num_proc", 1)
-        report, _ = build(list(config.components), options, progress=False, executor=make_executor(None, num_proc))
+        executor = make_executor(None, num_proc, start_method=_datasets_start_method())
+        try:
+            report, _ = build(list(config.components), options, progress=False, executor=executor)
+        except BrokenProcessPool:
+            raise RuntimeError(_broken_pool_message(config.name)) from None
         for problem in failures(report, list(config.components)):
             logger.warning("not built: %s", problem)
         out = Path(options.out)
-        generators = []
-        for split in SPLITS:
-            if split == "train" or any(split_has_rows(out, c, split) for c in config.components):
-                files = [str(p) for c in config.components for p in shard_files(out, c, (split,))]
-                # a list-valued gen_kwarg lets download_and_prepare(num_proc=N) share the shards out
-                generators.append(datasets.SplitGenerator(name=split, gen_kwargs={"files": files}))
-        return generators
+        files = {
+            split: [str(p) for c in config.components for p in shard_files(out, c, (split,))]
+            for split in SPLITS
+            if split == "train" or any(split_has_rows(out, c, split) for c in config.components)
+        }
+        return self._shard_generators(files)
 
-    def _generate_tables(self, files):
+    def _shard_generators(self, files: dict[str, list[str]]) -> list[datasets.SplitGenerator]:
+        """One split generator per split over its shards; the Arrow writes follow their largest row."""
+        if not self._chosen_writer_batch_size:
+            self._writer_batch_size = _rows_per_write([f for split_files in files.values() for f in split_files])
+        # a list-valued gen_kwarg lets download_and_prepare(num_proc=N) share the shards out
+        return [datasets.SplitGenerator(name=split, gen_kwargs={"files": f}) for split, f in files.items()]
+
+    def _generate_examples(self, files):
+        """Every row of ``files`` (Parquet shards), in file and row order.
+
+        Keys are ``Key(i, j)``: ``i`` the shard's place in ``files`` (the shards this process
+        writes), ``j`` the row's number in that shard, so a rebuild yields the same keys.
+        ``spike_counts`` is a read-only uint8 ``(n_neurons, n_time_bins)`` view of the shard's
+        memory; the other columns are Python values.
+        """
         import pyarrow.parquet as pq
         from datasets.builder import Key
 
+        columns = ARROW_SCHEMA.names
+        others = [name for name in columns if name != "spike_counts"]
         for file_index, path in enumerate(files):
             parquet = pq.ParquetFile(path)
+            row = 0
             for group in range(parquet.num_row_groups):
-                table = parquet.read_row_group(group)
-                if table.num_rows:
-                    yield Key(file_index, group), table.cast(ARROW_SCHEMA)
+                table = parquet.read_row_group(group, columns=columns)
+                for counts, values in zip(table_spike_counts(table), table.select(others).to_pylist(), strict=True):
+                    values["spike_counts"] = counts
+                    yield Key(file_index, row), values
+                    row += 1
+
+
+def _rows_per_write(files: list[str]) -> int:
+    """Rows ``datasets`` buffers before each Arrow write: as many of the shards' largest row as
+    fit in one shard row group (:data:`~builders.output.shards.ROW_GROUP_TOKENS` tokens), at most
+    its default of 1000. Per-write costs dominate short rows; memory, long ones."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from builders.output.shards import ROW_GROUP_TOKENS
+
+    largest = 1
+    for path in files:
+        sizes = pq.read_table(path, columns=["n_neurons", "n_time_bins"])
+        if sizes.num_rows:
+            tokens = pc.multiply(sizes["n_neurons"].cast(pa.int64()), sizes["n_time_bins"].cast(pa.int64()))
+            largest = max(largest, pc.max(tokens).as_py())
+    return max(1, min(datasets.config.DEFAULT_MAX_BATCH_SIZE, ROW_GROUP_TOKENS // largest))
+
+
+def _datasets_start_method() -> str:
+    """How ``datasets`` starts its ``num_proc`` workers (``multiprocess``'s start method)."""
+    import multiprocess
+
+    return multiprocess.get_start_method(allow_none=False)
+
+
+def _broken_pool_message(config_name: str) -> str:
+    """One line on why a worker process started with ``spawn`` died, and what to do."""
+    import sys
+
+    main_file = getattr(sys.modules["__main__"], "__file__", None)
+    if main_file and not os.path.exists(main_file):  # e.g. "<stdin>": a spawned process cannot import it
+        return (
+            f"NeuralPileRodent({config_name!r}): processes started with {_datasets_start_method()!r} cannot import a "
+            f'program read from {main_file}; save it to a file with `if __name__ == "__main__":`, or use num_proc=1'
+        )
+    return (
+        f"NeuralPileRodent({config_name!r}): a worker process died while starting; a script that calls "
+        'download_and_prepare(num_proc>1) needs `if __name__ == "__main__":` around the call'
+    )
+
+
+def _importing_main_in_a_worker() -> bool:
+    """Whether this process is a spawned worker still importing the parent's main module.
+
+    Both ``multiprocessing`` and ``multiprocess`` (the one ``datasets`` uses) mark a spawned
+    process as ``_inheriting`` until its parent's ``__main__`` is imported and its task read.
+    """
+    import multiprocessing
+    import sys
+
+    modules = [multiprocessing] + ([sys.modules["multiprocess"]] if "multiprocess" in sys.modules else [])
+    return any(getattr(m.current_process(), "_inheriting", False) for m in modules)
 
 
 def __getattr__(name: str):

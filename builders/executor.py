@@ -172,11 +172,17 @@ def _worker_run(item) -> Outcome:
 
 
 class ProcessExecutor(Executor):
-    """Items spread over ``num_proc`` spawned processes; ``setup`` runs once in each."""
+    """Items spread over ``num_proc`` processes; ``setup`` runs once in each.
 
-    def __init__(self, num_proc: int, max_retries: int = MAX_RETRIES):
+    ``start_method`` is how they start: ``"spawn"`` (default) is a fresh interpreter, which
+    imports the caller's ``__main__`` again (a script needs ``if __name__ == "__main__":``);
+    ``"fork"`` copies this process and imports nothing again.
+    """
+
+    def __init__(self, num_proc: int, max_retries: int = MAX_RETRIES, start_method: str = "spawn"):
         self.num_proc = max(1, int(num_proc))
         self.max_retries = max_retries
+        self.start_method = start_method
 
     def parallelism(self) -> int:
         return self.num_proc
@@ -184,7 +190,7 @@ class ProcessExecutor(Executor):
     def _outcomes(self, task, items, indices):
         workers = min(self.num_proc, len(items))
         with ProcessPoolExecutor(
-            max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_setup, initargs=(task,)
+            max_workers=workers, mp_context=get_context(self.start_method), initializer=_worker_setup, initargs=(task,)
         ) as pool:
             futures = {pool.submit(_worker_run, item): index for index, item in zip(indices, items)}
             for future in as_completed(futures):
@@ -281,16 +287,22 @@ class _TaskActor:
 
 
 def make_executor(
-    ray: str | None = None, num_proc: int = 1, *, max_retries: int = MAX_RETRIES, num_workers: int | None = None
+    ray: str | None = None,
+    num_proc: int = 1,
+    *,
+    max_retries: int = MAX_RETRIES,
+    num_workers: int | None = None,
+    start_method: str = "spawn",
 ) -> Executor:
     """The executor the common ``--ray [ADDRESS]`` / ``--num-proc N`` options ask for.
 
     Args:
         ray: ``None``: no Ray; ``""``: the cluster ``$RAY_ADDRESS`` names, else a new local one; else an address.
         num_proc: processes when not on Ray (1: this process).
+        start_method: how those processes start (see :class:`ProcessExecutor`).
     """
     if ray is not None:
         return RayExecutor(ray or None, num_workers=num_workers, max_retries=max_retries)
     if num_proc > 1:
-        return ProcessExecutor(num_proc, max_retries=max_retries)
+        return ProcessExecutor(num_proc, max_retries=max_retries, start_method=start_method)
     return SerialExecutor(max_retries=max_retries)
