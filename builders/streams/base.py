@@ -35,7 +35,7 @@ from builders.schema import table_spike_counts
 
 from .errors import StreamError, StreamStateError
 from .plan import SAMPLINGS, Plan, make_plan
-from .source import RowSource
+from .source import LABEL_COLUMNS, RowSource
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +100,12 @@ class Window:
     bin_start: int
     n_valid_bins: int
     source_dataset: str
+    subject_id: str
     session_id: str
     segment_id: str
     path: str
     row_group: int
-    row: int
+    row: int  # the row's position in its row group as stored (filtered configs included)
 
 
 class DrawStream(_Base):
@@ -170,6 +171,7 @@ class DrawStream(_Base):
                 rank=self.rank,
                 world_size=self.world_size,
                 num_workers=num_workers,
+                where=f"split {self._source.split!r} of {self._source.name}",
             )
         return self._plans[num_workers]
 
@@ -345,10 +347,8 @@ class _Visit:
             start,
             bin_start,
             valid,
-            self.label("source_dataset", row),
-            self.label("session_id", row),
-            self.label("segment_id", row),
+            *(self.label(column, row) for column in LABEL_COLUMNS),
             rg.path,
             rg.index,
-            row,
+            s._source.stored_row(self.group, row),
         )

@@ -64,8 +64,12 @@ def make_plan(
     rank: int,
     world_size: int,
     num_workers: int,
+    where: str = "the split",
 ) -> Plan:
-    """The plan of rank ``rank`` given per-row-group ``rows`` and ``tokens`` (footer counts)."""
+    """The plan of rank ``rank`` given per-row-group ``rows`` and ``tokens`` (footer counts).
+
+    ``where`` names the split in messages (``split 'test' of user/pile``).
+    """
     streams = world_size * num_workers
     groups = np.flatnonzero(rows > 0)
     parts = max(1, math.ceil(streams / len(groups))) if len(groups) else 1
@@ -79,16 +83,26 @@ def make_plan(
     total = sum(p.weight for p in pieces)
     rank_budget = int(math.floor(total / world_size + 1e-9))
     if rank_budget < 1:
+        n_rows = int(rows.sum())
+        if sampling == "uniform":
+            raise StreamError(
+                f"{where} has {n_rows} rows, fewer than one per rank (world_size={world_size}); "
+                f"use world_size <= {n_rows}"
+            )
+        ranks = int(math.floor(total + 1e-9))
+        fewer = f"world_size <= {ranks}, " if ranks >= 1 else ""
         raise StreamError(
-            f"the split holds about {total:.2f} windows, fewer than one per rank (world_size={world_size}); "
-            "use smaller windows, sampling='uniform' or fewer ranks"
+            f"{where} has {n_rows} rows holding about {total:.2f} windows of {window_tokens} tokens, fewer than "
+            f"one per rank (world_size={world_size}); use {fewer}smaller windows (n_neurons x n_bins) or "
+            f"sampling='uniform' (one window per row: {n_rows} per epoch)"
         )
     mine = _assign(pieces, world_size)[rank]
     per_worker = _assign(mine, num_workers)
     if any(not any(p.weight > 0 for p in w) for w in per_worker):
         raise StreamError(
-            f"the split has {int(rows.sum())} rows in {len(groups)} row groups: too few to give each of "
-            f"{streams} streams (world_size={world_size} x num_workers={num_workers}) rows of its own"
+            f"{where} has {int(rows.sum())} rows in {len(groups)} row groups: too few to give each of "
+            f"{streams} streams (world_size={world_size} x num_workers={num_workers}) rows of its own; "
+            "use fewer DataLoader workers or ranks"
         )
     budgets = tuple(rank_budget // num_workers + (w < rank_budget % num_workers) for w in range(num_workers))
     return Plan(tuple(tuple(w) for w in per_worker), budgets, rank_budget)

@@ -6,7 +6,8 @@ streams need before reading any counts: rows and tokens per row group, from the 
 
 * rows: ``RowGroup.num_rows``; when the pile selects rows by ``source_dataset`` (a component of
   a reference-layout pile), the ``source_dataset`` column of each row group is read once to count
-  the rows that pass.
+  the rows that pass and keep their positions in the row group (:meth:`RowSource.stored_row`), so
+  an item's ``row`` names the stored row, not its place among the rows that passed.
 * tokens: the ``spike_counts`` leaf count of the row group's footer (``num_values``), scaled by
   the share of rows that pass the filter when a row group mixes components (an estimate there).
 
@@ -28,7 +29,9 @@ from .errors import StreamError
 logger = logging.getLogger(__name__)
 
 #: Columns a stream reads from every row group.
-STREAM_COLUMNS = ("spike_counts", "source_dataset", "session_id", "segment_id")
+STREAM_COLUMNS = ("spike_counts", "source_dataset", "subject_id", "session_id", "segment_id")
+#: The row labels every item carries (``session_id`` alone is not unique across components and subjects).
+LABEL_COLUMNS = STREAM_COLUMNS[1:]
 
 
 def open_rows(dataset, config, split: str) -> RowSource:
@@ -54,6 +57,8 @@ class RowSource:
         self.name = name
         self.config = config
         self.row_groups = [rg for rg in pile.row_groups() if rg.split == split]
+        #: per row group, the stored positions of the rows that pass the pile's filter (None: every row)
+        self.kept: list[np.ndarray | None] = [None] * len(self.row_groups)
         self.rows, self.tokens = self._footer_counts()
         if not self.rows.sum():
             where = f"dataset {name}" + (f", config {config}" if config else "")
@@ -67,13 +72,27 @@ class RowSource:
             if rg.path not in footers:
                 footers[rg.path] = self._footer(rg.path)
             tokens[i] = _counts_leaf_values(footers[rg.path], rg.index)
-        if getattr(self.pile, "source_filter", None) is not None:
-            kept = np.array(
-                [self.pile.read(rg, columns=("source_dataset",)).num_rows for rg in self.row_groups], np.int64
-            )
+        wanted = getattr(self.pile, "source_filter", None)
+        if wanted is not None:
+            for i, rg in enumerate(self.row_groups):
+                labels = self._stored_column(rg, "source_dataset")
+                self.kept[i] = np.flatnonzero(np.asarray(labels.to_numpy(zero_copy_only=False) == wanted))
+            kept = np.array([len(k) for k in self.kept], np.int64)
             tokens = np.where(rows > 0, tokens * kept / np.maximum(rows, 1), 0.0)
             rows = kept
         return rows, tokens
+
+    def _stored_column(self, rg, column: str) -> pa.ChunkedArray:
+        """``column`` of every stored row of ``rg`` (no filter), from the pile's opened file."""
+        if hasattr(self.pile, "parquet_file"):
+            return self.pile.parquet_file(rg.path).read_row_group(rg.index, columns=[column]).column(column)
+        with self.pile.fs.open(rg.path, "rb") as fh:
+            return pq.ParquetFile(fh).read_row_group(rg.index, columns=[column]).column(column)
+
+    def stored_row(self, index: int, row: int) -> int:
+        """Position in its row group (as stored) of row ``row`` of :meth:`read`'s table of ``index``."""
+        kept = self.kept[index]
+        return row if kept is None else int(kept[row])
 
     def _footer(self, path: str) -> pq.FileMetaData:
         if hasattr(self.pile, "parquet_file"):  # builders.pile.Pile reads each footer once per process

@@ -8,8 +8,10 @@ Each item is a dict::
     neuron_index    int32 (n_neurons,)          the row's neuron in each window row (-1: padding)
     neuron_start    int                         first neuron of the block (-1 for a random subset)
     bin_start       int                         first time bin (20 ms) of the window in the row
-    source_dataset, session_id, segment_id      the row's labels
+    source_dataset, subject_id, session_id, segment_id   the row's labels (session ids repeat
+                                                across components and subjects: use all three)
     path, row_group, row                        the row's file, row group and row in the row group
+                                                (as stored, also under a config that filters rows)
 
 so that ``spike_counts[i, t] == row[neuron_index[i], bin_start + t]`` wherever both masks are
 true. Rows are drawn uniformly or in proportion to their tokens, a window's neurons are a
@@ -36,6 +38,7 @@ def window_item(window: Window) -> dict:
         "neuron_start": window.neuron_start,
         "bin_start": window.bin_start,
         "source_dataset": window.source_dataset,
+        "subject_id": window.subject_id,
         "session_id": window.session_id,
         "segment_id": window.segment_id,
         "path": window.path,
