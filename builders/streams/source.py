@@ -24,6 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builders.schema import table_spike_counts
+
 from .errors import StreamError
 
 logger = logging.getLogger(__name__)
@@ -103,6 +105,20 @@ class RowSource:
     def read(self, index: int) -> pa.Table:
         """Row group ``index`` (position in :attr:`row_groups`) with :data:`STREAM_COLUMNS`."""
         return self.pile.read(self.row_groups[index], columns=STREAM_COLUMNS)
+
+    def shapes(self, index: int) -> np.ndarray:
+        """int64 ``(rows, 2)``: ``(n_neurons, n_time_bins)`` of each row of :meth:`read`'s table of
+        ``index``: from the pile's ``n_neurons``/``n_time_bins`` columns where it has them (two
+        small columns), else from the counts themselves (the row group is read)."""
+        rg = self.row_groups[index]
+        names = set(self.pile.schema().names) if hasattr(self.pile, "schema") else set()
+        if {"n_neurons", "n_time_bins"} <= names:
+            table = self.pile.read(rg, columns=("n_neurons", "n_time_bins"))
+            return np.stack(
+                [table.column("n_neurons").to_numpy(), table.column("n_time_bins").to_numpy()], axis=1
+            ).astype(np.int64)
+        counts = table_spike_counts(self.pile.read(rg, columns=("spike_counts",)))
+        return np.array([c.shape for c in counts], dtype=np.int64).reshape(-1, 2)
 
     def fingerprint(self) -> str:
         """Hash of the row groups and their row counts: a state of another pile content is refused."""

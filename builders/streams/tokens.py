@@ -39,6 +39,8 @@ from .source import open_rows
 
 ID_DTYPE = np.int32
 RAW_VOCAB = 256
+#: The label of a padding position: torch's ``cross_entropy`` ignores it (its ``ignore_index``).
+IGNORE_INDEX = -100
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,12 @@ class TokenLayout:
         """Separator + one id per patch row."""
         return self.n_neurons // self.patch_size[0] + 1
 
-    def encode(self, counts: np.ndarray, n_valid_bins: int, tokenizer=None) -> np.ndarray:
-        """int32 tokens of the whole time steps of ``counts[:, :n_valid_bins]``."""
+    def encode(self, counts: np.ndarray, n_valid_bins: int, tokenizer=None, steps: int | None = None) -> np.ndarray:
+        """int32 tokens of the first ``steps`` time steps of ``counts`` (default: the whole steps of
+        ``counts[:, :n_valid_bins]``; more steps than that encode the zeros beyond the row)."""
         p_t = self.patch_size[1]
-        steps = n_valid_bins // p_t
+        if steps is None:
+            steps = n_valid_bins // p_t
         if steps == 0:
             return np.zeros(0, ID_DTYPE)
         block = counts[:, : steps * p_t]
@@ -73,6 +77,17 @@ class TokenLayout:
         out = np.empty((steps, grid.shape[0] + 1), dtype=ID_DTYPE)
         out[:, 0] = self.separator
         out[:, 1:] = grid.T
+        return out.reshape(-1)
+
+    def real(self, neuron_index: np.ndarray, steps: int, real_steps: int) -> np.ndarray:
+        """bool, one per token of :meth:`encode` (``steps`` steps): False on padding, the tokens of
+        steps past ``real_steps`` and of patch rows with no neuron of the row (``neuron_index``
+        -1 throughout); a patch row holding one real neuron is real (its other neurons are zeros)."""
+        p_n = self.patch_size[0]
+        rows = (np.asarray(neuron_index) >= 0).reshape(-1, p_n).any(axis=1)
+        out = np.zeros((steps, len(rows) + 1), dtype=bool)
+        out[:real_steps, 0] = True
+        out[:real_steps, 1:] = rows
         return out.reshape(-1)
 
 
