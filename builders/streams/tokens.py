@@ -7,7 +7,8 @@ its ``n_neurons / p_n`` patches from the first neuron to the last. With a
 separator is ``K``; without a tokenizer every count is its own token (``0..255``, a 1 x 1 patch)
 and the separator is ``256``. ``vocab_size`` (K + 1, or 257) is what a model's embedding needs.
 Sequences are packed, so there is no padding id; only the whole time steps of a row are tokenized
-(a row shorter than the window gives fewer steps, never padding tokens).
+(a row shorter than the window gives fewer steps, never padding steps); padding neurons are masked
+in ``labels`` (see Padding).
 
 **Alignment.** Windows start on whole patches of their row (block start a multiple of ``p_n``,
 start bin a multiple of ``p_t``), so their patches are the ones the tokenizer's motif table
@@ -17,6 +18,13 @@ same windows.
 **Packing.** The tokens of consecutive windows (drawn as in :mod:`builders.streams.windows`) are
 concatenated and cut into chunks of ``seq_len + 1``; a chunk gives ``input_ids = chunk[:-1]``,
 ``labels = chunk[1:]`` (int32). A sequence may span windows and a window may span sequences.
+
+**Padding.** With ``pad="zero"`` a row with fewer neurons than ``n_neurons`` gives patch rows with
+no neuron of the row: their ``input_ids`` are the silent patch's id (what the model sees) and
+their ``labels`` are :data:`IGNORE_INDEX` (-100), which ``torch.nn.functional.cross_entropy``
+ignores by default, so no loss is computed on neurons that do not exist. A patch row holding at
+least one real neuron is real (its missing neurons are zeros, as the tokenizer pads). ``pad="tile"``
+repeats real neurons and pads nothing.
 
 **Epochs.** An epoch is ``floor(windows_per_epoch * tokens_per_full_window / (seq_len + 1))``
 sequences per rank, the same on every rank.
@@ -111,7 +119,7 @@ def tokenizer_fingerprint(tokenizer) -> str:
 
 
 class TokenStream(DrawStream):
-    """Iterable of ``{"input_ids", "labels"}`` int32 ``(seq_len,)`` dicts; resumable."""
+    """Iterable of ``{"input_ids", "labels"}`` int32 ``(seq_len,)`` dicts (labels -100 at padding); resumable."""
 
     kind = "tokens"
 
@@ -148,41 +156,45 @@ class TokenStream(DrawStream):
         if limit is not None and position["yielded"] >= limit:
             return
         chunk = self.seq_len + 1
-        parts: list[list] = []  # [place, first unused token, tokens] of windows not yet used up
+        p_t = self.layout.patch_size[1]
+        parts: list[list] = []  # [place, first unused token, tokens, real] of windows not yet used up
         buffered = 0
         skip = position["offset"]
         draws = self.draws(pieces, worker, num_workers, position["cycle"], position["piece"], position["draw"])
         for here, nxt, window in draws:
             tokens = self.layout.encode(window.counts, window.n_valid_bins, self.tokenizer)
+            steps = window.n_valid_bins // p_t
             start, skip = skip, 0
             if start < len(tokens):
-                parts.append([here, start, tokens])
+                parts.append([here, start, tokens, self.layout.real(window.neuron_index, steps, steps)])
                 buffered += len(tokens) - start
             while buffered >= chunk:
-                sequence = self._take(parts, chunk)
+                sequence, real = self._take(parts, chunk)
                 buffered -= chunk
                 # the next sequence starts in the first remaining part, else at the next draw
                 place, offset = (parts[0][0], parts[0][1]) if parts else (nxt, 0)
                 position["cycle"], position["piece"], position["draw"] = place
                 position["offset"] = offset
                 position["yielded"] += 1
-                yield {"input_ids": sequence[:-1], "labels": sequence[1:]}
+                yield {"input_ids": sequence[:-1], "labels": np.where(real[1:], sequence[1:], IGNORE_INDEX)}
                 if limit is not None and position["yielded"] >= limit:
                     return
 
     @staticmethod
-    def _take(parts: list[list], n: int) -> np.ndarray:
+    def _take(parts: list[list], n: int) -> tuple[np.ndarray, np.ndarray]:
         out = np.empty(n, dtype=ID_DTYPE)
+        real = np.empty(n, dtype=bool)
         filled = 0
         while filled < n:
             part = parts[0]
             take = min(n - filled, len(part[2]) - part[1])
             out[filled : filled + take] = part[2][part[1] : part[1] + take]
+            real[filled : filled + take] = part[3][part[1] : part[1] + take]
             filled += take
             part[1] += take
             if part[1] == len(part[2]):
                 parts.pop(0)
-        return out
+        return out, real
 
 
 def token_stream(
