@@ -86,6 +86,68 @@ def check_draw_options(sampling: str, neurons: str, pad: str) -> None:
     check_choice("pad", pad, PAD_MODES)
 
 
+#: Largest value a state's counter may hold (seeds take 64-bit words).
+STATE_MAX = 2**62
+
+
+def read_state(state, kind: str, arguments: dict, fresh: dict) -> dict:
+    """The ``{"worker", "num_workers", "position"}`` of a stream state, every field checked.
+
+    Refused in one :class:`StreamStateError` line naming the field: not a state, another version
+    or kind, arguments that differ from ``arguments`` (a missing or extra one too), keys missing or
+    unknown, a worker or counter that is not a non-negative integer (``True``, ``3.7``, ``"abc"``,
+    ``None``), above :data:`STATE_MAX`, or a worker outside ``[0, num_workers)``. Bounds that
+    depend on the data (a piece, draw or offset past its end) are checked where the stream
+    continues, before it yields anything.
+    """
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise StreamStateError(f"not a stream state_dict (format is not {STATE_FORMAT!r})")
+    if state.get("version") != STATE_VERSION:
+        raise StreamStateError(
+            f"stream state version {state.get('version')!r} is not supported (expected {STATE_VERSION})"
+        )
+    if state.get("kind") != kind:
+        raise StreamStateError(f"state_dict is of a {state.get('kind')!r} stream, this is a {kind!r} stream")
+    expected = {"format", "version", "kind", "arguments", "worker", "num_workers", "position"}
+    if set(state) != expected:
+        missing, unknown = sorted(expected - set(state)), sorted(set(state) - expected)
+        raise StreamStateError(f"state_dict keys: missing {missing}, unknown {unknown}")
+    saved = state["arguments"]
+    if not isinstance(saved, dict):
+        raise StreamStateError(f"state_dict arguments must be a dict, got {type(saved).__name__}")
+    for name in list(arguments) + [k for k in saved if k not in arguments]:
+        if saved.get(name) != arguments.get(name):
+            raise StreamStateError(
+                f"state_dict was saved with {name}={saved.get(name)!r}, this stream has {name}={arguments.get(name)!r}"
+            )
+
+    def counter(name: str, value, low: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= STATE_MAX:
+            raise StreamStateError(f"state_dict {name} must be an integer in [{low}, 2**62], got {value!r}")
+        return int(value)
+
+    num_workers = counter("num_workers", state["num_workers"], low=1)
+    worker = counter("worker", state["worker"])
+    if worker >= num_workers:
+        raise StreamStateError(f"state_dict worker={worker} is out of bounds for num_workers={num_workers}")
+    position = state["position"]
+    if not isinstance(position, dict) or set(position) != set(fresh):
+        raise StreamStateError(f"state_dict position must hold exactly {sorted(fresh)}, got {position!r}")
+    return {
+        "worker": worker,
+        "num_workers": num_workers,
+        "position": {k: counter(f"position {k}", position[k]) for k in fresh},
+    }
+
+
+def check_yielded(position: dict, limit: int | None) -> None:
+    """A restored ``yielded`` past the run's last item (``epochs`` x the worker's epoch) is refused."""
+    if limit is not None and position["yielded"] > limit:
+        raise StreamStateError(
+            f"state_dict position yielded={position['yielded']} is out of bounds: this worker's run has {limit} items"
+        )
+
+
 @dataclass
 class Window:
     """One window of a row and where it came from.
@@ -210,30 +272,9 @@ class DrawStream(_Base):
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue from ``state`` at the next ``iter()``; a state of another stream is refused."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            raise StreamStateError("not a stream state_dict (format is not 'neural-pile-stream')")
-        if state.get("version") != STATE_VERSION:
-            raise StreamStateError(
-                f"stream state version {state.get('version')!r} is not supported (expected {STATE_VERSION})"
-            )
-        if state.get("kind") != self.kind:
-            raise StreamStateError(f"state_dict is of a {state.get('kind')!r} stream, this is a {self.kind!r} stream")
-        saved = state.get("arguments") or {}
-        for name in list(self.arguments) + [k for k in saved if k not in self.arguments]:
-            if saved.get(name) != self.arguments.get(name):
-                raise StreamStateError(
-                    f"state_dict was saved with {name}={saved.get(name)!r}, this stream has "
-                    f"{name}={self.arguments.get(name)!r}"
-                )
-        position = state.get("position")
-        if not isinstance(position, dict) or set(position) != set(self.fresh_position()):
-            raise StreamStateError(f"state_dict position must hold {sorted(self.fresh_position())}")
-        self._loaded = {
-            "worker": int(state["worker"]),
-            "num_workers": int(state["num_workers"]),
-            "position": {k: int(v) for k, v in position.items()},
-        }
+        """Continue from ``state`` at the next ``iter()``; a state of another stream, or with a
+        field out of bounds, is refused in one :class:`StreamStateError` line naming the field."""
+        self._loaded = read_state(state, self.kind, self.arguments, self.fresh_position())
         self._live = None
 
     def _start(self) -> tuple[Plan, int, int, dict]:
@@ -251,8 +292,14 @@ class DrawStream(_Base):
                     f"state_dict belongs to worker {self._loaded['worker']}, loaded in worker {worker}"
                 )
             position = copy.deepcopy(self._loaded["position"])
+        plan = self.plan(num_workers)
+        if position["piece"] >= max(1, len(plan.pieces[worker])):
+            raise StreamStateError(
+                f"state_dict position piece={position['piece']} is out of bounds: worker {worker} of rank "
+                f"{self.rank} has {len(plan.pieces[worker])} pieces"
+            )
         self._live = {"worker": worker, "num_workers": num_workers, "position": position}
-        return self.plan(num_workers), worker, num_workers, position
+        return plan, worker, num_workers, position
 
     # ------------------------------------------------------------------ draws
     def _rng(self, worker: int, num_workers: int, *place: int) -> np.random.Generator:
@@ -267,6 +314,11 @@ class DrawStream(_Base):
             while piece < len(order):
                 visit = self._visit(pieces[order[piece]], self._rng(worker, num_workers, cycle, piece))
                 cycle_tokens += visit.tokens
+                if draw and draw >= visit.n_draws:
+                    raise StreamStateError(
+                        f"state_dict position draw={draw} is out of bounds: that visit of a row group makes "
+                        f"{visit.n_draws} draws"
+                    )
                 while draw < visit.n_draws:
                     here = (cycle, piece, draw)
                     if draw + 1 < visit.n_draws:

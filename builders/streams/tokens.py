@@ -41,14 +41,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import DrawStream, check_draw_options, check_positive, check_rank
-from .errors import StreamError
+from .base import DrawStream, check_choice, check_draw_options, check_positive, check_rank, check_yielded
+from .errors import StreamError, StreamStateError
 from .source import open_rows
 
 ID_DTYPE = np.int32
 RAW_VOCAB = 256
 #: The label of a padding position: torch's ``cross_entropy`` ignores it (its ``ignore_index``).
 IGNORE_INDEX = -100
+#: ``token_stream`` id layouts: this module's (random windows) and the reference trainer's (whole rows).
+LAYOUTS = ("default", "reference")
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class TokenStream(DrawStream):
 
     def _generate(self, pieces, budget: int, worker: int, num_workers: int, position: dict):
         limit = None if self.epochs is None else self.epochs * budget
+        check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:
             return
         chunk = self.seq_len + 1
@@ -165,6 +168,10 @@ class TokenStream(DrawStream):
             tokens = self.layout.encode(window.counts, window.n_valid_bins, self.tokenizer)
             steps = window.n_valid_bins // p_t
             start, skip = skip, 0
+            if start and start >= len(tokens):
+                raise StreamStateError(
+                    f"state_dict position offset={start} is out of bounds: the window there has {len(tokens)} tokens"
+                )
             if start < len(tokens):
                 parts.append([here, start, tokens, self.layout.real(window.neuron_index, steps, steps)])
                 buffered += len(tokens) - start
@@ -203,7 +210,7 @@ def token_stream(
     split: str = "train",
     *,
     seq_len: int,
-    n_neurons: int,
+    n_neurons: int | None,
     tokenizer=None,
     n_bins: int | None = None,
     seed: int = 0,
@@ -213,7 +220,9 @@ def token_stream(
     sampling: str = "tokens",
     neurons: str = "block",
     pad: str = "zero",
-) -> TokenStream:
+    layout: str = "default",
+    shuffle: bool = True,
+):
     """Packed ``seq_len`` token sequences of random windows of the ``split`` rows of a pile.
 
     Args:
@@ -225,11 +234,35 @@ def token_stream(
         tokenizer: a :class:`~tokenizer.motif_tokenizer.MotifTokenizer`, or None for raw counts.
         n_bins: bins per window, a multiple of the patch width; default: the whole time steps that
             fill one sequence.
+        layout: ``"default"`` (random windows, this module's layout) or ``"reference"`` (the
+            reference trainer's: whole rows, separator ``vocab_size - 1``, which is 255 for raw
+            counts, the id of a saturated count; see :mod:`builders.streams.reference`).
+        shuffle: with ``layout="reference"``: False keeps the rank's rows in file order (the
+            reference loader's ids exactly), True visits them in a seeded order per epoch. The
+            default layout always draws at random (``eval_tokens`` gives every token in order).
+
+    With ``layout="reference"``, ``n_neurons=None`` takes every neuron of each row; ``n_bins``,
+    ``sampling``, ``neurons`` and ``pad`` do not apply (rows are whole; rows with fewer than
+    ``n_neurons`` neurons are tiled, as the reference does).
 
     Raises:
         StreamError: a bad argument, or a split/config with no rows (one line naming it).
     """
     seq_len = check_positive("seq_len", seq_len)
+    check_choice("layout", layout, LAYOUTS)
+    if not isinstance(shuffle, bool):
+        raise StreamError(f"shuffle must be True or False, got {shuffle!r}")
+    if layout == "reference":
+        return _reference_stream(
+            dataset, config, split, seq_len, n_neurons, tokenizer, seed, rank, world_size, epochs, shuffle
+        )
+    if n_neurons is None:
+        raise StreamError("n_neurons=None (every neuron of each row) needs layout='reference'; give n_neurons")
+    if not shuffle:
+        raise StreamError(
+            "shuffle=False needs layout='reference' (rows in file order); the default layout draws windows at "
+            "random: use eval_tokens for every token in order"
+        )
     n_neurons = check_positive("n_neurons", n_neurons)
     rank, world_size = check_rank(rank, world_size)
     check_draw_options(sampling, neurons, pad)
@@ -261,4 +294,27 @@ def token_stream(
         neurons=neurons,
         pad=pad,
         align=layout.patch_size,
+    )
+
+
+def _reference_stream(dataset, config, split, seq_len, n_neurons, tokenizer, seed, rank, world_size, epochs, shuffle):
+    from .reference import ReferenceTokenStream
+
+    if n_neurons is not None:
+        n_neurons = check_positive("n_neurons", n_neurons)
+    rank, world_size = check_rank(rank, world_size)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise StreamError(f"seed must be a non-negative integer, got {seed!r}")
+    epochs = None if epochs is None else check_positive("epochs", epochs)
+    source = open_rows(dataset, config, split)
+    return ReferenceTokenStream(
+        source,
+        seq_len=seq_len,
+        n_neurons=n_neurons,
+        tokenizer=tokenizer,
+        seed=int(seed),
+        rank=rank,
+        world_size=world_size,
+        epochs=epochs,
+        shuffle=shuffle,
     )

@@ -23,7 +23,7 @@ repeats a real neuron and the mask is all true).
 
 from __future__ import annotations
 
-from .base import DrawStream, Window, check_draw_options, check_positive, check_rank
+from .base import DrawStream, Window, check_draw_options, check_positive, check_rank, check_yielded
 from .source import open_rows
 
 
@@ -69,6 +69,7 @@ class WindowStream(DrawStream):
 
     def _generate(self, pieces, budget: int, worker: int, num_workers: int, position: dict):
         limit = None if self.epochs is None else self.epochs * budget
+        check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:
             return
         draws = self.draws(pieces, worker, num_workers, position["cycle"], position["piece"], position["draw"])
