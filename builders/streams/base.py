@@ -31,9 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from builders.schema import table_spike_counts
-
 from .errors import StreamError, StreamStateError
+from .interleave import Interleave
 from .plan import SAMPLINGS, Plan, make_plan
 from .source import LABEL_COLUMNS, RowSource
 
@@ -133,11 +132,16 @@ def read_state(state, kind: str, arguments: dict, fresh: dict) -> dict:
     position = state["position"]
     if not isinstance(position, dict) or set(position) != set(fresh):
         raise StreamStateError(f"state_dict position must hold exactly {sorted(fresh)}, got {position!r}")
-    return {
-        "worker": worker,
-        "num_workers": num_workers,
-        "position": {k: counter(f"position {k}", position[k]) for k in fresh},
-    }
+    checked = {}
+    for k in fresh:
+        if k != "slots":
+            checked[k] = counter(f"position {k}", position[k])
+            continue
+        slots = position[k]
+        if not isinstance(slots, list) or not all(isinstance(x, list) and len(x) == 3 for x in slots):
+            raise StreamStateError(f"state_dict position slots must be a list of [piece, row, draw], got {slots!r}")
+        checked[k] = [[counter(f"slot {name}", v) for name, v in zip(("piece", "row", "draw"), x)] for x in slots]
+    return {"worker": worker, "num_workers": num_workers, "position": checked}
 
 
 def check_yielded(position: dict, limit: int | None) -> None:
@@ -189,6 +193,7 @@ class DrawStream(_Base):
         neurons: str,
         pad: str,
         align: tuple[int, int] = (1, 1),
+        open_pieces: int = 32,
         extra_arguments: dict,
     ):
         self._source = source
@@ -200,6 +205,7 @@ class DrawStream(_Base):
         self.epochs = None if epochs is None else check_positive("epochs", epochs)
         self.sampling, self.neurons, self.pad = sampling, neurons, pad
         self.align = (int(align[0]), int(align[1]))
+        self.open_pieces = check_positive("open_pieces", open_pieces)
         #: everything that fixes the stream; a state_dict of other arguments is refused
         self.arguments = {
             "dataset": source.name,
@@ -216,6 +222,7 @@ class DrawStream(_Base):
             "neurons": neurons,
             "pad": pad,
             "align": list(self.align),
+            "open_pieces": self.open_pieces,
         }
         self._plans: dict[int, Plan] = {}
         self._loaded: dict | None = None
@@ -234,6 +241,7 @@ class DrawStream(_Base):
                 world_size=self.world_size,
                 num_workers=num_workers,
                 where=f"split {self._source.split!r} of {self._source.name}",
+                components=self._source.components,
             )
         return self._plans[num_workers]
 
@@ -252,7 +260,7 @@ class DrawStream(_Base):
 
     # ------------------------------------------------------------------ state
     def fresh_position(self) -> dict:
-        return {"cycle": 0, "piece": 0, "draw": 0, "yielded": 0}
+        return {"step": 0, "next_piece": 0, "slots": [], "yielded": 0}
 
     def state_dict(self) -> dict:
         """Everything needed to continue this stream exactly (see the module notes for DataLoaders)."""
@@ -293,114 +301,48 @@ class DrawStream(_Base):
                 )
             position = copy.deepcopy(self._loaded["position"])
         plan = self.plan(num_workers)
-        if position["piece"] >= max(1, len(plan.pieces[worker])):
-            raise StreamStateError(
-                f"state_dict position piece={position['piece']} is out of bounds: worker {worker} of rank "
-                f"{self.rank} has {len(plan.pieces[worker])} pieces"
-            )
         self._live = {"worker": worker, "num_workers": num_workers, "position": position}
         return plan, worker, num_workers, position
 
     # ------------------------------------------------------------------ draws
-    def _rng(self, worker: int, num_workers: int, *place: int) -> np.random.Generator:
+    def _rng(self, worker: int, num_workers: int):
+        """``rng(*place)``: the generator of one place of this stream (see the module notes)."""
         entropy = (self.seed, self.rank, self.world_size, worker, num_workers)
-        return np.random.default_rng(np.random.SeedSequence(entropy=entropy, spawn_key=place))
 
-    def draws(self, pieces, worker: int, num_workers: int, cycle: int, piece: int, draw: int):
-        """Yield ``(place, next place, Window)`` from place ``(cycle, piece, draw)`` on, endlessly."""
-        while True:
-            order = self._rng(worker, num_workers, cycle).permutation(len(pieces))
-            cycle_tokens = 0
-            while piece < len(order):
-                visit = self._visit(pieces[order[piece]], self._rng(worker, num_workers, cycle, piece))
-                cycle_tokens += visit.tokens
-                if draw and draw >= visit.n_draws:
-                    raise StreamStateError(
-                        f"state_dict position draw={draw} is out of bounds: that visit of a row group makes "
-                        f"{visit.n_draws} draws"
-                    )
-                while draw < visit.n_draws:
-                    here = (cycle, piece, draw)
-                    if draw + 1 < visit.n_draws:
-                        nxt = (cycle, piece, draw + 1)
-                    else:
-                        nxt = (cycle, piece + 1, 0) if piece + 1 < len(order) else (cycle + 1, 0, 0)
-                    window = visit.window(draw, self._rng(worker, num_workers, cycle, piece, draw))
-                    yield here, nxt, window
-                    draw += 1
-                visit = None  # one row group in memory at a time
-                piece, draw = piece + 1, 0
-            if cycle_tokens == 0:
-                raise StreamError(
-                    f"split {self._source.split!r} of {self._source.name}: the rows of stream "
-                    f"{worker} of rank {self.rank} hold no spike counts"
-                )
-            cycle, piece = cycle + 1, 0
+        def at(*place: int) -> np.random.Generator:
+            return np.random.default_rng(np.random.SeedSequence(entropy=entropy, spawn_key=place))
 
-    def _visit(self, piece, rng: np.random.Generator) -> _Visit:
-        table = self._source.read(piece.group)
-        return _Visit(self, piece, table, rng)
+        return at
 
+    def draws(self, pieces, worker: int, num_workers: int, position: dict):
+        """Yield ``(place before, place after, Window)`` from ``position`` on, endlessly (:mod:`.interleave`)."""
+        interleave = Interleave(self, self._source, pieces, self._rng(worker, num_workers), position)
+        for before, after, stored, counts, labels, rng, group in interleave:
+            yield before, after, self.cut(counts, rng, labels, group, stored)
 
-class _Visit:
-    """One read row group (one piece of it) and the rows its draws take."""
-
-    def __init__(self, stream: DrawStream, piece, table, rng: np.random.Generator):
-        self.stream = stream
-        self.group = piece.group
-        self.counts = table_spike_counts(table)
-        self.table = table
-        rows = np.arange(piece.part, table.num_rows, piece.parts)
-        sizes = np.array([self.counts[r].size for r in rows], dtype=np.float64)
-        self.tokens = float(sizes.sum())
-        if stream.sampling == "uniform":
-            self.rows = rng.permutation(rows)
-        else:
-            expected = self.tokens / (stream.n_neurons * stream.n_bins)
-            n = int(np.floor(expected)) + int(rng.random() < expected - np.floor(expected))
-            self.rows = rng.choice(rows, size=n, p=sizes / self.tokens) if n and self.tokens else rows[:0]
-        self.n_draws = len(self.rows)
-        self._labels: dict[str, list] = {}
-
-    def label(self, column: str, row: int) -> str:
-        if column not in self._labels:
-            self._labels[column] = self.table.column(column).to_pylist()
-        return self._labels[column][row]
-
-    def window(self, draw: int, rng: np.random.Generator) -> Window:
-        s = self.stream
-        row = int(self.rows[draw])
-        counts = self.counts[row]
+    def cut(self, counts: np.ndarray, rng: np.random.Generator, labels: dict, group: int, stored: int) -> Window:
+        """The window of one draw of a row: start bin, then neurons (block, subset or padded)."""
         n, t = counts.shape
-        a_n, a_t = s.align
-        bin_start = int(rng.integers(0, (t - s.n_bins) // a_t + 1)) * a_t if t > s.n_bins else 0
-        valid = min(s.n_bins, t)
-        out = np.zeros((s.n_neurons, s.n_bins), dtype=np.uint8)
-        if n >= s.n_neurons and s.neurons == "block":
-            start = int(rng.integers(0, (n - s.n_neurons) // a_n + 1)) * a_n
-            index = np.arange(start, start + s.n_neurons, dtype=np.int32)
-            out[:, :valid] = counts[start : start + s.n_neurons, bin_start : bin_start + valid]
+        a_n, a_t = self.align
+        bin_start = int(rng.integers(0, (t - self.n_bins) // a_t + 1)) * a_t if t > self.n_bins else 0
+        valid = min(self.n_bins, t)
+        out = np.zeros((self.n_neurons, self.n_bins), dtype=np.uint8)
+        if n >= self.n_neurons and self.neurons == "block":
+            start = int(rng.integers(0, (n - self.n_neurons) // a_n + 1)) * a_n
+            index = np.arange(start, start + self.n_neurons, dtype=np.int32)
+            out[:, :valid] = counts[start : start + self.n_neurons, bin_start : bin_start + valid]
         else:
-            if n >= s.n_neurons:  # random subset, in row order
-                start, index = -1, np.sort(rng.choice(n, s.n_neurons, replace=False)).astype(np.int32)
-            elif s.pad == "tile":
-                start, index = (
-                    0,
-                    (np.arange(s.n_neurons) % max(n, 1)).astype(np.int32) if n else np.full(s.n_neurons, -1, np.int32),
-                )
+            if n >= self.n_neurons:  # random subset, in row order
+                start, index = -1, np.sort(rng.choice(n, self.n_neurons, replace=False)).astype(np.int32)
+            elif self.pad == "tile":
+                start = 0
+                index = (np.arange(self.n_neurons) % n).astype(np.int32) if n else np.full(self.n_neurons, -1, np.int32)
             else:
-                start, index = 0, np.where(np.arange(s.n_neurons) < n, np.arange(s.n_neurons), -1).astype(np.int32)
+                start = 0
+                index = np.where(np.arange(self.n_neurons) < n, np.arange(self.n_neurons), -1).astype(np.int32)
             used = index >= 0
             out[used, :valid] = counts[index[used], bin_start : bin_start + valid]
-        rg = s._source.row_groups[self.group]
+        rg = self._source.row_groups[group]
         return Window(
-            out,
-            index,
-            start,
-            bin_start,
-            valid,
-            *(self.label(column, row) for column in LABEL_COLUMNS),
-            rg.path,
-            rg.index,
-            s._source.stored_row(self.group, row),
+            out, index, start, bin_start, valid, *(labels[c] for c in LABEL_COLUMNS), rg.path, rg.index, stored
         )

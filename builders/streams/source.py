@@ -11,8 +11,10 @@ streams need before reading any counts: rows and tokens per row group, from the 
 * tokens: the ``spike_counts`` leaf count of the row group's footer (``num_values``), scaled by
   the share of rows that pass the filter when a row group mixes components (an estimate there).
 
-Counts are read as uint8 views of the Arrow buffers of one row group
-(:func:`builders.schema.table_spike_counts`); nothing is cached on disk.
+Counts are read one row at a time (:meth:`RowSource.iter_rows`: ``iter_batches(batch_size=1)``
+over one row group, pages read through a :data:`READ_BUFFER` buffer), as uint8 views of the
+Arrow buffers of that row (:func:`builders.schema.table_spike_counts`), so a stream holds rows,
+not row groups, whatever the row groups' size; nothing is cached on disk.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from .errors import StreamError
 
 logger = logging.getLogger(__name__)
 
+#: Bytes of a row group's column chunks read at a time when rows are decoded one by one.
+READ_BUFFER = 1 << 20
 #: Columns a stream reads from every row group.
 STREAM_COLUMNS = ("spike_counts", "source_dataset", "subject_id", "session_id", "segment_id")
 #: The row labels every item carries (``session_id`` alone is not unique across components and subjects).
@@ -62,6 +66,7 @@ class RowSource:
         #: per row group, the stored positions of the rows that pass the pile's filter (None: every row)
         self.kept: list[np.ndarray | None] = [None] * len(self.row_groups)
         self.rows, self.tokens = self._footer_counts()
+        self.components = self._footer_components()
         if not self.rows.sum():
             where = f"dataset {name}" + (f", config {config}" if config else "")
             raise StreamError(f"{where}: split {split!r} has no rows to stream")
@@ -84,6 +89,23 @@ class RowSource:
             rows = kept
         return rows, tokens
 
+    def _footer_components(self) -> list[str]:
+        """Each row group's one ``source_dataset`` (min == max in its statistics), "" when mixed or unknown."""
+        out = []
+        for rg in self.row_groups:
+            label = ""
+            try:
+                meta = self._footer(rg.path)
+                names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+                if "source_dataset" in names:
+                    stats = meta.row_group(rg.index).column(names.index("source_dataset")).statistics
+                    if stats is not None and stats.has_min_max and stats.min == stats.max:
+                        label = stats.min.decode() if isinstance(stats.min, bytes) else str(stats.min)
+            except (OSError, ValueError):
+                label = ""
+            out.append(label)
+        return out
+
     def _stored_column(self, rg, column: str) -> pa.ChunkedArray:
         """``column`` of every stored row of ``rg`` (no filter), from the pile's opened file."""
         if hasattr(self.pile, "parquet_file"):
@@ -105,6 +127,41 @@ class RowSource:
     def read(self, index: int) -> pa.Table:
         """Row group ``index`` (position in :attr:`row_groups`) with :data:`STREAM_COLUMNS`."""
         return self.pile.read(self.row_groups[index], columns=STREAM_COLUMNS)
+
+    def iter_rows(self, index: int, part: int = 0, parts: int = 1):
+        """``(stored row, counts, labels)`` of rows ``part, part + parts, ...`` (of those passing the
+        pile's filter) of row group ``index``, decoded one row at a time: only the current row's
+        counts (and a :data:`READ_BUFFER` of pages per column) are in memory."""
+        rg = self.row_groups[index]
+        kept = self.kept[index]
+        wanted = (np.arange(rg.num_rows) if kept is None else kept)[part::parts]
+        if not len(wanted):
+            return
+        if not hasattr(self.pile, "parquet_file"):  # another pile object: whole row group, rows from it
+            table = self.read(index)
+            counts = table_spike_counts(table)
+            labels = {c: table.column(c).to_pylist() for c in LABEL_COLUMNS}
+            for r in range(part, table.num_rows, parts):
+                yield self.stored_row(index, r), counts[r], {c: labels[c][r] for c in LABEL_COLUMNS}
+            return
+        meta = self.pile.parquet_file(rg.path).metadata
+        handle = self.pile.fs.open(rg.path, "rb")
+        try:
+            reader = pq.ParquetFile(handle, metadata=meta, buffer_size=READ_BUFFER)
+            batches = reader.iter_batches(batch_size=1, row_groups=[rg.index], columns=list(STREAM_COLUMNS))
+            k = 0
+            for stored, batch in enumerate(batches):
+                if stored != wanted[k]:
+                    continue
+                counts = table_spike_counts(batch)[0]
+                yield stored, counts, {c: batch.column(c)[0].as_py() for c in LABEL_COLUMNS}
+                k += 1
+                if k == len(wanted):
+                    return
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as err:
+            raise StreamError(f"{rg.path}: row group {rg.index} cannot be read ({err})") from None
+        finally:
+            handle.close()
 
     def shapes(self, index: int) -> np.ndarray:
         """int64 ``(rows, 2)``: ``(n_neurons, n_time_bins)`` of each row of :meth:`read`'s table of

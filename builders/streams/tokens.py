@@ -135,7 +135,7 @@ class TokenStream(DrawStream):
         self.budgets(1)  # an epoch too short for one sequence fails here, not at the first next()
 
     def fresh_position(self) -> dict:
-        return {"cycle": 0, "piece": 0, "draw": 0, "offset": 0, "yielded": 0}
+        return {"step": 0, "next_piece": 0, "slots": [], "offset": 0, "yielded": 0}
 
     def budgets(self, num_workers: int) -> tuple[int, ...]:
         plan = self.plan(num_workers)
@@ -163,7 +163,8 @@ class TokenStream(DrawStream):
         parts: list[list] = []  # [place, first unused token, tokens, real] of windows not yet used up
         buffered = 0
         skip = position["offset"]
-        draws = self.draws(pieces, worker, num_workers, position["cycle"], position["piece"], position["draw"])
+        place = {k: position[k] for k in ("step", "next_piece", "slots")}
+        draws = self.draws(pieces, worker, num_workers, place)
         for here, nxt, window in draws:
             tokens = self.layout.encode(window.counts, window.n_valid_bins, self.tokenizer)
             steps = window.n_valid_bins // p_t
@@ -180,7 +181,7 @@ class TokenStream(DrawStream):
                 buffered -= chunk
                 # the next sequence starts in the first remaining part, else at the next draw
                 place, offset = (parts[0][0], parts[0][1]) if parts else (nxt, 0)
-                position["cycle"], position["piece"], position["draw"] = place
+                position.update(place)
                 position["offset"] = offset
                 position["yielded"] += 1
                 yield {"input_ids": sequence[:-1], "labels": np.where(real[1:], sequence[1:], IGNORE_INDEX)}
@@ -222,12 +223,13 @@ def token_stream(
     pad: str = "zero",
     layout: str = "default",
     shuffle: bool = True,
+    open_pieces: int = 32,
 ):
     """Packed ``seq_len`` token sequences of random windows of the ``split`` rows of a pile.
 
     Args:
-        dataset, config, split, seed, rank, world_size, epochs, sampling, neurons, pad: as for
-            :func:`~builders.streams.windows.window_stream`.
+        dataset, config, split, seed, rank, world_size, epochs, sampling, neurons, pad,
+            open_pieces: as for :func:`~builders.streams.windows.window_stream`.
         seq_len: tokens per sequence (inputs and labels); at least one time step
             (``n_neurons / p_n + 1`` tokens).
         n_neurons: neurons per window (a multiple of the tokenizer's patch height).
@@ -294,6 +296,7 @@ def token_stream(
         neurons=neurons,
         pad=pad,
         align=layout.patch_size,
+        open_pieces=open_pieces,
     )
 
 

@@ -72,9 +72,9 @@ class WindowStream(DrawStream):
         check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:
             return
-        draws = self.draws(pieces, worker, num_workers, position["cycle"], position["piece"], position["draw"])
-        for _here, nxt, window in draws:
-            position["cycle"], position["piece"], position["draw"] = nxt
+        draws = self.draws(pieces, worker, num_workers, position)
+        for _before, after, window in draws:
+            position.update(after)
             position["yielded"] += 1
             yield window_item(window)
             if limit is not None and position["yielded"] >= limit:
@@ -96,6 +96,7 @@ def window_stream(
     neurons: str = "block",
     pad: str = "zero",
     align: tuple[int, int] = (1, 1),
+    open_pieces: int = 32,
 ) -> WindowStream:
     """Random ``n_neurons x n_bins`` windows of the ``split`` rows of a pile.
 
@@ -117,6 +118,11 @@ def window_stream(
         align: ``(neurons, bins)``: a block starts on a multiple of the first, a window on a
             multiple of the second (``token_stream`` uses its patch size, so the patches line up
             with the ones its tokenizer was counted on, which tile rows from their origin).
+        open_pieces: pieces (row groups, or parts of them) a stream keeps open and draws from at
+            random, rows decoded one at a time: the knob between shuffle quality and memory
+            (about ``open_pieces x`` the largest row, plus 1 MB read buffers per open piece and
+            column; :mod:`builders.streams.interleave`). 32 gives batches of 32 about as many
+            distinct sessions as a random draw; 1 reads one row group after another.
 
     Raises:
         StreamError: a bad argument, or a split/config with no rows (one line naming it).
@@ -139,5 +145,6 @@ def window_stream(
         neurons=neurons,
         pad=pad,
         align=align,
+        open_pieces=open_pieces,
         extra_arguments={},
     )
