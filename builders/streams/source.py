@@ -178,10 +178,32 @@ class RowSource:
         return np.array([c.shape for c in counts], dtype=np.int64).reshape(-1, 2)
 
     def fingerprint(self) -> str:
-        """Hash of the row groups and their row counts: a state of another pile content is refused."""
+        """Hash of what the stream reads: a state of other pile content is refused.
+
+        Per row group: file, index, rows that pass the filter (and which), and from the footer
+        every column chunk's compressed and uncompressed sizes, page offsets, value counts and
+        min/max statistics; per file its size and the Hub commit when there is one. A shard
+        rewritten under the same path with the same row groups and rows but other counts changes
+        its sizes or statistics (counts compress differently), so the state is refused.
+        """
         digest = hashlib.sha256()
-        for rg, n in zip(self.row_groups, self.rows, strict=True):
-            digest.update(f"{rg.path}|{rg.index}|{n}\n".encode())
+        digest.update(str(getattr(self.pile, "source", {}).get("commit")).encode())
+        sizes = {f.path: f.size for f in getattr(self.pile, "files", [])}
+        for i, (rg, n) in enumerate(zip(self.row_groups, self.rows, strict=True)):
+            digest.update(f"{rg.path}|{sizes.get(rg.path)}|{rg.index}|{n}\n".encode())
+            if self.kept[i] is not None:
+                digest.update(np.ascontiguousarray(self.kept[i]).tobytes())
+            group = self._footer(rg.path).row_group(rg.index)
+            for j in range(group.num_columns):
+                c = group.column(j)
+                stats = c.statistics
+                described = (
+                    (stats.min, stats.max, stats.null_count) if stats is not None and stats.has_min_max else None
+                )
+                digest.update(
+                    f"{c.path_in_schema}|{c.total_compressed_size}|{c.total_uncompressed_size}|"
+                    f"{c.data_page_offset}|{c.num_values}|{described}\n".encode()
+                )
         return digest.hexdigest()[:16]
 
 
