@@ -30,6 +30,7 @@ _EXPORTS = {
     "EvalTokenStream": "builders.streams.eval",
     "aggregate_by_component": "builders.streams.eval",
     "IGNORE_INDEX": "builders.streams.tokens",
+    "MixtureStream": "builders.streams.mixture",
     "StreamError": "builders.streams.errors",
     "StreamStateError": "builders.streams.errors",
 }

@@ -43,6 +43,7 @@ import numpy as np
 
 from .base import DrawStream, check_choice, check_draw_options, check_positive, check_rank, check_yielded
 from .errors import StreamError, StreamStateError
+from .mixture import mixture_sources, open_mixture
 from .source import open_rows
 
 ID_DTYPE = np.int32
@@ -250,6 +251,32 @@ def token_stream(
     Raises:
         StreamError: a bad argument, or a split/config with no rows (one line naming it).
     """
+    sources = mixture_sources(dataset, config)
+    if sources is not None:
+        options = dict(
+            seq_len=seq_len,
+            n_neurons=n_neurons,
+            tokenizer=tokenizer,
+            n_bins=n_bins,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            sampling=sampling,
+            neurons=neurons,
+            pad=pad,
+            layout=layout,
+            shuffle=shuffle,
+            open_pieces=open_pieces,
+        )
+        return open_mixture(
+            lambda d, c: token_stream(d, c, split, **options),
+            sources,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            epochs=epochs,
+            kind="tokens",
+        )
     seq_len = check_positive("seq_len", seq_len)
     check_choice("layout", layout, LAYOUTS)
     if not isinstance(shuffle, bool):

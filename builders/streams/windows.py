@@ -24,6 +24,7 @@ repeats a real neuron and the mask is all true).
 from __future__ import annotations
 
 from .base import DrawStream, Window, check_draw_options, check_positive, check_rank, check_yielded
+from .mixture import mixture_sources, open_mixture
 from .source import open_rows
 
 
@@ -102,9 +103,10 @@ def window_stream(
 
     Args:
         dataset: local folder, Hub repo id (``namespace/name[@revision]``), ``hf://`` or fsspec URL,
-            or a pile opened with :func:`builders.pile.open_pile`.
+            or a pile opened with :func:`builders.pile.open_pile`; or a list of ``(dataset,
+            config, weight)`` to mix several piles (:mod:`builders.streams.mixture`).
         config: a config of the card (``"all"``), a component of a reference-layout pile, or None
-            for the card's default.
+            for the card's default; or ``{config: weight}`` to mix components of one pile.
         split: ``"train"`` or ``"test"``.
         n_neurons, n_bins: window size (neurons, 20 ms bins), both >= 1.
         seed: the same arguments and seed give the same stream; another seed another stream.
@@ -127,6 +129,29 @@ def window_stream(
     Raises:
         StreamError: a bad argument, or a split/config with no rows (one line naming it).
     """
+    sources = mixture_sources(dataset, config)
+    if sources is not None:
+        options = dict(
+            n_neurons=n_neurons,
+            n_bins=n_bins,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            sampling=sampling,
+            neurons=neurons,
+            pad=pad,
+            align=align,
+            open_pieces=open_pieces,
+        )
+        return open_mixture(
+            lambda d, c: window_stream(d, c, split, **options),
+            sources,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            epochs=epochs,
+            kind="windows",
+        )
     n_neurons = check_positive("n_neurons", n_neurons)
     n_bins = check_positive("n_bins", n_bins)
     rank, world_size = check_rank(rank, world_size)
