@@ -31,12 +31,13 @@ _EXPORTS = {
     "aggregate_by_component": "builders.streams.eval",
     "IGNORE_INDEX": "builders.streams.tokens",
     "MixtureStream": "builders.streams.mixture",
+    "combine_states": "builders.streams.elastic",
     "StreamError": "builders.streams.errors",
     "StreamStateError": "builders.streams.errors",
 }
 __all__ = sorted(_EXPORTS)
 #: What ``neural_pile_rodent`` re-exports.
-PUBLIC = ("window_stream", "token_stream", "eval_windows", "eval_tokens", "aggregate_by_component")
+PUBLIC = ("window_stream", "token_stream", "eval_windows", "eval_tokens", "combine_states", "aggregate_by_component")
 
 
 def __getattr__(name: str):

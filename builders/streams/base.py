@@ -227,7 +227,23 @@ class DrawStream(_Base):
         self._plans: dict[int, Plan] = {}
         self._loaded: dict | None = None
         self._live: dict | None = None
+        self._elastic: dict | None = None  # a combined state being continued (builders.streams.elastic)
         self.plan(1)  # bad splits fail here, not at the first next()
+
+    def as_rank(self, rank: int, world_size: int) -> DrawStream:
+        """This stream as rank ``rank`` of ``world_size`` (same source and arguments, a fresh start)."""
+        other = copy.copy(self)
+        other.rank, other.world_size = rank, world_size
+        other.arguments = {**self.arguments, "rank": rank, "world_size": world_size}
+        other._plans, other._loaded, other._live, other._elastic = {}, None, None, None
+        return other
+
+    def __iter__(self):
+        if self._elastic is not None:
+            from .elastic import elastic_items
+
+            return elastic_items(self)
+        return self._own_iter()
 
     # ------------------------------------------------------------------ plan and budgets
     def plan(self, num_workers: int) -> Plan:
@@ -264,6 +280,10 @@ class DrawStream(_Base):
 
     def state_dict(self) -> dict:
         """Everything needed to continue this stream exactly (see the module notes for DataLoaders)."""
+        if self._elastic is not None:
+            from .elastic import elastic_state
+
+            return elastic_state(self)
         if self._live is not None:
             live = self._live
         elif self._loaded is not None:
@@ -281,9 +301,15 @@ class DrawStream(_Base):
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from ``state`` at the next ``iter()``; a state of another stream, or with a
-        field out of bounds, is refused in one :class:`StreamStateError` line naming the field."""
+        field out of bounds, is refused in one :class:`StreamStateError` line naming the field.
+        A :func:`~builders.streams.elastic.combine_states` bundle loads on any topology."""
+        if isinstance(state, dict) and state.get("kind") in (f"combined-{self.kind}", f"elastic-{self.kind}"):
+            from .elastic import load_elastic
+
+            self._elastic, self._loaded, self._live = load_elastic(self, state), None, None
+            return
         self._loaded = read_state(state, self.kind, self.arguments, self.fresh_position())
-        self._live = None
+        self._live, self._elastic = None, None
 
     def _start(self) -> tuple[Plan, int, int, dict]:
         """Plan, worker, workers and the (live) position the next iteration starts from."""

@@ -149,7 +149,7 @@ class TokenStream(DrawStream):
             )
         return tuple(total // num_workers + (w < total % num_workers) for w in range(num_workers))
 
-    def __iter__(self):
+    def _own_iter(self):
         plan, worker, num_workers, position = self._start()
         budget = self.budgets(num_workers)[worker]
         return self._generate(plan.pieces[worker], budget, worker, num_workers, position)

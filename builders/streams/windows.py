@@ -64,7 +64,7 @@ class WindowStream(DrawStream):
     def budgets(self, num_workers: int) -> tuple[int, ...]:
         return self.plan(num_workers).budgets
 
-    def __iter__(self):
+    def _own_iter(self):
         plan, worker, num_workers, position = self._start()
         return self._generate(plan.pieces[worker], plan.budgets[worker], worker, num_workers, position)
 
