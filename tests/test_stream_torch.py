@@ -67,3 +67,35 @@ def test_token_batches_are_tensors_with_ignored_padding(folder):
     assert (batch["labels"] == -100).any()  # rows narrower than 48 neurons are padded
     reference = list(islice(token_stream(folder, seq_len=40, n_neurons=48, seed=0, layout="reference"), 3))
     assert all(np.asarray(r["input_ids"]).shape == (40,) for r in reference)
+
+
+def test_stateful_loaders_of_2_ranks_continue_on_3_ranks_with_workers(folder):
+    """Elastic restore: the loader states of 2 ranks x 2 workers, combined, continue on 3 ranks x 2
+    workers; the items before and after are the epoch's items, none twice."""
+    from collections import Counter
+
+    from builders.streams import combine_states
+
+    make = functools.partial(window_stream, folder, n_neurons=4, n_bins=10, seed=3, epochs=1, sampling="uniform")
+    epoch = Counter(
+        k
+        for r in range(2)
+        for b in DataLoader(make(rank=r, world_size=2), batch_size=4, num_workers=2)
+        for k in keys(b)
+    )
+    before, states = [], []
+    for r in range(2):
+        loader = stateful.StatefulDataLoader(make(rank=r, world_size=2), batch_size=2, num_workers=2)
+        it = iter(loader)
+        before += [k for _ in range(3) for k in keys(next(it))]
+        states.append(loader.state_dict())
+    combined = combine_states(states)
+    after = []
+    for r in range(3):
+        stream = make(rank=r, world_size=3)
+        stream.load_state_dict(combined)
+        after.append([k for b in DataLoader(stream, batch_size=2, num_workers=2) for k in keys(b)])
+    assert len({len(a) for a in after}) == 1
+    seen = Counter(before) + Counter(k for a in after for k in a)
+    assert not seen - epoch
+    assert sum((epoch - seen).values()) == (sum(epoch.values()) - len(before)) % 3

@@ -18,6 +18,10 @@ the rest of the epoch in progress, then continues with its own draws:
 * **Afterwards** the stream draws as any stream of its own topology, from a fresh start, for the
   epochs left (``epochs - e - 1`` when ``epochs`` is set, else endlessly).
 
+A ``StatefulDataLoader.state_dict()`` may stand for its workers' states (they are taken from its
+snapshot). Load the bundle into the stream before handing it to a new DataLoader: every worker's
+copy then takes its own part.
+
 A stream in either phase saves an ``elastic`` state (the bundle, the items of its share taken and
 its own place afterwards) that resumes exactly on the same topology.
 """
@@ -32,10 +36,25 @@ from .errors import StreamStateError
 TOPOLOGY = ("rank", "world_size")
 
 
+def loader_states(state: dict) -> list[dict]:
+    """The stream states inside a ``torchdata`` ``StatefulDataLoader.state_dict()`` (one per worker),
+    or ``[state]`` for a stream's own state."""
+    snapshot = state.get("_snapshot") if isinstance(state, dict) else None
+    if not isinstance(snapshot, dict):
+        return [state]
+    workers = snapshot.get("_worker_snapshots") or {}
+    if not workers:  # num_workers=0: the stream ran in the main process
+        main = snapshot.get("_main_snapshot") or {}
+        return [main.get("dataset_state")]
+    return [w.get("dataset_state") for _, w in sorted(workers.items(), key=lambda kv: kv[1].get("worker_id", 0))]
+
+
 def combine_states(states) -> dict:
-    """One state from the ``state_dict()`` of every rank and worker of a run (any order)."""
+    """One state from the ``state_dict()`` of every rank and worker of a run (any order); a
+    ``StatefulDataLoader.state_dict()`` stands for the states of all its workers."""
     if not isinstance(states, (list, tuple)) or not states:
         raise StreamStateError("combine_states takes the list of every rank's (and worker's) state_dict")
+    states = [s for state in states for s in loader_states(state)]
     for i, state in enumerate(states):
         if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
             raise StreamStateError(f"state {i} is not a stream state_dict of version {STATE_VERSION}")
