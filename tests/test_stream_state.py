@@ -105,3 +105,35 @@ def test_every_edited_field_is_refused_in_one_line(folder):
         with pytest.raises(StreamStateError, match=message) as err:
             next(iter(restored))
         assert "\n" not in str(err.value)
+
+
+def test_a_connection_dropped_inside_a_row_group_is_retried_with_the_same_items(folder, monkeypatch):
+    """The first handle of the file drops after some bytes: the row reader reopens and continues at
+    its next row; the items equal an undisturbed stream's."""
+    from builders.pile import open_pile
+
+    def make():
+        return window_stream(open_pile(str(folder)), n_neurons=4, n_bins=20, seed=1, open_pieces=1, epochs=1)
+
+    expected = [w["spike_counts"].tobytes() for w in make()]
+    stream = make()
+    fs = stream._source.pile.fs
+    real_open, dropped = fs.open, []
+
+    class Dropping:
+        def __init__(self, handle):
+            self.handle, self.read_bytes = handle, 0
+
+        def read(self, n=-1):
+            data = self.handle.read(n)
+            self.read_bytes += len(data)
+            if self.read_bytes > 300 and not dropped:
+                dropped.append(True)
+                raise ConnectionResetError("connection reset by peer")
+            return data
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    monkeypatch.setattr(fs, "open", lambda path, mode="rb", **kw: Dropping(real_open(path, mode, **kw)))
+    assert [w["spike_counts"].tobytes() for w in stream] == expected and dropped

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builders.pile.read import READ_RETRIES
 from builders.schema import table_spike_counts
 
 from .errors import StreamError
@@ -145,23 +147,38 @@ class RowSource:
                 yield self.stored_row(index, r), counts[r], {c: labels[c][r] for c in LABEL_COLUMNS}
             return
         meta = self.pile.parquet_file(rg.path).metadata
-        handle = self.pile.fs.open(rg.path, "rb")
-        try:
-            reader = pq.ParquetFile(handle, metadata=meta, buffer_size=READ_BUFFER)
-            batches = reader.iter_batches(batch_size=1, row_groups=[rg.index], columns=list(STREAM_COLUMNS))
-            k = 0
-            for stored, batch in enumerate(batches):
-                if stored != wanted[k]:
-                    continue
-                counts = table_spike_counts(batch)[0]
-                yield stored, counts, {c: batch.column(c)[0].as_py() for c in LABEL_COLUMNS}
-                k += 1
-                if k == len(wanted):
-                    return
-        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as err:
-            raise StreamError(f"{rg.path}: row group {rg.index} cannot be read ({err})") from None
-        finally:
-            handle.close()
+        k, attempt = 0, 0
+        while True:  # connection errors: reopen and continue at the next wanted row (READ_RETRIES times)
+            handle = None
+            try:
+                handle = self.pile.fs.open(rg.path, "rb")
+                reader = pq.ParquetFile(handle, metadata=meta, buffer_size=READ_BUFFER)
+                batches = reader.iter_batches(batch_size=1, row_groups=[rg.index], columns=list(STREAM_COLUMNS))
+                for stored, batch in enumerate(batches):
+                    if stored != wanted[k]:
+                        continue
+                    counts = table_spike_counts(batch)[0]
+                    labels = {c: batch.column(c)[0].as_py() for c in LABEL_COLUMNS}
+                    k += 1
+                    yield stored, counts, labels
+                    if k == len(wanted):
+                        return
+                return
+            except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as err:
+                raise StreamError(f"{rg.path}: row group {rg.index} cannot be read ({err})") from None
+            except StreamError:
+                raise
+            except Exception as err:  # connection resets, timeouts, HTTP errors of fsspec backends
+                attempt += 1
+                if attempt > READ_RETRIES:
+                    raise StreamError(
+                        f"{rg.path}: read failed after {attempt} attempts ({type(err).__name__}: {err})"
+                    ) from None
+                logger.warning("%s: %s, retrying", rg.path, type(err).__name__)
+                time.sleep(0.2 * 2 ** (attempt - 1))
+            finally:
+                if handle is not None:
+                    handle.close()
 
     def shapes(self, index: int) -> np.ndarray:
         """int64 ``(rows, 2)``: ``(n_neurons, n_time_bins)`` of each row of :meth:`read`'s table of
