@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 #: Exact versions of every dependency, installed as constraints (refresh with `make lock`).
 LOCK   := requirements.lock
 
-.PHONY: venv demo test lint format bench lock clean
+.PHONY: venv demo test test-torch lint format bench lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,22 @@ demo: $(STAMP)
 ## test: the offline test suite (loopback servers and a local Ray only)
 test: $(STAMP)
 	RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 $(BIN)/python -m pytest -q
+
+## test-torch: the stream tests with a real torch DataLoader and torchdata's StatefulDataLoader, in a
+## separate venv (.venv-torch: the package's locked dependencies plus torch and torchdata; torch is no
+## dependency of the package or of the main test env)
+TORCH_VENV := .venv-torch
+TORCH_STAMP := $(TORCH_VENV)/.installed-stamp
+$(TORCH_STAMP): pyproject.toml $(LOCK)
+	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TORCH_VENV)/bin/python -m pip install --quiet -c $(LOCK) -e ".[test]" --config-settings editable_mode=compat
+	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 torchdata
+	$(TORCH_VENV)/bin/python -c "from torchdata.stateful_dataloader import StatefulDataLoader"
+	touch $(TORCH_STAMP)
+
+test-torch: $(TORCH_STAMP)
+	RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 $(TORCH_VENV)/bin/python -m pytest -q tests/test_streams.py $(wildcard tests/test_stream_*.py)
 
 ## bench: the side-by-side benchmarks (ratios against the reference methods), then the README table
 ## from their results (refreshed even when a benchmark failed: that one then reads "not measured")
@@ -53,4 +69,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) neural_pile_rodent demo_data .pytest_cache
+	rm -rf $(VENV) $(TORCH_VENV) neural_pile_rodent demo_data .pytest_cache

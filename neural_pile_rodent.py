@@ -43,6 +43,7 @@ from builders.schema import (
     table_spike_counts,
 )
 from builders.split import SPLITS, TEST_FRACTION
+from builders.streams import PUBLIC as STREAM_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,7 @@ __all__ = [
     "NeuralPileRodent",
     "NeuralPileRodentConfig",
     "MotifTokenizer",
-    "window_stream",
-    "token_stream",
+    *STREAM_NAMES,
     "bin_spikes",
     "split_segments",
     "spike_counts_array",
@@ -329,7 +329,7 @@ def __getattr__(name: str):
         from tokenizer import MotifTokenizer
 
         return MotifTokenizer
-    if name in ("window_stream", "token_stream"):  # the training streams (builders.streams), also lazy
+    if name in STREAM_NAMES:  # the training streams (builders.streams), also lazy
         import builders.streams
 
         return getattr(builders.streams, name)

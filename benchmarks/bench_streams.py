@@ -20,6 +20,16 @@ Measured side by side in one run:
 
     python benchmarks/bench_streams.py [--sessions 3] [--minutes 10] [--out benchmarks/results/streams.json]
 
+``--windows`` runs only the window measures (``benchmarks/results/streams_windows.json``), on a
+pile of ``--sessions`` one-shard sessions and the same rows merged into one shuffled row group:
+
+* windows per CPU second of ``window_stream`` against the nearest loops a user writes over the same
+  Arrow data (``datasets`` ``.with_format("arrow").iter(batch_size)`` + zero-copy reshape, and
+  ``with_format("numpy")``), cutting the same number of 256 x 500 windows per row;
+* distinct sessions per batch of 32 consecutive items against a random token-weighted draw;
+* peak RSS of one stream (a fresh process, ``ru_maxrss`` minus the same process before the
+  stream opens) on the merged pile, for ``open_pieces`` 32 and 1.
+
 The pile is simulated (``builders.synthetic_population``: lognormal rates, shared slow
 fluctuations, > 90% empty bins), 300-600 units per session, written with the build's own shard
 writer into a temporary folder.
@@ -271,6 +281,188 @@ def fresh_process(fn: str, source: str, folder: Path, tok_dir: Path, work: Path)
     return result
 
 
+# ---------------------------------------------------------------------- windows
+WINDOW = (256, 500)
+
+
+def windows_per_row(size: int, rng) -> int:
+    """Token-weighted windows of a row, as ``window_stream(sampling="tokens")`` draws them."""
+    x = size / (WINDOW[0] * WINDOW[1])
+    return int(x) + int(rng.random() < x - int(x))
+
+
+def cut(counts, rng, out):
+    """One random window of a row (a contiguous block, start bin uniform), zero-padded."""
+    n, t = counts.shape
+    a = int(rng.integers(0, max(1, n - WINDOW[0] + 1)))
+    b = int(rng.integers(0, max(1, t - WINDOW[1] + 1)))
+    block = counts[a : a + WINDOW[0], b : b + WINDOW[1]]
+    out[:] = 0
+    out[: block.shape[0], : block.shape[1]] = block
+    return out
+
+
+def arrow_loop(files, cache_dir):
+    """The nearest user loop: datasets' Arrow batches, zero-copy uint8 views, windows cut per row."""
+    from datasets import Dataset
+
+    from builders.schema import table_spike_counts
+
+    ds = Dataset.from_parquet([str(f) for f in files], cache_dir=cache_dir).with_format("arrow")
+    rng = np.random.default_rng(0)
+    out = np.zeros(WINDOW, np.uint8)
+    while True:  # epoch after epoch, as an endless stream
+        for batch in ds.shuffle(seed=int(rng.integers(1 << 30))).iter(batch_size=4):
+            for counts in table_spike_counts(batch):
+                for _ in range(windows_per_row(counts.size, rng)):
+                    yield cut(counts, rng, out)
+
+
+def numpy_loop(files, cache_dir):
+    """``with_format("numpy")`` rows (arrays of row arrays), stacked, windows cut per row."""
+    from datasets import Dataset
+
+    ds = Dataset.from_parquet([str(f) for f in files], cache_dir=cache_dir).with_format("numpy")
+    rng = np.random.default_rng(0)
+    out = np.zeros(WINDOW, np.uint8)
+    while True:
+        for row in ds:
+            counts = np.stack(row["spike_counts"])
+            for _ in range(windows_per_row(counts.size, rng)):
+                yield cut(counts, rng, out)
+
+
+def ours_loop(folder, open_pieces=32):
+    from builders.streams import window_stream
+
+    return (
+        w["spike_counts"]
+        for w in window_stream(str(folder), n_neurons=WINDOW[0], n_bins=WINDOW[1], seed=0, open_pieces=open_pieces)
+    )
+
+
+def windows_rate(make, budget_s: float) -> dict:
+    """Windows per CPU second after the first (the Arrow caches are built before the clock)."""
+    it = make()
+    next(it)
+    start, n = time.process_time(), 0
+    for _ in it:
+        n += 1
+        if time.process_time() - start > budget_s:
+            break
+    cpu = time.process_time() - start
+    return {"windows": n, "cpu_s": cpu, "windows_per_cpu_s": n / cpu}
+
+
+def distinct_sessions(folder, budget_items: int = 32 * 30) -> dict:
+    from builders.pile import open_pile
+    from builders.schema import table_spike_counts
+    from builders.streams import window_stream
+
+    pile = open_pile(str(folder))
+    tokens: dict[str, int] = {}
+    for _, table in pile.iter_tables(columns=("spike_counts", "session_id")):
+        for r, counts in enumerate(table_spike_counts(table)):
+            key = table.column("session_id")[r].as_py()
+            tokens[key] = tokens.get(key, 0) + counts.size
+    p = np.array(list(tokens.values()), float) / sum(tokens.values())
+    random = float(np.sum(1 - (1 - p) ** 32))
+    out = {"sessions": len(tokens), "random_draw": random}
+    for k in (32, 1):
+        items = [
+            w["session_id"]
+            for w in islice(
+                window_stream(str(folder), n_neurons=WINDOW[0], n_bins=WINDOW[1], seed=0, open_pieces=k), budget_items
+            )
+        ]
+        batches = [len(set(items[i : i + 32])) for i in range(0, len(items) - 31, 32)]
+        out[f"open_pieces_{k}"] = float(np.mean(batches))
+    out["ratio"] = out["open_pieces_32"] / random
+    return out
+
+
+PEAK = """
+import sys
+from itertools import islice
+sys.path.insert(0, {root!r})
+from builders.streams import window_stream, token_stream
+
+def hwm():  # peak resident set of this process (ru_maxrss would carry the parent's across exec)
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM"))
+
+before = hwm()
+for _ in islice(window_stream({folder!r}, n_neurons=256, n_bins=500, seed=0, open_pieces={k}), 300):
+    pass
+print(before, hwm())
+"""
+
+
+def peak_rss(folder: Path, k: int) -> dict:
+    code = PEAK.format(root=str(ROOT), folder=str(folder), k=k)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    before, after = int(out[0]), int(out[1])
+    return {"rss_before_bytes": before, "peak_rss_bytes": after, "stream_bytes": after - before}
+
+
+def merged_copy(folder: Path, out: Path) -> tuple[Path, int]:
+    """Every train row of ``folder`` shuffled into one row group of one file (the merged layout)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = sorted((folder / "data").rglob("train-*.parquet"))
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    table = table.take(np.random.default_rng(0).permutation(table.num_rows))
+    (out / "data").mkdir(parents=True)
+    pq.write_table(table, out / "data" / "train-00000-of-00001.parquet", row_group_size=table.num_rows)
+    (out / "README.md").write_text("# merged\n")
+    tokens = int(
+        sum(np.prod(s) for s in zip(table.column("n_neurons").to_numpy(), table.column("n_time_bins").to_numpy()))
+    )
+    return out, tokens
+
+
+def windows_main(args) -> int:
+    with tempfile.TemporaryDirectory(prefix="bench_windows_") as tmp:
+        work = Path(tmp)
+        folder = work / "pile"
+        tokens = make_pile(folder, args.sessions, args.minutes)
+        merged, group_tokens = merged_copy(folder, work / "merged")
+        print(
+            f"pile: {tokens['train']:,} train tokens in {args.sessions} sessions; merged row group {group_tokens:,} tokens",
+            flush=True,
+        )
+        files = sorted((folder / "data").rglob("train-*.parquet"))
+        cache = str(work / "hf_cache")
+        rates = {
+            "ours": windows_rate(lambda: ours_loop(folder), args.budget_s),
+            "ours_merged": windows_rate(lambda: ours_loop(merged), args.budget_s),
+            "datasets_arrow_iter": windows_rate(lambda: arrow_loop(files, cache), args.budget_s),
+            "datasets_numpy": windows_rate(lambda: numpy_loop(files, cache), args.budget_s),
+        }
+        best = max(rates["datasets_arrow_iter"]["windows_per_cpu_s"], rates["datasets_numpy"]["windows_per_cpu_s"])
+        rates["ratio_to_best_user_loop"] = rates["ours"]["windows_per_cpu_s"] / best
+        diversity = distinct_sessions(folder)
+        memory = {f"open_pieces_{k}": peak_rss(merged, k) for k in (32, 1)}
+    result = {
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "settings": {
+            "window": list(WINDOW),
+            "sessions": args.sessions,
+            "minutes": args.minutes,
+            "budget_s": args.budget_s,
+        },
+        "pile_tokens": tokens,
+        "merged_row_group_tokens": group_tokens,
+        "windows_per_cpu_s": rates,
+        "distinct_sessions_per_32": diversity,
+        "peak_rss_merged": memory,
+    }
+    write_json_atomic(Path(args.out), result)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=3, help="train sessions of the simulated pile (default: 3)")
@@ -283,8 +475,17 @@ def main(argv=None) -> int:
         "of this pile's, about the share the package default keeps of the whole pile's)",
     )
     parser.add_argument("--budget-s", type=float, default=8.0, help="CPU seconds of each throughput run (default: 8)")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "streams.json"))
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="results JSON (default: benchmarks/results/streams.json, or streams_windows.json with --windows)",
+    )
+    parser.add_argument("--windows", action="store_true", help="only the window measures (see the module notes)")
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = str(ROOT / "benchmarks" / "results" / ("streams_windows.json" if args.windows else "streams.json"))
+    if args.windows:
+        return windows_main(args)
     with tempfile.TemporaryDirectory(prefix="bench_streams_") as tmp:
         work = Path(tmp)
         folder = work / "pile"

@@ -155,8 +155,11 @@ def test_window_stream_resumes_exactly_at_several_cuts_also_mid_row(pile):
     length = make().epoch_length()
     assert len(make()) == 2 * length
     positions = resume_check(make, [0, 1, 7, length // 2, length - 1, length + 3, 2 * length], 2 * length)
-    assert any(p["draw"] > 0 for p in positions)  # cut inside a row group visit
-    assert any(p["cycle"] > 0 for p in positions)  # cut after a wrap
+    # cut inside a row group (an open piece past its first row or draw) and after a wrap (pieces of the
+    # second cycle opened)
+    assert any(row > 0 or draw > 0 for p in positions for _, row, draw in p["slots"])
+    n_groups = len([rg for rg in pile.row_groups() if rg.split == "train"])
+    assert any(p["next_piece"] > n_groups for p in positions)
 
 
 def test_token_stream_resumes_exactly_mid_sequence_and_mid_window(pile):
@@ -222,10 +225,15 @@ def test_tokens_decode_back_to_the_windows(pile, patch_size):
     seqs = list(
         islice(token_stream(pile, seq_len=seq_len, n_neurons=n_neurons, n_bins=n_bins, tokenizer=tok, seed=9), 30)
     )
-    flat = np.concatenate([np.append(s["input_ids"], s["labels"][-1]) for s in seqs])
+    silent = 0 if tok is None else tok.zero_id  # the id of a padding patch (its label is -100)
+    flat = np.concatenate(
+        [np.append(s["input_ids"], s["labels"][-1] if s["labels"][-1] >= 0 else silent) for s in seqs]
+    )
     for s in seqs:
         assert s["input_ids"].dtype == np.int32 and s["input_ids"].shape == (seq_len,)
-        np.testing.assert_array_equal(s["input_ids"][1:], s["labels"][:-1])
+        real = s["labels"][:-1] >= 0
+        np.testing.assert_array_equal(s["input_ids"][1:][real], s["labels"][:-1][real])
+        assert (s["input_ids"][1:][~real] == silent).all()
     separator = 256 if tok is None else tok.vocab_size
     step = n_neurons // p_n + 1
     used = 0

@@ -665,7 +665,11 @@ def model_card(tok: MotifTokenizer) -> str:
         "",
         f"- embedding size (`vocab_size` of the model config): **{tok.vocab_size + 1}**",
         f"- tokens per time step: `n_neurons / {p_n} + 1`; sequences are packed across windows, so there "
-        "is no padding id; `labels` are `input_ids` shifted by one.",
+        "is no padding id; `labels` are `input_ids` shifted by one, except at padding: a window of a row with "
+        f'fewer than `n_neurons` neurons (`pad="zero"`) holds {p_n}-neuron patches with no neuron of the row, '
+        f"whose `input_ids` are the silent motif's id {tok.zero_id} and whose `labels` are **-100**, the index "
+        "torch's `cross_entropy` ignores, so the loss never counts neurons that do not exist "
+        "(`eval_tokens` also gives -100 to the steps past a row's end).",
         "",
         "## Files",
         "",

@@ -31,11 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from builders.schema import table_spike_counts
-
 from .errors import StreamError, StreamStateError
+from .interleave import Interleave
 from .plan import SAMPLINGS, Plan, make_plan
-from .source import RowSource
+from .source import LABEL_COLUMNS, RowSource
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +85,73 @@ def check_draw_options(sampling: str, neurons: str, pad: str) -> None:
     check_choice("pad", pad, PAD_MODES)
 
 
+#: Largest value a state's counter may hold (seeds take 64-bit words).
+STATE_MAX = 2**62
+
+
+def read_state(state, kind: str, arguments: dict, fresh: dict) -> dict:
+    """The ``{"worker", "num_workers", "position"}`` of a stream state, every field checked.
+
+    Refused in one :class:`StreamStateError` line naming the field: not a state, another version
+    or kind, arguments that differ from ``arguments`` (a missing or extra one too), keys missing or
+    unknown, a worker or counter that is not a non-negative integer (``True``, ``3.7``, ``"abc"``,
+    ``None``), above :data:`STATE_MAX`, or a worker outside ``[0, num_workers)``. Bounds that
+    depend on the data (a piece, draw or offset past its end) are checked where the stream
+    continues, before it yields anything.
+    """
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise StreamStateError(f"not a stream state_dict (format is not {STATE_FORMAT!r})")
+    if state.get("version") != STATE_VERSION:
+        raise StreamStateError(
+            f"stream state version {state.get('version')!r} is not supported (expected {STATE_VERSION})"
+        )
+    if state.get("kind") != kind:
+        raise StreamStateError(f"state_dict is of a {state.get('kind')!r} stream, this is a {kind!r} stream")
+    expected = {"format", "version", "kind", "arguments", "worker", "num_workers", "position"}
+    if set(state) != expected:
+        missing, unknown = sorted(expected - set(state)), sorted(set(state) - expected)
+        raise StreamStateError(f"state_dict keys: missing {missing}, unknown {unknown}")
+    saved = state["arguments"]
+    if not isinstance(saved, dict):
+        raise StreamStateError(f"state_dict arguments must be a dict, got {type(saved).__name__}")
+    for name in list(arguments) + [k for k in saved if k not in arguments]:
+        if saved.get(name) != arguments.get(name):
+            raise StreamStateError(
+                f"state_dict was saved with {name}={saved.get(name)!r}, this stream has {name}={arguments.get(name)!r}"
+            )
+
+    def counter(name: str, value, low: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= STATE_MAX:
+            raise StreamStateError(f"state_dict {name} must be an integer in [{low}, 2**62], got {value!r}")
+        return int(value)
+
+    num_workers = counter("num_workers", state["num_workers"], low=1)
+    worker = counter("worker", state["worker"])
+    if worker >= num_workers:
+        raise StreamStateError(f"state_dict worker={worker} is out of bounds for num_workers={num_workers}")
+    position = state["position"]
+    if not isinstance(position, dict) or set(position) != set(fresh):
+        raise StreamStateError(f"state_dict position must hold exactly {sorted(fresh)}, got {position!r}")
+    checked = {}
+    for k in fresh:
+        if k != "slots":
+            checked[k] = counter(f"position {k}", position[k])
+            continue
+        slots = position[k]
+        if not isinstance(slots, list) or not all(isinstance(x, list) and len(x) == 3 for x in slots):
+            raise StreamStateError(f"state_dict position slots must be a list of [piece, row, draw], got {slots!r}")
+        checked[k] = [[counter(f"slot {name}", v) for name, v in zip(("piece", "row", "draw"), x)] for x in slots]
+    return {"worker": worker, "num_workers": num_workers, "position": checked}
+
+
+def check_yielded(position: dict, limit: int | None) -> None:
+    """A restored ``yielded`` past the run's last item (``epochs`` x the worker's epoch) is refused."""
+    if limit is not None and position["yielded"] > limit:
+        raise StreamStateError(
+            f"state_dict position yielded={position['yielded']} is out of bounds: this worker's run has {limit} items"
+        )
+
+
 @dataclass
 class Window:
     """One window of a row and where it came from.
@@ -100,11 +166,12 @@ class Window:
     bin_start: int
     n_valid_bins: int
     source_dataset: str
+    subject_id: str
     session_id: str
     segment_id: str
     path: str
     row_group: int
-    row: int
+    row: int  # the row's position in its row group as stored (filtered configs included)
 
 
 class DrawStream(_Base):
@@ -126,6 +193,7 @@ class DrawStream(_Base):
         neurons: str,
         pad: str,
         align: tuple[int, int] = (1, 1),
+        open_pieces: int = 32,
         extra_arguments: dict,
     ):
         self._source = source
@@ -137,6 +205,7 @@ class DrawStream(_Base):
         self.epochs = None if epochs is None else check_positive("epochs", epochs)
         self.sampling, self.neurons, self.pad = sampling, neurons, pad
         self.align = (int(align[0]), int(align[1]))
+        self.open_pieces = check_positive("open_pieces", open_pieces)
         #: everything that fixes the stream; a state_dict of other arguments is refused
         self.arguments = {
             "dataset": source.name,
@@ -153,11 +222,28 @@ class DrawStream(_Base):
             "neurons": neurons,
             "pad": pad,
             "align": list(self.align),
+            "open_pieces": self.open_pieces,
         }
         self._plans: dict[int, Plan] = {}
         self._loaded: dict | None = None
         self._live: dict | None = None
+        self._elastic: dict | None = None  # a combined state being continued (builders.streams.elastic)
         self.plan(1)  # bad splits fail here, not at the first next()
+
+    def as_rank(self, rank: int, world_size: int) -> DrawStream:
+        """This stream as rank ``rank`` of ``world_size`` (same source and arguments, a fresh start)."""
+        other = copy.copy(self)
+        other.rank, other.world_size = rank, world_size
+        other.arguments = {**self.arguments, "rank": rank, "world_size": world_size}
+        other._plans, other._loaded, other._live, other._elastic = {}, None, None, None
+        return other
+
+    def __iter__(self):
+        if self._elastic is not None:
+            from .elastic import elastic_items
+
+            return elastic_items(self)
+        return self._own_iter()
 
     # ------------------------------------------------------------------ plan and budgets
     def plan(self, num_workers: int) -> Plan:
@@ -170,6 +256,8 @@ class DrawStream(_Base):
                 rank=self.rank,
                 world_size=self.world_size,
                 num_workers=num_workers,
+                where=f"split {self._source.split!r} of {self._source.name}",
+                components=self._source.components,
             )
         return self._plans[num_workers]
 
@@ -188,10 +276,14 @@ class DrawStream(_Base):
 
     # ------------------------------------------------------------------ state
     def fresh_position(self) -> dict:
-        return {"cycle": 0, "piece": 0, "draw": 0, "yielded": 0}
+        return {"step": 0, "next_piece": 0, "slots": [], "yielded": 0}
 
     def state_dict(self) -> dict:
         """Everything needed to continue this stream exactly (see the module notes for DataLoaders)."""
+        if self._elastic is not None:
+            from .elastic import elastic_state
+
+            return elastic_state(self)
         if self._live is not None:
             live = self._live
         elif self._loaded is not None:
@@ -208,31 +300,16 @@ class DrawStream(_Base):
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue from ``state`` at the next ``iter()``; a state of another stream is refused."""
-        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-            raise StreamStateError("not a stream state_dict (format is not 'neural-pile-stream')")
-        if state.get("version") != STATE_VERSION:
-            raise StreamStateError(
-                f"stream state version {state.get('version')!r} is not supported (expected {STATE_VERSION})"
-            )
-        if state.get("kind") != self.kind:
-            raise StreamStateError(f"state_dict is of a {state.get('kind')!r} stream, this is a {self.kind!r} stream")
-        saved = state.get("arguments") or {}
-        for name in list(self.arguments) + [k for k in saved if k not in self.arguments]:
-            if saved.get(name) != self.arguments.get(name):
-                raise StreamStateError(
-                    f"state_dict was saved with {name}={saved.get(name)!r}, this stream has "
-                    f"{name}={self.arguments.get(name)!r}"
-                )
-        position = state.get("position")
-        if not isinstance(position, dict) or set(position) != set(self.fresh_position()):
-            raise StreamStateError(f"state_dict position must hold {sorted(self.fresh_position())}")
-        self._loaded = {
-            "worker": int(state["worker"]),
-            "num_workers": int(state["num_workers"]),
-            "position": {k: int(v) for k, v in position.items()},
-        }
-        self._live = None
+        """Continue from ``state`` at the next ``iter()``; a state of another stream, or with a
+        field out of bounds, is refused in one :class:`StreamStateError` line naming the field.
+        A :func:`~builders.streams.elastic.combine_states` bundle loads on any topology."""
+        if isinstance(state, dict) and state.get("kind") in (f"combined-{self.kind}", f"elastic-{self.kind}"):
+            from .elastic import load_elastic
+
+            self._elastic, self._loaded, self._live = load_elastic(self, state), None, None
+            return
+        self._loaded = read_state(state, self.kind, self.arguments, self.fresh_position())
+        self._live, self._elastic = None, None
 
     def _start(self) -> tuple[Plan, int, int, dict]:
         """Plan, worker, workers and the (live) position the next iteration starts from."""
@@ -249,106 +326,49 @@ class DrawStream(_Base):
                     f"state_dict belongs to worker {self._loaded['worker']}, loaded in worker {worker}"
                 )
             position = copy.deepcopy(self._loaded["position"])
+        plan = self.plan(num_workers)
         self._live = {"worker": worker, "num_workers": num_workers, "position": position}
-        return self.plan(num_workers), worker, num_workers, position
+        return plan, worker, num_workers, position
 
     # ------------------------------------------------------------------ draws
-    def _rng(self, worker: int, num_workers: int, *place: int) -> np.random.Generator:
+    def _rng(self, worker: int, num_workers: int):
+        """``rng(*place)``: the generator of one place of this stream (see the module notes)."""
         entropy = (self.seed, self.rank, self.world_size, worker, num_workers)
-        return np.random.default_rng(np.random.SeedSequence(entropy=entropy, spawn_key=place))
 
-    def draws(self, pieces, worker: int, num_workers: int, cycle: int, piece: int, draw: int):
-        """Yield ``(place, next place, Window)`` from place ``(cycle, piece, draw)`` on, endlessly."""
-        while True:
-            order = self._rng(worker, num_workers, cycle).permutation(len(pieces))
-            cycle_tokens = 0
-            while piece < len(order):
-                visit = self._visit(pieces[order[piece]], self._rng(worker, num_workers, cycle, piece))
-                cycle_tokens += visit.tokens
-                while draw < visit.n_draws:
-                    here = (cycle, piece, draw)
-                    if draw + 1 < visit.n_draws:
-                        nxt = (cycle, piece, draw + 1)
-                    else:
-                        nxt = (cycle, piece + 1, 0) if piece + 1 < len(order) else (cycle + 1, 0, 0)
-                    window = visit.window(draw, self._rng(worker, num_workers, cycle, piece, draw))
-                    yield here, nxt, window
-                    draw += 1
-                visit = None  # one row group in memory at a time
-                piece, draw = piece + 1, 0
-            if cycle_tokens == 0:
-                raise StreamError(
-                    f"split {self._source.split!r} of {self._source.name}: the rows of stream "
-                    f"{worker} of rank {self.rank} hold no spike counts"
-                )
-            cycle, piece = cycle + 1, 0
+        def at(*place: int) -> np.random.Generator:
+            return np.random.default_rng(np.random.SeedSequence(entropy=entropy, spawn_key=place))
 
-    def _visit(self, piece, rng: np.random.Generator) -> _Visit:
-        table = self._source.read(piece.group)
-        return _Visit(self, piece, table, rng)
+        return at
 
+    def draws(self, pieces, worker: int, num_workers: int, position: dict):
+        """Yield ``(place before, place after, Window)`` from ``position`` on, endlessly (:mod:`.interleave`)."""
+        interleave = Interleave(self, self._source, pieces, self._rng(worker, num_workers), position)
+        for before, after, stored, counts, labels, rng, group in interleave:
+            yield before, after, self.cut(counts, rng, labels, group, stored)
 
-class _Visit:
-    """One read row group (one piece of it) and the rows its draws take."""
-
-    def __init__(self, stream: DrawStream, piece, table, rng: np.random.Generator):
-        self.stream = stream
-        self.group = piece.group
-        self.counts = table_spike_counts(table)
-        self.table = table
-        rows = np.arange(piece.part, table.num_rows, piece.parts)
-        sizes = np.array([self.counts[r].size for r in rows], dtype=np.float64)
-        self.tokens = float(sizes.sum())
-        if stream.sampling == "uniform":
-            self.rows = rng.permutation(rows)
-        else:
-            expected = self.tokens / (stream.n_neurons * stream.n_bins)
-            n = int(np.floor(expected)) + int(rng.random() < expected - np.floor(expected))
-            self.rows = rng.choice(rows, size=n, p=sizes / self.tokens) if n and self.tokens else rows[:0]
-        self.n_draws = len(self.rows)
-        self._labels: dict[str, list] = {}
-
-    def label(self, column: str, row: int) -> str:
-        if column not in self._labels:
-            self._labels[column] = self.table.column(column).to_pylist()
-        return self._labels[column][row]
-
-    def window(self, draw: int, rng: np.random.Generator) -> Window:
-        s = self.stream
-        row = int(self.rows[draw])
-        counts = self.counts[row]
+    def cut(self, counts: np.ndarray, rng: np.random.Generator, labels: dict, group: int, stored: int) -> Window:
+        """The window of one draw of a row: start bin, then neurons (block, subset or padded)."""
         n, t = counts.shape
-        a_n, a_t = s.align
-        bin_start = int(rng.integers(0, (t - s.n_bins) // a_t + 1)) * a_t if t > s.n_bins else 0
-        valid = min(s.n_bins, t)
-        out = np.zeros((s.n_neurons, s.n_bins), dtype=np.uint8)
-        if n >= s.n_neurons and s.neurons == "block":
-            start = int(rng.integers(0, (n - s.n_neurons) // a_n + 1)) * a_n
-            index = np.arange(start, start + s.n_neurons, dtype=np.int32)
-            out[:, :valid] = counts[start : start + s.n_neurons, bin_start : bin_start + valid]
+        a_n, a_t = self.align
+        bin_start = int(rng.integers(0, (t - self.n_bins) // a_t + 1)) * a_t if t > self.n_bins else 0
+        valid = min(self.n_bins, t)
+        out = np.zeros((self.n_neurons, self.n_bins), dtype=np.uint8)
+        if n >= self.n_neurons and self.neurons == "block":
+            start = int(rng.integers(0, (n - self.n_neurons) // a_n + 1)) * a_n
+            index = np.arange(start, start + self.n_neurons, dtype=np.int32)
+            out[:, :valid] = counts[start : start + self.n_neurons, bin_start : bin_start + valid]
         else:
-            if n >= s.n_neurons:  # random subset, in row order
-                start, index = -1, np.sort(rng.choice(n, s.n_neurons, replace=False)).astype(np.int32)
-            elif s.pad == "tile":
-                start, index = (
-                    0,
-                    (np.arange(s.n_neurons) % max(n, 1)).astype(np.int32) if n else np.full(s.n_neurons, -1, np.int32),
-                )
+            if n >= self.n_neurons:  # random subset, in row order
+                start, index = -1, np.sort(rng.choice(n, self.n_neurons, replace=False)).astype(np.int32)
+            elif self.pad == "tile":
+                start = 0
+                index = (np.arange(self.n_neurons) % n).astype(np.int32) if n else np.full(self.n_neurons, -1, np.int32)
             else:
-                start, index = 0, np.where(np.arange(s.n_neurons) < n, np.arange(s.n_neurons), -1).astype(np.int32)
+                start = 0
+                index = np.where(np.arange(self.n_neurons) < n, np.arange(self.n_neurons), -1).astype(np.int32)
             used = index >= 0
             out[used, :valid] = counts[index[used], bin_start : bin_start + valid]
-        rg = s._source.row_groups[self.group]
+        rg = self._source.row_groups[group]
         return Window(
-            out,
-            index,
-            start,
-            bin_start,
-            valid,
-            self.label("source_dataset", row),
-            self.label("session_id", row),
-            self.label("segment_id", row),
-            rg.path,
-            rg.index,
-            row,
+            out, index, start, bin_start, valid, *(labels[c] for c in LABEL_COLUMNS), rg.path, rg.index, stored
         )

@@ -6,29 +6,40 @@ streams need before reading any counts: rows and tokens per row group, from the 
 
 * rows: ``RowGroup.num_rows``; when the pile selects rows by ``source_dataset`` (a component of
   a reference-layout pile), the ``source_dataset`` column of each row group is read once to count
-  the rows that pass.
+  the rows that pass and keep their positions in the row group (:meth:`RowSource.stored_row`), so
+  an item's ``row`` names the stored row, not its place among the rows that passed.
 * tokens: the ``spike_counts`` leaf count of the row group's footer (``num_values``), scaled by
   the share of rows that pass the filter when a row group mixes components (an estimate there).
 
-Counts are read as uint8 views of the Arrow buffers of one row group
-(:func:`builders.schema.table_spike_counts`); nothing is cached on disk.
+Counts are read one row at a time (:meth:`RowSource.iter_rows`: ``iter_batches(batch_size=1)``
+over one row group, pages read through a :data:`READ_BUFFER` buffer), as uint8 views of the
+Arrow buffers of that row (:func:`builders.schema.table_spike_counts`), so a stream holds rows,
+not row groups, whatever the row groups' size; nothing is cached on disk.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builders.pile.read import READ_RETRIES
+from builders.schema import table_spike_counts
+
 from .errors import StreamError
 
 logger = logging.getLogger(__name__)
 
+#: Bytes of a row group's column chunks read at a time when rows are decoded one by one.
+READ_BUFFER = 1 << 20
 #: Columns a stream reads from every row group.
-STREAM_COLUMNS = ("spike_counts", "source_dataset", "session_id", "segment_id")
+STREAM_COLUMNS = ("spike_counts", "source_dataset", "subject_id", "session_id", "segment_id")
+#: The row labels every item carries (``session_id`` alone is not unique across components and subjects).
+LABEL_COLUMNS = STREAM_COLUMNS[1:]
 
 
 def open_rows(dataset, config, split: str) -> RowSource:
@@ -54,7 +65,10 @@ class RowSource:
         self.name = name
         self.config = config
         self.row_groups = [rg for rg in pile.row_groups() if rg.split == split]
+        #: per row group, the stored positions of the rows that pass the pile's filter (None: every row)
+        self.kept: list[np.ndarray | None] = [None] * len(self.row_groups)
         self.rows, self.tokens = self._footer_counts()
+        self.components = self._footer_components()
         if not self.rows.sum():
             where = f"dataset {name}" + (f", config {config}" if config else "")
             raise StreamError(f"{where}: split {split!r} has no rows to stream")
@@ -67,13 +81,44 @@ class RowSource:
             if rg.path not in footers:
                 footers[rg.path] = self._footer(rg.path)
             tokens[i] = _counts_leaf_values(footers[rg.path], rg.index)
-        if getattr(self.pile, "source_filter", None) is not None:
-            kept = np.array(
-                [self.pile.read(rg, columns=("source_dataset",)).num_rows for rg in self.row_groups], np.int64
-            )
+        wanted = getattr(self.pile, "source_filter", None)
+        if wanted is not None:
+            for i, rg in enumerate(self.row_groups):
+                labels = self._stored_column(rg, "source_dataset")
+                self.kept[i] = np.flatnonzero(np.asarray(labels.to_numpy(zero_copy_only=False) == wanted))
+            kept = np.array([len(k) for k in self.kept], np.int64)
             tokens = np.where(rows > 0, tokens * kept / np.maximum(rows, 1), 0.0)
             rows = kept
         return rows, tokens
+
+    def _footer_components(self) -> list[str]:
+        """Each row group's one ``source_dataset`` (min == max in its statistics), "" when mixed or unknown."""
+        out = []
+        for rg in self.row_groups:
+            label = ""
+            try:
+                meta = self._footer(rg.path)
+                names = [meta.schema.column(i).path for i in range(meta.num_columns)]
+                if "source_dataset" in names:
+                    stats = meta.row_group(rg.index).column(names.index("source_dataset")).statistics
+                    if stats is not None and stats.has_min_max and stats.min == stats.max:
+                        label = stats.min.decode() if isinstance(stats.min, bytes) else str(stats.min)
+            except (OSError, ValueError):
+                label = ""
+            out.append(label)
+        return out
+
+    def _stored_column(self, rg, column: str) -> pa.ChunkedArray:
+        """``column`` of every stored row of ``rg`` (no filter), from the pile's opened file."""
+        if hasattr(self.pile, "parquet_file"):
+            return self.pile.parquet_file(rg.path).read_row_group(rg.index, columns=[column]).column(column)
+        with self.pile.fs.open(rg.path, "rb") as fh:
+            return pq.ParquetFile(fh).read_row_group(rg.index, columns=[column]).column(column)
+
+    def stored_row(self, index: int, row: int) -> int:
+        """Position in its row group (as stored) of row ``row`` of :meth:`read`'s table of ``index``."""
+        kept = self.kept[index]
+        return row if kept is None else int(kept[row])
 
     def _footer(self, path: str) -> pq.FileMetaData:
         if hasattr(self.pile, "parquet_file"):  # builders.pile.Pile reads each footer once per process
@@ -85,11 +130,97 @@ class RowSource:
         """Row group ``index`` (position in :attr:`row_groups`) with :data:`STREAM_COLUMNS`."""
         return self.pile.read(self.row_groups[index], columns=STREAM_COLUMNS)
 
+    def iter_rows(self, index: int, part: int = 0, parts: int = 1):
+        """``(stored row, counts, labels)`` of rows ``part, part + parts, ...`` (of those passing the
+        pile's filter) of row group ``index``, decoded one row at a time: only the current row's
+        counts (and a :data:`READ_BUFFER` of pages per column) are in memory."""
+        rg = self.row_groups[index]
+        kept = self.kept[index]
+        wanted = (np.arange(rg.num_rows) if kept is None else kept)[part::parts]
+        if not len(wanted):
+            return
+        if not hasattr(self.pile, "parquet_file"):  # another pile object: whole row group, rows from it
+            table = self.read(index)
+            counts = table_spike_counts(table)
+            labels = {c: table.column(c).to_pylist() for c in LABEL_COLUMNS}
+            for r in range(part, table.num_rows, parts):
+                yield self.stored_row(index, r), counts[r], {c: labels[c][r] for c in LABEL_COLUMNS}
+            return
+        meta = self.pile.parquet_file(rg.path).metadata
+        k, attempt = 0, 0
+        while True:  # connection errors: reopen and continue at the next wanted row (READ_RETRIES times)
+            handle = None
+            try:
+                handle = self.pile.fs.open(rg.path, "rb")
+                reader = pq.ParquetFile(handle, metadata=meta, buffer_size=READ_BUFFER)
+                batches = reader.iter_batches(batch_size=1, row_groups=[rg.index], columns=list(STREAM_COLUMNS))
+                for stored, batch in enumerate(batches):
+                    if stored != wanted[k]:
+                        continue
+                    counts = table_spike_counts(batch)[0]
+                    labels = {c: batch.column(c)[0].as_py() for c in LABEL_COLUMNS}
+                    k += 1
+                    yield stored, counts, labels
+                    if k == len(wanted):
+                        return
+                return
+            except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as err:
+                raise StreamError(f"{rg.path}: row group {rg.index} cannot be read ({err})") from None
+            except StreamError:
+                raise
+            except Exception as err:  # connection resets, timeouts, HTTP errors of fsspec backends
+                attempt += 1
+                if attempt > READ_RETRIES:
+                    raise StreamError(
+                        f"{rg.path}: read failed after {attempt} attempts ({type(err).__name__}: {err})"
+                    ) from None
+                logger.warning("%s: %s, retrying", rg.path, type(err).__name__)
+                time.sleep(0.2 * 2 ** (attempt - 1))
+            finally:
+                if handle is not None:
+                    handle.close()
+
+    def shapes(self, index: int) -> np.ndarray:
+        """int64 ``(rows, 2)``: ``(n_neurons, n_time_bins)`` of each row of :meth:`read`'s table of
+        ``index``: from the pile's ``n_neurons``/``n_time_bins`` columns where it has them (two
+        small columns), else from the counts themselves (the row group is read)."""
+        rg = self.row_groups[index]
+        names = set(self.pile.schema().names) if hasattr(self.pile, "schema") else set()
+        if {"n_neurons", "n_time_bins"} <= names:
+            table = self.pile.read(rg, columns=("n_neurons", "n_time_bins"))
+            return np.stack(
+                [table.column("n_neurons").to_numpy(), table.column("n_time_bins").to_numpy()], axis=1
+            ).astype(np.int64)
+        counts = table_spike_counts(self.pile.read(rg, columns=("spike_counts",)))
+        return np.array([c.shape for c in counts], dtype=np.int64).reshape(-1, 2)
+
     def fingerprint(self) -> str:
-        """Hash of the row groups and their row counts: a state of another pile content is refused."""
+        """Hash of what the stream reads: a state of other pile content is refused.
+
+        Per row group: file, index, rows that pass the filter (and which), and from the footer
+        every column chunk's compressed and uncompressed sizes, page offsets, value counts and
+        min/max statistics; per file its size and the Hub commit when there is one. A shard
+        rewritten under the same path with the same row groups and rows but other counts changes
+        its sizes or statistics (counts compress differently), so the state is refused.
+        """
         digest = hashlib.sha256()
-        for rg, n in zip(self.row_groups, self.rows, strict=True):
-            digest.update(f"{rg.path}|{rg.index}|{n}\n".encode())
+        digest.update(str(getattr(self.pile, "source", {}).get("commit")).encode())
+        sizes = {f.path: f.size for f in getattr(self.pile, "files", [])}
+        for i, (rg, n) in enumerate(zip(self.row_groups, self.rows, strict=True)):
+            digest.update(f"{rg.path}|{sizes.get(rg.path)}|{rg.index}|{n}\n".encode())
+            if self.kept[i] is not None:
+                digest.update(np.ascontiguousarray(self.kept[i]).tobytes())
+            group = self._footer(rg.path).row_group(rg.index)
+            for j in range(group.num_columns):
+                c = group.column(j)
+                stats = c.statistics
+                described = (
+                    (stats.min, stats.max, stats.null_count) if stats is not None and stats.has_min_max else None
+                )
+                digest.update(
+                    f"{c.path_in_schema}|{c.total_compressed_size}|{c.total_uncompressed_size}|"
+                    f"{c.data_page_offset}|{c.num_values}|{described}\n".encode()
+                )
         return digest.hexdigest()[:16]
 
 

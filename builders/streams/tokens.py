@@ -7,7 +7,8 @@ its ``n_neurons / p_n`` patches from the first neuron to the last. With a
 separator is ``K``; without a tokenizer every count is its own token (``0..255``, a 1 x 1 patch)
 and the separator is ``256``. ``vocab_size`` (K + 1, or 257) is what a model's embedding needs.
 Sequences are packed, so there is no padding id; only the whole time steps of a row are tokenized
-(a row shorter than the window gives fewer steps, never padding tokens).
+(a row shorter than the window gives fewer steps, never padding steps); padding neurons are masked
+in ``labels`` (see Padding).
 
 **Alignment.** Windows start on whole patches of their row (block start a multiple of ``p_n``,
 start bin a multiple of ``p_t``), so their patches are the ones the tokenizer's motif table
@@ -17,6 +18,13 @@ same windows.
 **Packing.** The tokens of consecutive windows (drawn as in :mod:`builders.streams.windows`) are
 concatenated and cut into chunks of ``seq_len + 1``; a chunk gives ``input_ids = chunk[:-1]``,
 ``labels = chunk[1:]`` (int32). A sequence may span windows and a window may span sequences.
+
+**Padding.** With ``pad="zero"`` a row with fewer neurons than ``n_neurons`` gives patch rows with
+no neuron of the row: their ``input_ids`` are the silent patch's id (what the model sees) and
+their ``labels`` are :data:`IGNORE_INDEX` (-100), which ``torch.nn.functional.cross_entropy``
+ignores by default, so no loss is computed on neurons that do not exist. A patch row holding at
+least one real neuron is real (its missing neurons are zeros, as the tokenizer pads). ``pad="tile"``
+repeats real neurons and pads nothing.
 
 **Epochs.** An epoch is ``floor(windows_per_epoch * tokens_per_full_window / (seq_len + 1))``
 sequences per rank, the same on every rank.
@@ -33,12 +41,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import DrawStream, check_draw_options, check_positive, check_rank
-from .errors import StreamError
+from .base import DrawStream, check_choice, check_draw_options, check_positive, check_rank, check_yielded
+from .errors import StreamError, StreamStateError
+from .mixture import mixture_sources, open_mixture
 from .source import open_rows
 
 ID_DTYPE = np.int32
 RAW_VOCAB = 256
+#: The label of a padding position: torch's ``cross_entropy`` ignores it (its ``ignore_index``).
+IGNORE_INDEX = -100
+#: ``token_stream`` id layouts: this module's (random windows) and the reference trainer's (whole rows).
+LAYOUTS = ("default", "reference")
 
 
 @dataclass(frozen=True)
@@ -62,10 +75,12 @@ class TokenLayout:
         """Separator + one id per patch row."""
         return self.n_neurons // self.patch_size[0] + 1
 
-    def encode(self, counts: np.ndarray, n_valid_bins: int, tokenizer=None) -> np.ndarray:
-        """int32 tokens of the whole time steps of ``counts[:, :n_valid_bins]``."""
+    def encode(self, counts: np.ndarray, n_valid_bins: int, tokenizer=None, steps: int | None = None) -> np.ndarray:
+        """int32 tokens of the first ``steps`` time steps of ``counts`` (default: the whole steps of
+        ``counts[:, :n_valid_bins]``; more steps than that encode the zeros beyond the row)."""
         p_t = self.patch_size[1]
-        steps = n_valid_bins // p_t
+        if steps is None:
+            steps = n_valid_bins // p_t
         if steps == 0:
             return np.zeros(0, ID_DTYPE)
         block = counts[:, : steps * p_t]
@@ -73,6 +88,17 @@ class TokenLayout:
         out = np.empty((steps, grid.shape[0] + 1), dtype=ID_DTYPE)
         out[:, 0] = self.separator
         out[:, 1:] = grid.T
+        return out.reshape(-1)
+
+    def real(self, neuron_index: np.ndarray, steps: int, real_steps: int) -> np.ndarray:
+        """bool, one per token of :meth:`encode` (``steps`` steps): False on padding, the tokens of
+        steps past ``real_steps`` and of patch rows with no neuron of the row (``neuron_index``
+        -1 throughout); a patch row holding one real neuron is real (its other neurons are zeros)."""
+        p_n = self.patch_size[0]
+        rows = (np.asarray(neuron_index) >= 0).reshape(-1, p_n).any(axis=1)
+        out = np.zeros((steps, len(rows) + 1), dtype=bool)
+        out[:real_steps, 0] = True
+        out[:real_steps, 1:] = rows
         return out.reshape(-1)
 
 
@@ -96,7 +122,7 @@ def tokenizer_fingerprint(tokenizer) -> str:
 
 
 class TokenStream(DrawStream):
-    """Iterable of ``{"input_ids", "labels"}`` int32 ``(seq_len,)`` dicts; resumable."""
+    """Iterable of ``{"input_ids", "labels"}`` int32 ``(seq_len,)`` dicts (labels -100 at padding); resumable."""
 
     kind = "tokens"
 
@@ -110,7 +136,7 @@ class TokenStream(DrawStream):
         self.budgets(1)  # an epoch too short for one sequence fails here, not at the first next()
 
     def fresh_position(self) -> dict:
-        return {"cycle": 0, "piece": 0, "draw": 0, "offset": 0, "yielded": 0}
+        return {"step": 0, "next_piece": 0, "slots": [], "offset": 0, "yielded": 0}
 
     def budgets(self, num_workers: int) -> tuple[int, ...]:
         plan = self.plan(num_workers)
@@ -123,51 +149,61 @@ class TokenStream(DrawStream):
             )
         return tuple(total // num_workers + (w < total % num_workers) for w in range(num_workers))
 
-    def __iter__(self):
+    def _own_iter(self):
         plan, worker, num_workers, position = self._start()
         budget = self.budgets(num_workers)[worker]
         return self._generate(plan.pieces[worker], budget, worker, num_workers, position)
 
     def _generate(self, pieces, budget: int, worker: int, num_workers: int, position: dict):
         limit = None if self.epochs is None else self.epochs * budget
+        check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:
             return
         chunk = self.seq_len + 1
-        parts: list[list] = []  # [place, first unused token, tokens] of windows not yet used up
+        p_t = self.layout.patch_size[1]
+        parts: list[list] = []  # [place, first unused token, tokens, real] of windows not yet used up
         buffered = 0
         skip = position["offset"]
-        draws = self.draws(pieces, worker, num_workers, position["cycle"], position["piece"], position["draw"])
+        place = {k: position[k] for k in ("step", "next_piece", "slots")}
+        draws = self.draws(pieces, worker, num_workers, place)
         for here, nxt, window in draws:
             tokens = self.layout.encode(window.counts, window.n_valid_bins, self.tokenizer)
+            steps = window.n_valid_bins // p_t
             start, skip = skip, 0
+            if start and start >= len(tokens):
+                raise StreamStateError(
+                    f"state_dict position offset={start} is out of bounds: the window there has {len(tokens)} tokens"
+                )
             if start < len(tokens):
-                parts.append([here, start, tokens])
+                parts.append([here, start, tokens, self.layout.real(window.neuron_index, steps, steps)])
                 buffered += len(tokens) - start
             while buffered >= chunk:
-                sequence = self._take(parts, chunk)
+                sequence, real = self._take(parts, chunk)
                 buffered -= chunk
                 # the next sequence starts in the first remaining part, else at the next draw
                 place, offset = (parts[0][0], parts[0][1]) if parts else (nxt, 0)
-                position["cycle"], position["piece"], position["draw"] = place
+                position.update(place)
                 position["offset"] = offset
                 position["yielded"] += 1
-                yield {"input_ids": sequence[:-1], "labels": sequence[1:]}
+                yield {"input_ids": sequence[:-1], "labels": np.where(real[1:], sequence[1:], IGNORE_INDEX)}
                 if limit is not None and position["yielded"] >= limit:
                     return
 
     @staticmethod
-    def _take(parts: list[list], n: int) -> np.ndarray:
+    def _take(parts: list[list], n: int) -> tuple[np.ndarray, np.ndarray]:
         out = np.empty(n, dtype=ID_DTYPE)
+        real = np.empty(n, dtype=bool)
         filled = 0
         while filled < n:
             part = parts[0]
             take = min(n - filled, len(part[2]) - part[1])
             out[filled : filled + take] = part[2][part[1] : part[1] + take]
+            real[filled : filled + take] = part[3][part[1] : part[1] + take]
             filled += take
             part[1] += take
             if part[1] == len(part[2]):
                 parts.pop(0)
-        return out
+        return out, real
 
 
 def token_stream(
@@ -176,7 +212,7 @@ def token_stream(
     split: str = "train",
     *,
     seq_len: int,
-    n_neurons: int,
+    n_neurons: int | None,
     tokenizer=None,
     n_bins: int | None = None,
     seed: int = 0,
@@ -186,23 +222,76 @@ def token_stream(
     sampling: str = "tokens",
     neurons: str = "block",
     pad: str = "zero",
-) -> TokenStream:
+    layout: str = "default",
+    shuffle: bool = True,
+    open_pieces: int = 32,
+):
     """Packed ``seq_len`` token sequences of random windows of the ``split`` rows of a pile.
 
     Args:
-        dataset, config, split, seed, rank, world_size, epochs, sampling, neurons, pad: as for
-            :func:`~builders.streams.windows.window_stream`.
+        dataset, config, split, seed, rank, world_size, epochs, sampling, neurons, pad,
+            open_pieces: as for :func:`~builders.streams.windows.window_stream`.
         seq_len: tokens per sequence (inputs and labels); at least one time step
             (``n_neurons / p_n + 1`` tokens).
         n_neurons: neurons per window (a multiple of the tokenizer's patch height).
         tokenizer: a :class:`~tokenizer.motif_tokenizer.MotifTokenizer`, or None for raw counts.
         n_bins: bins per window, a multiple of the patch width; default: the whole time steps that
             fill one sequence.
+        layout: ``"default"`` (random windows, this module's layout) or ``"reference"`` (the
+            reference trainer's: whole rows, separator ``vocab_size - 1``, which is 255 for raw
+            counts, the id of a saturated count; see :mod:`builders.streams.reference`).
+        shuffle: with ``layout="reference"``: False keeps the rank's rows in file order (the
+            reference loader's ids exactly), True visits them in a seeded order per epoch. The
+            default layout always draws at random (``eval_tokens`` gives every token in order).
+
+    With ``layout="reference"``, ``n_neurons=None`` takes every neuron of each row; ``n_bins``,
+    ``sampling``, ``neurons`` and ``pad`` do not apply (rows are whole; rows with fewer than
+    ``n_neurons`` neurons are tiled, as the reference does).
 
     Raises:
         StreamError: a bad argument, or a split/config with no rows (one line naming it).
     """
+    sources = mixture_sources(dataset, config)
+    if sources is not None:
+        options = dict(
+            seq_len=seq_len,
+            n_neurons=n_neurons,
+            tokenizer=tokenizer,
+            n_bins=n_bins,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            sampling=sampling,
+            neurons=neurons,
+            pad=pad,
+            layout=layout,
+            shuffle=shuffle,
+            open_pieces=open_pieces,
+        )
+        return open_mixture(
+            lambda d, c: token_stream(d, c, split, **options),
+            sources,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            epochs=epochs,
+            kind="tokens",
+        )
     seq_len = check_positive("seq_len", seq_len)
+    check_choice("layout", layout, LAYOUTS)
+    if not isinstance(shuffle, bool):
+        raise StreamError(f"shuffle must be True or False, got {shuffle!r}")
+    if layout == "reference":
+        return _reference_stream(
+            dataset, config, split, seq_len, n_neurons, tokenizer, seed, rank, world_size, epochs, shuffle
+        )
+    if n_neurons is None:
+        raise StreamError("n_neurons=None (every neuron of each row) needs layout='reference'; give n_neurons")
+    if not shuffle:
+        raise StreamError(
+            "shuffle=False needs layout='reference' (rows in file order); the default layout draws windows at "
+            "random: use eval_tokens for every token in order"
+        )
     n_neurons = check_positive("n_neurons", n_neurons)
     rank, world_size = check_rank(rank, world_size)
     check_draw_options(sampling, neurons, pad)
@@ -234,4 +323,28 @@ def token_stream(
         neurons=neurons,
         pad=pad,
         align=layout.patch_size,
+        open_pieces=open_pieces,
+    )
+
+
+def _reference_stream(dataset, config, split, seq_len, n_neurons, tokenizer, seed, rank, world_size, epochs, shuffle):
+    from .reference import ReferenceTokenStream
+
+    if n_neurons is not None:
+        n_neurons = check_positive("n_neurons", n_neurons)
+    rank, world_size = check_rank(rank, world_size)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise StreamError(f"seed must be a non-negative integer, got {seed!r}")
+    epochs = None if epochs is None else check_positive("epochs", epochs)
+    source = open_rows(dataset, config, split)
+    return ReferenceTokenStream(
+        source,
+        seq_len=seq_len,
+        n_neurons=n_neurons,
+        tokenizer=tokenizer,
+        seed=int(seed),
+        rank=rank,
+        world_size=world_size,
+        epochs=epochs,
+        shuffle=shuffle,
     )

@@ -8,8 +8,10 @@ Each item is a dict::
     neuron_index    int32 (n_neurons,)          the row's neuron in each window row (-1: padding)
     neuron_start    int                         first neuron of the block (-1 for a random subset)
     bin_start       int                         first time bin (20 ms) of the window in the row
-    source_dataset, session_id, segment_id      the row's labels
+    source_dataset, subject_id, session_id, segment_id   the row's labels (session ids repeat
+                                                across components and subjects: use all three)
     path, row_group, row                        the row's file, row group and row in the row group
+                                                (as stored, also under a config that filters rows)
 
 so that ``spike_counts[i, t] == row[neuron_index[i], bin_start + t]`` wherever both masks are
 true. Rows are drawn uniformly or in proportion to their tokens, a window's neurons are a
@@ -21,7 +23,8 @@ repeats a real neuron and the mask is all true).
 
 from __future__ import annotations
 
-from .base import DrawStream, Window, check_draw_options, check_positive, check_rank
+from .base import DrawStream, Window, check_draw_options, check_positive, check_rank, check_yielded
+from .mixture import mixture_sources, open_mixture
 from .source import open_rows
 
 
@@ -36,6 +39,7 @@ def window_item(window: Window) -> dict:
         "neuron_start": window.neuron_start,
         "bin_start": window.bin_start,
         "source_dataset": window.source_dataset,
+        "subject_id": window.subject_id,
         "session_id": window.session_id,
         "segment_id": window.segment_id,
         "path": window.path,
@@ -60,17 +64,18 @@ class WindowStream(DrawStream):
     def budgets(self, num_workers: int) -> tuple[int, ...]:
         return self.plan(num_workers).budgets
 
-    def __iter__(self):
+    def _own_iter(self):
         plan, worker, num_workers, position = self._start()
         return self._generate(plan.pieces[worker], plan.budgets[worker], worker, num_workers, position)
 
     def _generate(self, pieces, budget: int, worker: int, num_workers: int, position: dict):
         limit = None if self.epochs is None else self.epochs * budget
+        check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:
             return
-        draws = self.draws(pieces, worker, num_workers, position["cycle"], position["piece"], position["draw"])
-        for _here, nxt, window in draws:
-            position["cycle"], position["piece"], position["draw"] = nxt
+        draws = self.draws(pieces, worker, num_workers, position)
+        for _before, after, window in draws:
+            position.update(after)
             position["yielded"] += 1
             yield window_item(window)
             if limit is not None and position["yielded"] >= limit:
@@ -92,14 +97,16 @@ def window_stream(
     neurons: str = "block",
     pad: str = "zero",
     align: tuple[int, int] = (1, 1),
+    open_pieces: int = 32,
 ) -> WindowStream:
     """Random ``n_neurons x n_bins`` windows of the ``split`` rows of a pile.
 
     Args:
         dataset: local folder, Hub repo id (``namespace/name[@revision]``), ``hf://`` or fsspec URL,
-            or a pile opened with :func:`builders.pile.open_pile`.
+            or a pile opened with :func:`builders.pile.open_pile`; or a list of ``(dataset,
+            config, weight)`` to mix several piles (:mod:`builders.streams.mixture`).
         config: a config of the card (``"all"``), a component of a reference-layout pile, or None
-            for the card's default.
+            for the card's default; or ``{config: weight}`` to mix components of one pile.
         split: ``"train"`` or ``"test"``.
         n_neurons, n_bins: window size (neurons, 20 ms bins), both >= 1.
         seed: the same arguments and seed give the same stream; another seed another stream.
@@ -113,10 +120,38 @@ def window_stream(
         align: ``(neurons, bins)``: a block starts on a multiple of the first, a window on a
             multiple of the second (``token_stream`` uses its patch size, so the patches line up
             with the ones its tokenizer was counted on, which tile rows from their origin).
+        open_pieces: pieces (row groups, or parts of them) a stream keeps open and draws from at
+            random, rows decoded one at a time: the knob between shuffle quality and memory
+            (about ``open_pieces x`` the largest row, plus 1 MB read buffers per open piece and
+            column; :mod:`builders.streams.interleave`). 32 gives batches of 32 about as many
+            distinct sessions as a random draw; 1 reads one row group after another.
 
     Raises:
         StreamError: a bad argument, or a split/config with no rows (one line naming it).
     """
+    sources = mixture_sources(dataset, config)
+    if sources is not None:
+        options = dict(
+            n_neurons=n_neurons,
+            n_bins=n_bins,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            sampling=sampling,
+            neurons=neurons,
+            pad=pad,
+            align=align,
+            open_pieces=open_pieces,
+        )
+        return open_mixture(
+            lambda d, c: window_stream(d, c, split, **options),
+            sources,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            epochs=epochs,
+            kind="windows",
+        )
     n_neurons = check_positive("n_neurons", n_neurons)
     n_bins = check_positive("n_bins", n_bins)
     rank, world_size = check_rank(rank, world_size)
@@ -135,5 +170,6 @@ def window_stream(
         neurons=neurons,
         pad=pad,
         align=align,
+        open_pieces=open_pieces,
         extra_arguments={},
     )
