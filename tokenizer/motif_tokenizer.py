@@ -69,6 +69,13 @@ def claim_tokenizer_folder(path) -> Path:
     return claim_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
 
 
+def owned_tokenizer_folder(path):
+    """:func:`claim_tokenizer_folder`, holding the folder's lock for the block (a job's whole run)."""
+    from builders.output.ownership import owned_output_folder
+
+    return owned_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
+
+
 class ArtifactError(ValueError):
     """A saved tokenizer is corrupt, mismatched or unsafe (the message names the file)."""
 

@@ -16,7 +16,7 @@ import numpy as np
 from builders.executor import Executor, SerialExecutor, Task
 
 from .motif_table import read_motif_table
-from .motif_tokenizer import DEFAULT_MAX_KNOWN, MotifTokenizer, claim_tokenizer_folder
+from .motif_tokenizer import DEFAULT_MAX_KNOWN, MotifTokenizer, owned_tokenizer_folder
 from .nearest import nearest_by_cosine
 
 logger = logging.getLogger(__name__)
@@ -75,8 +75,8 @@ def tokenizer_job(
     def assign(queries, vocab, zero_id):
         return assign_nearest(queries, vocab, zero_id, executor=executor, progress=progress)
 
-    claim_tokenizer_folder(out)  # before training: a refused folder costs no work
-    tok = MotifTokenizer.train(table, vocab_size, assign=assign, max_known=max_known)
-    tok.save_pretrained(out)
+    with owned_tokenizer_folder(out):  # before training: a refused folder costs no work
+        tok = MotifTokenizer.train(table, vocab_size, assign=assign, max_known=max_known)
+        tok.save_pretrained(out)
     logger.info("tokenizer %s -> %s", tok.patch_size, out)
     return tok

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..schema import ARROW_SCHEMA, rows_to_table
-from .locks import writer_tag
+from .locks import writer_is_gone, writer_tag
 
 #: Largest number of tokens put in one Parquet row group (keeps Arrow offsets far from 2**31
 #: and bounds reader memory); a row never spans row groups.
@@ -51,6 +51,15 @@ def temporary_files(folder: str | os.PathLike) -> list[Path]:
 def temporary_writer(path: str | os.PathLike) -> str:
     """The ``<host>-<pid>`` tag of a temporary's writer."""
     return Path(path).name.rpartition(TEMP_MARK)[2]
+
+
+def remove_dead_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporaries under ``folder`` whose writer is gone (a dead process of this host);
+    returns them. A live writer's temporaries, and another host's, are left alone."""
+    removed = [t for t in temporary_files(folder) if writer_is_gone(temporary_writer(t))]
+    for temporary in removed:
+        temporary.unlink(missing_ok=True)
+    return removed
 
 
 @contextmanager
