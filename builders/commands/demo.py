@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 
 from .build import DEFAULT_OUT, run_summary
+from .common import one_line_errors
 
 DEFAULT_DATA = "demo_data"
 
 
+@one_line_errors
 def run(args: argparse.Namespace) -> int:
     from ..analysis.figures import FIGURES_DIR, plot_config
     from ..executor import make_executor
