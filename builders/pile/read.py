@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -24,6 +25,9 @@ from .reference import PileError
 logger = logging.getLogger(__name__)
 
 SOURCE = "source_dataset"
+COUNTS = "spike_counts"
+#: The type of ``spike_counts`` in every shard: neurons x time bins of uint8 counts.
+COUNTS_TYPE = pa.list_(pa.list_(pa.uint8()))
 #: New attempts of a remote read that failed with a connection error, then a PileError.
 READ_RETRIES = 3
 #: Footers fetched at once from a remote filesystem.
@@ -148,6 +152,8 @@ class Pile:
         table = self._retrying(
             group.path, lambda: self._cached_file(group.path).read_row_group(group.index, columns=wanted)
         )
+        if COUNTS in table.column_names:
+            _check_counts(table.column(COUNTS), group)
         if self.source_filter is not None:
             table = table.filter(pc.equal(table.column(SOURCE), self.source_filter))
             if SOURCE not in columns:
@@ -200,6 +206,31 @@ class Pile:
                 self._open.pop(path, None)
                 time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
+
+
+def _check_counts(column: pa.ChunkedArray, group: RowGroup) -> None:
+    """Refuse, naming the file, a ``spike_counts`` column that is not ``list<list<uint8>>`` or
+    holds a null or ragged row (neurons with unequal numbers of bins): no command copies,
+    draws or counts one."""
+    if column.type != COUNTS_TYPE:
+        raise PileError(f"{group.path}: spike_counts is {column.type}, not {COUNTS_TYPE} (not a pile shard)")
+    first = 0
+    for chunk in column.chunks:
+        if chunk.null_count or chunk.values.null_count:
+            raise PileError(f"{group.path}: row group {group.index} holds a null spike_counts row or neuron")
+        outer, inner = chunk.offsets.to_numpy(), chunk.values.offsets.to_numpy()
+        lengths = np.diff(inner[outer[0] : outer[-1] + 1])
+        busy = np.flatnonzero(np.diff(outer))  # rows with neurons (reduceat needs non-empty ranges)
+        if len(busy):
+            starts = outer[busy] - outer[0]
+            ragged = np.minimum.reduceat(lengths, starts) != np.maximum.reduceat(lengths, starts)
+            if ragged.any():
+                row = first + int(busy[np.argmax(ragged)])
+                raise PileError(
+                    f"{group.path}: row {row} of row group {group.index} is ragged (its neurons have different "
+                    "numbers of time bins)"
+                )
+        first += len(chunk)
 
 
 def _column_index(parquet: pq.ParquetFile, name: str) -> int | None:
