@@ -53,6 +53,9 @@ PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib", ".ckpt")
 #: Out-of-vocabulary motifs stored with a saved tokenizer (the most frequent; ~15 MB for 1x10).
 DEFAULT_MAX_KNOWN = 1 << 20
 ARRAYS = {"vocab": np.uint8, "vocab_counts": np.int64, "known_motifs": np.uint8, "known_ids": np.int32}
+#: Key of the patch size in the weights' metadata: the shape the flat motifs were cut to, which
+#: ``config.json`` must repeat (a 2x5 and a 1x10 vocabulary have arrays of the same shape).
+PATCH_KEY = "patch_size"
 #: What :func:`builders.output.ownership.claim_output_folder` records for a tokenizer folder.
 OUT_KIND = "motif tokenizer"
 
@@ -427,7 +430,7 @@ class MotifTokenizer(
             save_file(
                 {k: np.ascontiguousarray(v, dtype=ARRAYS[k]) for k, v in arrays.items()},
                 str(tmp),
-                metadata={"format": FORMAT},
+                metadata={"format": FORMAT, PATCH_KEY: patch_label(self.patch_size)},
             )
         write_text_atomic(save_directory / CONFIG_FILE, json.dumps(self.config(), indent=2, sort_keys=True) + "\n")
         write_text_atomic(save_directory / CARD_FILE, model_card(self))
@@ -559,6 +562,19 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+def patch_label(patch_size) -> str:
+    """``"2x5"``: a patch size as stored in the weights' metadata."""
+    return f"{int(patch_size[0])}x{int(patch_size[1])}"
+
+
+def weights_metadata(path: Path) -> dict[str, str]:
+    """The string metadata of a safetensors file (read from its header)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as handle:
+        return dict(handle.metadata() or {})
+
+
 def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
     """Build a tokenizer from its config and weights, every mismatch named by file."""
     config = read_config(config_path)
@@ -567,6 +583,12 @@ def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
         p_n, p_t = check_patch_size(config.get("patch_size"))
     except ValueError as err:
         raise ArtifactError(f"{config_path}: {err}") from err
+    stored = weights_metadata(weights_path).get(PATCH_KEY)
+    if stored is not None and stored != patch_label((p_n, p_t)):
+        raise ArtifactError(
+            f"{config_path}: patch_size [{p_n}, {p_t}] does not match the {stored} patches stored in "
+            f"{weights_path.name} (was the config edited?)"
+        )
     vocab = arrays["vocab"]
     if vocab.shape != (config.get("vocab_size"), p_n * p_t):
         raise ArtifactError(
