@@ -258,8 +258,10 @@ Configs: {", ".join(names)}.
 
 
 def finalize(pile: Pile, tasks: list[ShardTask], out_dir: str | Path, records: list[dict]) -> dict:
-    """Write the card and the JSON report."""
+    """Write the card and the JSON report (each record's ``target`` relative to ``out_dir``: the
+    same input gives the same report wherever it is written)."""
     out_dir = Path(out_dir)
+    records = [{**r, "target": Path(r["target"]).relative_to(out_dir).as_posix()} for r in records]
     if any(r["status"] != "failed" for r in records):
         write_text_atomic(out_dir / CARD, card_text(pile, tasks, out_dir))
     failed = [r for r in records if r["status"] == "failed"]
