@@ -79,6 +79,20 @@ def owned_tokenizer_folder(path):
     return owned_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
 
 
+def check_vocab_size(vocab_size: int, motifs: np.ndarray) -> int:
+    """``vocab_size`` (K ids) as an int, if a table of these distinct ``motifs`` can give it: K is
+    in ``[2, M]``, M the distinct motifs counting the silent one (added when absent). The one rule
+    and message of every way to train, checked before anything is written."""
+    motifs = np.asarray(motifs)
+    available = len(motifs) + (0 if len(motifs) and (~motifs.any(axis=1)).any() else 1)
+    k = int(vocab_size)
+    if not 2 <= k <= available:
+        raise ValueError(
+            f"vocab_size must be in [2, {available}] for this table ({len(motifs)} distinct motifs), got {vocab_size}"
+        )
+    return k
+
+
 class ArtifactError(ValueError):
     """A saved tokenizer is corrupt, mismatched or unsafe (the message names the file)."""
 
@@ -342,11 +356,7 @@ class MotifTokenizer(
         k = int(vocab_size)
         motifs, counts = sort_motifs(np.asarray(motifs, np.uint8), np.asarray(counts, np.int64))
         silent = np.flatnonzero(~motifs.any(axis=1))
-        available = len(motifs) + (0 if len(silent) else 1)
-        if k < 2 or k > available:
-            raise ValueError(
-                f"vocab_size must be in [2, {available}] for this table ({len(motifs)} distinct motifs), got {k}"
-            )
+        check_vocab_size(k, motifs)
         chosen = np.arange(k)
         if not len(silent):
             vocab = np.concatenate([motifs[: k - 1], np.zeros((1, motifs.shape[1]), np.uint8)])

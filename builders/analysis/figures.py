@@ -214,7 +214,7 @@ def plot_config(pile: Pile, out_dir: str | Path, *, n_examples: int = 9, seed: i
     return raster_grid(
         read_panels(pile, samples),
         title,
-        Path(out_dir) / raster_file_name(config, split, n_examples, seed),
+        Path(out_dir) / raster_file_name(config, split, len(samples), seed),  # the rows it holds
         bin_size_s=pile_bin_size(pile),
     )
 

@@ -25,6 +25,18 @@ RAY_JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 BAD_INPUT = 2
 #: Exit code of a command whose reads or writes the system refused (a full disk, a read-only place).
 WRITE_FAILED = 1
+#: Largest seed any command takes (numpy seeds are non-negative; 32 bits are plenty).
+MAX_SEED = 2**32 - 1
+#: Most raster panels one figure draws (``visualize`` and ``demo --n-examples``).
+MAX_RASTERS = 64
+#: Most motifs one figure draws (``motifs --top``, ``visualize --motifs --top``).
+MAX_TOP_MOTIFS = 256
+
+
+def check_range(option: str, value, low, high) -> None:
+    """Refuse a value of ``option`` outside ``[low, high]`` (or NaN) in one line naming the bound."""
+    if not low <= value <= high:  # False for NaN as well
+        raise ValueError(f"{option} must be within [{low:,}, {high:,}], got {value}")
 
 
 def add_pile_argument(parser: argparse.ArgumentParser, flag: str = "--dataset") -> None:
@@ -178,6 +190,8 @@ def executor_from_args(args) -> Executor:
     """The executor of :func:`add_executor_arguments`' options."""
     if args.num_proc < 1:
         raise ValueError(f"--num-proc must be at least 1, got {args.num_proc}")
+    if args.max_retries < 0:
+        raise ValueError(f"--max-retries must be at least 0, got {args.max_retries}")
     from ..executor import make_executor
 
     return make_executor(args.ray, args.num_proc, max_retries=args.max_retries)
