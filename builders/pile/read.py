@@ -30,6 +30,11 @@ COUNTS = "spike_counts"
 COUNTS_TYPE = pa.list_(pa.list_(pa.uint8()))
 #: New attempts of a remote read that failed with a connection error, then a PileError.
 READ_RETRIES = 3
+#: Most seconds a pile's reads go on failing, from the start of the first failed read (the
+#: filesystem's own retries and waits included, e.g. ``huggingface_hub``'s backoff of ~23 s per
+#: request): past it, the next connection error is final, so a source that keeps dropping is named
+#: within about this long plus one request's own retries.
+READ_RETRY_BUDGET_S = 20.0
 #: Footers fetched at once from a remote filesystem.
 FOOTER_THREADS = 8
 
@@ -80,6 +85,7 @@ class Pile:
     card_configs: dict = field(default_factory=dict)
     _open: dict = field(default_factory=dict, repr=False, compare=False)
     _groups: list | None = field(default=None, repr=False, compare=False)
+    _failing_since: float | None = field(default=None, repr=False, compare=False)  # first failed read (monotonic s)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -187,8 +193,11 @@ class Pile:
         return sorted(values)
 
     def _retrying(self, path: str, action):
-        """Run a read; connection errors are retried with backoff, then named in one line."""
+        """Run a read; connection errors are retried with backoff, then named in one line (after
+        :data:`READ_RETRIES` new attempts, or once the pile's reads spent
+        :data:`READ_RETRY_BUDGET_S` seconds failing)."""
         for attempt in range(READ_RETRIES + 1):
+            started = time.monotonic()
             try:
                 return action()
             except PileError:
@@ -198,9 +207,13 @@ class Pile:
             except FileNotFoundError:
                 raise PileError(f"{path}: file not found") from None
             except Exception as exc:  # connection resets, timeouts, HTTP errors of fsspec backends
-                if attempt == READ_RETRIES:
+                if self._failing_since is None:
+                    self._failing_since = started
+                failing = time.monotonic() - self._failing_since
+                if attempt == READ_RETRIES or failing >= READ_RETRY_BUDGET_S:
                     raise PileError(
-                        f"{path}: read failed after {READ_RETRIES + 1} attempts ({type(exc).__name__}: {exc})"
+                        f"{path}: read failed after {attempt + 1} attempt(s); the pile's reads have failed for "
+                        f"{failing:.0f} s ({type(exc).__name__}: {exc})"
                     ) from None
                 logger.warning("%s: %s, retrying", path, type(exc).__name__)
                 self._open.pop(path, None)
