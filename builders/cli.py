@@ -45,9 +45,28 @@ def make_parser(prog: str = "neural-pile") -> argparse.ArgumentParser:
     return parser
 
 
+class _OneLinePerRetry(logging.Filter):
+    """Drops ``huggingface_hub``'s "Retrying in Ns" lines: the line naming the failed request,
+    just before, already says a retry follows."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Retrying in")
+
+
+def quiet_hub_retries() -> None:
+    """One line per retry of a Hub request: ``huggingface_hub`` prints through its own handler
+    (its records do not also reach this program's), without its "Retrying in" lines."""
+    hub = logging.getLogger("huggingface_hub")
+    hub.propagate = False
+    http = logging.getLogger("huggingface_hub.utils._http")
+    if not any(isinstance(f, _OneLinePerRetry) for f in http.filters):
+        http.addFilter(_OneLinePerRetry())
+
+
 def main(argv: list[str] | None = None, prog: str = "neural-pile") -> int:
     """Run one command; ``prog`` names the program in messages (the Ray job scripts pass theirs)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    quiet_hub_retries()
     args = make_parser(prog).parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import traceback
 from abc import ABC, abstractmethod
@@ -159,10 +160,21 @@ class SerialExecutor(Executor):
 
 
 _WORKER_TASK: Task | None = None
+#: How often a pool worker checks that its parent is alive, in seconds.
+PARENT_POLL_S = 0.5
 
 
-def _worker_setup(task: Task) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """A pool worker's watch: end the worker once its parent is gone (a killed parent leaves its
+    workers re-parented, and nothing else would stop them)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
+def _worker_setup(task: Task, parent: int) -> None:
     global _WORKER_TASK
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="exit-with-parent").start()
     _WORKER_TASK = task
     task.setup()
 
@@ -172,7 +184,8 @@ def _worker_run(item) -> Outcome:
 
 
 class ProcessExecutor(Executor):
-    """Items spread over ``num_proc`` processes; ``setup`` runs once in each.
+    """Items spread over ``num_proc`` processes; ``setup`` runs once in each. A worker whose
+    parent dies (``kill -9``) ends within :data:`PARENT_POLL_S` seconds.
 
     ``start_method`` is how they start: ``"spawn"`` (default) is a fresh interpreter, which
     imports the caller's ``__main__`` again (a script needs ``if __name__ == "__main__":``);
@@ -190,7 +203,10 @@ class ProcessExecutor(Executor):
     def _outcomes(self, task, items, indices):
         workers = min(self.num_proc, len(items))
         with ProcessPoolExecutor(
-            max_workers=workers, mp_context=get_context(self.start_method), initializer=_worker_setup, initargs=(task,)
+            max_workers=workers,
+            mp_context=get_context(self.start_method),
+            initializer=_worker_setup,
+            initargs=(task, os.getpid()),
         ) as pool:
             futures = {pool.submit(_worker_run, item): index for index, item in zip(indices, items)}
             for future in as_completed(futures):

@@ -256,9 +256,22 @@ def _record(session: Session, status: str, **extra) -> dict:
 def process_session(job: SessionJob) -> dict:
     """Build one session: rows -> atomic shard -> completion marker. Returns the marker record.
 
-    A session that cannot be read is returned with status ``failed`` (and a failure marker so
-    the report keeps it) rather than raised, so one bad file never stops the others.
+    A session that cannot be read, or whose shards cannot be written (a full disk), is returned
+    with status ``failed`` (and a failure marker so the report keeps it) rather than raised, so
+    one bad file never stops the others; a shard written before the failure is removed.
     """
+    try:
+        return _process_session(job)
+    except OSError as exc:
+        out, session = Path(job.options.out), job.session
+        for split in SPLITS:
+            layout.shard_path(out, session.component, split, session.slug).unlink(missing_ok=True)
+        record = _record(session, "failed", error=f"{type(exc).__name__}: {exc}")
+        write_json_atomic(_marker_path(job.options, session, failed=True), record)
+        return record
+
+
+def _process_session(job: SessionJob) -> dict:
     session, options = job.session, job.options
     component = get_component(session.component)
     rule = rule_of(session.component, options.test_fraction)

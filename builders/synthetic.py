@@ -572,8 +572,26 @@ def demo_path(out_dir: str | os.PathLike, spec: DemoSession) -> Path:
     return Path(out_dir) / f"sub-{spec.subject_id}" / f"sub-{spec.subject_id}_ses-{spec.session_id}_ecephys.nwb"
 
 
+#: Written beside the demo recordings: what they are and the options that wrote them.
+DEMO_RECORD = ".synthetic-demo.json"
+#: Largest ``scale`` of the demo recordings (the longest session is then 3 hours, ~200M tokens).
+DEMO_MAX_SCALE = 4.0
+
+
+def read_demo_record(out_dir: str | os.PathLike) -> dict | None:
+    """``{"component": "demo", "seed": ..., "scale": ...}`` of a folder the demo wrote, else ``None``."""
+    import json
+
+    try:
+        record = json.loads((Path(out_dir) / DEMO_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def write_demo_recordings(out_dir: str | os.PathLike, *, seed: int = 0, scale: float = 1.0) -> list[Path]:
-    """Write the ``demo`` component's recordings under ``out_dir`` and return their paths.
+    """Write the ``demo`` component's recordings under ``out_dir`` and return their paths; the
+    folder's :data:`DEMO_RECORD` says they are synthetic and records ``seed`` and ``scale``.
 
     Args:
         out_dir: folder to fill (created if missing) as ``dandi download`` would.
@@ -584,9 +602,13 @@ def write_demo_recordings(out_dir: str | os.PathLike, *, seed: int = 0, scale: f
     Returns:
         The written ``.nwb`` paths, in :data:`DEMO_SESSIONS` order.
     """
-    if not scale > 0:
-        raise ValueError(f"scale must be positive, got {scale}")
+    if not 0 < scale <= DEMO_MAX_SCALE:
+        raise ValueError(f"scale must be > 0 and at most {DEMO_MAX_SCALE:g}, got {scale}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be within [0, 2**32), got {seed}")
     from tqdm.auto import tqdm
+
+    from .output.shards import write_json_atomic
 
     paths = []
     for number, spec in enumerate(tqdm(DEMO_SESSIONS, desc="writing demo recordings", unit="session")):
@@ -602,4 +624,5 @@ def write_demo_recordings(out_dir: str | os.PathLike, *, seed: int = 0, scale: f
             unit_region_column=spec.unit_region_column,
         )
         paths.append(path)
+    write_json_atomic(Path(out_dir) / DEMO_RECORD, {"component": "demo", "seed": seed, "scale": scale})
     return paths

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.output.shards import write_png_atomic
+
 COLOURS = ["#eeeeee", "#1f5fbf", "#f39c12", "#c0392b"]  # 0, 1, 2, >=3
 #: Largest figure (width, height) in inches; at DPI this caps the image at 2400 x 3000 pixels.
 MAX_FIGURE_INCHES = (16.0, 20.0)
@@ -93,9 +95,7 @@ def plot_top_motifs(motifs: np.ndarray, counts: np.ndarray, patch_size, path, to
 
     fig = top_motifs_figure(motifs, counts, patch_size, top=top, title=title)
     FigureCanvasAgg(fig)
-    path = Path(path)
-    fig.savefig(path, dpi=DPI)
-    return path
+    return write_png_atomic(fig, path, DPI)
 
 
 def motif_table_title(metadata: dict, shown: int) -> str:

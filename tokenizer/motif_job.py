@@ -16,7 +16,7 @@ from builders.pile import Pile
 
 from .motif_counting import count_pile_motifs
 from .motif_figure import plot_motif_table
-from .motif_table import FIGURE_FILE, MotifTable, claim_table_folder, table_metadata, write_motif_table
+from .motif_table import FIGURE_FILE, MotifTable, owned_table_folder, table_metadata, write_motif_table
 from .patches import check_pad, check_patch_size
 
 logger = logging.getLogger(__name__)
@@ -32,10 +32,19 @@ def motif_table_job(
     executor: Executor | None = None,
     progress: bool = True,
 ) -> MotifTable:
-    """Count every distinct motif of ``piles`` and write ``out``/{motifs.parquet, metadata.json, top_motifs.png}."""
+    """Count every distinct motif of ``piles`` and write ``out``/{motifs.parquet, metadata.json, top_motifs.png}.
+
+    The folder is claimed and locked before counting (a refused folder costs no work) and stays
+    locked until the last file is written. The same input gives the same bytes: no timing is
+    recorded in the files (the log line has it).
+    """
     patch_size = check_patch_size(patch_size)
     pad = check_pad(pad)
-    out = claim_table_folder(out)  # before counting: a refused folder costs no work
+    with owned_table_folder(out) as out:
+        return _count_and_write(piles, patch_size, pad, out, top, executor, progress)
+
+
+def _count_and_write(piles, patch_size, pad, out: Path, top: int, executor, progress: bool) -> MotifTable:
     started = time.perf_counter()
     counted = count_pile_motifs(piles, patch_size, pad, executor=executor, progress=progress)
     motifs, counts, rows = counted.motifs, counted.counts, counted.rows
@@ -51,7 +60,6 @@ def motif_table_job(
         splits=list(first["splits"]),
         rows=int(rows),
         files=len({f.path for p in piles for f in p.files}),
-        seconds=round(seconds, 3),
         sources=[p.source for p in piles],
         components=sorted(counted.components),
     )

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builders.output.ownership import claim_output_folder
+from builders.output.ownership import claim_output_folder, owned_output_folder
 from builders.output.shards import atomic_path, write_text_atomic
 
 from .patches import check_pad, check_patch_size
@@ -38,6 +38,11 @@ OUT_KIND = "motif table"
 def claim_table_folder(out_dir) -> Path:
     """Create or reclaim a motif table folder; refuse a non-empty folder that is not one."""
     return claim_output_folder(out_dir, OUT_KIND, earlier=(TABLE_FILE,))
+
+
+def owned_table_folder(out_dir):
+    """:func:`claim_table_folder`, holding the folder's lock for the block (a job's whole run)."""
+    return owned_output_folder(out_dir, OUT_KIND, earlier=(TABLE_FILE,))
 
 
 @dataclass

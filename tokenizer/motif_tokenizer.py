@@ -53,6 +53,9 @@ PICKLE_SUFFIXES = (".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib", ".ckpt")
 #: Out-of-vocabulary motifs stored with a saved tokenizer (the most frequent; ~15 MB for 1x10).
 DEFAULT_MAX_KNOWN = 1 << 20
 ARRAYS = {"vocab": np.uint8, "vocab_counts": np.int64, "known_motifs": np.uint8, "known_ids": np.int32}
+#: Key of the patch size in the weights' metadata: the shape the flat motifs were cut to, which
+#: ``config.json`` must repeat (a 2x5 and a 1x10 vocabulary have arrays of the same shape).
+PATCH_KEY = "patch_size"
 #: What :func:`builders.output.ownership.claim_output_folder` records for a tokenizer folder.
 OUT_KIND = "motif tokenizer"
 
@@ -67,6 +70,27 @@ def claim_tokenizer_folder(path) -> Path:
     from builders.output.ownership import claim_output_folder
 
     return claim_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
+
+
+def owned_tokenizer_folder(path):
+    """:func:`claim_tokenizer_folder`, holding the folder's lock for the block (a job's whole run)."""
+    from builders.output.ownership import owned_output_folder
+
+    return owned_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
+
+
+def check_vocab_size(vocab_size: int, motifs: np.ndarray) -> int:
+    """``vocab_size`` (K ids) as an int, if a table of these distinct ``motifs`` can give it: K is
+    in ``[2, M]``, M the distinct motifs counting the silent one (added when absent). The one rule
+    and message of every way to train, checked before anything is written."""
+    motifs = np.asarray(motifs)
+    available = len(motifs) + (0 if len(motifs) and (~motifs.any(axis=1)).any() else 1)
+    k = int(vocab_size)
+    if not 2 <= k <= available:
+        raise ValueError(
+            f"vocab_size must be in [2, {available}] for this table ({len(motifs)} distinct motifs), got {vocab_size}"
+        )
+    return k
 
 
 class ArtifactError(ValueError):
@@ -332,11 +356,7 @@ class MotifTokenizer(
         k = int(vocab_size)
         motifs, counts = sort_motifs(np.asarray(motifs, np.uint8), np.asarray(counts, np.int64))
         silent = np.flatnonzero(~motifs.any(axis=1))
-        available = len(motifs) + (0 if len(silent) else 1)
-        if k < 2 or k > available:
-            raise ValueError(
-                f"vocab_size must be in [2, {available}] for this table ({len(motifs)} distinct motifs), got {k}"
-            )
+        check_vocab_size(k, motifs)
         chosen = np.arange(k)
         if not len(silent):
             vocab = np.concatenate([motifs[: k - 1], np.zeros((1, motifs.shape[1]), np.uint8)])
@@ -420,7 +440,7 @@ class MotifTokenizer(
             save_file(
                 {k: np.ascontiguousarray(v, dtype=ARRAYS[k]) for k, v in arrays.items()},
                 str(tmp),
-                metadata={"format": FORMAT},
+                metadata={"format": FORMAT, PATCH_KEY: patch_label(self.patch_size)},
             )
         write_text_atomic(save_directory / CONFIG_FILE, json.dumps(self.config(), indent=2, sort_keys=True) + "\n")
         write_text_atomic(save_directory / CARD_FILE, model_card(self))
@@ -552,6 +572,19 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+def patch_label(patch_size) -> str:
+    """``"2x5"``: a patch size as stored in the weights' metadata."""
+    return f"{int(patch_size[0])}x{int(patch_size[1])}"
+
+
+def weights_metadata(path: Path) -> dict[str, str]:
+    """The string metadata of a safetensors file (read from its header)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as handle:
+        return dict(handle.metadata() or {})
+
+
 def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
     """Build a tokenizer from its config and weights, every mismatch named by file."""
     config = read_config(config_path)
@@ -560,6 +593,12 @@ def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
         p_n, p_t = check_patch_size(config.get("patch_size"))
     except ValueError as err:
         raise ArtifactError(f"{config_path}: {err}") from err
+    stored = weights_metadata(weights_path).get(PATCH_KEY)
+    if stored is not None and stored != patch_label((p_n, p_t)):
+        raise ArtifactError(
+            f"{config_path}: patch_size [{p_n}, {p_t}] does not match the {stored} patches stored in "
+            f"{weights_path.name} (was the config edited?)"
+        )
     vocab = arrays["vocab"]
     if vocab.shape != (config.get("vocab_size"), p_n * p_t):
         raise ArtifactError(

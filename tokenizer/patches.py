@@ -23,14 +23,21 @@ import numpy as np
 PAD_POLICIES = ("drop", "zero")
 
 
+#: Most tokens (neurons x time bins) in one patch: a motif is a row of this many bytes.
+MAX_PATCH_TOKENS = 4096
+
+
 def check_patch_size(patch_size) -> tuple[int, int]:
-    """``(p_n, p_t)`` as two positive ints, or a ValueError naming the bad value."""
+    """``(p_n, p_t)`` as two positive ints of at most :data:`MAX_PATCH_TOKENS` tokens in all, or a
+    ValueError naming the bad value."""
     try:
         p_n, p_t = (int(v) for v in patch_size)
     except (TypeError, ValueError):
         raise ValueError(f"patch_size must be two positive integers (neurons, time bins), got {patch_size!r}") from None
     if p_n < 1 or p_t < 1:
         raise ValueError(f"patch_size must be two positive integers (neurons, time bins), got {patch_size!r}")
+    if p_n * p_t > MAX_PATCH_TOKENS:
+        raise ValueError(f"patch_size {p_n}x{p_t} holds {p_n * p_t:,} tokens; at most {MAX_PATCH_TOKENS:,} are allowed")
     return p_n, p_t
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from builders.executor import Executor, SerialExecutor, Task
 
 from .motif_table import read_motif_table
-from .motif_tokenizer import DEFAULT_MAX_KNOWN, MotifTokenizer, claim_tokenizer_folder
+from .motif_tokenizer import DEFAULT_MAX_KNOWN, MotifTokenizer, check_vocab_size, owned_tokenizer_folder
 from .nearest import nearest_by_cosine
 
 logger = logging.getLogger(__name__)
@@ -68,15 +68,14 @@ def tokenizer_job(
 
     ``max_known``: out-of-vocabulary motifs whose ids are precomputed and saved (most frequent first).
     """
-    if vocab_size < 1:
-        raise ValueError(f"--vocab-size must be at least 1, got {vocab_size}")
     table = read_motif_table(motifs)
+    check_vocab_size(vocab_size, table.motifs)  # before the output folder is made
 
     def assign(queries, vocab, zero_id):
         return assign_nearest(queries, vocab, zero_id, executor=executor, progress=progress)
 
-    claim_tokenizer_folder(out)  # before training: a refused folder costs no work
-    tok = MotifTokenizer.train(table, vocab_size, assign=assign, max_known=max_known)
-    tok.save_pretrained(out)
+    with owned_tokenizer_folder(out):  # before training: a refused folder costs no work
+        tok = MotifTokenizer.train(table, vocab_size, assign=assign, max_known=max_known)
+        tok.save_pretrained(out)
     logger.info("tokenizer %s -> %s", tok.patch_size, out)
     return tok

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..binning import BIN_SIZE
 from ..output.layout import STATE_DIR
+from ..output.shards import write_png_atomic
 from ..pile import Pile, RowGroup
 from ..schema import table_spike_counts
 
@@ -188,11 +189,8 @@ def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
     """Write a Figure as PNG (folder created)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=dpi)
-    return path
+    return write_png_atomic(fig, path, dpi)
 
 
 def raster_grid(
@@ -216,7 +214,7 @@ def plot_config(pile: Pile, out_dir: str | Path, *, n_examples: int = 9, seed: i
     return raster_grid(
         read_panels(pile, samples),
         title,
-        Path(out_dir) / raster_file_name(config, split, n_examples, seed),
+        Path(out_dir) / raster_file_name(config, split, len(samples), seed),  # the rows it holds
         bin_size_s=pile_bin_size(pile),
     )
 
@@ -250,8 +248,7 @@ def plot_token_stats(stats: dict, path: str | Path) -> Path:
     right.set_title("tokens per component")
     right.tick_params(axis="x", rotation=60, labelsize=8)
     right.legend()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    try:
+        return write_png_atomic(fig, path, 110)
+    finally:
+        plt.close(fig)

@@ -20,7 +20,6 @@ The unit of work, :func:`reorder_shard`, is the same for the local command and t
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import yaml
 from datasets import DatasetInfo, Features, List, Value
 
 from ..executor import Executor, SerialExecutor, Task
-from ..output.ownership import claim_output_folder
+from ..output.ownership import owned_output_folder
 from ..output.shards import atomic_path, write_json_atomic, write_text_atomic
 from ..pile import Pile, RowGroup, open_pile
 from ..schema import FEATURES, counts_column, table_spike_counts
@@ -163,15 +162,15 @@ class ReorderTask(Task):
     """Reorder one input file, row group by row group (memory: one row group); never raises.
 
     Returns a record: ``status`` is ``done``, ``skipped`` (complete output exists) or ``failed``
-    (with ``error``; nothing is written), plus ``rows``, ``tokens`` and ``seconds``.
+    (with ``error``; nothing is written), plus ``rows`` and ``tokens``. No timing: the same input
+    gives the same report.
     """
 
     def __init__(self, pile: Pile):
         self.pile = pile
 
     def run(self, task: ShardTask) -> dict:
-        record = {**asdict(task), "status": "done", "rows": 0, "tokens": 0, "seconds": 0.0}
-        started = time.perf_counter()
+        record = {**asdict(task), "status": "done", "rows": 0, "tokens": 0}
         try:
             source = self.pile.parquet_file(task.source)
             if is_complete(task, source.metadata.num_rows):
@@ -190,7 +189,6 @@ class ReorderTask(Task):
                         record["tokens"] += sum(int(c.size) for c in table_spike_counts(out))
         except Exception as exc:  # reported per file; the command exits non-zero
             record.update(status="failed", error=f"{task.source}: {type(exc).__name__}: {exc}")
-        record["seconds"] = round(time.perf_counter() - started, 3)
         return record
 
 
@@ -260,8 +258,10 @@ Configs: {", ".join(names)}.
 
 
 def finalize(pile: Pile, tasks: list[ShardTask], out_dir: str | Path, records: list[dict]) -> dict:
-    """Write the card and the JSON report."""
+    """Write the card and the JSON report (each record's ``target`` relative to ``out_dir``: the
+    same input gives the same report wherever it is written)."""
     out_dir = Path(out_dir)
+    records = [{**r, "target": Path(r["target"]).relative_to(out_dir).as_posix()} for r in records]
     if any(r["status"] != "failed" for r in records):
         write_text_atomic(out_dir / CARD, card_text(pile, tasks, out_dir))
     failed = [r for r in records if r["status"] == "failed"]
@@ -293,22 +293,24 @@ def reorder_dataset(
     """
     piles = open_every_config(str(dataset))
     tasks = plan_shards(piles, out_dir)
-    claim_output_folder(out_dir, OUT_KIND, earlier=(REORDER_REPORT,))
-    outcomes = (executor or SerialExecutor()).map(ReorderTask(piles[0]), tasks, desc="reorder files", progress=progress)
-    records = [
-        o.result
-        if o.ok
-        else {
-            **asdict(o.item),
-            "status": "failed",
-            "rows": 0,
-            "tokens": 0,
-            "seconds": 0.0,
-            "error": f"{o.item.source}: {o.error}",
-        }
-        for o in outcomes
-    ]
-    return finalize(piles[0], tasks, out_dir, records)
+    with owned_output_folder(out_dir, OUT_KIND, earlier=(REORDER_REPORT,)):
+        outcomes = (executor or SerialExecutor()).map(
+            ReorderTask(piles[0]), tasks, desc="reorder files", progress=progress
+        )
+        return finalize(piles[0], tasks, out_dir, [_record(o) for o in outcomes])
+
+
+def _record(outcome) -> dict:
+    """A file's record: the task's own, or a failure record for a task whose code raised."""
+    if outcome.ok:
+        return outcome.result
+    return {
+        **asdict(outcome.item),
+        "status": "failed",
+        "rows": 0,
+        "tokens": 0,
+        "error": f"{outcome.item.source}: {outcome.error}",
+    }
 
 
 def format_reorder_report(report: dict) -> str:

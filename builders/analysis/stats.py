@@ -8,12 +8,12 @@ pile's size. Row groups are the executor's work items, so ``--ray`` spreads them
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..executor import Executor, SerialExecutor, Task
+from ..output.shards import write_json_atomic
 from ..pile import Pile, PileError, RowGroup
 
 #: Number of distinct token values (uint8 counts).
@@ -92,10 +92,9 @@ def dataset_stats(pile: Pile, *, executor: Executor | None = None, progress: boo
 
 
 def save_stats_json(stats: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-    return path
+    """Write the statistics as indented JSON, atomically (a full disk leaves no truncated file)."""
+    write_json_atomic(path, stats)
+    return Path(path)
 
 
 def format_stats(stats: dict, top: int = 8) -> str:

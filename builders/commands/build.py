@@ -10,7 +10,7 @@ from ..binning import BIN_SIZE, MAX_TOKENS
 from ..output.report import format_report
 from ..registry import get_component, pile_components, registry
 from ..split import TEST_FRACTION
-from .common import add_executor_arguments
+from .common import WRITE_FAILED, add_executor_arguments, os_error_line
 
 DEFAULT_OUT = "neural_pile_rodent"
 
@@ -100,12 +100,18 @@ def run_summary(report: dict, records: list[dict]) -> str:
     )
 
 
-def conclude(report: dict, components: list[str], allow_failures: bool) -> int:
-    """Print the report table and decide the exit code (1 when anything failed)."""
+def conclude(report: dict, components: list[str], allow_failures: bool, records: list[dict] = ()) -> int:
+    """Print the report table and decide the exit code (1 when anything failed: a session the
+    report lists as failed, or one of this run's ``records`` that failed without leaving its
+    failure marker, as when the disk filled up)."""
     from ..pipeline import failures
 
     print(format_report(report))
     problems = failures(report, components)
+    listed = {item["session"] for name in components for item in report["components"].get(name, {}).get("failed", [])}
+    problems += [
+        f"{r['key']}: {r.get('error', 'failed')}" for r in records if r["status"] == "failed" and r["key"] not in listed
+    ]
     if problems:
         print(f"\n{len(problems)} problem(s):", *problems, sep="\n  ", file=sys.stderr)
         if not allow_failures:
@@ -134,9 +140,12 @@ def execute(args: argparse.Namespace, executor) -> int:
     except (FileNotFoundError, BuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk or a read-only place: finished sessions are kept
+        print(f"error: {os_error_line(exc)}", file=sys.stderr)
+        return WRITE_FAILED
     print(f"\nwrote {options.out} (dataset card README.md, build_report.json)")
     print(run_summary(report, records))
-    return conclude(report, components, args.allow_failures)
+    return conclude(report, components, args.allow_failures, records)
 
 
 def run(args: argparse.Namespace) -> int:

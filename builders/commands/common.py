@@ -8,6 +8,7 @@ common executor options, and turns bad input into one line on stderr and exit co
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import os
 import re
@@ -22,6 +23,20 @@ DEFAULT_DATASET = "neural_pile_rodent"
 RAY_JOB_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"
 #: Exit code of a command given bad input.
 BAD_INPUT = 2
+#: Exit code of a command whose reads or writes the system refused (a full disk, a read-only place).
+WRITE_FAILED = 1
+#: Largest seed any command takes (numpy seeds are non-negative; 32 bits are plenty).
+MAX_SEED = 2**32 - 1
+#: Most raster panels one figure draws (``visualize`` and ``demo --n-examples``).
+MAX_RASTERS = 64
+#: Most motifs one figure draws (``motifs --top``, ``visualize --motifs --top``).
+MAX_TOP_MOTIFS = 256
+
+
+def check_range(option: str, value, low, high) -> None:
+    """Refuse a value of ``option`` outside ``[low, high]`` (or NaN) in one line naming the bound."""
+    if not low <= value <= high:  # False for NaN as well
+        raise ValueError(f"{option} must be within [{low:,}, {high:,}], got {value}")
 
 
 def add_pile_argument(parser: argparse.ArgumentParser, flag: str = "--dataset") -> None:
@@ -107,8 +122,27 @@ def _looks_like_repo(value: str) -> bool:
         return False
 
 
+def os_error_line(exc: OSError) -> str:
+    """One line for a failed read or write: the file, then what the system said (a full disk, a
+    read-only place, a path below a regular file)."""
+    where = exc.filename if exc.filename is not None else "output"
+    reason = exc.strerror or str(exc)
+    hint = {
+        errno.ENOSPC: "free some space and rerun (finished outputs are kept, nothing is half-written)",
+        errno.EDQUOT: "free some space and rerun (finished outputs are kept, nothing is half-written)",
+        errno.EROFS: "choose a writable place",
+        errno.EACCES: "choose a place you may write",
+        errno.EPERM: "choose a place you may write",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EEXIST: "a part of the path is a file, not a folder",
+    }.get(exc.errno)
+    return f"{where}: {reason}" + (f"; {hint}" if hint else "")
+
+
 def one_line_errors(run):
-    """Decorate a command's ``run(args)``: bad input becomes one line on stderr and exit 2."""
+    """Decorate a command's ``run(args)``: bad input becomes one line on stderr and exit 2; a
+    read or write the system refused (:class:`OSError`: a full disk, a read-only place) one line
+    naming the file and exit :data:`WRITE_FAILED`."""
     from ..pile import PileError
 
     @functools.wraps(run)
@@ -119,6 +153,9 @@ def one_line_errors(run):
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             print(f"error: {message}", file=sys.stderr)
             return BAD_INPUT
+        except OSError as exc:
+            print(f"error: {os_error_line(exc)}", file=sys.stderr)
+            return WRITE_FAILED
 
     return guarded
 
@@ -152,6 +189,8 @@ def executor_from_args(args) -> Executor:
     """The executor of :func:`add_executor_arguments`' options."""
     if args.num_proc < 1:
         raise ValueError(f"--num-proc must be at least 1, got {args.num_proc}")
+    if args.max_retries < 0:
+        raise ValueError(f"--max-retries must be at least 0, got {args.max_retries}")
     from ..executor import make_executor
 
     return make_executor(args.ray, args.num_proc, max_retries=args.max_retries)

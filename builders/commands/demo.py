@@ -12,10 +12,48 @@ import sys
 from pathlib import Path
 
 from .build import DEFAULT_OUT, run_summary
+from .common import MAX_RASTERS, MAX_SEED, check_range, one_line_errors
 
 DEFAULT_DATA = "demo_data"
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse, before anything is written, options out of their bounds (one line each)."""
+    from ..synthetic import DEMO_MAX_SCALE
+
+    if args.scale is not None and not 0 < args.scale <= DEMO_MAX_SCALE:
+        raise ValueError(f"--scale must be > 0 and at most {DEMO_MAX_SCALE:g}, got {args.scale}")
+    if args.seed is not None:
+        check_range("--seed", args.seed, 0, MAX_SEED)
+    check_range("--n-examples", args.n_examples, 1, MAX_RASTERS)
+    if args.num_proc < 1:
+        raise ValueError(f"--num-proc must be at least 1, got {args.num_proc}")
+
+
+def recordings_options(data: Path, args: argparse.Namespace) -> tuple[int, float]:
+    """The seed and scale of the recordings the demo builds.
+
+    A folder that already holds recordings is used as it is: options not given take its recorded
+    values, and a ``--seed`` or ``--scale`` other than those is refused (nothing is rewritten or
+    deleted; choose a new ``--data-dir`` or delete the folder to write other recordings).
+    """
+    from ..synthetic import read_demo_record
+
+    if not (data.is_dir() and any(data.rglob("*.nwb"))):
+        return (0 if args.seed is None else args.seed), (1.0 if args.scale is None else args.scale)
+    record = read_demo_record(data) or {}
+    held = {"seed": record.get("seed"), "scale": record.get("scale")}
+    for option, asked in (("seed", args.seed), ("scale", args.scale)):
+        if asked is not None and asked != held[option]:
+            written = f"seed {held['seed']}, scale {held['scale']:g}" if record else "options it does not record"
+            raise ValueError(
+                f"--{option} {asked}: {data}/ already holds synthetic recordings written with {written}; "
+                "pass --data-dir with a new folder (or delete this one) to write recordings with other options"
+            )
+    return (0 if held["seed"] is None else held["seed"]), (1.0 if held["scale"] is None else held["scale"])
+
+
+@one_line_errors
 def run(args: argparse.Namespace) -> int:
     from ..analysis.figures import FIGURES_DIR, plot_config
     from ..executor import make_executor
@@ -25,12 +63,14 @@ def run(args: argparse.Namespace) -> int:
     from ..sources.local import write_synthetic_identity
     from ..synthetic import write_demo_recordings
 
+    check_options(args)
     data = Path(args.data_dir)
+    seed, scale = recordings_options(data, args)
     if data.is_dir() and any(data.rglob("*.nwb")):
-        print(f"using the synthetic recordings already in {data}/ (delete it to write them anew)")
+        print(f"using the synthetic recordings already in {data}/ (seed {seed}, scale {scale:g})")
     else:
-        print(f"writing synthetic recordings to {data}/ (seed {args.seed})")
-        write_demo_recordings(data, seed=args.seed, scale=args.scale)
+        print(f"writing synthetic recordings to {data}/ (seed {seed}, scale {scale:g})")
+        write_demo_recordings(data, seed=seed, scale=scale)
         write_synthetic_identity(data)
     options = BuildOptions(out=args.out, data_dir=str(data))
     try:
@@ -42,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_report(report))
     print(run_summary(report, records))
     figure = plot_config(
-        open_pile(args.out, "demo", ["train"]), Path(args.out) / FIGURES_DIR, n_examples=args.n_examples, seed=args.seed
+        open_pile(args.out, "demo", ["train"]), Path(args.out) / FIGURES_DIR, n_examples=args.n_examples, seed=seed
     )
     print(f"\nraster figure: {figure}")
     print(f"""
@@ -67,8 +107,22 @@ def register(subparsers) -> None:
         "--data-dir", default=DEFAULT_DATA, help=f"where the synthetic NWB files go (default: ./{DEFAULT_DATA})"
     )
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"dataset folder (default: ./{DEFAULT_OUT})")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the recordings and of the figure's rows")
-    parser.add_argument("--scale", type=float, default=1.0, help="factor on the recordings' durations (default: 1)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the recordings and of the figure's rows (default: 0, or the one --data-dir's recordings "
+        "were written with; another value than that is refused)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        help="factor on the recordings' durations, in (0, 4] (default: 1, or the one --data-dir's recordings "
+        "were written with; another value than that is refused)",
+    )
     parser.add_argument("--num-proc", type=int, default=2, help="sessions built in parallel (default: 2)")
-    parser.add_argument("--n-examples", type=int, default=9, help="rows in the raster figure (default: 9)")
+    parser.add_argument(
+        "--n-examples", type=int, default=9, help=f"rows in the raster figure, 1 to {MAX_RASTERS} (default: 9)"
+    )
     parser.set_defaults(func=run)

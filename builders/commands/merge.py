@@ -44,7 +44,8 @@ def register(subparsers) -> None:
         help="shuffle every component's rows together into one default config (reference layout)",
         description="Write the pile as one `default` config whose rows of all components are shuffled with a "
         "recorded seed into ~1 GB shards data/{train,test}-XXXXX-of-XXXXX.parquet, keeping the split, "
-        "every column and the card's attribution. Memory holds one input and one output row group.",
+        "every column and the card's attribution. Memory holds one input and one output row group. One "
+        "process is the default: two were measured slower on two cores (see the README).",
     )
     add_pile_argument(parser, "--in")
     parser.add_argument(

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import time
 
-from .common import add_dataset_arguments, add_executor_arguments, executor_from_args, one_line_errors, ray_job_paths
+from .common import (
+    MAX_TOP_MOTIFS,
+    add_dataset_arguments,
+    add_executor_arguments,
+    check_range,
+    executor_from_args,
+    one_line_errors,
+    ray_job_paths,
+)
 
 
 def register(subparsers) -> None:
@@ -37,7 +46,9 @@ def register(subparsers) -> None:
         "motif) or zero-pad them",
     )
     parser.add_argument("--out", required=True, help="output folder: motifs.parquet, metadata.json, top_motifs.png")
-    parser.add_argument("--top", type=int, default=24, help="motifs shown in the figure (default: %(default)s)")
+    parser.add_argument(
+        "--top", type=int, default=24, help=f"motifs shown in the figure, 1 to {MAX_TOP_MOTIFS} (default: %(default)s)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_executor_arguments(parser, what="files")
     parser.set_defaults(func=run)
@@ -51,8 +62,10 @@ def run(args: argparse.Namespace) -> int:
 
     ray_job_paths(args, "dataset", "out")
     patch_size = check_patch_size(args.patch_size)
+    check_range("--top", args.top, 1, MAX_TOP_MOTIFS)
     configs = args.config or [None]
     piles = [open_pile(args.dataset, config, args.splits) for config in configs]
+    started = time.perf_counter()
     table = motif_table_job(
         piles, patch_size, args.pad, args.out, top=args.top, executor=executor_from_args(args), progress=not args.quiet
     )
@@ -60,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     total = meta["total_patches"]
     print(
         f"{meta['rows']} rows, {total:,} patches of {patch_size[0]}x{patch_size[1]}, "
-        f"{meta['unique_motifs']:,} distinct motifs in {meta['seconds']:.1f} s -> {args.out}/"
+        f"{meta['unique_motifs']:,} distinct motifs in {time.perf_counter() - started:.1f} s -> {args.out}/"
     )
     if total:
         print(

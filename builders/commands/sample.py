@@ -9,7 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import add_dataset_arguments, default_output_dir, one_line_errors
+from .common import MAX_SEED, add_dataset_arguments, check_range, default_output_dir, one_line_errors
+
+#: Most windows and sequences ``sample`` prints.
+MAX_SAMPLES = 1000
 
 
 @one_line_errors
@@ -18,6 +21,8 @@ def run(args: argparse.Namespace) -> int:
     from builders.streams import token_stream, window_stream
     from builders.streams.figure import plot_window_tokens
 
+    check_range("-n", args.n, 1, MAX_SAMPLES)
+    check_range("--seed", args.seed, 0, MAX_SEED)
     if len(args.splits) != 1:
         print(f"error: --splits: sample one split at a time, got {' '.join(args.splits)}", file=sys.stderr)
         return 2
@@ -98,7 +103,9 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--pad", choices=["zero", "tile"], default="zero", help="rows with fewer neurons: zero-pad or tile"
     )
-    parser.add_argument("-n", "--n", type=int, default=3, help="windows and sequences to print (default: 3)")
+    parser.add_argument(
+        "-n", "--n", type=int, default=3, help=f"windows and sequences to print, 1 to {MAX_SAMPLES} (default: 3)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="stream seed (default: 0)")
     parser.add_argument(
         "--out",

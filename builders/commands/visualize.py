@@ -6,7 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from .common import add_dataset_arguments, default_output_dir, one_line_errors, ray_job_paths
+from .common import (
+    MAX_RASTERS,
+    MAX_SEED,
+    MAX_TOP_MOTIFS,
+    add_dataset_arguments,
+    check_range,
+    default_output_dir,
+    one_line_errors,
+    ray_job_paths,
+)
 
 
 def plot_motifs(table_dir: str, top: int, out_dir: str | None) -> Path:
@@ -28,9 +37,12 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.figures import FIGURES_DIR, component_configs, plot_config
     from ..pile import open_pile
 
+    check_range("--seed", args.seed, 0, MAX_SEED)
     if args.motifs:
+        check_range("--top", args.top, 1, MAX_TOP_MOTIFS)
         print(plot_motifs(args.motifs, args.top, args.out_dir))
         return 0
+    check_range("--n-examples", args.n_examples, 1, MAX_RASTERS)
     ray_job_paths(args, "dataset", "out_dir")
     splits = args.splits or ["train"]
     pile = open_pile(args.dataset, None if args.all else args.config, splits)
@@ -65,8 +77,10 @@ def register(subparsers) -> None:
         "motif table folder written by `neural-pile motifs --out DIR`, "
         "with --top motifs, in DIR or --out-dir",
     )
-    parser.add_argument("--top", type=int, default=24, help="motifs shown with --motifs (default: 24)")
-    parser.add_argument("--n-examples", type=int, default=9, help="rows per image (default: 9)")
+    parser.add_argument(
+        "--top", type=int, default=24, help=f"motifs shown with --motifs, 1 to {MAX_TOP_MOTIFS} (default: 24)"
+    )
+    parser.add_argument("--n-examples", type=int, default=9, help=f"rows per image, 1 to {MAX_RASTERS} (default: 9)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     parser.add_argument(
         "--out-dir",

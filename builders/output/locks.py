@@ -9,6 +9,11 @@ Two builds may write into one folder at once when they build different component
   checked and while finalize assigns splits and writes the report and card, so two finalizes
   never interleave.
 
+Every other job that writes a folder (merge, motifs, train-tokenizer, reorder) holds the
+folder's *output lock* for its whole run (:func:`held_lock` through
+:func:`builders.output.ownership.owned_output_folder`): a second job into the same folder is
+refused in one line naming the first.
+
 ``flock`` is released by the kernel when its process dies, so a killed build never leaves a
 lock behind. On network file systems without ``flock`` support the locks are advisory at best:
 run one build per component there.
@@ -31,6 +36,14 @@ HOST = socket.gethostname()
 
 class FolderBusy(RuntimeError):
     """Another live build holds a component of this folder."""
+
+
+class LockHeld(RuntimeError):
+    """Another live process holds a lock; ``holder`` says which (``pid N on HOST``)."""
+
+    def __init__(self, path: Path, holder: str):
+        super().__init__(f"{path}: held by {holder}")
+        self.path, self.holder = path, holder
 
 
 def writer_tag() -> str:
@@ -77,6 +90,29 @@ def folder_lock(out: str | os.PathLike) -> Iterator[None]:
 
 
 @contextmanager
+def held_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold the exclusive lock of the file ``path`` (created if missing) without waiting, or raise
+    :class:`LockHeld` naming the process that holds it. The file records ``pid N on HOST``."""
+    path = Path(path)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            handle.seek(0)
+            raise LockHeld(path, handle.read().strip() or "an unknown process") from None
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} on {HOST}\n")
+            handle.flush()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
 def component_locks(out: str | os.PathLike, components: list[str]) -> Iterator[None]:
     """Hold every component's lock for the duration of a build, or raise :class:`FolderBusy`
     naming the build (process id and host) that holds one."""
@@ -84,20 +120,11 @@ def component_locks(out: str | os.PathLike, components: list[str]) -> Iterator[N
         for name in components:
             path = _lock_path(Path(out), f"component-{name}")
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle = stack.enter_context(open(path, "a+"))
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise
-                handle.seek(0)
-                holder = handle.read().strip() or "unknown"
+                stack.enter_context(held_lock(path))
+            except LockHeld as exc:
                 raise FolderBusy(
-                    f"{out}: component {name!r} is being built by another process ({holder}); "
+                    f"{out}: component {name!r} is being built by another process ({exc.holder}); "
                     "wait for it to end, or build another component"
                 ) from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()} on {HOST}\n")
-            handle.flush()
         yield

@@ -35,6 +35,7 @@ import logging
 import math
 import re
 import shutil
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from ..pile import Pile, PileError, RowGroup, open_pile, source_label
 from ..split import SPLITS
 from .attribution import pile_license, sources_section
 from .layout import CARD, REPORT
+from .ownership import OutputFolderError, owned_output_folder
 from .shards import ROW_GROUP_TOKENS, atomic_path, write_json_atomic, write_text_atomic
 
 logger = logging.getLogger(__name__)
@@ -240,16 +242,9 @@ def _mapped(executor: Executor, task: Task, items: list, what: str, progress: bo
     return [o.result for o in outcomes]
 
 
-def _prepare_out(out: Path, params: dict) -> None:
-    """Claim ``out`` for a merged pile (refusing a folder another job or a user made), and refuse
-    one merged with other parameters."""
-    from .ownership import OutputFolderError, claim_output_folder
-
+def _check_params(out: Path, params: dict) -> None:
+    """Refuse an output folder merged with other parameters; record the parameters."""
     marker = out / MERGE_DIR / "params.json"
-    try:
-        claim_output_folder(out, OUT_KIND, earlier=(f"{MERGE_DIR}/params.json",))
-    except OutputFolderError as exc:
-        raise MergeError(str(exc)) from None
     if marker.exists():
         previous = json.loads(marker.read_text(encoding="utf-8"))
         if previous != params:
@@ -419,7 +414,18 @@ def merge_pile(
         "seed": seed,
         "shard_bytes": shard_bytes,
     }
-    _prepare_out(out, params)
+    with ExitStack() as stack:
+        try:  # the output folder is this merge's alone until it ends
+            stack.enter_context(owned_output_folder(out, OUT_KIND, earlier=(f"{MERGE_DIR}/params.json",)))
+        except OutputFolderError as exc:
+            raise MergeError(str(exc)) from None
+        _check_params(out, params)
+        return _merge_into(out, pile, params, executor, parts, progress)
+
+
+def _merge_into(out: Path, pile: Pile, params: dict, executor: Executor, parts: int, progress: bool) -> dict:
+    """The scatter and gather of every split into ``out`` (claimed and locked), then the card."""
+    seed, shard_bytes, source = params["seed"], params["shard_bytes"], pile.source
     work = out / MERGE_DIR / "work"
     if work.exists():
         shutil.rmtree(work)  # buckets of an interrupted run: cheaper to redo than to check
@@ -440,7 +446,7 @@ def merge_pile(
         logger.info("merged %s: %d rows into %d shards", split, plan.n_rows, plan.n_shards)
     shutil.rmtree(work, ignore_errors=True)
     if not any(summary.values()):
-        raise MergeError(f"--in {dataset}: the config {params['config']} holds no rows")
+        raise MergeError(f"--in {params['input']}: the config {params['config']} holds no rows")
     write_merged_card(out, pile, params, summary)
     write_json_atomic(out / MERGE_DIR / "summary.json", {"params": params, "source": source, "splits": summary})
     return summary

@@ -12,21 +12,35 @@ claims it with :func:`claim_output_folder` before it writes anything:
 ``earlier`` names files that only this kind of job writes, so that an output written before
 markers existed is still recognised as the job's own (it gets the marker then). The marker is a
 hidden file: ``neural-pile push`` never uploads hidden files.
+
+A job holds the folder for its whole run with :func:`owned_output_folder`: the claim, then the
+folder's lock (:data:`LOCK`, released by the kernel when the job dies), so a second job into
+the same folder is refused in one line while the first runs; under the lock the temporaries of
+writers that are gone (a killed earlier run) are removed.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from .shards import TEMP_MARK, write_json_atomic
+from .locks import LockHeld, held_lock
+from .shards import TEMP_MARK, remove_dead_temporaries, write_json_atomic
 
 #: Marker file recording which kind of job wrote a folder.
 MARKER = ".neural-pile-output.json"
+#: Lock file a job holds on its output folder for its whole run.
+LOCK = ".neural-pile-output.lock"
 
 
 class OutputFolderError(ValueError):
     """The output folder holds something this job did not write (the message names the folder)."""
+
+
+class OutputFolderBusy(OutputFolderError):
+    """Another live job is writing the output folder (the message names the folder and the job)."""
 
 
 def folder_kind(path: str | Path) -> str | None:
@@ -55,7 +69,9 @@ def check_output_folder(path: str | Path, kind: str, *, earlier: tuple[str, ...]
         return True
     if recorded is not None:
         raise OutputFolderError(f"{out}: holds a {recorded}, not a {kind}; choose an empty or new folder")
-    contents = sorted(p.name for p in out.iterdir() if TEMP_MARK not in p.name) if out.is_dir() else []
+    contents = (
+        sorted(p.name for p in out.iterdir() if TEMP_MARK not in p.name and p.name != LOCK) if out.is_dir() else []
+    )
     if not contents:
         return False
     if any((out / name).exists() for name in earlier):
@@ -89,3 +105,31 @@ def claim_output_folder(path: str | Path, kind: str, *, earlier: tuple[str, ...]
     if folder_kind(out) != kind:
         write_json_atomic(out / MARKER, {"kind": kind})
     return out
+
+
+@contextmanager
+def owned_output_folder(path: str | Path, kind: str, *, earlier: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Claim ``path`` as :func:`claim_output_folder` does and hold its lock until the block ends.
+
+    A foreign folder is refused before anything is written into it. Under the lock, the claim is
+    checked again (another job may have claimed the folder meanwhile) and the temporaries of
+    writers that are gone are removed.
+
+    Raises:
+        OutputFolderBusy: another live job holds the folder (names its process id and host).
+        OutputFolderError: as :func:`claim_output_folder`.
+    """
+    out = Path(path)
+    check_output_folder(out, kind, earlier=earlier)
+    out.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(held_lock(out / LOCK))
+        except LockHeld as exc:
+            raise OutputFolderBusy(
+                f"{out}: another job ({exc.holder}) is writing this {kind}; wait for it to end or choose "
+                "another folder (nothing was written)"
+            ) from None
+        claim_output_folder(out, kind, earlier=earlier)
+        remove_dead_temporaries(out)
+        yield out

@@ -1,4 +1,4 @@
-"""Atomic writes: Parquet shards and small JSON files.
+"""Atomic writes: Parquet shards, small JSON and text files, PNG figures.
 
 Everything is first written to a hidden temporary file next to its destination, flushed to
 disk, then renamed into place (``os.replace`` is atomic on POSIX). A build interrupted at any
@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..schema import ARROW_SCHEMA, rows_to_table
-from .locks import writer_tag
+from .locks import writer_is_gone, writer_tag
 
 #: Largest number of tokens put in one Parquet row group (keeps Arrow offsets far from 2**31
 #: and bounds reader memory); a row never spans row groups.
@@ -53,6 +53,15 @@ def temporary_writer(path: str | os.PathLike) -> str:
     return Path(path).name.rpartition(TEMP_MARK)[2]
 
 
+def remove_dead_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporaries under ``folder`` whose writer is gone (a dead process of this host);
+    returns them. A live writer's temporaries, and another host's, are left alone."""
+    removed = [t for t in temporary_files(folder) if writer_is_gone(temporary_writer(t))]
+    for temporary in removed:
+        temporary.unlink(missing_ok=True)
+    return removed
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path; on success rename it to ``path``, on failure remove it."""
@@ -65,6 +74,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.fchmod(handle.fileno(), OUTPUT_MODE)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # name the file the writer meant (pyarrow's errors name none)
+        if exc.errno is None or exc.filename == str(path):
+            raise
+        raise OSError(exc.errno, os.strerror(exc.errno), str(path)) from exc
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -79,6 +92,13 @@ def write_json_atomic(path: str | os.PathLike, payload: dict) -> None:
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_png_atomic(fig, path: str | os.PathLike, dpi: int) -> Path:
+    """Save a matplotlib Figure as PNG at ``dpi`` dots per inch, atomically; returns ``path``."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    return Path(path)
 
 
 def _row_batches(rows: list[dict]) -> Iterable[list[dict]]:

@@ -238,7 +238,8 @@ def _split_patterns(params: dict | None, fs, base: str, reference: PileReference
     data_dir = (params or {}).get("data_dir")
     root = f"{base}/{data_dir}" if data_dir else base
     try:
-        return get_data_patterns(_url(fs, root))
+        # split names as plain strings (datasets gives NamedSplit keys, which JSON and YAML refuse)
+        return {str(split): list(found) for split, found in get_data_patterns(_url(fs, root)).items()}
     except (DataFilesNotFoundError, FileNotFoundError):
         raise PileError(
             f"--dataset {reference.given}: no data files found (no `configs:` in {CARD} and no train/test files)"

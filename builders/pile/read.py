@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -24,8 +25,16 @@ from .reference import PileError
 logger = logging.getLogger(__name__)
 
 SOURCE = "source_dataset"
+COUNTS = "spike_counts"
+#: The type of ``spike_counts`` in every shard: neurons x time bins of uint8 counts.
+COUNTS_TYPE = pa.list_(pa.list_(pa.uint8()))
 #: New attempts of a remote read that failed with a connection error, then a PileError.
 READ_RETRIES = 3
+#: Most seconds a pile's reads go on failing, from the start of the first failed read (the
+#: filesystem's own retries and waits included, e.g. ``huggingface_hub``'s backoff of ~23 s per
+#: request): past it, the next connection error is final, so a source that keeps dropping is named
+#: within about this long plus one request's own retries.
+READ_RETRY_BUDGET_S = 20.0
 #: Footers fetched at once from a remote filesystem.
 FOOTER_THREADS = 8
 
@@ -77,6 +86,7 @@ class Pile:
     card_configs: dict = field(default_factory=dict)
     _open: dict = field(default_factory=dict, repr=False, compare=False)
     _groups: list | None = field(default=None, repr=False, compare=False)
+    _failing_since: float | None = field(default=None, repr=False, compare=False)  # first failed read (monotonic s)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -159,6 +169,8 @@ class Pile:
         table = self._retrying(
             group.path, lambda: self._cached_file(group.path).read_row_group(group.index, columns=wanted)
         )
+        if COUNTS in table.column_names:
+            _check_counts(table.column(COUNTS), group)
         if self.source_filter is not None:
             table = table.filter(pc.equal(table.column(SOURCE), self.source_filter))
             if SOURCE not in columns:
@@ -192,8 +204,11 @@ class Pile:
         return sorted(values)
 
     def _retrying(self, path: str, action):
-        """Run a read; connection errors are retried with backoff, then named in one line."""
+        """Run a read; connection errors are retried with backoff, then named in one line (after
+        :data:`READ_RETRIES` new attempts, or once the pile's reads spent
+        :data:`READ_RETRY_BUDGET_S` seconds failing)."""
         for attempt in range(READ_RETRIES + 1):
+            started = time.monotonic()
             try:
                 return action()
             except PileError:
@@ -203,14 +218,43 @@ class Pile:
             except FileNotFoundError:
                 raise PileError(f"{path}: file not found") from None
             except Exception as exc:  # connection resets, timeouts, HTTP errors of fsspec backends
-                if attempt == READ_RETRIES:
+                if self._failing_since is None:
+                    self._failing_since = started
+                failing = time.monotonic() - self._failing_since
+                if attempt == READ_RETRIES or failing >= READ_RETRY_BUDGET_S:
                     raise PileError(
-                        f"{path}: read failed after {READ_RETRIES + 1} attempts ({type(exc).__name__}: {exc})"
+                        f"{path}: read failed after {attempt + 1} attempt(s); the pile's reads have failed for "
+                        f"{failing:.0f} s ({type(exc).__name__}: {exc})"
                     ) from None
                 logger.warning("%s: %s, retrying", path, type(exc).__name__)
                 self._open.pop(path, None)
                 time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")
+
+
+def _check_counts(column: pa.ChunkedArray, group: RowGroup) -> None:
+    """Refuse, naming the file, a ``spike_counts`` column that is not ``list<list<uint8>>`` or
+    holds a null or ragged row (neurons with unequal numbers of bins): no command copies,
+    draws or counts one."""
+    if column.type != COUNTS_TYPE:
+        raise PileError(f"{group.path}: spike_counts is {column.type}, not {COUNTS_TYPE} (not a pile shard)")
+    first = 0
+    for chunk in column.chunks:
+        if chunk.null_count or chunk.values.null_count:
+            raise PileError(f"{group.path}: row group {group.index} holds a null spike_counts row or neuron")
+        outer, inner = chunk.offsets.to_numpy(), chunk.values.offsets.to_numpy()
+        lengths = np.diff(inner[outer[0] : outer[-1] + 1])
+        busy = np.flatnonzero(np.diff(outer))  # rows with neurons (reduceat needs non-empty ranges)
+        if len(busy):
+            starts = outer[busy] - outer[0]
+            ragged = np.minimum.reduceat(lengths, starts) != np.maximum.reduceat(lengths, starts)
+            if ragged.any():
+                row = first + int(busy[np.argmax(ragged)])
+                raise PileError(
+                    f"{group.path}: row {row} of row group {group.index} is ragged (its neurons have different "
+                    "numbers of time bins)"
+                )
+        first += len(chunk)
 
 
 def _column_index(parquet: pq.ParquetFile, name: str) -> int | None:
