@@ -67,6 +67,7 @@ def test_readme_blocks_run_on_the_demo_folder_and_write_only_ignored_folders(tmp
         MPLBACKEND="Agg",
         RAY_USAGE_STATS_ENABLED="0",
         DANDI_NO_ET="1",
+        HF_HUB_OFFLINE="1",  # loopback only: a name that is no local folder is not looked up on the Hub
     )
     demo = subprocess.run(["neural-pile", "demo"], cwd=folder, env=env, capture_output=True, text=True)
     assert demo.returncode == 0, demo.stderr[-3000:]
