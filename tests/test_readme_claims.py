@@ -103,3 +103,17 @@ def test_the_readme_cites_no_file_the_repository_lacks():
     generated = {c for c in local if c.startswith(("data/", "stats/", ".build/"))} | {"build_report.json"}
     missing = sorted(c for c in local - generated if c not in tracked and not any(t.endswith("/" + c) for t in tracked))
     assert "DESIGN.md" not in readme and missing == []
+
+
+def test_a_component_a_merged_pile_lacks_is_refused_naming_its_source_values(tmp_path, capsys):
+    from pile_folder import write_pile_folder
+
+    write_pile_folder(tmp_path / "pile", {"demo": (2, 1)}, seed=9)
+    assert main(["merge", "--in", str(tmp_path / "pile"), "--out", str(tmp_path / "merged")]) == 0
+    capsys.readouterr()
+    for command in (["stats", "--no-progress"], ["motifs", "--patch-size", "1", "10", "--out", str(tmp_path / "m")]):
+        assert main([*command, "--dataset", str(tmp_path / "merged"), "--config", "vbn"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.endswith("config 'vbn' matches nothing; configs: default; source_dataset values: demo"), err
+        assert "\n" not in err
+    assert not (tmp_path / "m").exists()
