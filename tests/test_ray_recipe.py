@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from builders.cli import main
 from builders.cluster import RayAddressError, dashboard_gcs_port, resolve_address
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,13 +84,14 @@ def stop_head(folder: str, env: dict) -> None:
 
 
 def test_the_readme_ray_recipe_runs_as_written_and_stops_only_its_own_head(tmp_path):
-    home = tmp_path / "home"
+    home, other_home = tmp_path / "home", tmp_path / "other_home"
     home.mkdir()
-    (home / ".ray").mkdir()
-    env = recipe_env(home)
-    subprocess.run([str(VENV / "bin" / "ray"), "get-auth-token", "--generate"], env=env, capture_output=True)
+    other_home.mkdir()
+    env, other_env = recipe_env(home), recipe_env(other_home)
+    # someone else's head, with its own token; the recipe's home has none, so its own line makes one
+    subprocess.run([str(VENV / "bin" / "ray"), "get-auth-token", "--generate"], env=other_env, capture_output=True)
     clone = fresh_clone(tmp_path)
-    other = start_other_head(env)
+    other = start_other_head(other_env)
     try:
         # The trap only cleans up if a line fails before the recipe's own `stop`.
         script = (
@@ -104,9 +104,9 @@ def test_the_readme_ray_recipe_runs_as_written_and_stops_only_its_own_head(tmp_p
         assert done.returncode == 0, output[-4000:]
         assert "Traceback" not in output
         assert "Ray head on this machine (authentication: token)" in output  # `eval` hides a failed start
-        assert head_answers(other, env), "the recipe's `stop` ended another Ray head"
+        assert head_answers(other, other_env), "the recipe's `stop` ended another Ray head"
     finally:
-        stop_head(other, env)
+        stop_head(other, other_env)
 
     import pyarrow.parquet as pq
 
@@ -125,6 +125,7 @@ def test_the_readme_ray_recipe_runs_as_written_and_stops_only_its_own_head(tmp_p
     stats = json.loads(next((pile / "stats").glob("token_stats_*.json")).read_text())
     assert stats["tokens"] == report["components"]["demo"]["tokens"]
     assert "stopped the Ray head" in output
+    assert (home / ".ray" / "auth_token").is_file()  # made by the recipe's own line
     # The recipe's head is gone: nothing uses a folder that ray_jobs/head.py made and still lists.
     assert not head_left(output)
 
@@ -167,11 +168,17 @@ def test_a_job_server_address_maps_to_the_gcs_of_the_head_on_this_machine(tmp_pa
         resolve_address("http://127.0.0.1")
 
 
-def test_an_unmapped_job_server_address_is_one_line_on_a_command(tmp_path, monkeypatch, capsys):
+def test_an_unmapped_job_server_address_is_one_line_on_a_command(tmp_path):
     from pile_folder import write_pile_folder
 
     write_pile_folder(tmp_path / "pile", {"demo": (1, 0)}, seed=3)
-    monkeypatch.setenv("RAY_ADDRESS", "http://127.0.0.1:1")  # nothing serves port 1
-    assert main(["stats", "--dataset", str(tmp_path / "pile"), "--ray", "--no-progress"]) == 2
-    err = capsys.readouterr().err.strip()
+    env = {**recipe_env(tmp_path), "RAY_ADDRESS": "http://127.0.0.1:1"}  # nothing serves port 1
+    done = subprocess.run(
+        [str(VENV / "bin" / "neural-pile"), "stats", "--dataset", str(tmp_path / "pile"), "--ray", "--no-progress"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    err = done.stderr.strip()
+    assert done.returncode == 2
     assert err.startswith("error: RAY_ADDRESS http://127.0.0.1:1: that is a job-server address") and "\n" not in err
