@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	# editable_mode=compat puts the repository on sys.path (a .pth entry) instead of an import
 	# hook, so the module neural_pile_rodent.py is found before a built dataset folder of the
 	# same name in the current directory (which would otherwise import as an empty namespace).
+	# setuptools answers compat mode with a boxed "transitional" notice on every install; the mode
+	# is chosen on purpose (above), so that one notice is silenced by its text.
+	PYTHONWARNINGS="ignore:Compat editable installs" \
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[test]" --config-settings editable_mode=compat
 	touch $(STAMP)
 

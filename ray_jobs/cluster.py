@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from builders.cluster import connect, describe_address
+from builders.cluster import RayAddressError, connect, describe_address
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +19,9 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--address",
         default=None,
-        help="Ray cluster to join ('auto' finds one started with `ray start`); default: $RAY_ADDRESS, else a new local instance",
+        help="Ray cluster to join: its GCS address HOST:6379 (a job-server URL http://HOST:8265 of a head on "
+        "this machine is mapped to it; 'auto' finds one started with `ray start`); default: $RAY_ADDRESS, "
+        "else a new local instance",
     )
     parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of a new local instance (default: all)")
     parser.add_argument(
@@ -45,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     add_cluster_arguments(parser)
     parser.add_argument("--connect", action="store_true", help="connect, print the alive nodes and CPUs, disconnect")
     args = parser.parse_args(argv)
-    print(describe_address(args.address))
+    try:
+        print(describe_address(args.address))
+    except RayAddressError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.connect:
         ray = connect_from_args(args, progress=False)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -154,17 +155,17 @@ def test_raster_figure_shows_time_in_seconds_one_colour_scale_and_its_unit():
     k = 3  # ceil(50 / 20): the same block for every panel
     summed = [blocks_by_loop(p.counts, k) for p in panels]
     nonzero = np.concatenate([b[b > 0] for b in summed])
-    vmax = max(1.0, float(np.percentile(nonzero, 99)))
+    vmax = max(1, math.ceil(np.percentile(nonzero, 99)))  # one colour per integer count 0..vmax
     for ax, _panel, blocks, (n, t, t0) in zip(axes, panels, summed, specs):
         image = ax.images[0]
         np.testing.assert_array_equal(image.get_array(), blocks)
-        assert image.get_clim() == pytest.approx((0.0, vmax))
+        assert image.get_clim() == pytest.approx((-0.5, vmax + 0.5))
         left, right, bottom, top = image.get_extent()
         assert left == pytest.approx(t0) and right == pytest.approx(t0 + -(-t // k) * k * 0.02)
         assert (bottom, top) == (n - 0.5, -0.5)
-        assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "unit"
+        assert ax.get_xlabel() == "time from the session's start (s)" and ax.get_ylabel() == "unit"
         assert f"starts at {t0:,.2f} s" in ax.get_title() and f"{n} units x {t} bins" in ax.get_title()
-    assert colour_bar_labels(fig) == ["spikes per 60 ms (3 bins of 20 ms summed)"]
+    assert [label.split("\n")[0] for label in colour_bar_labels(fig)] == ["spikes per 60 ms (3 bins of 20 ms summed)"]
     assert vmax < 40
     short = raster_figure(panels[:1], "one row", bin_size_s=0.01, max_bins=2000)
     assert len(panel_axes(short)) == 1 and colour_bar_labels(short) == ["spikes per 10 ms bin"]

@@ -77,8 +77,22 @@ def run(args: argparse.Namespace) -> int:
         head = " ".join(str(v) for v in ids[: min(24, len(ids))])
         print(f"  {head} ...  ({int(np.count_nonzero(ids == layout.separator))} separators)")
     if shown:
-        print(plot_window_tokens(shown[0], layout, tokenizer, picture))
+        first = shown[0]
+        reordered = "neuron_order" in pile.schema().names
+        print(
+            plot_window_tokens(
+                first, layout, tokenizer, picture, subject=window_subject(pile, first), reordered=reordered
+            )
+        )
     return 0
+
+
+def window_subject(pile, window: dict) -> str:
+    """The ``subject_id`` of the row a window was cut from ("" when the pile has no such column)."""
+    if "subject_id" not in pile.schema().names:
+        return ""
+    group = next(g for g in pile.row_groups() if g.path == window["path"] and g.index == window["row_group"])
+    return str(pile.read(group, ["subject_id"]).column(0)[int(window["row"])].as_py())
 
 
 def register(subparsers) -> None:

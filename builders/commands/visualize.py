@@ -34,7 +34,7 @@ def plot_motifs(table_dir: str, top: int, out_dir: str | None) -> Path:
 def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from ..analysis.figures import FIGURES_DIR, component_configs, plot_config
+    from ..analysis.figures import FIGURES_DIR, component_configs, plot_config, plot_configs
     from ..pile import open_pile
 
     check_range("--seed", args.seed, 0, MAX_SEED)
@@ -54,8 +54,10 @@ def run(args: argparse.Namespace) -> int:
     if not configs:
         print(f"error: --dataset {args.dataset}: no component found", file=sys.stderr)
         return 2
-    for config in tqdm(configs, desc="rasters", unit="config"):
-        print(plot_config(open_pile(args.dataset, config, splits), out_dir, n_examples=args.n_examples, seed=args.seed))
+    piles = [open_pile(args.dataset, config, splits) for config in configs]
+    figures = plot_configs(piles, out_dir, n_examples=args.n_examples, seed=args.seed)
+    for figure in tqdm(figures, desc="rasters", unit="config", total=len(piles)):
+        print(figure)
     return 0
 
 
@@ -63,10 +65,12 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "visualize",
         help="raster grids of random rows (PNG)",
-        description="Draw n random rows (seeded) of a pile's config as a grid of rasters: time in seconds on x (from "
-        "each row's start), units on y, grey level = spike count on one colour scale shared by every "
-        "panel. When the longest row has more than 2000 bins, all rows are summed over the same blocks "
-        "of bins for plotting (the colour bar says so). Writes raster_<config>_<split>_<n>rows_seed<seed>.png.",
+        description="Draw n random rows (seeded) of a pile's config as a grid of rasters: time in seconds from the "
+        "session's start on x (each panel begins at its row's t_start), units on y, grey level = spike count "
+        "on one discrete colour scale shared by every panel (clipped at the 99th percentile of the non-zero "
+        "counts; the colour bar says where). When the longest row has more than 2000 bins, all rows are "
+        "summed over the same blocks of bins for plotting (the colour bar says so; with --all, the same "
+        "blocks in every image). Writes raster_<config>_<split>_<n>rows_seed<seed>.png.",
     )
     add_dataset_arguments(parser, splits=["train"])
     parser.add_argument("--all", action="store_true", help="one image per component of the pile")

@@ -114,6 +114,38 @@ def _markdown_table(report: dict) -> str:
     return "\n".join([header, rule, *body])
 
 
+def license_section(license_: str, components: list[str]) -> str:
+    """The card's "License" paragraph: what its YAML ``license`` means for the rows it holds.
+
+    Args:
+        license_: the YAML ``license`` value of the card.
+        components: the ``source_dataset`` values of its rows (names outside the registry count
+            as recorded data of unknown license).
+    """
+    from ..registry import registry
+
+    known = registry()
+    synthetic = [c for c in components if c in known and known[c].archive == "synthetic"]
+    recorded = [c for c in components if c not in synthetic]
+    own = (
+        "synthetic, drawn by this package's generator from a seeded random model of spiking units: no "
+        "animal was recorded and no third-party data is in them, so they carry the package's own "
+        "license, MIT"
+    )
+    if not recorded:
+        text = f"`license: {license_}`: the rows are {own}."
+    elif license_ == "cc-by-4.0":
+        text = f"`license: {license_}`: every recording here is CC-BY-4.0; credit its authors as below."
+    else:
+        text = (
+            f"`license: {license_}`: the recordings here come under different or unrecorded licenses, "
+            "listed per component below; check each before reuse."
+        )
+    if recorded and synthetic:
+        text += f" The {', '.join(f'`{c}`' for c in synthetic)} rows are {own}."
+    return f"## License\n\n{text}\n"
+
+
 def write_card(out: Path, report: dict) -> Path:
     """(Re)write ``<out>/README.md`` for every component built in ``out``."""
     out = Path(out)
@@ -152,6 +184,7 @@ Columns: `spike_counts`, `subject_id`, `session_id`, `segment_id`, `source_datas
 `n_time_bins`, `t_start` (seconds), `unit_ids` (original unit ids), `unit_regions` (brain area per unit,
 empty where unknown).
 
+{license_section(pile_license(components), components)}
 {sources_section(components, {n: c.get("version") for n, c in report["components"].items()})}"""
     )
     path = out / CARD

@@ -48,6 +48,7 @@ from ..executor import Executor, SerialExecutor, Task
 from ..pile import Pile, PileError, RowGroup, open_pile, source_label
 from ..split import SPLITS
 from .attribution import pile_license, sources_section
+from .card import license_section
 from .layout import CARD, REPORT
 from .ownership import OutputFolderError, owned_output_folder
 from .shards import ROW_GROUP_TOKENS, atomic_path, write_json_atomic, write_text_atomic
@@ -368,6 +369,7 @@ output shard `j` of `n` holds the permuted positions `[j N / n, (j + 1) N / n)`,
 
 {table}
 
+{license_section(front["license"], sorted(components))}
 {_sources_text(pile, sorted(components))}"""
     )
     write_text_atomic(out / CARD, text)

@@ -213,11 +213,12 @@ def _choose_config(configs: dict[str, dict], config: str | None, reference: Pile
 
 
 def _check_filter(pile: Pile, reference: PileReference) -> None:
-    """A component name selects rows; anything else must be a ``source_dataset`` value of the pile
-    (read from that one small column, only for names outside the registry)."""
+    """A component name selects rows unless the footers' statistics rule out every row group; anything
+    else, or such a component, must be a ``source_dataset`` value of the pile (read from that one small
+    column only then)."""
     from builders.registry import registry
 
-    if pile.source_filter in registry():
+    if pile.source_filter in registry() and pile.row_groups():
         return
     values = pile.source_values()
     if pile.source_filter not in values:

@@ -11,43 +11,61 @@ from builders.output.shards import atomic_path
 from .tokens import TokenLayout
 
 
-def plot_window_tokens(window: dict, layout: TokenLayout, tokenizer, path: str | Path) -> Path:
-    """Left: the window's counts (neurons x 20 ms bins); right: its id grid (patch rows x time steps).
+def plot_window_tokens(
+    window: dict, layout: TokenLayout, tokenizer, path: str | Path, *, subject: str = "", reordered: bool = False
+) -> Path:
+    """Save :func:`window_tokens_figure` as a PNG at ``path``, written atomically."""
+    fig = window_tokens_figure(window, layout, tokenizer, subject=subject, reordered=reordered)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    return path
 
-    The separator column is left out of the id grid; the title gives the window's origin. PNG,
-    written atomically.
+
+def window_tokens_figure(window: dict, layout: TokenLayout, tokenizer, *, subject: str = "", reordered: bool = False):
+    """Left: the window's counts (neurons x 20 ms bins) on a discrete count scale; right: its id grid
+    (patch rows x time steps), the most frequent ids as categories.
+
+    The separator column is left out of the id grid; the title gives the window's origin (with
+    ``subject``, and whether the pile's neurons were ``reordered``).
     """
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from builders.analysis.figures import CountScale, IdCategories, integer_ticks
 
     counts = window["spike_counts"]
     tokens = layout.encode(counts, int(window["bin_mask"].sum()), tokenizer)
     steps = len(tokens) // layout.tokens_per_step
     grid = tokens.reshape(steps, layout.tokens_per_step)[:, 1:].T if steps else np.zeros((0, 0), np.int32)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    image = left.imshow(counts, aspect="auto", interpolation="nearest", cmap="Greys")
-    left.set_xlabel("time (20 ms bins)")
-    left.set_ylabel("neuron in window")
+    fig = Figure(figsize=(12, 4.4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    scale = CountScale.of([counts])
+    cmap, norm = scale.cmap_norm()
+    image = left.imshow(counts, aspect="auto", interpolation="nearest", cmap=cmap, norm=norm)
+    left.set_xlabel("time (20 ms bins from the window's start)")
+    left.set_ylabel("neuron in window (reordered)" if reordered else "neuron in window")
     left.set_title("spike counts", fontsize=9)
-    fig.colorbar(image, ax=left, shrink=0.8, label="spikes per bin")
-    ids = right.imshow(grid, aspect="auto", interpolation="nearest", cmap="viridis")
+    scale.colorbar(fig, image, left, "spikes per 20 ms bin")
+    silent = tokenizer.zero_id if tokenizer is not None else 0
+    categories = IdCategories.of(grid, names={silent: "(silent)"})
+    id_cmap, id_norm = categories.cmap_norm()
+    ids = right.imshow(categories.codes, aspect="auto", interpolation="nearest", cmap=id_cmap, norm=id_norm)
     p_n, p_t = layout.patch_size
     right.set_xlabel(f"time step ({p_t} bin{'s' if p_t > 1 else ''}; separator id {layout.separator} before each)")
     right.set_ylabel(f"patch row ({p_n} neuron{'s' if p_n > 1 else ''})")
-    right.set_title(f"token ids (vocabulary {layout.vocab_size} with the separator)", fontsize=9)
-    fig.colorbar(ids, ax=right, shrink=0.8, label="id")
+    which = f"the {categories.shown} most frequent" if len(categories.labels) > categories.shown else "every id"
+    right.set_title(f"token ids (vocabulary {layout.vocab_size} with the separator): {which} in colour", fontsize=9)
+    categories.colorbar(fig, ids, right, "id: share of this window's patches")
+    for axes in (left, right):
+        integer_ticks(axes.xaxis)
+        integer_ticks(axes.yaxis)
     first = int(window["neuron_start"])
     neurons = f"neurons {first}..{first + counts.shape[0] - 1}" if first >= 0 else "a random subset of neurons"
+    who = f" sub-{subject}" if subject else ""
     fig.suptitle(
-        f"{window['source_dataset']} / {window['session_id']} / {window['segment_id']}: {neurons}, "
-        f"bins {window['bin_start']}..{window['bin_start'] + counts.shape[1] - 1}",
+        f"{window['source_dataset']}{who} ses-{window['session_id']} {window['segment_id']}: {neurons}"
+        f"{' (reordered)' if reordered else ''}, bins {window['bin_start']}..{window['bin_start'] + counts.shape[1] - 1}",
         fontsize=10,
     )
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return fig
