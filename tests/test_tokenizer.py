@@ -242,6 +242,25 @@ def test_pickle_weights_are_refused(saved):
         MotifTokenizer.from_pretrained(saved)
 
 
+def test_weights_whose_header_length_starts_like_a_pickle_load(saved):
+    """A safetensors file's first byte is the low byte of its header length: 0x80 is a valid
+    safetensors file (seen after train-tokenizer), not a pickle."""
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    path = saved / WEIGHTS_FILE
+    arrays = load_file(str(path))
+    with safe_open(str(path), framework="numpy") as handle:
+        metadata = dict(handle.metadata() or {})
+    for pad in range(256):
+        save_file(arrays, str(path), metadata={**metadata, "pad": "x" * pad})
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    assert path.read_bytes()[:1] == b"\x80"
+    again = MotifTokenizer.from_pretrained(saved)
+    assert np.array_equal(again.vocab, arrays["vocab"])
+
+
 def test_wrong_shapes_and_mismatched_config_are_refused(saved):
     from safetensors.numpy import load_file, save_file
 

@@ -553,9 +553,13 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise ArtifactError(f"{path}: missing")
     with open(path, "rb") as fh:
-        head = fh.read(2)
-    if head[:1] == b"\x80" or head == b"PK":
-        raise ArtifactError(f"{path}: holds a pickle / zip archive, not safetensors; refusing to load it")
+        head = fh.read(9)
+    # safetensors: an 8-byte little-endian header length, then the JSON header ("{"); a pickle
+    # starts with 0x80 and a protocol byte, a zip with "PK\x03\x04" (whatever the header length's
+    # bytes happen to be, only a file without the "{" is refused here)
+    if head[8:9] != b"{":
+        what = "a pickle / zip archive" if head[:1] == b"\x80" or head[:2] == b"PK" else "no safetensors header"
+        raise ArtifactError(f"{path}: holds {what}, not safetensors; refusing to load it")
     try:
         arrays = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
