@@ -164,6 +164,8 @@ class RowSource:
                     if k == len(wanted):
                         return
                 return
+            except GeneratorExit:  # closed early (also at interpreter exit, when module globals are gone)
+                raise
             except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as err:
                 raise StreamError(f"{rg.path}: row group {rg.index} cannot be read ({err})") from None
             except StreamError:
