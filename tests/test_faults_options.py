@@ -77,7 +77,7 @@ def test_demo_refuses_other_seed_or_scale_for_recordings_it_already_wrote(tmp_pa
     [
         (["--top", "0"], ["--top", f"[1, {MAX_TOP_MOTIFS}]"]),
         (["--top", str(10**12)], ["--top", f"[1, {MAX_TOP_MOTIFS}]"]),
-        (["--patch-size", str(10**12), "10"], ["patch_size", "at most 4,096"]),
+        (["--patch-size", str(10**12), "10"], ["patch_size", "at most 65,536"]),
     ],
 )
 def test_motifs_bounds(args, words, pile, tmp_path, capsys):

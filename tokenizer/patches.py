@@ -23,8 +23,8 @@ import numpy as np
 PAD_POLICIES = ("drop", "zero")
 
 
-#: Most tokens (neurons x time bins) in one patch: a motif is a row of this many bytes.
-MAX_PATCH_TOKENS = 4096
+#: Most tokens (neurons x time bins) in one patch: a motif is a row of this many bytes (64 KiB).
+MAX_PATCH_TOKENS = 65_536
 
 
 def check_patch_size(patch_size) -> tuple[int, int]:

@@ -11,6 +11,7 @@ created file (0644 under the usual umask 022), whatever mode its writer gave the
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,10 @@ from .locks import writer_is_gone, writer_tag
 #: Largest number of tokens put in one Parquet row group (keeps Arrow offsets far from 2**31
 #: and bounds reader memory); a row never spans row groups.
 ROW_GROUP_TOKENS = 128_000_000
+
+
+#: Error numbers of a write the system refused (a full disk or quota, a read-only or forbidden place).
+WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO})
 
 
 #: Marks a temporary file name: ``.<final name>.tmp-<host>-<pid>`` (its writer).
@@ -74,8 +79,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.fchmod(handle.fileno(), OUTPUT_MODE)
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except OSError as exc:  # name the file the writer meant (pyarrow's errors name none)
-        if exc.errno is None or exc.filename == str(path):
+    except OSError as exc:  # a failed write names the file meant (pyarrow's errors name none)
+        if exc.errno not in WRITE_ERRORS or exc.filename == str(path):
             raise
         raise OSError(exc.errno, os.strerror(exc.errno), str(path)) from exc
     finally:
