@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.output.shards import atomic_path
+from builders.output.shards import write_png_atomic
 
 from .tokens import TokenLayout
 
@@ -16,11 +16,8 @@ def plot_window_tokens(
 ) -> Path:
     """Save :func:`window_tokens_figure` as a PNG at ``path``, written atomically."""
     fig = window_tokens_figure(window, layout, tokenizer, subject=subject, reordered=reordered)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    return path
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_png_atomic(fig, path, 110)
 
 
 def window_tokens_figure(window: dict, layout: TokenLayout, tokenizer, *, subject: str = "", reordered: bool = False):
