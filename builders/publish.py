@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -164,21 +163,6 @@ def _upload(api, plan: UploadPlan, repo_id: str) -> None:
         repo_type=plan.repo_type,
         operations=[CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(plan.folder / f)) for f in plan.files],
         commit_message=message,
-    )
-
-
-def announce(plan: UploadPlan, repo_id: str) -> None:
-    """One line on stderr: what is about to be sent, and how to resume it."""
-    resume = (
-        "; if it stops, run the same command again: what is on the Hub already is not sent twice"
-        if plan.repo_type == "dataset"
-        else " in one commit"
-    )
-    print(
-        f"pushing {len(plan.files)} file(s), {plan.total_bytes / 1e9:.2f} GB, of {plan.folder} to the "
-        f"{plan.repo_type} repo {repo_id}{resume}",
-        file=sys.stderr,
-        flush=True,
     )
 
 

@@ -6,8 +6,23 @@ import argparse
 import sys
 
 
+def announce(plan, repo_id: str) -> None:
+    """One line on stderr: what is about to be sent, and how to resume it."""
+    resume = (
+        "; if it stops, run the same command again: what is on the Hub already is not sent twice"
+        if plan.repo_type == "dataset"
+        else " in one commit"
+    )
+    print(
+        f"pushing {len(plan.files)} file(s), {plan.total_bytes / 1e9:.2f} GB, of {plan.folder} to the "
+        f"{plan.repo_type} repo {repo_id}{resume}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def run(args: argparse.Namespace, api=None) -> int:
-    from ..publish import PushError, announce, push_folder
+    from ..publish import PushError, push_folder
 
     try:
         plan = push_folder(
