@@ -15,9 +15,9 @@ loading scripts since datasets 4, so the class is used directly)::
 
 :class:`NeuralPileRodent` is a ``datasets.GeneratorBasedBuilder`` with one config per component,
 ``all`` (default: every real component) and ``demo`` (synthetic). It runs the same build as
-``neural-pile build`` (:func:`builders.pipeline.build`) into a folder of its cache, then yields
+``neural-pile build`` (:func:`builders.build.pipeline.build`) into a folder of its cache, then yields
 that folder's shard rows as examples: the split needs every session's tokens, known only once
-the sessions are read (:mod:`builders.split`), so it is decided there exactly as for the CLI and
+the sessions are read (:mod:`builders.spec.split`), so it is decided there exactly as for the CLI and
 the Ray jobs. A split with no rows (a component too small, or one whose sessions all went
 to ``train``) is not produced: ``as_dataset()`` returns the splits that hold rows.
 """
@@ -33,16 +33,16 @@ from pathlib import Path
 import datasets
 
 from builders import __version__
-from builders.binning import BIN_SIZE, MAX_TOKENS, bin_spikes, split_segments
-from builders.registry import pile_components, registry
-from builders.schema import (
+from builders.spec.binning import BIN_SIZE, MAX_TOKENS, bin_spikes, split_segments
+from builders.spec.registry import pile_components, registry
+from builders.spec.schema import (
     ARROW_SCHEMA,
     FEATURES,
     iter_spike_counts,
     spike_counts_array,
     table_spike_counts,
 )
-from builders.split import SPLITS, TEST_FRACTION
+from builders.spec.split import SPLITS, TEST_FRACTION
 from builders.streams import PUBLIC as STREAM_NAMES
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def _source_digest() -> str:
     """Digest of the code that makes rows, so a changed reader or binning rebuilds the cache."""
     root = Path(__file__).resolve().parent / "builders"
     digest = hashlib.sha256(__version__.encode())
-    for path in sorted(root.rglob("*.py")) + sorted(root.glob("facts/*")):
+    for path in sorted(root.rglob("*.py")) + sorted(root.glob("spec/facts/*")):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -141,7 +141,7 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
     """Builds rows of 20 ms uint8 spike counts from the rodent recordings (see module doc).
 
     A ``datasets.GeneratorBasedBuilder``: :meth:`_split_generators` runs the sessions through
-    :func:`builders.pipeline.build` (rows made by :func:`builders.rows.session_to_rows`, the CLI's
+    :func:`builders.build.pipeline.build` (rows made by :func:`builders.build.rows.session_to_rows`, the CLI's
     path) into a folder of the cache, and :meth:`_generate_examples` yields the rows of that
     folder's Parquet shards one by one, ``spike_counts`` as a uint8 ``(n_neurons, n_time_bins)``
     array viewing the shard's Arrow memory (never a Python list of counts).
@@ -150,7 +150,7 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
     list of its ``n_neurons`` 1-D row views, each copied into Arrow by pyarrow's numpy path: no
     Python object per count. (``Sequence(Sequence(Value("uint8")))`` is the same feature since
     datasets 4.) It converts whole 2-D arrays only when no features are declared, and that is no
-    faster (``benchmarks/bench_builder.py``), so :data:`builders.schema.FEATURES` stay declared.
+    faster (``benchmarks/bench_builder.py``), so :data:`builders.spec.schema.FEATURES` stay declared.
 
     ``download_and_prepare(num_proc=N)`` builds the sessions in ``N`` processes that start the way
     ``datasets`` starts its own ``num_proc`` workers (``multiprocess``'s start method: ``fork`` on
@@ -205,9 +205,9 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager):
         from concurrent.futures.process import BrokenProcessPool
 
-        from builders.executor import make_executor
-        from builders.output.layout import shard_files, split_has_rows
-        from builders.pipeline import BuildOptions, build, failures
+        from builders.build.pipeline import BuildOptions, build, failures
+        from builders.runtime.executor import make_executor
+        from builders.storage.layout import shard_files, split_has_rows
 
         config = self.config
         if not config.components:
@@ -270,13 +270,13 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
 
 def _rows_per_write(files: list[str]) -> int:
     """Rows ``datasets`` buffers before each Arrow write: as many of the shards' largest row as
-    fit in one shard row group (:data:`~builders.output.shards.ROW_GROUP_TOKENS` tokens), at most
+    fit in one shard row group (:data:`~builders.storage.shards.ROW_GROUP_TOKENS` tokens), at most
     its default of 1000. Per-write costs dominate short rows; memory, long ones."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from builders.output.shards import ROW_GROUP_TOKENS
+    from builders.storage.shards import ROW_GROUP_TOKENS
 
     largest = 1
     for path in files:

@@ -23,11 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from builders import bin_spikes, spike_counts_array  # noqa: E402
-from builders.synthetic import write_nwb_session  # noqa: E402
-from builders.synthetic_population import simulate_population  # noqa: E402
+from builders.spec.binning import bin_spikes  # noqa: E402
+from builders.spec.schema import spike_counts_array  # noqa: E402
+from builders.synthetic.population import simulate_population  # noqa: E402
+from builders.synthetic.recordings import write_nwb_session  # noqa: E402
 
 
 def best_of(fn, repeat: int) -> float:
@@ -69,7 +68,7 @@ def reference_build(data_dir: Path, out: Path) -> int:
     import datasets
     from pynwb import NWBHDF5IO
 
-    from builders.binning import split_segments
+    from builders.spec.binning import split_segments
 
     paths = sorted(data_dir.rglob("*.nwb"))
 
@@ -96,7 +95,7 @@ def reference_build(data_dir: Path, out: Path) -> int:
 
 
 def bench_build(tmp: Path, n_sessions: int, n_units: int, duration_s: float) -> dict:
-    from builders.pipeline import BuildOptions, build
+    from builders.build.pipeline import BuildOptions, build
 
     data = tmp / "data"
     for i in range(n_sessions):
@@ -130,7 +129,7 @@ def bench_build(tmp: Path, n_sessions: int, n_units: int, duration_s: float) -> 
 def bench_row_loading(tmp: Path, n_units: int, n_bins: int, repeat: int) -> dict:
     import datasets
 
-    from builders.output.shards import write_rows_atomic
+    from builders.storage.shards import write_rows_atomic
 
     rng = np.random.default_rng(0)
     counts = (rng.random((n_units, n_bins)) < 0.06).astype(np.uint8)

@@ -36,17 +36,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 import datasets  # noqa: E402
+import numpy as np
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from datasets.builder import Key  # noqa: E402
 
-from builders.output.shards import write_rows_atomic  # noqa: E402
-from builders.schema import ARROW_SCHEMA, FEATURES  # noqa: E402
+from builders.spec.schema import ARROW_SCHEMA, FEATURES  # noqa: E402
+from builders.storage.shards import write_rows_atomic  # noqa: E402
 from neural_pile_rodent import NeuralPileRodent  # noqa: E402
 
 #: (label, rows, neurons, bins, rows per shard) of each input at full size.
@@ -177,7 +174,7 @@ def bench_counts_encoding(n_rows: int, n_neurons: int, n_bins: int, repeat: int)
     from datasets.arrow_writer import OptimizedTypedSequence
     from datasets.features.features import list_of_np_array_to_pyarrow_listarray
 
-    from builders.schema import counts_column
+    from builders.spec.schema import counts_column
 
     rng = np.random.default_rng(1)
     arrays = [(rng.random((n_neurons, n_bins)) < 0.06).astype(np.uint8) for _ in range(n_rows)]

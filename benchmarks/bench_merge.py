@@ -21,10 +21,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from builders.output.card import card_yaml  # noqa: E402
-from builders.output.shards import write_json_atomic, write_rows_atomic, write_text_atomic  # noqa: E402
+from builders.storage.card import card_yaml  # noqa: E402
+from builders.storage.shards import write_json_atomic, write_rows_atomic, write_text_atomic  # noqa: E402
 
 COMPONENTS = ("vbn", "ibl", "shield")
 
@@ -80,13 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     tokens = write_pile(work / "pile")
     size = sum(p.stat().st_size for p in (work / "pile").rglob("*.parquet"))
     print(f"pile: {tokens:,} tokens, {size / 1e6:.1f} MB of Parquet")
-    base, _ = child_peak_mb("import builders.output.merge, builders.cli")
+    base, _ = child_peak_mb("import builders.jobs.merge, builders.cli.main")
     print(f"imports only: peak RSS {base:.0f} MB")
     runs = []
     for shard_bytes in (size // 4, size * 2):
         out = work / f"merged_{shard_bytes}"
         code = (
-            "from builders.output.merge import merge_pile; "
+            "from builders.jobs.merge import merge_pile; "
             f"s = merge_pile({str(work / 'pile')!r}, {str(out)!r}, shard_bytes={shard_bytes}); "
             "print(len(s['train']), 'train shard(s)')"
         )

@@ -7,7 +7,7 @@ zero tokens), one core each:
 * ``MotifTokenizer.encode`` vs a per-patch dictionary lookup of the patch's bytes (a cosine
   search over the prepared vocabulary for a patch missing from the dictionary), both giving the
   same ids, on training rows (every motif known) and on held-out rows (some never seen);
-* counting on the Ray executor (``builders.executor.RayExecutor``, one file per item) with 1 vs 2 actors.
+* counting on the Ray executor (``builders.runtime.executor.RayExecutor``, one file per item) with 1 vs 2 actors.
 
     neural-pile demo                        # once: builds ./neural_pile_rodent with the demo config
     python benchmarks/bench_motifs.py [--dataset neural_pile_rodent] [--reference-tokens 4000000]
@@ -30,8 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from builders.pile import PileError, open_pile  # noqa: E402
 from tokenizer.motif_tokenizer import MotifTokenizer  # noqa: E402
 from tokenizer.motifs import count_motifs  # noqa: E402
@@ -39,7 +37,7 @@ from tokenizer.motifs import count_motifs  # noqa: E402
 
 def demo_rows(dataset: Path, config: str):
     """Every row of the config (both splits) as arrays, and the opened pile."""
-    from builders.schema import table_spike_counts
+    from builders.spec.schema import table_spike_counts
 
     try:
         pile = open_pile(dataset, config, None)
@@ -182,8 +180,8 @@ def bench_encode(rows, patch_size, budget, vocab_size) -> list[dict]:
 def bench_ray(pile, patch_size, repeats: int, copies: int) -> dict:
     """1 vs 2 counting actors over ``copies`` passes of the files (the demo alone is counted in a
     fraction of a second, less than the actors' start-up)."""
-    from builders.cluster import connect
-    from builders.executor import RayExecutor
+    from builders.runtime.cluster import connect
+    from builders.runtime.executor import RayExecutor
     from tokenizer.motif_counting import MotifCountTask, file_items
 
     items = file_items([pile]) * copies

@@ -40,11 +40,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE.parent / "tests"))  # the Hub stand-in and the pile writer live with the tests
 
-from hub_standin import HubStandIn, client_environment, hub_clients  # noqa: E402
-from reference_pile import write_reference_pile  # noqa: E402
+from tests.support.hub_standin import HubStandIn, client_environment, hub_clients  # noqa: E402
+from tests.support.reference_pile import write_reference_pile  # noqa: E402
 
 REPO = "bench/neural-pile-rodent"
 MB = 1e6
@@ -88,9 +86,9 @@ def disk_bytes(folder: Path) -> int:
 
 
 def count_with_stats(repo: str) -> np.ndarray:
-    from builders.analysis.stats import dataset_stats
-    from builders.executor import SerialExecutor
+    from builders.jobs.stats import dataset_stats
     from builders.pile import open_pile
+    from builders.runtime.executor import SerialExecutor
 
     pile = open_pile(repo, None, ("train", "test"))
     return np.asarray(dataset_stats(pile, executor=SerialExecutor(), progress=False)["counts"], dtype=np.int64)

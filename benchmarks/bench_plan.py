@@ -26,16 +26,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE.parent / "tests"))  # the loopback servers live with the tests
 
-from archive_listings import VBN_FILES, vbn_entries, write_units_root  # noqa: E402
-
-from builders.output.shards import write_json_atomic  # noqa: E402
-from builders.registry import get_component  # noqa: E402
-from builders.sources import select_component  # noqa: E402
-
-from loopback import DandiStandIn, FileServer  # noqa: E402
+from builders.archives import select_component  # noqa: E402
+from builders.spec.registry import get_component  # noqa: E402
+from builders.storage.shards import write_json_atomic  # noqa: E402
+from tests.support.archive_listings import VBN_FILES, vbn_entries, write_units_root  # noqa: E402
+from tests.support.loopback import DandiStandIn, FileServer  # noqa: E402
 
 
 def timed_plan(dandi: DandiStandIn, files: FileServer) -> dict:

@@ -18,15 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from builders.executor import RayExecutor  # noqa: E402
-from builders.pipeline import BuildOptions, build  # noqa: E402
-from builders.synthetic import write_nwb_session  # noqa: E402
+from builders.build.pipeline import BuildOptions, build  # noqa: E402
+from builders.runtime.executor import RayExecutor  # noqa: E402
+from builders.synthetic.recordings import write_nwb_session  # noqa: E402
 
 
 def _import_builders(_: int) -> int:
-    import builders.pipeline  # noqa: F401
+    import builders.build.pipeline  # noqa: F401
 
     return os.getpid()
 
@@ -47,7 +45,7 @@ def timed_build(data: Path, out: Path, workers: int) -> dict:
     executor = RayExecutor(num_workers=workers)
     options = BuildOptions(out=str(out), data_dir=str(data))
     # start Ray before the clock: its start-up is not build throughput
-    from builders.cluster import connect
+    from builders.runtime.cluster import connect
 
     connect(None, num_cpus=workers, object_store_mb=512, progress=False)
     _warm_up(workers)

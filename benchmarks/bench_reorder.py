@@ -26,9 +26,9 @@ import numpy as np
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import pdist
 
-from builders.analysis.reorder import adjacent_cosine_distance, reorder_neurons
-from builders.binning import MAX_TOKENS
-from builders.synthetic_population import simulate_population
+from builders.jobs.reorder import adjacent_cosine_distance, reorder_neurons
+from builders.spec.binning import MAX_TOKENS
+from builders.synthetic.population import simulate_population
 
 BIN_S = 0.02
 

@@ -26,17 +26,15 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))  # the loopback servers live with the tests
 
 os.environ.setdefault("DANDI_NO_ET", "1")
 
+from builders.archives.http import FetchStats, open_remote  # noqa: E402
+from builders.archives.sessions import Asset  # noqa: E402
 from builders.readers.nwb_units import read_nwb_units  # noqa: E402
-from builders.sessions import Asset  # noqa: E402
-from builders.sources.http import FetchStats, open_remote  # noqa: E402
-from builders.synthetic import write_nwb_session  # noqa: E402
-
-from loopback import DandiStandIn, FileServer  # noqa: E402
-from nwb_sizes import spike_data_bytes  # noqa: E402
+from builders.synthetic.recordings import write_nwb_session  # noqa: E402
+from tests.support.loopback import DandiStandIn, FileServer  # noqa: E402
+from tests.support.nwb_sizes import spike_data_bytes  # noqa: E402
 
 MB = 1e6
 BLOCK_SIZES = (16 * 1024, 64 * 1024, 256 * 1024)

@@ -30,7 +30,7 @@ pile of ``--sessions`` one-shard sessions and the same rows merged into one shuf
 * peak RSS of one stream (a fresh process, ``ru_maxrss`` minus the same process before the
   stream opens) on the merged pile, for ``open_pieces`` 32 and 1.
 
-The pile is simulated (``builders.synthetic_population``: lognormal rates, shared slow
+The pile is simulated (``builders.synthetic.population``: lognormal rates, shared slow
 fluctuations, > 90% empty bins), 300-600 units per session, written with the build's own shard
 writer into a temporary folder.
 """
@@ -58,13 +58,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from builders.binning import bin_spikes, split_segments  # noqa: E402
-from builders.output.card import card_yaml  # noqa: E402
-from builders.output.layout import shard_path  # noqa: E402
-from builders.output.shards import write_json_atomic, write_rows_atomic, write_text_atomic  # noqa: E402
-from builders.synthetic_population import simulate_population  # noqa: E402
+from builders.spec.binning import bin_spikes, split_segments  # noqa: E402
+from builders.storage.card import card_yaml  # noqa: E402
+from builders.storage.layout import shard_path  # noqa: E402
+from builders.storage.shards import write_json_atomic, write_rows_atomic, write_text_atomic  # noqa: E402
+from builders.synthetic.population import simulate_population  # noqa: E402
 
 SEQ_LEN, N_NEURONS, PATCH, VOCAB = 8192, 256, (1, 15), 32_000
 
@@ -103,7 +102,7 @@ def make_pile(folder: Path, n_sessions: int, minutes: float, seed: int = 0) -> d
 
 def split_rows(folder: Path, split: str) -> list[np.ndarray]:
     from builders.pile import open_pile
-    from builders.schema import table_spike_counts
+    from builders.spec.schema import table_spike_counts
 
     pile = open_pile(str(folder), splits=(split,))
     return [np.array(a) for _, t in pile.iter_tables() for a in table_spike_counts(t)]
@@ -208,7 +207,7 @@ def throughput(make, budget_s: float) -> dict:
 def read_vs_encode(folder: Path, tok_dir: Path) -> dict:
     """Inside the stream: reading row groups (uint8 views) vs encoding windows, spike tokens per CPU second."""
     from builders.pile import open_pile
-    from builders.schema import table_spike_counts
+    from builders.spec.schema import table_spike_counts
     from neural_pile_rodent import MotifTokenizer, window_stream
 
     pile = open_pile(str(folder))
@@ -235,7 +234,6 @@ def read_vs_encode(folder: Path, tok_dir: Path) -> dict:
 FRESH = textwrap.dedent("""
     import json, os, sys, time
     started = time.perf_counter()
-    sys.path.insert(0, {root!r})
     {source}
     it = {fn}({folder!r}, {tok!r}, {seq_len}, {n_neurons}, {cache!r})
     first = next(iter(it))
@@ -255,7 +253,6 @@ def fresh_process(fn: str, source: str, folder: Path, tok_dir: Path, work: Path)
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     code = FRESH.format(
-        root=str(ROOT),
         source=source.replace("\n", "\n    ").strip(),
         fn=fn,
         folder=str(folder),
@@ -269,7 +266,6 @@ def fresh_process(fn: str, source: str, folder: Path, tok_dir: Path, work: Path)
         HF_HOME=str(home),
         HF_DATASETS_CACHE=str(home / "datasets"),
         HF_HUB_OFFLINE="1",
-        PYTHONPATH=str(ROOT),
     )
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True)
@@ -306,7 +302,7 @@ def arrow_loop(files, cache_dir):
     """The nearest user loop: datasets' Arrow batches, zero-copy uint8 views, windows cut per row."""
     from datasets import Dataset
 
-    from builders.schema import table_spike_counts
+    from builders.spec.schema import table_spike_counts
 
     ds = Dataset.from_parquet([str(f) for f in files], cache_dir=cache_dir).with_format("arrow")
     rng = np.random.default_rng(0)
@@ -356,7 +352,7 @@ def windows_rate(make, budget_s: float) -> dict:
 
 def distinct_sessions(folder, budget_items: int = 32 * 30) -> dict:
     from builders.pile import open_pile
-    from builders.schema import table_spike_counts
+    from builders.spec.schema import table_spike_counts
     from builders.streams import window_stream
 
     pile = open_pile(str(folder))
@@ -382,9 +378,7 @@ def distinct_sessions(folder, budget_items: int = 32 * 30) -> dict:
 
 
 PEAK = """
-import sys
 from itertools import islice
-sys.path.insert(0, {root!r})
 from builders.streams import window_stream, token_stream
 
 def hwm():  # peak resident set of this process (ru_maxrss would carry the parent's across exec)
@@ -399,7 +393,7 @@ print(before, hwm())
 
 
 def peak_rss(folder: Path, k: int) -> dict:
-    code = PEAK.format(root=str(ROOT), folder=str(folder), k=k)
+    code = PEAK.format(folder=str(folder), k=k)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     before, after = int(out[0]), int(out[1])
     return {"rss_before_bytes": before, "peak_rss_bytes": after, "stream_bytes": after - before}

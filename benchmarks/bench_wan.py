@@ -2,7 +2,7 @@
 
 The loopback DANDI stand-in and file server add a time to first byte to every request and cap
 each connection's bandwidth (default 30 ms and 50 MB/s). For each spike layout
-(:data:`builders.synthetic.SPIKE_LAYOUTS`) one synthetic session is read:
+(:data:`builders.synthetic.recordings.SPIKE_LAYOUTS`) one synthetic session is read:
 
 - from a local copy (the CPU cost: HDF5 decoding),
 - streamed the way the build streams (download URL -> redirect -> range requests), and
@@ -32,29 +32,27 @@ from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))  # the loopback servers live with the tests
 
 os.environ.setdefault("DANDI_NO_ET", "1")
 
-from builders.binning import BIN_SIZE, bin_flat  # noqa: E402
-from builders.executor import make_executor  # noqa: E402
-from builders.pipeline import BuildOptions, SessionJob, run_jobs  # noqa: E402
+from builders.archives import list_sessions  # noqa: E402
+from builders.archives.http import FetchStats, open_remote  # noqa: E402
+from builders.archives.sessions import Asset  # noqa: E402
+from builders.build.pipeline import BuildOptions, SessionJob, run_jobs  # noqa: E402
 from builders.readers.nwb_units import read_nwb_units  # noqa: E402
-from builders.registry import get_component, pile_components  # noqa: E402
-from builders.sessions import Asset  # noqa: E402
-from builders.sources import list_sessions  # noqa: E402
-from builders.sources.http import FetchStats, open_remote  # noqa: E402
-from builders.synthetic import SPIKE_LAYOUTS, write_nwb_session  # noqa: E402
-
-from loopback import DandiStandIn, FileServer  # noqa: E402
-from nwb_sizes import spike_data_bytes  # noqa: E402
+from builders.runtime.executor import make_executor  # noqa: E402
+from builders.spec.binning import BIN_SIZE, bin_flat  # noqa: E402
+from builders.spec.registry import get_component, pile_components  # noqa: E402
+from builders.synthetic.recordings import SPIKE_LAYOUTS, write_nwb_session  # noqa: E402
+from tests.support.loopback import DandiStandIn, FileServer  # noqa: E402
+from tests.support.nwb_sizes import spike_data_bytes  # noqa: E402
 
 MB = 1e6
 DANDISET = "000021"  # the vcn component's dandiset, served by the stand-in
 GOAL_ROUND_TRIPS = 10
 GOAL_FACTOR = 1.3
 #: Projection of the whole pile: workers, the shared link to the archive's storage (bytes/s),
-#: and the parallel connections of one worker (builders.sources.rangefile.DEFAULT_PARALLEL_REQUESTS).
+#: and the parallel connections of one worker (builders.archives.rangefile.DEFAULT_PARALLEL_REQUESTS).
 PROJECT_WORKERS = (1, 8, 64)
 LINK_BYTES_PER_S = 1.25e9  # 10 Gb/s
 
@@ -203,7 +201,7 @@ def project_pile(layouts: list[dict], build: dict, args) -> dict:
     connections, or its share of the link); CPU per token: the local-copy build. With fetching
     ahead a worker's time is the larger of the two, without it their sum.
     """
-    from builders.sources.rangefile import DEFAULT_PARALLEL_REQUESTS
+    from builders.archives.rangefile import DEFAULT_PARALLEL_REQUESTS
 
     components = pile_components()
     sessions = sum(c.sessions for c in components)

@@ -19,10 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from builders.pile import PileError, open_pile  # noqa: E402
-from builders.schema import table_spike_counts  # noqa: E402
+from builders.spec.schema import table_spike_counts  # noqa: E402
 from tokenizer.motif_counting import count_pile_motifs  # noqa: E402
 from tokenizer.motif_tokenizer import MotifTokenizer  # noqa: E402
 

@@ -23,10 +23,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
 
-from builders.output.shards import write_text_atomic  # noqa: E402
-from builders.sources.rangefile import DEFAULT_BLOCK_SIZE  # noqa: E402
+from builders.archives.rangefile import DEFAULT_BLOCK_SIZE  # noqa: E402
+from builders.storage.shards import write_text_atomic  # noqa: E402
 
 START = "<!-- benchmarks:start -->"
 END = "<!-- benchmarks:end -->"

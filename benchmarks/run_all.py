@@ -21,9 +21,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
 
-from builders.output.shards import write_json_atomic  # noqa: E402
+from builders.storage.shards import write_json_atomic  # noqa: E402
 
 RESULTS = HERE / "results"
 

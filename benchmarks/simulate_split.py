@@ -1,7 +1,7 @@
 """The train/test split rules over the registry: which components get test data, and how much.
 
 Compares the version-1 rule (a session is ``test`` iff its own hash score is below 1%) with the
-version-2 rule of :mod:`builders.split` (nearest token prefix in hash order for components of at
+version-2 rule of :mod:`builders.spec.split` (nearest token prefix in hash order for components of at
 least 100 published sessions, the last 1% of every session's bins otherwise).
 
 Inputs: the registry's published session counts and tokens per component, the real VBN session
@@ -27,22 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from builders.output.shards import write_json_atomic
-from builders.registry import get_component, pile_components
-from builders.sessions import Asset, group_sessions
-from builders.split import (
+from builders.archives.sessions import Asset, group_sessions
+from builders.spec.registry import get_component, pile_components
+from builders.spec.split import (
     SESSION_RULE,
     TEST_FRACTION,
     assign_sessions,
     assign_split_by_score,
     component_rule,
 )
+from builders.storage.shards import write_json_atomic
 
 
 def _facts(name: str) -> str:
-    return resources.files("builders").joinpath("facts", name).read_text(encoding="utf-8")
+    return resources.files("builders.spec").joinpath("facts", name).read_text(encoding="utf-8")
 
 
 def real_session_keys() -> dict[str, list[tuple[str, str, float]]]:

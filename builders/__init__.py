@@ -1,33 +1,17 @@
-"""Building the rodent neural pile: registry, listing, readers, binning, rows, output."""
+"""The rodent neural pile as a package, one sub-package per layer (each imports only those below it):
 
-from .binning import BIN_SIZE, MAX_TOKENS, BinStats, bin_spikes, counts_from_rates, split_segments
-from .registry import Component, get_component, pile_components, registry
-from .rows import SessionResult, SessionSkipped, session_to_rows
-from .schema import FEATURES, iter_spike_counts, spike_counts_array, table_spike_counts
-from .sessions import Asset, Session
-from .split import assign_sessions
+- :mod:`builders.cli`: the ``neural-pile`` command line;
+- :mod:`builders.jobs`, :mod:`builders.hub`, :mod:`builders.synthetic`: dataset-wide jobs on
+  built piles, publishing to the Hub, synthetic recordings;
+- :mod:`builders.streams`: training streams over a pile;
+- :mod:`builders.pile` (opening built piles) and :mod:`builders.build` (building them);
+- :mod:`builders.readers`: one reader per file kind, with the byte ranges it prefetches;
+- :mod:`builders.archives`: listing and opening DANDI, figshare and local files;
+- :mod:`builders.storage` and :mod:`builders.runtime`: atomic writes, locks and cards; the executor;
+- :mod:`builders.spec`: the components, the row features, the binning and split rules;
+- :mod:`builders.errors`: the project's one base error class.
+
+The layers are checked by the import-linter contract in ``pyproject.toml``.
+"""
 
 __version__ = "0.1.0"
-
-__all__ = [
-    "BIN_SIZE",
-    "MAX_TOKENS",
-    "Asset",
-    "BinStats",
-    "Component",
-    "FEATURES",
-    "Session",
-    "SessionResult",
-    "SessionSkipped",
-    "assign_sessions",
-    "bin_spikes",
-    "counts_from_rates",
-    "get_component",
-    "iter_spike_counts",
-    "pile_components",
-    "registry",
-    "session_to_rows",
-    "spike_counts_array",
-    "split_segments",
-    "table_spike_counts",
-]

@@ -4,7 +4,7 @@
         --out /mnt/shared/neural_pile_rodent
 
 Same options and output as the local command; ``--ray`` is implied. Every actor runs
-:func:`builders.pipeline.process_session`, the same unit of work as the local build, so the rows
+:func:`builders.build.pipeline.process_session`, the same unit of work as the local build, so the rows
 are identical; shards and markers are written atomically, so a lost node or a killed driver loses
 at most the sessions in flight, and a rerun resumes. A failed session's batch is tried
 ``--max-retries`` more times, then reported. --out (and --data-dir, --cache-dir) must be absolute

@@ -1,4 +1,4 @@
-"""Which Ray cluster the jobs would use (:mod:`builders.cluster` resolves it).
+"""Which Ray cluster the jobs would use (:mod:`builders.runtime.cluster` resolves it).
 
 Run as a script, it says which address a job would use, and with ``--connect`` joins it and
 lists the cluster's nodes and CPUs::
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from builders.cluster import RayAddressError, connect, describe_address
+from builders.runtime.cluster import RayAddressError, connect, describe_address
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:

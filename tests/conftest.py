@@ -1,8 +1,8 @@
 """Session-wide synthetic recordings shared by the test files (each written once, small).
 
-Fixtures returning a :class:`builders.synthetic.SyntheticSession` carry the ground truth the
+Fixtures returning a :class:`builders.synthetic.recordings.SyntheticSession` carry the ground truth the
 writer used; the ``*_dir`` fixtures are folders laid out as the archive leaves them, ready for
-``builders.sources.list_sessions(component, data_dir=...)``.
+``builders.archives.list_sessions(component, data_dir=...)``.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import sys
 
 import pytest
 
-from builders.synthetic import (
+from builders.synthetic.recordings import (
     write_demo_recordings,
     write_firing_rate_session,
     write_mat_subject,
     write_nwb_session,
     write_probe_split_session,
 )
-from builders.synthetic_bad import (
+from tests.support.bad_recordings import (
     write_inconsistent_index,
     write_not_hdf5,
     write_nwb_without_units,
@@ -28,11 +28,12 @@ from builders.synthetic_bad import (
     write_units_without_spike_times,
     write_unsorted_nan_session,
 )
-
-#: Duration factor for the demo in tests: the whole demo is ~350k tokens and writes in ~1 s.
-DEMO_TEST_SCALE = 0.02
-#: A chunk limit below the longest test-scale demo session (M02 ses-1: 250 units x 2700 bins).
-DEMO_TEST_MAX_TOKENS = 200_000
+from tests.support.constants import (
+    DEMO_TEST_SCALE,
+    HUB_PILE_COMPONENTS,
+    PACKAGE_REPO,
+    REFERENCE_REPO,
+)
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +174,7 @@ def unsorted_nan_file(tmp_path_factory):
 @pytest.fixture(scope="session")
 def ray_head():
     """One loopback ``ray start --head`` shared by every ``ray job submit`` test, ended afterwards."""
-    from ray_head import loopback_ray_head
+    from tests.support.ray_head import loopback_ray_head
 
     with loopback_ray_head() as head:
         yield head
@@ -186,7 +187,7 @@ def local_ray():
 
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     saved = os.environ.pop("RAY_ADDRESS", None)
-    from builders.cluster import connect
+    from builders.runtime.cluster import connect
 
     ray = connect(None, num_cpus=2, object_store_mb=512, progress=False)
     yield ray
@@ -195,14 +196,7 @@ def local_ray():
         os.environ["RAY_ADDRESS"] = saved
 
 
-# -- the Hub stand-in (tests/hub_standin.py) ----------------------------------------------
-
-#: Components of the reference-layout and package-layout test piles: (train, test) sessions;
-#: ``v2h`` has no test session, as a small component may not.
-HUB_PILE_COMPONENTS = {"demo": (3, 1), "v2h": (2, 0), "vbn": (3, 2)}
-#: The repo ids the ``*_repo`` fixtures serve.
-REFERENCE_REPO = "loopback/neural-pile-rodent"
-PACKAGE_REPO = "loopback/neural-pile-rodent-built"
+# -- the Hub stand-in (tests/support/hub_standin.py) ----------------------------------------------
 
 
 @pytest.fixture
@@ -211,7 +205,7 @@ def hub(tmp_path):
     it (``HF_ENDPOINT``, telemetry off, short ETag timeout) and every cache under
     ``tmp_path / "hf_home"``; restored afterwards. Child processes get the same settings from
     ``os.environ`` while the test runs."""
-    from hub_standin import HubStandIn, hub_clients
+    from tests.support.hub_standin import HubStandIn, hub_clients
 
     with HubStandIn() as standin, hub_clients(standin.url, tmp_path / "hf_home"):
         yield standin
@@ -221,7 +215,7 @@ def hub(tmp_path):
 def reference_pile(tmp_path_factory):
     """A :class:`reference_pile.ReferencePile` (written once): five columns, components shuffled
     together, 2 train files and 1 test file of 4-row row groups."""
-    from reference_pile import write_reference_pile
+    from tests.support.reference_pile import write_reference_pile
 
     return write_reference_pile(
         tmp_path_factory.mktemp("reference_pile") / "pile", HUB_PILE_COMPONENTS, seed=5, row_group_rows=4
@@ -238,7 +232,7 @@ def reference_repo(hub, reference_pile):
 @pytest.fixture(scope="session")
 def package_pile(tmp_path_factory):
     """``(folder, written)``: a pile folder in this package's own layout (tests/pile_folder.py)."""
-    from pile_folder import write_pile_folder
+    from tests.support.pile_folder import write_pile_folder
 
     folder = tmp_path_factory.mktemp("package_pile") / "pile"
     return folder, write_pile_folder(folder, HUB_PILE_COMPONENTS, seed=6)

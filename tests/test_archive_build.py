@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from archive_listings import vbn_entries, vbn_main_path, vbn_rows, write_no_units_root
 
-from builders.cli import main
+from builders.archives.local import write_synthetic_identity
+from builders.cli.main import main
 from builders.pile import open_pile
-from builders.sources.local import write_synthetic_identity
-from builders.synthetic import write_nwb_session
-
-from loopback import DandiStandIn, FileServer, ListingEntry
+from builders.synthetic.recordings import write_nwb_session
+from tests.support.archive_listings import vbn_entries, vbn_main_path, vbn_rows, write_no_units_root
+from tests.support.loopback import DandiStandIn, FileServer, ListingEntry
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from builders import bin_spikes, split_segments
-from builders.binning import bin_flat, counts_from_rates, segment_bounds
+from builders.spec.binning import bin_flat, bin_spikes, counts_from_rates, segment_bounds, split_segments
 
 
 def reference_bin(trains, bin_size=0.02):

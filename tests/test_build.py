@@ -9,15 +9,15 @@ import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
 
-from builders.cli import main as cli
-from builders.executor import SerialExecutor
-from builders.output import layout
-from builders.pipeline import BuildOptions, build, plan, process_session
-from builders.registry import get_component
-from builders.rows import session_to_rows
-from builders.schema import FEATURES, iter_spike_counts, spike_counts_array
-from builders.sources import list_sessions
-from builders.synthetic import write_demo_recordings, write_nwb_session
+from builders.archives import list_sessions
+from builders.build.pipeline import BuildOptions, build, plan, process_session
+from builders.build.rows import session_to_rows
+from builders.cli.main import main as cli
+from builders.runtime.executor import SerialExecutor
+from builders.spec.registry import get_component
+from builders.spec.schema import FEATURES, iter_spike_counts, spike_counts_array
+from builders.storage import layout
+from builders.synthetic.recordings import write_demo_recordings, write_nwb_session
 
 MAX_TOKENS = 200_000  # small, so that the small demo still exercises chunking
 
@@ -226,7 +226,7 @@ def test_parameters_mismatch_refused(built, tmp_path, demo_data, capsys):
 
 
 def test_failed_write_leaves_nothing(tmp_path):
-    from builders.output.shards import write_rows_atomic
+    from builders.storage.shards import write_rows_atomic
 
     target = tmp_path / "data" / "demo" / "train-x.parquet"
     with pytest.raises(KeyError, match="unit_ids"):

@@ -7,11 +7,10 @@ import pyarrow.parquet as pq
 import pytest
 from datasets.builder import Key
 
-from builders.output.shards import ROW_GROUP_TOKENS
-from builders.schema import ARROW_SCHEMA, FEATURES
+from builders.spec.schema import ARROW_SCHEMA, FEATURES
+from builders.storage.shards import ROW_GROUP_TOKENS
 from neural_pile_rodent import NeuralPileRodent
-
-from conftest import DEMO_TEST_MAX_TOKENS
+from tests.support.constants import DEMO_TEST_MAX_TOKENS
 
 
 def make_builder(demo_dir, cache, **kwargs):

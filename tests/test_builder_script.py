@@ -16,9 +16,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from builders.cli import main as cli
-from builders.output.layout import shard_files
-from builders.split import SPLITS
+from builders.cli.main import main as cli
+from builders.spec.split import SPLITS
+from builders.storage.layout import shard_files
 
 ROOT = Path(__file__).resolve().parents[1]
 #: seconds a run may take before it counts as hung

@@ -7,15 +7,15 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from builders.cli import main as cli
-from builders.output.attribution import (
+from builders.cli.main import main as cli
+from builders.storage.attribution import (
     UNKNOWN,
     attributions,
     pile_license,
     sources_section,
 )
-from builders.output.card import card_front_matter
-from builders.synthetic import write_nwb_session
+from builders.storage.card import card_front_matter
+from builders.synthetic.recordings import write_nwb_session
 
 
 def write_peyrache(folder: Path, sessions: list[str], seed: int = 30) -> Path:

@@ -11,10 +11,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from builders.cli import main as cli
-from builders.output import layout
-
-from loopback import DandiStandIn, FileServer
+from builders.cli.main import main as cli
+from builders.storage import layout
+from tests.support.loopback import DandiStandIn, FileServer
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_TOKENS = 200_000
@@ -135,7 +134,7 @@ def test_ray_build_equals_single_machine_build(archive, local_build, local_ray, 
 
 
 def test_killed_build_resumes_to_the_same_folder(tmp_path):
-    from builders.synthetic import write_demo_recordings
+    from builders.synthetic.recordings import write_demo_recordings
 
     data = tmp_path / "data"
     write_demo_recordings(data, seed=4, scale=0.25)  # sessions big enough to kill the build between them
@@ -188,8 +187,8 @@ def test_ray_job_submit_of_the_build_script(archive, local_build, tmp_path, ray_
 
 
 def test_ray_build_retries_then_reports_a_bad_session(demo_dir, local_ray, tmp_path):
-    from builders.executor import RayExecutor
-    from builders.pipeline import BuildOptions, build
+    from builders.build.pipeline import BuildOptions, build
+    from builders.runtime.executor import RayExecutor
 
     data = tmp_path / "data"
     shutil.copytree(demo_dir, data)

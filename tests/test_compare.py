@@ -13,12 +13,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from builders.analysis.compare import ComponentCounts, PileCounts, compare_counts, count_pile
-from builders.cli import main as cli_main
-from builders.registry import get_component
-
-from pile_folder import write_pile_folder
-from reference_pile import write_reference_pile
+from builders.cli.main import main as cli_main
+from builders.jobs.compare import ComponentCounts, PileCounts, compare_counts, count_pile
+from builders.spec.registry import get_component
+from tests.support.pile_folder import write_pile_folder
+from tests.support.reference_pile import write_reference_pile
 
 COMPONENTS = {"demo": (2, 1), "v2h": (2, 0), "vbn": (3, 1)}
 SPLITS = ("train", "test")

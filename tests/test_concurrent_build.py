@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from builders.output import layout
-from builders.output.locks import HOST
-from builders.synthetic import write_nwb_session
+from builders.storage import layout
+from builders.storage.locks import HOST
+from builders.synthetic.recordings import write_nwb_session
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,7 +80,7 @@ def test_two_components_built_together_into_one_folder(demo_dir, peyrache_dir, t
 def hold_lock(out: Path, component: str) -> subprocess.Popen:
     """A process that holds a component's build lock until killed; returns once it holds it."""
     code = (
-        "import sys, time\nfrom builders.output.locks import component_locks\n"
+        "import sys, time\nfrom builders.storage.locks import component_locks\n"
         f"with component_locks({str(out)!r}, [{component!r}]):\n"
         "    print('held', flush=True)\n    time.sleep(600)\n"
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.cli import main
+from builders.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 IMPORT = re.compile(r"^\s*from ([\w.]+) import ([\w, ]+)", re.M)

@@ -8,10 +8,9 @@ import json
 import numpy as np
 import pytest
 
+from tests.support.pile_folder import sparse_counts
 from tokenizer.motif_tokenizer import CONFIG_FILE, WEIGHTS_FILE, ArtifactError, MotifTokenizer
 from tokenizer.motifs import count_motifs
-
-from pile_folder import sparse_counts
 
 
 @pytest.fixture

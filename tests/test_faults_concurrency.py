@@ -11,17 +11,16 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from builders.cli import main
-from builders.output.ownership import LOCK, MARKER
-
-from pile_folder import write_pile_folder
+from builders.cli.main import main
+from builders.storage.ownership import LOCK, MARKER
+from tests.support.pile_folder import write_pile_folder
 
 pytestmark = pytest.mark.processes
 
 #: Holds the output lock of a folder (claimed as ``kind``) until its stdin closes.
 HOLDER = """
 import sys
-from builders.output.ownership import owned_output_folder
+from builders.storage.ownership import owned_output_folder
 with owned_output_folder(sys.argv[1], sys.argv[2]):
     print("held", flush=True)
     sys.stdin.read()

@@ -18,9 +18,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from builders.cli import main
-
-from pile_folder import write_pile_folder
+from builders.cli.main import main
+from tests.support.pile_folder import write_pile_folder
 
 pytestmark = pytest.mark.mounts
 

@@ -12,10 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from builders.cli import main
+from builders.cli.main import main
 from builders.pile import PileError, open_pile
-
-from pile_folder import write_pile_folder
+from tests.support.pile_folder import write_pile_folder
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from builders.cli import main
-from builders.commands.common import MAX_RASTERS, MAX_TOP_MOTIFS
-from builders.synthetic import DEMO_RECORD, write_demo_recordings
+from builders.cli.common import MAX_RASTERS, MAX_TOP_MOTIFS
+from builders.cli.main import main
+from builders.synthetic.recordings import DEMO_RECORD, write_demo_recordings
+from tests.support.pile_folder import write_pile_folder
 from tokenizer.motif_table import read_motif_table
-
-from pile_folder import write_pile_folder
 
 
 @pytest.fixture(scope="module")

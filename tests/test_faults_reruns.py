@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.cli import main
-
-from pile_folder import write_pile_folder
+from builders.cli.main import main
+from tests.support.pile_folder import write_pile_folder
 
 HOST = socket.gethostname()
 
@@ -131,7 +130,7 @@ def test_reorder_twice_gives_the_same_bytes(pile, tmp_path):
 POOL_PARENT = """
 import os, sys, time
 from pathlib import Path
-from builders.executor import ProcessExecutor, Task
+from builders.runtime.executor import ProcessExecutor, Task
 
 class Forever(Task):
     def run(self, item):

@@ -10,12 +10,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-import builders.analysis.figures as figures
-from builders.analysis.figures import IdCategories, RasterPanel, raster_figure
-from builders.cli import main
+import builders.jobs.figures as figures
+from builders.cli.main import main
+from builders.jobs.figures import IdCategories, RasterPanel, raster_figure
 from builders.pile import open_pile
-
-from pile_folder import make_row, write_pile_folder
+from tests.support.pile_folder import make_row, write_pile_folder
 
 
 def colour_bars(fig):
@@ -87,7 +86,7 @@ def test_token_ids_are_categories_most_frequent_first():
 
 
 def test_sample_figure_names_the_subject_and_reads_at_whole_numbers(tmp_path, monkeypatch, capsys):
-    import builders.streams.figure as stream_figure
+    import builders.jobs.sample_figure as stream_figure
 
     folder = tmp_path / "pile"
     write_pile_folder(folder, {"demo": (2, 0)}, seed=5)
@@ -125,9 +124,9 @@ def test_sample_figure_names_the_subject_and_reads_at_whole_numbers(tmp_path, mo
 
 def write_component_lengths(folder, lengths: dict[str, list[int]]) -> None:
     """A pile whose components hold rows of the given numbers of bins (train only)."""
-    from builders.output.card import card_yaml
-    from builders.output.layout import empty_shard_path, shard_path
-    from builders.output.shards import write_rows_atomic, write_text_atomic
+    from builders.storage.card import card_yaml
+    from builders.storage.layout import empty_shard_path, shard_path
+    from builders.storage.shards import write_rows_atomic, write_text_atomic
 
     rng = np.random.default_rng(9)
     for component, bins in lengths.items():
@@ -179,7 +178,7 @@ def test_visualize_all_uses_one_block_and_a_reordered_pile_says_so(tmp_path, mon
 
 
 def test_stats_figure_labels_each_component_with_its_test_share(tmp_path):
-    from builders.analysis.stats import dataset_stats
+    from builders.jobs.stats import dataset_stats
 
     folder = tmp_path / "pile"
     written = write_pile_folder(folder, {"vbn": (2, 1), "v2h": (1, 1)}, seed=7)

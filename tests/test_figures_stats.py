@@ -8,12 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from builders.analysis.figures import downsample_time, sample_rows
-from builders.analysis.stats import dataset_stats
-from builders.cli import main as cli_main
+from builders.cli.main import main as cli_main
+from builders.jobs.figures import downsample_time, sample_rows
+from builders.jobs.stats import dataset_stats
 from builders.pile import open_pile
-
-from pile_folder import write_pile_folder
+from tests.support.pile_folder import write_pile_folder
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +130,7 @@ def blocks_by_loop(counts: np.ndarray, k: int) -> np.ndarray:
 
 
 def test_raster_figure_shows_time_in_seconds_one_colour_scale_and_its_unit():
-    from builders.analysis.figures import RasterPanel, raster_figure
+    from builders.jobs.figures import RasterPanel, raster_figure
 
     rng = np.random.default_rng(0)
     specs = [(4, 30, 0.0), (6, 50, 12.5), (3, 41, 100.04)]  # units, bins, t_start (s)
@@ -176,7 +175,7 @@ def test_dataset_rasters_use_the_dataset_bin_size(pile, tmp_path):
     import json as json_module
     import shutil
 
-    from builders.analysis.figures import pile_bin_size
+    from builders.jobs.figures import pile_bin_size
 
     folder, _ = pile
     assert pile_bin_size(open_pile(folder, "demo")) == 0.02  # no build parameters: the pile's 20 ms

@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import HUB_PILE_COMPONENTS, REFERENCE_REPO
-from hub_standin import HubStandIn, hf_url, hub_clients
-from reference_pile import write_reference_pile
+from tests.support.constants import HUB_PILE_COMPONENTS, REFERENCE_REPO
+from tests.support.hub_standin import HubStandIn, hf_url, hub_clients
+from tests.support.reference_pile import write_reference_pile
 
 
 def _local_files(folder):

@@ -7,10 +7,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from builders.cli import main as cli
-from builders.output.merge import merge_pile
-
-from pile_folder import write_pile_folder
+from builders.cli.main import main as cli
+from builders.jobs.merge import merge_pile
+from tests.support.pile_folder import write_pile_folder
 
 #: component -> (train sessions, test sessions); the demo is left out of the default config `all`
 COMPONENTS = {"demo": (2, 1), "vbn": (5, 1), "v2h": (4, 1), "ibl": (4, 0)}
@@ -92,7 +91,7 @@ def test_same_seed_same_files_other_seed_other_order(pile, merged, tmp_path):
 
 
 def test_ray_merge_equals_local(pile, merged, tmp_path, local_ray):
-    from builders.executor import RayExecutor
+    from builders.runtime.executor import RayExecutor
 
     out = tmp_path / "ray"
     merge_pile(pile, out, seed=7, shard_bytes=SHARD_BYTES, parts=2, executor=RayExecutor(num_workers=2))
@@ -138,7 +137,7 @@ def test_a_reference_layout_pile_remerges(reference_pile, tmp_path):
 
 def test_output_row_groups_are_bounded_in_tokens(pile, tmp_path, monkeypatch):
     """gather streams rows into row groups of at most ROW_GROUP_TOKENS (a row alone may exceed it)."""
-    import builders.output.merge as merge
+    import builders.jobs.merge as merge
 
     limit = 6_000
     monkeypatch.setattr(merge, "ROW_GROUP_TOKENS", limit)

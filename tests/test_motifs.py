@@ -13,8 +13,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from builders.executor import RayExecutor
 from builders.pile import open_pile
+from builders.runtime.executor import RayExecutor
+from tests.support.pile_folder import sparse_counts, write_pile_folder
 from tokenizer.motif_counting import count_pile_motifs
 from tokenizer.motif_table import (
     FIGURE_FILE,
@@ -25,8 +26,6 @@ from tokenizer.motif_table import (
     write_motif_table,
 )
 from tokenizer.motifs import MotifCounter, count_motifs, merge_motif_counts
-
-from pile_folder import sparse_counts, write_pile_folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -101,7 +100,7 @@ def grouped_counts_dense(rng, n_neurons, n_bins):
 
 def test_cli_counts_wide_motifs(pile, tmp_path):
     out, written = pile
-    from builders.cli import main
+    from builders.cli.main import main
 
     dest = tmp_path / "motifs_1x65"
     assert (
@@ -226,7 +225,7 @@ def test_local_shard_counting_reads_train_only(pile):
 
 def test_cli_writes_table_metadata_and_figure(pile, tmp_path):
     out, written = pile
-    from builders.cli import main
+    from builders.cli.main import main
 
     dest = tmp_path / "motifs_2x5"
     assert (

@@ -12,12 +12,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from builders.executor import ProcessExecutor, SerialExecutor, Task
-from builders.output.merge import merge_pile
+from builders.jobs.merge import merge_pile
 from builders.pile import open_pile
-from builders.split import SPLITS
-
-from pile_folder import write_pile_folder
+from builders.runtime.executor import ProcessExecutor, SerialExecutor, Task
+from builders.spec.split import SPLITS
+from tests.support.pile_folder import write_pile_folder
 
 SEED = 11
 SHARD_BYTES = 3_000

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from builders.cli import main
-from builders.output.ownership import MARKER, OutputFolderError, check_output_folder, claim_output_folder
-
-from pile_folder import write_pile_folder
+from builders.cli.main import main
+from builders.storage.ownership import MARKER, OutputFolderError, check_output_folder, claim_output_folder
+from tests.support.pile_folder import write_pile_folder
 
 USER_FILES = {"README.md": "# my notes\n", "config.json": '{"mine": true}\n', "metadata.json": '{"mine": 1}\n'}
 

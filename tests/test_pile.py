@@ -14,12 +14,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from builders.cli import main as cli_main
+from builders.cli.main import main as cli_main
 from builders.pile import PileError, open_pile, parse_reference
-from builders.schema import table_spike_counts
+from builders.spec.schema import table_spike_counts
+from tests.support.constants import HUB_PILE_COMPONENTS, REFERENCE_REPO
 from tokenizer.motif_table import read_motif_table
-
-from conftest import HUB_PILE_COMPONENTS, REFERENCE_REPO
 
 
 def brute_force_motifs(arrays, patch_size) -> Counter:
@@ -142,7 +141,7 @@ def test_dataset_without_spike_counts_is_one_line(tmp_path, capsys):
 
 
 def test_commands_default_to_the_folder_make_demo_leaves(tmp_path, monkeypatch, capsys):
-    from pile_folder import write_pile_folder
+    from tests.support.pile_folder import write_pile_folder
 
     written = write_pile_folder(tmp_path / "neural_pile_rodent", {"demo": (2, 1)}, seed=8)
     monkeypatch.chdir(tmp_path)

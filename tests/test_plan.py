@@ -8,7 +8,13 @@ import json
 import re
 
 import pytest
-from archive_listings import (
+
+from builders.archives import select_component
+from builders.archives.selection import map_allen_session, select, verdict
+from builders.archives.sessions import Asset, ListedFile
+from builders.cli.main import main
+from builders.spec.registry import get_component, registry
+from tests.support.archive_listings import (
     STEINMETZ2_OTHERS,
     STEINMETZ2_SPKS,
     VBN_FILES,
@@ -20,14 +26,7 @@ from archive_listings import (
     write_no_units_root,
     write_units_root,
 )
-
-from builders.cli import main
-from builders.registry import get_component, registry
-from builders.selection import map_allen_session, select, verdict
-from builders.sessions import Asset, ListedFile
-from builders.sources import select_component
-
-from loopback import DandiStandIn, FigshareStandIn, FileServer, ListingEntry
+from tests.support.loopback import DandiStandIn, FigshareStandIn, FileServer, ListingEntry
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from builders.cli import main as cli_main
-from builders.publish import PushError, matching_files, push_folder
-
-from pile_folder import write_pile_folder
+from builders.cli.main import main as cli_main
+from builders.hub.publish import PushError, matching_files, push_folder
+from tests.support.pile_folder import write_pile_folder
 
 SECRET = "hf_ThisIsNotARealTokenButMustNeverBePrinted"
 
@@ -64,7 +63,7 @@ def tokenizer_folder(tmp_path):
 def test_dataset_folder_goes_to_a_dataset_repo_without_build_state(dataset_folder, monkeypatch, capsys):
     hub = RecordingHub()
     monkeypatch.setenv("MY_TOKEN", SECRET)
-    from builders.commands import push as push_command
+    from builders.cli import push as push_command
 
     args = push_command_args(
         ["push", str(dataset_folder), "--repo", "user/neural-pile-rodent", "--token-env", "MY_TOKEN"]
@@ -127,7 +126,7 @@ def test_other_folders_are_refused_before_any_call(tmp_path, make, capsys):
 def test_hub_errors_never_carry_the_token(tokenizer_folder, monkeypatch, capsys):
     hub = RecordingHub(fail_with=RuntimeError(f"401 Unauthorized for token {SECRET}"))
     monkeypatch.setenv("HF_TOKEN", SECRET)
-    from builders.commands import push as push_command
+    from builders.cli import push as push_command
 
     args = push_command_args(["push", str(tokenizer_folder), "--repo", "user/tok"])
     assert push_command.run(args, api=hub) == 2
@@ -145,7 +144,7 @@ def test_bad_repo_id_is_refused(tokenizer_folder):
 
 
 def push_command_args(argv):
-    from builders.cli import make_parser
+    from builders.cli.main import make_parser
 
     return make_parser().parse_args(argv)
 
@@ -164,7 +163,7 @@ def no_saved_login(tmp_path, monkeypatch):
 def test_push_without_a_token_says_so_before_any_call(tokenizer_folder, no_saved_login, monkeypatch, capsys):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # a call would fail with a connection error
     hub = RecordingHub()
-    from builders.commands import push as push_command
+    from builders.cli import push as push_command
 
     assert push_command.run(push_command_args(["push", str(tokenizer_folder), "--repo", "user/tok"]), api=hub) == 2
     err = capsys.readouterr().err
@@ -178,7 +177,7 @@ def test_push_uses_the_saved_login(tokenizer_folder, no_saved_login):
     no_saved_login.parent.mkdir()
     no_saved_login.write_text(SECRET)
     hub = RecordingHub()
-    from builders.commands import push as push_command
+    from builders.cli import push as push_command
 
     assert push_command.run(push_command_args(["push", str(tokenizer_folder), "--repo", "user/tok"]), api=hub) == 0
     assert [name for name, _ in hub.calls] == ["create_repo", "create_commit"]  # a tokenizer: one commit

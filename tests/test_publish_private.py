@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from builders.cli import main as cli
-from builders.synthetic import write_demo_recordings
+from builders.cli.main import main as cli
+from builders.synthetic.recordings import write_demo_recordings
 
 
 def _leaks(data: bytes, needles: list[str]) -> list[str]:

@@ -26,12 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from builders.commands import push as push_command
-from builders.publish import _PROGRESS_LOGGER as PROGRESS_LOGGER
-from builders.publish import PushError, plan_upload, push_folder
-
-from hub_standin import HubStandIn, hub_clients
-from pile_folder import write_pile_folder
+from builders.cli import push as push_command
+from builders.hub.publish import _PROGRESS_LOGGER as PROGRESS_LOGGER
+from builders.hub.publish import PushError, plan_upload, push_folder
+from tests.support.hub_standin import HubStandIn, hub_clients
+from tests.support.pile_folder import write_pile_folder
 
 REPO = "loopback/neural-pile-pushed"
 TWIN = "loopback/neural-pile-pushed-at-once"
@@ -68,7 +67,7 @@ def _expected(folder: Path) -> dict[str, bytes]:
 
 def _push(folder, repo):
     """``neural-pile push FOLDER --repo REPO`` as the command runs it (token from ``HF_TOKEN``)."""
-    from builders.cli import make_parser
+    from builders.cli.main import make_parser
 
     return push_command.run(make_parser().parse_args(["push", str(folder), "--repo", repo]))
 

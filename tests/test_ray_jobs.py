@@ -6,9 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+from tests.support.pile_folder import write_pile_folder
 from tokenizer.motif_table import read_motif_table
-
-from pile_folder import write_pile_folder
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.cluster import RayAddressError, dashboard_gcs_port, resolve_address
+from builders.runtime.cluster import RayAddressError, dashboard_gcs_port, resolve_address
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.executable).parents[1]
@@ -150,7 +150,7 @@ def test_a_job_server_address_maps_to_the_gcs_of_the_head_on_this_machine(tmp_pa
     assert dashboard_gcs_port(8312, proc) is None  # not a dashboard
     assert dashboard_gcs_port(8313, proc) is None
 
-    import builders.cluster as cluster
+    import builders.runtime.cluster as cluster
 
     monkeypatch.setattr(cluster, "dashboard_gcs_port", lambda port: {8311: 7411}.get(port))
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
@@ -169,7 +169,7 @@ def test_a_job_server_address_maps_to_the_gcs_of_the_head_on_this_machine(tmp_pa
 
 
 def test_an_unmapped_job_server_address_is_one_line_on_a_command(tmp_path):
-    from pile_folder import write_pile_folder
+    from tests.support.pile_folder import write_pile_folder
 
     write_pile_folder(tmp_path / "pile", {"demo": (1, 0)}, seed=3)
     env = {**recipe_env(tmp_path), "RAY_ADDRESS": "http://127.0.0.1:1"}  # nothing serves port 1

@@ -13,19 +13,19 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from builders.binning import bin_spikes
-from builders.output import layout
-from builders.output.report import format_report, read_markers
-from builders.pipeline import BuildOptions, build
+from builders.archives import list_sessions
+from builders.archives.http import RemoteReadError
+from builders.archives.rangefile import RangeFile
+from builders.archives.sessions import Asset, Session
+from builders.build.pipeline import BuildOptions, build
+from builders.build.report import format_report, read_markers
+from builders.build.rows import SessionSkipped, session_to_rows
 from builders.readers import ReaderError, prefetch_asset, read_session
 from builders.readers.firing_rates import read_firing_rates
 from builders.readers.mat_spks import read_mat_spks
-from builders.registry import get_component
-from builders.rows import SessionSkipped, session_to_rows
-from builders.sessions import Asset, Session
-from builders.sources import list_sessions
-from builders.sources.http import RemoteReadError
-from builders.sources.rangefile import RangeFile
+from builders.spec.binning import bin_spikes
+from builders.spec.registry import get_component
+from builders.storage import layout
 
 
 def _asset(path, prefix="sub-X") -> Asset:

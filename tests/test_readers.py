@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from builders.binning import bin_flat, bin_spikes
+from builders.archives import list_sessions
+from builders.archives.sessions import Asset, Session
+from builders.build.rows import session_to_rows
 from builders.readers import BinnedUnits, ReaderError, SpikeTrains, read_session
 from builders.readers.firing_rates import read_firing_rates
 from builders.readers.mat_spks import read_mat_spks
 from builders.readers.nwb_file import normalize_region
 from builders.readers.nwb_units import read_nwb_units
-from builders.registry import get_component
-from builders.rows import session_to_rows
-from builders.sessions import Asset, Session
-from builders.sources import list_sessions
-from builders.synthetic import PROBE_AREAS
+from builders.spec.binning import bin_flat, bin_spikes
+from builders.spec.registry import get_component
+from builders.synthetic.recordings import PROBE_AREAS
 
 
 def _asset(path) -> Asset:

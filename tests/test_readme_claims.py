@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from builders.cli import main
+from builders.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def test_demo_and_merged_cards_say_what_their_license_covers(demo_dir, tmp_path)
 
 
 def test_a_card_with_recorded_and_synthetic_rows_says_both():
-    from builders.output.card import license_section
+    from builders.storage.card import license_section
 
     text = license_section("cc-by-4.0", ["demo", "peyrache"])
     assert "every recording here is CC-BY-4.0" in text and "The `demo` rows are synthetic" in text
@@ -48,8 +48,7 @@ def test_np_array_of_a_row_is_int64_as_the_readme_says(tmp_path):
     from datasets import load_dataset
 
     from neural_pile_rodent import spike_counts_array
-
-    from pile_folder import write_pile_folder
+    from tests.support.pile_folder import write_pile_folder
 
     written = write_pile_folder(tmp_path / "pile", {"demo": (1, 0)}, seed=8)
     ds = load_dataset(str(tmp_path / "pile"), "demo", split="train", cache_dir=str(tmp_path / "cache"))
@@ -106,7 +105,7 @@ def test_the_readme_cites_no_file_the_repository_lacks():
 
 
 def test_a_component_a_merged_pile_lacks_is_refused_naming_its_source_values(tmp_path, capsys):
-    from pile_folder import write_pile_folder
+    from tests.support.pile_folder import write_pile_folder
 
     write_pile_folder(tmp_path / "pile", {"demo": (2, 1)}, seed=9)
     assert main(["merge", "--in", str(tmp_path / "pile"), "--out", str(tmp_path / "merged")]) == 0

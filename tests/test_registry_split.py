@@ -6,9 +6,9 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from builders.registry import get_component, pile_components, registry
-from builders.sessions import Asset, group_sessions
-from builders.split import (
+from builders.archives.sessions import Asset, group_sessions
+from builders.spec.registry import get_component, pile_components, registry
+from builders.spec.split import (
     SESSION_RULE,
     TIME_TAIL_RULE,
     assign_sessions,
@@ -20,7 +20,7 @@ from builders.split import (
 
 
 def facts_rows():
-    text = resources.files("builders").joinpath("facts", "components.tsv").read_text()
+    text = resources.files("builders.spec").joinpath("facts", "components.tsv").read_text()
     return list(csv.DictReader(text.splitlines(), delimiter="\t"))
 
 
@@ -161,16 +161,16 @@ def test_rule_choice_and_time_tail():
 def test_readme_component_table_is_the_registry():
     from pathlib import Path
 
-    from builders.commands.components import component_table
+    from builders.cli.components import component_table
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert component_table() in readme, "README component table is stale: paste `neural-pile components`"
 
 
 def test_dispatch_tables_cover_exactly_the_declared_kinds():
+    from builders.archives.sessions import SESSION_LABEL
     from builders.readers import READERS
-    from builders.registry import GROUPINGS, READER_KINDS, Component
-    from builders.sessions import SESSION_LABEL
+    from builders.spec.registry import GROUPINGS, READER_KINDS, Component
 
     assert tuple(SESSION_LABEL) == GROUPINGS
     assert tuple(READERS) == READER_KINDS

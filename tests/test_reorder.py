@@ -7,7 +7,7 @@ import pytest
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import pdist, squareform
 
-from builders.analysis.reorder import (
+from builders.jobs.reorder import (
     adjacent_cosine_distance,
     cosine_distances,
     gram_matrix,
@@ -149,12 +149,11 @@ from pathlib import Path  # noqa: E402
 
 import pyarrow.parquet as pq  # noqa: E402
 
-from builders.analysis.reorder_dataset import REORDER_REPORT, reorder_dataset  # noqa: E402
-from builders.cli import main as cli_main  # noqa: E402
-from builders.output.shards import write_rows_atomic  # noqa: E402
-from builders.schema import spike_counts_array  # noqa: E402
-
-from pile_folder import make_row, write_pile_folder  # noqa: E402
+from builders.cli.main import main as cli_main  # noqa: E402
+from builders.jobs.reorder_dataset import REORDER_REPORT, reorder_dataset  # noqa: E402
+from builders.spec.schema import spike_counts_array  # noqa: E402
+from builders.storage.shards import write_rows_atomic  # noqa: E402
+from tests.support.pile_folder import make_row, write_pile_folder  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from builders.cli import main as cli
-from builders.executor import SerialExecutor
-from builders.output import layout
-from builders.pipeline import BuildOptions, build
-from builders.split import assign_sessions, rule_of
-from builders.synthetic import write_nwb_session
+from builders.build.pipeline import BuildOptions, build
+from builders.cli.main import main as cli
+from builders.runtime.executor import SerialExecutor
+from builders.spec.split import assign_sessions, rule_of
+from builders.storage import layout
+from builders.synthetic.recordings import write_nwb_session
 
 COMPONENT = "giocomo"  # 349 published sessions: whole sessions go to test
 DANDISET = "000053"
@@ -88,7 +88,7 @@ def test_finalize_names_shards_by_the_session_rule(uninterrupted):
 
 
 def test_resumed_and_ray_builds_split_the_same_way(giocomo_dir, uninterrupted, tmp_path, local_ray):
-    from builders.executor import RayExecutor
+    from builders.runtime.executor import RayExecutor
 
     options = BuildOptions(out=str(tmp_path / "resumed"), data_dir=str(giocomo_dir))
 

@@ -10,8 +10,7 @@ from collections import Counter
 import pytest
 
 from builders.streams import StreamStateError, combine_states, token_stream, window_stream
-
-from pile_folder import write_pile_folder
+from tests.support.pile_folder import write_pile_folder
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from builders.pile import open_pile
-from builders.schema import rows_to_table, table_spike_counts
+from builders.spec.schema import rows_to_table, table_spike_counts
 from builders.streams import IGNORE_INDEX, StreamError, aggregate_by_component, eval_tokens, eval_windows
+from tests.support.pile_folder import write_pile_folder
 from tokenizer.motif_tokenizer import MotifTokenizer
 from tokenizer.motifs import count_motifs
-
-from pile_folder import write_pile_folder
 
 COMPONENTS = {"v2h": (2, 3), "vbn": (1, 2), "demo": (1, 1)}
 

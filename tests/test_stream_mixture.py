@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 from builders.streams import StreamError, StreamStateError, token_stream, window_stream
-
-from pile_folder import make_row, write_pile_folder
-from stream_piles import write_reference_folder
+from tests.support.pile_folder import make_row, write_pile_folder
+from tests.support.stream_piles import write_reference_folder
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,10 @@ from datasets import Dataset
 from datasets.distributed import split_dataset_by_node
 
 from builders.streams import StreamError, token_stream
+from tests.support.pile_folder import make_row
+from tests.support.stream_piles import write_reference_folder
 from tokenizer.motif_tokenizer import MotifTokenizer
 from tokenizer.motifs import count_motifs
-
-from pile_folder import make_row
-from stream_piles import write_reference_folder
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from builders.schema import table_spike_counts
+from builders.spec.schema import table_spike_counts
 from builders.streams import StreamError, token_stream, window_stream
+from tests.support.pile_folder import make_row
+from tests.support.stream_piles import coded_row, write_reference_folder
 from tokenizer.motif_tokenizer import MotifTokenizer
 from tokenizer.motifs import count_motifs
-
-from pile_folder import make_row
-from stream_piles import coded_row, write_reference_folder
 
 
 @pytest.fixture(scope="module")

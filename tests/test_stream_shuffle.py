@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 from builders.pile import open_pile
-from builders.schema import table_spike_counts
+from builders.spec.schema import table_spike_counts
 from builders.streams import window_stream
-
-from pile_folder import write_pile_folder
+from tests.support.pile_folder import write_pile_folder
 
 #: 43 sessions (6 of shield), one shard (one row group) per session: the layout where one-at-a-time reads cluster
 COMPONENTS = {"v2h": (14, 1), "vbn": (13, 1), "ibl": (10, 1), "shield": (6, 1)}

@@ -11,11 +11,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from builders.schema import rows_to_table
+from builders.spec.schema import rows_to_table
 from builders.streams import StreamStateError, token_stream, window_stream
-
-from pile_folder import make_row
-from stream_piles import FIVE, write_reference_folder
+from tests.support.pile_folder import make_row
+from tests.support.stream_piles import FIVE, write_reference_folder
 
 
 def rows(seed: int) -> list[dict]:

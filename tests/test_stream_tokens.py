@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 from builders.streams import IGNORE_INDEX, token_stream, window_stream
+from tests.support.pile_folder import make_row
+from tests.support.stream_piles import write_reference_folder
 from tokenizer.motif_tokenizer import MotifTokenizer, model_card
 from tokenizer.motifs import count_motifs
-
-from pile_folder import make_row
-from stream_piles import write_reference_folder
 
 
 @pytest.fixture(scope="module")

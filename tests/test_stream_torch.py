@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from builders.streams import eval_windows, token_stream, window_stream
-
-from pile_folder import write_pile_folder
+from tests.support.pile_folder import write_pile_folder
 
 torch = pytest.importorskip("torch")
 stateful = pytest.importorskip("torchdata.stateful_dataloader")

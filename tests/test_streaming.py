@@ -11,21 +11,20 @@ import os
 import numpy as np
 import pytest
 
-from builders.registry import get_component
-from builders.rows import session_to_rows
-from builders.sessions import Asset, group_sessions
-from builders.sources import figshare as figshare_source
-from builders.sources import list_sessions
-from builders.sources.bytecache import RunCache
-from builders.sources.dandi import DandiListingError, list_dandi_assets, resolve_version
-from builders.sources.figshare import FigshareListingError, figshare_asset_path, list_figshare_assets
-from builders.sources.http import FetchStats, RemoteReadError, RetryPolicy, open_remote
-from builders.sources.local import list_local_assets
-from builders.sources.rangefile import RangeFile
-from builders.synthetic import write_demo_recordings, write_mat_subject, write_nwb_session
-
-from loopback import DandiStandIn, FigshareStandIn, FileServer
-from nwb_sizes import spike_data_bytes
+from builders.archives import figshare as figshare_source
+from builders.archives import list_sessions
+from builders.archives.bytecache import RunCache
+from builders.archives.dandi import DandiListingError, list_dandi_assets, resolve_version
+from builders.archives.figshare import FigshareListingError, figshare_asset_path, list_figshare_assets
+from builders.archives.http import FetchStats, RemoteReadError, RetryPolicy, open_remote
+from builders.archives.local import list_local_assets
+from builders.archives.rangefile import RangeFile
+from builders.archives.sessions import Asset, group_sessions
+from builders.build.rows import session_to_rows
+from builders.spec.registry import get_component
+from builders.synthetic.recordings import write_demo_recordings, write_mat_subject, write_nwb_session
+from tests.support.loopback import DandiStandIn, FigshareStandIn, FileServer
+from tests.support.nwb_sizes import spike_data_bytes
 
 DANDISET = "000021"  # vcn: pinned to "draft" in the registry
 LFP_FILE = "sub-M09/sub-M09_ses-lfp_ecephys.nwb"
@@ -368,12 +367,10 @@ def test_retry_policy_reads_the_environment_and_names_bad_values(monkeypatch):
 
 
 CRASH_SCRIPT = """
-import sys
-sys.path.insert(0, {tests!r})
 from pathlib import Path
-from loopback import FileServer
-from builders.sessions import Asset
-from builders.sources.http import RemoteReadError, RetryPolicy, open_remote
+from tests.support.loopback import FileServer
+from builders.archives.sessions import Asset
+from builders.archives.http import RemoteReadError, RetryPolicy, open_remote
 from builders.readers.nwb_units import read_nwb_units
 root = Path({root!r})
 with FileServer(root) as files:
@@ -390,11 +387,8 @@ with FileServer(root) as files:
 def test_a_stream_failing_while_hdf5_opens_it_is_reported_and_the_process_exits_cleanly(archive_root):
     import subprocess
     import sys
-    from pathlib import Path
 
-    script = CRASH_SCRIPT.format(
-        tests=str(Path(__file__).parent), root=str(archive_root / "dandi" / DANDISET), name=LFP_FILE
-    )
+    script = CRASH_SCRIPT.format(root=str(archive_root / "dandi" / DANDISET), name=LFP_FILE)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-1500:]}"
     assert "reported:" in done.stdout and LFP_FILE in done.stdout

@@ -11,12 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from builders.pile import open_pile
-from builders.schema import rows_to_table, table_spike_counts
+from builders.spec.schema import rows_to_table, table_spike_counts
 from builders.streams import StreamError, StreamStateError, token_stream, window_stream
+from tests.support.pile_folder import write_pile_folder
 from tokenizer.motif_tokenizer import MotifTokenizer
 from tokenizer.motifs import count_motifs
-
-from pile_folder import write_pile_folder
 
 COMPONENTS = {"v2h": (3, 1), "vbn": (3, 1), "demo": (1, 1)}
 
@@ -340,7 +339,7 @@ def test_reference_layout_component_rows_only(reference_folder, written):
 
 
 def test_sample_command_prints_windows_and_sequences_and_saves_a_picture(written, tmp_path, capsys):
-    from builders.cli import main
+    from builders.cli.main import main
 
     out = tmp_path / "sample.png"
     assert (

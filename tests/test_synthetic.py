@@ -8,12 +8,13 @@ import pytest
 from pynwb import NWBHDF5IO
 from scipy.io import loadmat
 
-from builders.binning import MAX_TOKENS, bin_flat
+from builders.archives import list_sessions
+from builders.archives.sessions import Asset
 from builders.readers.nwb_units import read_nwb_units
-from builders.registry import get_component
-from builders.sessions import Asset
-from builders.sources import list_sessions
-from builders.synthetic import (
+from builders.spec.binning import MAX_TOKENS, bin_flat
+from builders.spec.registry import get_component
+from builders.synthetic.population import SIM_BIN_S, simulate_population
+from builders.synthetic.recordings import (
     DEMO_MIN_DURATION_S,
     DEMO_SESSIONS,
     WAVEFORM_SAMPLES,
@@ -22,9 +23,7 @@ from builders.synthetic import (
     write_nwb_session,
     write_probe_split_session,
 )
-from builders.synthetic_population import SIM_BIN_S, simulate_population
-
-from conftest import DEMO_TEST_MAX_TOKENS, DEMO_TEST_SCALE
+from tests.support.constants import DEMO_TEST_MAX_TOKENS, DEMO_TEST_SCALE
 
 
 def _read(path):

@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.pile_folder import sparse_counts
 from tokenizer.motif_table import MotifTable, write_motif_table
 from tokenizer.motif_tokenizer import CONFIG_FILE, WEIGHTS_FILE, ArtifactError, MotifTokenizer
 from tokenizer.motifs import count_motifs
-
-from pile_folder import sparse_counts
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -293,7 +292,7 @@ def test_wrong_shapes_and_mismatched_config_are_refused(saved):
 
 
 def test_cli_train_tokenizer(tmp_path):
-    from builders.cli import main
+    from builders.cli.main import main
 
     motifs, counts = count_motifs(training_arrays(8), (2, 5))
     write_motif_table(tmp_path / "m", MotifTable(motifs, counts, {"patch_size": [2, 5], "pad": "drop"}))
@@ -407,7 +406,7 @@ def test_patches_wider_than_a_packed_key_encode_and_decode(patch_size):
 def test_tokenizer_card_names_the_pile_and_its_sources(tmp_path):
     """The card says which pile (repo, commit, config, splits) the motifs were counted on, and cites
     the recordings of the components counted (the attribution table's entries)."""
-    from builders.output.attribution import attributions
+    from builders.storage.attribution import attributions
     from tokenizer.motif_table import MotifTable, table_metadata
     from tokenizer.motifs import count_motifs
 

@@ -14,21 +14,20 @@ import h5py
 import numpy as np
 import pytest
 
-from builders.pipeline import BuildOptions, SessionJob, run_jobs
-from builders.registry import get_component
-from builders.rows import session_to_rows
-from builders.sessions import group_sessions
-from builders.sources import list_sessions
-from builders.sources import prefetch as prefetch_source
-from builders.sources.dandi import DandiListingError, list_dandi_assets
-from builders.sources.figshare import FigshareListingError, list_figshare_assets
-from builders.sources.hdf5plan import all_chunks
-from builders.sources.http import FetchStats, open_remote
-from builders.sources.rangefile import HoldLimitExceeded, RangeFile
-from builders.synthetic import SPIKE_LAYOUTS, write_nwb_session
-
-from loopback import DandiStandIn, FileServer
-from nwb_sizes import spike_data_bytes
+from builders.archives import list_sessions
+from builders.archives.dandi import DandiListingError, list_dandi_assets
+from builders.archives.figshare import FigshareListingError, list_figshare_assets
+from builders.archives.http import FetchStats, open_remote
+from builders.archives.rangefile import HoldLimitExceeded, RangeFile
+from builders.archives.sessions import group_sessions
+from builders.build.pipeline import BuildOptions, SessionJob, run_jobs
+from builders.build.rows import session_to_rows
+from builders.readers import prefetch as prefetch_source
+from builders.readers.hdf5plan import all_chunks
+from builders.spec.registry import get_component
+from builders.synthetic.recordings import SPIKE_LAYOUTS, write_nwb_session
+from tests.support.loopback import DandiStandIn, FileServer
+from tests.support.nwb_sizes import spike_data_bytes
 
 DANDISET = "000021"  # vcn, pinned to "draft"
 #: Wide-area settings of the tests: small, so the tests stay quick, but every request pays.
@@ -184,9 +183,9 @@ def test_faults_under_latency_still_give_the_local_rows(component, sessions, fil
 
 
 def test_a_break_during_the_parallel_batch_names_the_asset_and_url(sessions, files):
+    from builders.archives.http import RemoteReadError
+    from builders.readers.hdf5plan import dataset_extents, prefetch_datasets
     from builders.readers.nwb_units import spike_datasets
-    from builders.sources.hdf5plan import dataset_extents, prefetch_datasets
-    from builders.sources.http import RemoteReadError
 
     remote, _ = sessions["shuffle-gzip"]
     (asset,) = remote.assets
@@ -301,7 +300,7 @@ def test_the_next_sessions_are_fetched_ahead_and_read_without_requests(component
 
 
 def test_a_streamed_local_build_with_prefetch_equals_the_local_build(component, sessions, files, tmp_path, monkeypatch):
-    monkeypatch.setattr("builders.pipeline.get_component", lambda name: component)
+    monkeypatch.setattr("builders.build.pipeline.get_component", lambda name: component)
     layouts = ["contiguous", "gzip-64kib", "float32"]
     remote = [SessionJob(sessions[k][0], BuildOptions(out=str(tmp_path / "remote"))) for k in layouts]
     local = [SessionJob(sessions[k][1], BuildOptions(out=str(tmp_path / "local"))) for k in layouts]

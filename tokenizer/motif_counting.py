@@ -3,7 +3,7 @@
 Each item reads its row groups one at a time (``spike_counts`` only), so a worker holds one
 row group plus its running table of distinct motifs; the driver merges the partial tables
 exactly (:meth:`~tokenizer.motifs.MotifCounter.add_table`). The same task runs in this process,
-in a process pool or on Ray actors (:mod:`builders.executor`).
+in a process pool or on Ray actors (:mod:`builders.runtime.executor`).
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow.compute as pc
 
-from builders.executor import Executor, SerialExecutor, Task
 from builders.pile import Pile, PileError, RowGroup
-from builders.schema import table_spike_counts
-
-from .motifs import MotifCounter
-from .patches import check_pad, check_patch_size
+from builders.runtime.executor import Executor, SerialExecutor, Task
+from builders.spec.schema import table_spike_counts
+from tokenizer.motifs import MotifCounter
+from tokenizer.patches import check_pad, check_patch_size
 
 SOURCE = "source_dataset"
 

@@ -11,13 +11,12 @@ import logging
 import time
 from pathlib import Path
 
-from builders.executor import Executor
 from builders.pile import Pile
-
-from .motif_counting import count_pile_motifs
-from .motif_figure import plot_motif_table
-from .motif_table import FIGURE_FILE, MotifTable, owned_table_folder, table_metadata, write_motif_table
-from .patches import check_pad, check_patch_size
+from builders.runtime.executor import Executor
+from tokenizer.motif_counting import count_pile_motifs
+from tokenizer.motif_figure import plot_motif_table
+from tokenizer.motif_table import FIGURE_FILE, MotifTable, owned_table_folder, table_metadata, write_motif_table
+from tokenizer.patches import check_pad, check_patch_size
 
 logger = logging.getLogger(__name__)
 

@@ -21,17 +21,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builders.output.ownership import claim_output_folder, owned_output_folder
-from builders.output.shards import atomic_path, write_text_atomic
-
-from .patches import check_pad, check_patch_size
+from builders.storage.ownership import claim_output_folder, owned_output_folder
+from builders.storage.shards import atomic_path, write_text_atomic
+from tokenizer.patches import check_pad, check_patch_size
 
 TABLE_FILE = "motifs.parquet"
 METADATA_FILE = "metadata.json"
 FIGURE_FILE = "top_motifs.png"
 METADATA_KEY = b"neural_pile_motifs"
 ROW_GROUP = 1_000_000
-#: What :func:`builders.output.ownership.claim_output_folder` records for a motif table folder.
+#: What :func:`builders.storage.ownership.claim_output_folder` records for a motif table folder.
 OUT_KIND = "motif table"
 
 
@@ -86,7 +85,7 @@ def write_motif_table(out_dir, table: MotifTable) -> Path:
     """Write ``motifs.parquet`` and ``metadata.json`` into ``out_dir``; return the Parquet path.
 
     Raises:
-        builders.output.ownership.OutputFolderError: ``out_dir`` is a non-empty folder that does
+        builders.storage.ownership.OutputFolderError: ``out_dir`` is a non-empty folder that does
             not hold a motif table (nothing is written).
     """
     out = claim_table_folder(out_dir)

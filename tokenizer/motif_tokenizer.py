@@ -37,11 +37,11 @@ from pathlib import Path
 import numpy as np
 from huggingface_hub import ModelHubMixin, hf_hub_download
 
-from .motif_table import MotifTable, read_motif_table
-from .motifs import sort_motifs
-from .nearest import CosineCandidates, nearest_by_cosine
-from .patches import PatchKeys, as_counts, check_patch_size, grid_shape, patch_matrix
-from .search_memo import SearchMemo
+from tokenizer.motif_table import MotifTable, read_motif_table
+from tokenizer.motifs import sort_motifs
+from tokenizer.nearest import CosineCandidates, nearest_by_cosine
+from tokenizer.patches import PatchKeys, as_counts, check_patch_size, grid_shape, patch_matrix
+from tokenizer.search_memo import SearchMemo
 
 WEIGHTS_FILE = "motif_tokenizer.safetensors"
 CONFIG_FILE = "config.json"
@@ -56,7 +56,7 @@ ARRAYS = {"vocab": np.uint8, "vocab_counts": np.int64, "known_motifs": np.uint8,
 #: Key of the patch size in the weights' metadata: the shape the flat motifs were cut to, which
 #: ``config.json`` must repeat (a 2x5 and a 1x10 vocabulary have arrays of the same shape).
 PATCH_KEY = "patch_size"
-#: What :func:`builders.output.ownership.claim_output_folder` records for a tokenizer folder.
+#: What :func:`builders.storage.ownership.claim_output_folder` records for a tokenizer folder.
 OUT_KIND = "motif tokenizer"
 
 
@@ -67,14 +67,14 @@ def claim_tokenizer_folder(path) -> Path:
     mixin deletes an existing ``config.json`` first), so jobs that save into a folder a user names
     call this before anything else.
     """
-    from builders.output.ownership import claim_output_folder
+    from builders.storage.ownership import claim_output_folder
 
     return claim_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
 
 
 def owned_tokenizer_folder(path):
     """:func:`claim_tokenizer_folder`, holding the folder's lock for the block (a job's whole run)."""
-    from builders.output.ownership import owned_output_folder
+    from builders.storage.ownership import owned_output_folder
 
     return owned_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
 
@@ -434,7 +434,7 @@ class MotifTokenizer(
             "known_motifs": self.known_motifs,
             "known_ids": self.known_ids,
         }
-        from builders.output.shards import atomic_path, write_text_atomic
+        from builders.storage.shards import atomic_path, write_text_atomic
 
         with atomic_path(save_directory / WEIGHTS_FILE) as tmp:
             save_file(
@@ -640,7 +640,7 @@ def pile_label(source: dict) -> str:
 
 def _trained_on(training: dict) -> list[str]:
     """The card lines naming the pile the motifs were counted on, and its sources and citations."""
-    from builders.output.attribution import sources_section
+    from builders.storage.attribution import sources_section
 
     sources = training.get("sources") or []
     if not sources:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .patches import PatchKeys, check_pad, check_patch_size, patch_matrix
+from tokenizer.patches import PatchKeys, check_pad, check_patch_size, patch_matrix
 
 #: Buffered non-silent keys before they are reduced with np.unique (keys, not bytes).
 FLUSH_KEYS = 8_000_000

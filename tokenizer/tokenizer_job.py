@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.executor import Executor, SerialExecutor, Task
-
-from .motif_table import read_motif_table
-from .motif_tokenizer import DEFAULT_MAX_KNOWN, MotifTokenizer, check_vocab_size, owned_tokenizer_folder
-from .nearest import nearest_by_cosine
+from builders.runtime.executor import Executor, SerialExecutor, Task
+from tokenizer.motif_table import read_motif_table
+from tokenizer.motif_tokenizer import DEFAULT_MAX_KNOWN, MotifTokenizer, check_vocab_size, owned_tokenizer_folder
+from tokenizer.nearest import nearest_by_cosine
 
 logger = logging.getLogger(__name__)
 

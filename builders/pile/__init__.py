@@ -10,9 +10,9 @@ Every dataset-wide job (stats, figures, motifs, reorder, merge, training streams
 :func:`open_pile`; none assumes a folder layout.
 """
 
-from .open import ALL, DEFAULT, open_pile
-from .read import Pile, PileFile, RowGroup
-from .reference import PileError, PileReference, parse_reference, source_label
+from builders.pile.open import ALL, DEFAULT, open_pile
+from builders.pile.read import Pile, PileFile, RowGroup
+from builders.pile.reference import PileError, PileReference, parse_reference, source_label
 
 __all__ = [
     "ALL",

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .reference import PileError
+from builders.pile.reference import PileError
 
 logger = logging.getLogger(__name__)
 

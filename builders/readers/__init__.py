@@ -1,6 +1,6 @@
 """Readers: one asset (already opened) -> :class:`SpikeTrains` or :class:`BinnedUnits`.
 
-``read_session`` opens every asset of a session through :func:`builders.sources.open_asset`
+``read_session`` opens every asset of a session through :func:`builders.archives.open_asset`
 (local file, byte cache or HTTP stream: the readers cannot tell), reads it with the reader kind
 the registry names, given the component's ``reader_options``, applies the component's
 ``file_error`` rule to a file that fails, and merges per-probe files on shared time bins.
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..binning import BIN_SIZE
-from .base import BinnedUnits, ReaderError, SpikeTrains, merge_trains
+from builders.readers.base import BinnedUnits, ReaderError, SpikeTrains, merge_trains
+from builders.spec.binning import BIN_SIZE
 
 __all__ = ["BinnedUnits", "ReaderError", "SpikeTrains", "merge_trains", "prefetch_asset", "read_session"]
 
 
-#: Reader kind (:data:`builders.registry.READER_KINDS`) -> ``"module:function"`` reading one opened asset.
+#: Reader kind (:data:`builders.spec.registry.READER_KINDS`) -> ``"module:function"`` reading one opened asset.
 #: Imported on first use, so a build that never meets a ``.mat`` file never imports scipy.io.
 READERS = {
     "nwb_units": "nwb_units:read_nwb_units",
@@ -28,21 +28,21 @@ BINNED_READERS = frozenset({"firing_rates"})
 
 
 def prefetch_asset(kind: str, handle, asset) -> None:
-    """Fetch through ``handle`` (a :class:`~builders.sources.rangefile.RangeFile`) the bytes the
+    """Fetch through ``handle`` (a :class:`~builders.archives.rangefile.RangeFile`) the bytes the
     ``kind`` reader will read from ``asset``, without decoding them (see
-    :mod:`builders.sources.prefetch`)."""
+    :mod:`builders.readers.prefetch`)."""
     if kind == "mat_spks":  # scipy reads the whole variable, i.e. nearly the whole file
         handle.prefetch([(0, handle.size)])
         return
     if kind == "nwb_units":
-        from .nwb_units import prefetch_nwb_units
+        from builders.readers.nwb_units import prefetch_nwb_units
 
         prefetch_nwb_units(handle, asset)
         return
     if kind == "firing_rates":
-        from ..sources.hdf5plan import prefetch_datasets
-        from .firing_rates import series_datasets
-        from .nwb_file import open_nwb
+        from builders.readers.firing_rates import series_datasets
+        from builders.readers.hdf5plan import prefetch_datasets
+        from builders.readers.nwb_file import open_nwb
 
         with open_nwb(handle, asset) as f:
             prefetch_datasets(handle, series_datasets(f))
@@ -52,7 +52,7 @@ def prefetch_asset(kind: str, handle, asset) -> None:
 
 def _reader_for(component, bin_size: float):
     """``read(handle, asset)`` of the component's reader kind, given the component's
-    :attr:`~builders.registry.Component.reader_options` as keyword arguments; readers of already
+    :attr:`~builders.spec.registry.Component.reader_options` as keyword arguments; readers of already
     binned data also get ``bin_size``.
 
     Raises:
@@ -83,13 +83,13 @@ def read_session(component, session, *, bin_size: float = BIN_SIZE, cache_dir=No
     that fails to read (:class:`ReaderError`, or an ``OSError`` such as a missing file) is left out
     and the session is built from the others; each skipped file is named in the recording's
     ``notes["skipped_files"]`` as ``"<path>: <reason>"``. A failed fetch over the network
-    (:class:`~builders.sources.http.RemoteReadError`) is not skipped: it fails the session, so a
+    (:class:`~builders.archives.http.RemoteReadError`) is not skipped: it fails the session, so a
     rerun tries the file again instead of keeping a session without it.
 
     Args:
-        component: the session's :class:`~builders.registry.Component` (names the reader, its
+        component: the session's :class:`~builders.spec.registry.Component` (names the reader, its
             options and the file-error rule).
-        session: the :class:`~builders.sessions.Session`.
+        session: the :class:`~builders.archives.sessions.Session`.
         bin_size: bin width in seconds of the build; readers of already binned data (firing
             rates) return counts in bins of this width, or refuse it naming the file.
         cache_dir: optional folder for a local byte cache of remote assets.
@@ -98,7 +98,7 @@ def read_session(component, session, *, bin_size: float = BIN_SIZE, cache_dir=No
         ReaderError: naming the asset, when a file is not what its reader expects (with
             ``skip_file``: when every file of the session fails, naming each).
     """
-    from ..sources import open_asset
+    from builders.archives import open_asset
 
     read = _reader_for(component, bin_size)
     parts, skipped = [], []
@@ -125,7 +125,7 @@ def read_session(component, session, *, bin_size: float = BIN_SIZE, cache_dir=No
 
 def _network_failure(exc: Exception) -> bool:
     """Whether ``exc`` is a failed fetch of a remote asset (imports the HTTP layer only when asked)."""
-    from ..sources.http import RemoteReadError
+    from builders.archives.http import RemoteReadError
 
     return isinstance(exc, RemoteReadError)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..binning import BinStats
+from builders.spec.binning import BinStats
 
 
 class ReaderError(ValueError):

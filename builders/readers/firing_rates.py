@@ -2,7 +2,7 @@
 
 These files have no spike times: ``acquisition/firing_rates`` is a TimeSeries of rates in Hz,
 time x units, one sample per 20 ms bin. Counts are ``round(rate * 0.02)`` = ``round(rate / 50)``
-(:func:`builders.binning.counts_from_rates`). Only that series (data, timing, conversion,
+(:func:`builders.spec.binning.counts_from_rates`). Only that series (data, timing, conversion,
 offset) is read.
 
 A bin of the build holds a whole number k of samples: its count is the sum of its k samples'
@@ -15,7 +15,7 @@ Where the sampling period comes from is the reader's ``timing`` option (:data:`T
 - ``metadata`` (the default): the series' ``starting_time``/``rate`` or ``timestamps``; a file
   without them, or whose period no bin of the build is a whole number of, is refused.
 - ``stored_samples`` (the reference's Gonzalez rule): one stored sample is one 20 ms token
-  (:data:`~builders.binning.BIN_SIZE`) whatever the metadata says, so at the default bin size
+  (:data:`~builders.spec.binning.BIN_SIZE`) whatever the metadata says, so at the default bin size
   the counts are ``round(rate / 50)`` sample by sample. The metadata still gives the time of the
   first sample when it is usable (0 when it is not).
 
@@ -29,10 +29,10 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from ..binning import BIN_SIZE, MAX_COUNT, counts_from_rates
-from ..sources.hdf5plan import prefetch_datasets
-from .base import BinnedUnits, ReaderError
-from .nwb_file import open_nwb
+from builders.readers.base import BinnedUnits, ReaderError
+from builders.readers.hdf5plan import prefetch_datasets
+from builders.readers.nwb_file import open_nwb
+from builders.spec.binning import BIN_SIZE, MAX_COUNT, counts_from_rates
 
 #: Where the rates live in the file.
 SERIES_PATH = "acquisition/firing_rates"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import ReaderError, SpikeTrains
+from builders.readers.base import ReaderError, SpikeTrains
 
 #: The MATLAB variable holding the probes.
 VARIABLE = "spks"

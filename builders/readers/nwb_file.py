@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import h5py
 import numpy as np
 
-from .base import ReaderError
+from builders.readers.base import ReaderError
 
 #: Region labels that mean "not known" in archive files; reported as "".
 _UNKNOWN_REGIONS = frozenset({"", "unknown", "none", "nan", "n/a", "na", "null", "undefined"})

@@ -6,7 +6,7 @@ first electrode (the peak channel, in files that list several) through ``units/e
 Nothing else is touched: no waveforms, no other columns, no acquisition data.
 
 Units without spikes stay as rows (zero-length trains). Unsorted or NaN spike times are kept
-as stored: binning counts them (:class:`~builders.binning.BinStats`).
+as stored: binning counts them (:class:`~builders.spec.binning.BinStats`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from ..sources.hdf5plan import prefetch_datasets
-from .base import ReaderError, SpikeTrains
-from .nwb_file import normalize_region, open_nwb, read_strings
+from builders.readers.base import ReaderError, SpikeTrains
+from builders.readers.hdf5plan import prefetch_datasets
+from builders.readers.nwb_file import normalize_region, open_nwb, read_strings
 
 #: Units-table columns taken as the unit's own brain region, in order of preference.
 REGION_COLUMNS = (
@@ -34,9 +34,9 @@ def read_nwb_units(handle, asset) -> SpikeTrains:
     """Spike trains (seconds), unit ids and regions of an NWB file's units table.
 
     Args:
-        handle: path or seekable binary file object (what :func:`builders.sources.open_asset`
+        handle: path or seekable binary file object (what :func:`builders.archives.open_asset`
             yields).
-        asset: the :class:`~builders.sessions.Asset`; its ``path`` names the file in errors.
+        asset: the :class:`~builders.archives.sessions.Asset`; its ``path`` names the file in errors.
 
     Raises:
         ReaderError: not HDF5 / truncated, not NWB, no units table, no ``spike_times``, or a
@@ -57,7 +57,7 @@ def read_nwb_units(handle, asset) -> SpikeTrains:
 
 def spike_datasets(f: h5py.File) -> list[h5py.Dataset]:
     """The datasets :func:`read_nwb_units` reads from ``f`` (those present): what a stream
-    fetches up front (:func:`builders.sources.hdf5plan.prefetch_datasets`)."""
+    fetches up front (:func:`builders.readers.hdf5plan.prefetch_datasets`)."""
     names = [
         "units/id",
         "units/spike_times",
@@ -74,7 +74,7 @@ def spike_datasets(f: h5py.File) -> list[h5py.Dataset]:
 def prefetch_nwb_units(handle, asset) -> None:
     """Fetch through ``handle`` everything :func:`read_nwb_units` reads, decoding only the small
     columns (ids, index, regions: their string heaps are found only by reading them), not the
-    spike times. Used to fetch a session ahead (:mod:`builders.sources.prefetch`)."""
+    spike times. Used to fetch a session ahead (:mod:`builders.readers.prefetch`)."""
     with open_nwb(handle, asset) as f:
         prefetch_datasets(handle, spike_datasets(f))
         units = f.get("units")

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import StreamError, StreamStateError
-from .interleave import Interleave
-from .plan import SAMPLINGS, Plan, make_plan
-from .source import LABEL_COLUMNS, RowSource
+from builders.streams.errors import StreamError, StreamStateError
+from builders.streams.interleave import Interleave
+from builders.streams.plan import SAMPLINGS, Plan, make_plan
+from builders.streams.source import LABEL_COLUMNS, RowSource
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ class DrawStream(_Base):
 
     def __iter__(self):
         if self._elastic is not None:
-            from .elastic import elastic_items
+            from builders.streams.elastic import elastic_items
 
             return elastic_items(self)
         return self._own_iter()
@@ -281,7 +281,7 @@ class DrawStream(_Base):
     def state_dict(self) -> dict:
         """Everything needed to continue this stream exactly (see the module notes for DataLoaders)."""
         if self._elastic is not None:
-            from .elastic import elastic_state
+            from builders.streams.elastic import elastic_state
 
             return elastic_state(self)
         if self._live is not None:
@@ -304,7 +304,7 @@ class DrawStream(_Base):
         field out of bounds, is refused in one :class:`StreamStateError` line naming the field.
         A :func:`~builders.streams.elastic.combine_states` bundle loads on any topology."""
         if isinstance(state, dict) and state.get("kind") in (f"combined-{self.kind}", f"elastic-{self.kind}"):
-            from .elastic import load_elastic
+            from builders.streams.elastic import load_elastic
 
             self._elastic, self._loaded, self._live = load_elastic(self, state), None, None
             return

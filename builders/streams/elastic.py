@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import copy
 
-from .base import STATE_FORMAT, STATE_VERSION, current_worker, read_state
-from .errors import StreamStateError
+from builders.streams.base import STATE_FORMAT, STATE_VERSION, current_worker, read_state
+from builders.streams.errors import StreamStateError
 
 TOPOLOGY = ("rank", "world_size")
 

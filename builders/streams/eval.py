@@ -40,13 +40,12 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from builders.schema import table_spike_counts
-
-from .base import Window, _Base, check_positive, check_rank, current_worker
-from .errors import StreamError
-from .source import LABEL_COLUMNS, RowSource, open_rows
-from .tokens import ID_DTYPE, IGNORE_INDEX, TokenLayout, layout_of
-from .windows import window_item
+from builders.spec.schema import table_spike_counts
+from builders.streams.base import Window, _Base, check_positive, check_rank, current_worker
+from builders.streams.errors import StreamError
+from builders.streams.source import LABEL_COLUMNS, RowSource, open_rows
+from builders.streams.tokens import ID_DTYPE, IGNORE_INDEX, TokenLayout, layout_of
+from builders.streams.windows import window_item
 
 
 class EvalStream(_Base):

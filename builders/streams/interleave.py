@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import StreamError, StreamStateError
+from builders.streams.errors import StreamError, StreamStateError
 
 #: spawn-key domains of the stream's generators (kept apart so no two draws share a state)
 ORDER, CHOICE, ROW, WINDOW = 0, 1, 2, 3

@@ -28,8 +28,8 @@ import math
 
 import numpy as np
 
-from .base import STATE_FORMAT, STATE_VERSION, _Base, current_worker, read_state
-from .errors import StreamError, StreamStateError
+from builders.streams.base import STATE_FORMAT, STATE_VERSION, _Base, current_worker, read_state
+from builders.streams.errors import StreamError, StreamStateError
 
 
 def mixture_sources(dataset, config) -> list[tuple] | None:

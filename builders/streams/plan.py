@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import StreamError
+from builders.streams.errors import StreamError
 
 SAMPLINGS = ("uniform", "tokens")
 

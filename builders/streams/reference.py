@@ -40,12 +40,11 @@ import math
 
 import numpy as np
 
-from builders.schema import table_spike_counts
-
-from .base import STATE_FORMAT, STATE_VERSION, _Base, check_yielded, current_worker, read_state
-from .errors import StreamError, StreamStateError
-from .source import RowSource
-from .tokens import ID_DTYPE, RAW_VOCAB, tokenizer_fingerprint
+from builders.spec.schema import table_spike_counts
+from builders.streams.base import STATE_FORMAT, STATE_VERSION, _Base, check_yielded, current_worker, read_state
+from builders.streams.errors import StreamError, StreamStateError
+from builders.streams.source import RowSource
+from builders.streams.tokens import ID_DTYPE, RAW_VOCAB, tokenizer_fingerprint
 
 
 def node_share(n_rows: int, rank: int, world_size: int) -> range:

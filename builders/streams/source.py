@@ -13,7 +13,7 @@ streams need before reading any counts: rows and tokens per row group, from the 
 
 Counts are read one row at a time (:meth:`RowSource.iter_rows`: ``iter_batches(batch_size=1)``
 over one row group, pages read through a :data:`READ_BUFFER` buffer), as uint8 views of the
-Arrow buffers of that row (:func:`builders.schema.table_spike_counts`), so a stream holds rows,
+Arrow buffers of that row (:func:`builders.spec.schema.table_spike_counts`), so a stream holds rows,
 not row groups, whatever the row groups' size; nothing is cached on disk.
 """
 
@@ -28,9 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builders.pile.read import READ_RETRIES
-from builders.schema import table_spike_counts
-
-from .errors import StreamError
+from builders.spec.schema import table_spike_counts
+from builders.streams.errors import StreamError
 
 logger = logging.getLogger(__name__)
 

@@ -41,10 +41,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import DrawStream, check_choice, check_draw_options, check_positive, check_rank, check_yielded
-from .errors import StreamError, StreamStateError
-from .mixture import mixture_sources, open_mixture
-from .source import open_rows
+from builders.streams.base import (
+    DrawStream,
+    check_choice,
+    check_draw_options,
+    check_positive,
+    check_rank,
+    check_yielded,
+)
+from builders.streams.errors import StreamError, StreamStateError
+from builders.streams.mixture import mixture_sources, open_mixture
+from builders.streams.source import open_rows
 
 ID_DTYPE = np.int32
 RAW_VOCAB = 256
@@ -328,7 +335,7 @@ def token_stream(
 
 
 def _reference_stream(dataset, config, split, seq_len, n_neurons, tokenizer, seed, rank, world_size, epochs, shuffle):
-    from .reference import ReferenceTokenStream
+    from builders.streams.reference import ReferenceTokenStream
 
     if n_neurons is not None:
         n_neurons = check_positive("n_neurons", n_neurons)

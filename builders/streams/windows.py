@@ -23,9 +23,9 @@ repeats a real neuron and the mask is all true).
 
 from __future__ import annotations
 
-from .base import DrawStream, Window, check_draw_options, check_positive, check_rank, check_yielded
-from .mixture import mixture_sources, open_mixture
-from .source import open_rows
+from builders.streams.base import DrawStream, Window, check_draw_options, check_positive, check_rank, check_yielded
+from builders.streams.mixture import mixture_sources, open_mixture
+from builders.streams.source import open_rows
 
 
 def window_item(window: Window) -> dict:

@@ -1,1 +1,0 @@
-"""Analyses of a built dataset: neuron reordering, raster figures, token statistics."""

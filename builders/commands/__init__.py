@@ -1,1 +1,0 @@
-"""One module per ``neural-pile`` sub-command (thin argument parsing over library code)."""

@@ -1,0 +1,1 @@
+"""Publishing dataset and tokenizer folders to the Hugging Face Hub."""

@@ -1,1 +1,0 @@
-"""The built dataset folder: layout, atomic shard writes, dataset card, build report."""

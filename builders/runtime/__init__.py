@@ -1,0 +1,1 @@
+"""Where work runs: the one executor (serial, process pool or Ray actors) and the connection to a Ray cluster."""
