@@ -23,6 +23,7 @@ it in the shell before both (``start`` refuses to run unless it is ``token`` or 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -90,10 +91,8 @@ def processes_using(folder: str) -> list[int]:
 
 def _signal(pids: list[int], sig: int) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # gone already, or not ours
             os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 def stop_head(folder: str, leader: int | None, *, grace_s: float = 10.0) -> None:
@@ -101,10 +100,8 @@ def stop_head(folder: str, leader: int | None, *, grace_s: float = 10.0) -> None
     only while that process still uses ``folder``), then every process still using ``folder``."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         if leader is not None and leader in processes_using(folder):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(leader, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
         _signal(processes_using(folder), sig)
         deadline = time.time() + grace_s
         while processes_using(folder) and time.time() < deadline:
