@@ -120,7 +120,7 @@ def check_combined(stream, combined: dict) -> None:
     if not isinstance(entries, list) or not entries:
         raise StreamStateError("combined state streams must be a list of the old streams' places")
     for entry in entries:
-        old = stream.as_rank(entry.get("rank"), combined.get("world_size"))
+        old = stream.as_rank(entry.get("rank"), combined.get("world_size"), epochs=None)
         read_state(
             {
                 "format": STATE_FORMAT,
@@ -142,7 +142,7 @@ def elastic_plan(stream, combined: dict):
     n_old = combined["num_workers"]
     pieces = []
     for entry in combined["streams"]:
-        old = stream.as_rank(entry["rank"], combined["world_size"])
+        old = stream.as_rank(entry["rank"], combined["world_size"], epochs=None)
         budget = old.budgets(n_old)[entry["worker"]]
         pieces.append([old, entry["worker"], budget, entry["position"]])
     epoch = min(p[3]["yielded"] // p[2] for p in pieces)
@@ -170,12 +170,12 @@ def elastic_items(stream):
         )
     state["worker"], state["num_workers"] = worker, num_workers
     pieces, epoch = elastic_plan(stream, state["combined"])
-    mine = share(sum(p[4] for p in pieces), stream.rank, stream.world_size, worker, num_workers)
+    options = stream.options
+    mine = share(sum(p[4] for p in pieces), options.rank, options.world_size, worker, num_workers)
     start = 0  # where each old stream's remaining items begin in the concatenation
     for old, w, budget, position, remaining in pieces:
         lo, hi = max(mine.start + state["taken"], start), min(mine.stop, start + remaining)
         if lo < hi:
-            old.epochs = None
             plan = old.plan(combined_workers(state))
             items = old._generate(plan.pieces[w], budget, w, combined_workers(state), copy.deepcopy(position))
             for k, item in enumerate(items):
@@ -185,11 +185,10 @@ def elastic_items(stream):
                     state["taken"] += 1
                     yield item
         start += remaining
-    left = None if stream.epochs is None else stream.epochs - epoch - 1
+    left = None if options.epochs is None else options.epochs - epoch - 1
     if left is not None and left <= 0:
         return
-    after = stream.as_rank(stream.rank, stream.world_size)
-    after.epochs = left
+    after = stream.as_rank(options.rank, options.world_size, epochs=left)
     after._loaded = (
         None
         if state.get("after") is None

@@ -41,8 +41,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from builders.spec.schema import table_spike_counts
-from builders.streams.base import Window, _Base, check_positive, check_rank, current_worker
+from builders.streams.base import Window, _Base, current_worker
 from builders.streams.errors import StreamError
+from builders.streams.options import check_positive, check_rank
 from builders.streams.source import LABEL_COLUMNS, RowSource, open_rows
 from builders.streams.tokens import ID_DTYPE, IGNORE_INDEX, TokenLayout, layout_of
 from builders.streams.windows import window_item

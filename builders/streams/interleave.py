@@ -45,7 +45,7 @@ class Cursor:
         self.group = piece.group
         self._rng = rng
         self._wt = stream.n_neurons * stream.n_bins
-        self._uniform = stream.sampling == "uniform"
+        self._uniform = stream.options.sampling == "uniform"
         self._rows = source.iter_rows(piece.group, piece.part, piece.parts)
         self.row, self.draw, self.tokens = -1, 0, 0
         self.current = None  # (stored row, counts, labels)
@@ -110,7 +110,7 @@ class Interleave:
         if not pieces:
             raise StreamError("a stream without pieces")
         self.stream, self.source, self.pieces, self._rng = stream, source, pieces, rng
-        self.width = min(stream.open_pieces, len(pieces))
+        self.width = min(stream.options.open_pieces, len(pieces))
         self._orders: dict[int, np.ndarray] = {}
         self.step, self.next_piece = position["step"], position["next_piece"]
         slots = position["slots"]

@@ -37,12 +37,14 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 
 import numpy as np
 
 from builders.spec.schema import table_spike_counts
 from builders.streams.base import STATE_FORMAT, STATE_VERSION, _Base, check_yielded, current_worker, read_state
 from builders.streams.errors import StreamError, StreamStateError
+from builders.streams.options import StreamOptions
 from builders.streams.source import RowSource
 from builders.streams.tokens import ID_DTYPE, RAW_VOCAB, tokenizer_fingerprint
 
@@ -59,9 +61,21 @@ class ReferenceTokenStream(_Base):
 
     kind = "tokens-reference"
 
-    def __init__(self, source: RowSource, *, seq_len, n_neurons, tokenizer, seed, rank, world_size, epochs, shuffle):
+    def __init__(
+        self,
+        source: RowSource,
+        *,
+        seq_len: int,
+        n_neurons: int | None,
+        tokenizer: Any,
+        shuffle: bool,
+        options: StreamOptions,
+    ):
+        """``seq_len`` and ``n_neurons`` (None: every neuron) checked by the caller; of ``options``
+        only ``seed``, ``rank``, ``world_size`` and ``epochs`` apply."""
         self._source, self.seq_len, self.n_neurons, self.tokenizer = source, seq_len, n_neurons, tokenizer
-        self.seed, self.rank, self.world_size, self.epochs, self.shuffle = seed, rank, world_size, epochs, shuffle
+        self.shuffle, self.options = shuffle, options
+        world_size = options.world_size
         self.patch_size = (1, 1) if tokenizer is None else tuple(int(p) for p in tokenizer.patch_size)
         self.separator = RAW_VOCAB - 1 if tokenizer is None else int(tokenizer.vocab_size)
         p_n, p_t = self.patch_size
@@ -85,7 +99,7 @@ class ReferenceTokenStream(_Base):
                 f"{len(shares[k])} rows of {int(tokens[shares[k].start : shares[k].stop].sum())} tokens fill no "
                 f"sequence of seq_len={seq_len}; use a shorter seq_len or fewer ranks"
             )
-        self.share = shares[rank]
+        self.share = shares[options.rank]
         self.arguments = {
             "dataset": source.name,
             "config": source.config,
@@ -95,8 +109,8 @@ class ReferenceTokenStream(_Base):
             "seq_len": seq_len,
             "n_neurons": n_neurons,
             "tokenizer": tokenizer_fingerprint(tokenizer),
-            "seed": seed,
-            "rank": rank,
+            "seed": options.seed,
+            "rank": options.rank,
             "world_size": world_size,
             "shuffle": shuffle,
         }
@@ -112,9 +126,7 @@ class ReferenceTokenStream(_Base):
         return self.rank_budget
 
     def __len__(self) -> int:
-        if self.epochs is None:
-            raise TypeError("a stream with epochs=None is endless and has no length")
-        return self.epochs * self.rank_budget
+        return self.options.run_length(self.rank_budget)
 
     def fresh_position(self) -> dict:
         return {"epoch": 0, "row": 0, "offset": 0, "yielded": 0}
@@ -141,7 +153,8 @@ class ReferenceTokenStream(_Base):
         """Row indices (into the split's rows) this worker visits in ``epoch``."""
         mine = np.arange(self.share.start, self.share.stop)
         if self.shuffle:
-            seq = np.random.SeedSequence(entropy=(self.seed, self.rank, self.world_size), spawn_key=(epoch,))
+            o = self.options
+            seq = np.random.SeedSequence(entropy=(o.seed, o.rank, o.world_size), spawn_key=(epoch,))
             mine = np.random.default_rng(seq).permutation(mine)
         return mine[worker::num_workers]
 
@@ -150,7 +163,7 @@ class ReferenceTokenStream(_Base):
         n = counts.shape[0]
         if self.n_neurons is not None:
             if n >= self.n_neurons:
-                seq = np.random.SeedSequence(entropy=(self.seed, epoch, index))
+                seq = np.random.SeedSequence(entropy=(self.options.seed, epoch, index))
                 start = int(np.random.default_rng(seq).integers(0, n - self.n_neurons + 1))
                 counts = counts[start : start + self.n_neurons]
             else:
@@ -180,7 +193,9 @@ class ReferenceTokenStream(_Base):
         while True:
             order = self.order(epoch, worker, num_workers)
             if not len(order):
-                raise StreamError(f"worker {worker} of rank {self.rank} has no rows (use fewer DataLoader workers)")
+                raise StreamError(
+                    f"worker {worker} of rank {self.options.rank} has no rows (use fewer DataLoader workers)"
+                )
             if row >= len(order):
                 raise StreamStateError(f"state_dict position row={row} is out of bounds: this epoch has {len(order)}")
             while row < len(order):
@@ -194,7 +209,7 @@ class ReferenceTokenStream(_Base):
             epoch, row = epoch + 1, 0
 
     def _generate(self, worker: int, num_workers: int, budget: int, position: dict):
-        limit = None if self.epochs is None else self.epochs * budget
+        limit = self.options.run_items(budget)
         check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:
             return
