@@ -1,15 +1,25 @@
-"""The options every stream shares: checked once, with the defaults the public functions share."""
+"""The options every stream shares: checked once, defaults the public functions share, and the
+arguments that used to crash deep inside a stream are one-line errors."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 
 import numpy as np
 import pytest
 
-from builders.streams import StreamError, token_stream, window_stream
+from builders.streams import StreamError, StreamStateError, combine_states, token_stream, window_stream
 from builders.streams.options import StreamOptions
+from tests.support.pile_folder import write_pile_folder
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("options_pile")
+    write_pile_folder(folder, {"v2h": (3, 1), "vbn": (3, 1)}, seed=4)
+    return str(folder)
 
 
 @pytest.mark.parametrize("stream", [window_stream, token_stream])
@@ -42,3 +52,31 @@ def test_options_are_checked_and_stored_as_ints():
     for arguments, message in cases:
         with pytest.raises(StreamError, match=message):
             StreamOptions(**arguments)
+
+
+def test_a_mixture_of_mixtures_is_refused_in_one_line(folder):
+    with pytest.raises(StreamError, match="mixture source 0 .* has a mixture as its config"):
+        window_stream([(folder, {"vbn": 1.0}, 1.0)], n_neurons=4, n_bins=10)
+
+
+def test_align_must_be_a_pair(folder):
+    with pytest.raises(StreamError, match=r"align must be a pair \(neurons, bins\), got \(2,\)"):
+        window_stream(folder, n_neurons=4, n_bins=10, align=(2,))
+
+
+@pytest.mark.parametrize(
+    "where, field, value, message",
+    [
+        ("stream", "rank", 7, r"combined state stream 0: rank must be an integer in \[0, world_size=2\), got 7"),
+        ("stream", "rank", None, "combined state stream 0: rank must be an integer"),
+        ("bundle", "world_size", 0, "combined state stream 0: world_size must be a positive integer, got 0"),
+    ],
+)
+def test_a_combined_state_with_a_bad_rank_or_world_size_is_refused(folder, where, field, value, message):
+    states = [
+        window_stream(folder, n_neurons=4, n_bins=10, seed=1, rank=r, world_size=2).state_dict() for r in range(2)
+    ]
+    combined = copy.deepcopy(combine_states(states))
+    (combined["streams"][0] if where == "stream" else combined)[field] = value
+    with pytest.raises(StreamStateError, match=message):
+        window_stream(folder, n_neurons=4, n_bins=10, seed=1).load_state_dict(combined)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import copy
 
 from builders.streams.base import STATE_FORMAT, STATE_VERSION, current_worker, read_state
-from builders.streams.errors import StreamStateError
+from builders.streams.errors import StreamError, StreamStateError
 
 TOPOLOGY = ("rank", "world_size")
 
@@ -119,8 +119,13 @@ def check_combined(stream, combined: dict) -> None:
     entries = combined.get("streams")
     if not isinstance(entries, list) or not entries:
         raise StreamStateError("combined state streams must be a list of the old streams' places")
-    for entry in entries:
-        old = stream.as_rank(entry.get("rank"), combined.get("world_size"), epochs=None)
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise StreamStateError(f"combined state stream {i} must be a dict of rank, worker and position")
+        try:  # a rank or world size out of bounds is refused here, not met as an IndexError later
+            old = stream.as_rank(entry.get("rank"), combined.get("world_size"), epochs=None)
+        except StreamError as err:
+            raise StreamStateError(f"combined state stream {i}: {err}") from None
         read_state(
             {
                 "format": STATE_FORMAT,

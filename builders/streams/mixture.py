@@ -49,6 +49,11 @@ def mixture_sources(dataset: Any, config: Any) -> list[tuple] | None:
         for i, entry in enumerate(dataset):
             if not isinstance(entry, (list, tuple)) or len(entry) != 3:
                 raise StreamError(f"mixture source {i} must be (source, config, weight), got {entry!r}")
+            if isinstance(entry[1], dict):
+                raise StreamError(
+                    f"mixture source {i} ({entry[0]}) has a mixture as its config: give one config per "
+                    "source (list each component as its own source)"
+                )
             sources.append(tuple(entry))
             where.append(f"weight of mixture source {i} ({entry[0]}, {entry[1]})")
     else:

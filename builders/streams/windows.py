@@ -27,6 +27,7 @@ import functools
 from typing import Any
 
 from builders.streams.base import DrawStream, Window, check_yielded
+from builders.streams.errors import StreamError
 from builders.streams.mixture import MixtureStream, open_streams
 from builders.streams.options import StreamOptions, check_positive
 from builders.streams.source import open_rows
@@ -146,6 +147,8 @@ def open_window_stream(
     """The window stream of one source (:func:`window_stream`'s arguments, the shared ones as ``options``)."""
     n_neurons = check_positive("n_neurons", n_neurons)
     n_bins = check_positive("n_bins", n_bins)
+    if not isinstance(align, (tuple, list)) or len(align) != 2:
+        raise StreamError(f"align must be a pair (neurons, bins), got {align!r}")
     align = (check_positive("align[0]", align[0]), check_positive("align[1]", align[1]))
     source = open_rows(dataset, config, split)
     return WindowStream(source, n_neurons=n_neurons, n_bins=n_bins, align=align, options=options, extra_arguments={})
