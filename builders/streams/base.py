@@ -106,7 +106,7 @@ def read_state(state, kind: str, arguments: dict, fresh: dict) -> dict:
     position = state["position"]
     if not isinstance(position, dict) or set(position) != set(fresh):
         raise StreamStateError(f"state_dict position must hold exactly {sorted(fresh)}, got {position!r}")
-    checked = {}
+    checked: dict[str, Any] = {}
     for k in fresh:
         if k != "slots":
             checked[k] = counter(f"position {k}", position[k])
@@ -137,12 +137,9 @@ class Window:
     counts: np.ndarray
     neuron_index: np.ndarray  # int32 (n_neurons,), -1 for padding rows
     neuron_start: int  # first neuron of a block (0 when padded), -1 for a random subset
-    bin_start: int
+    bin_start: int  # first time bin (20 ms) of the window in the row
     n_valid_bins: int
-    source_dataset: str
-    subject_id: str
-    session_id: str
-    segment_id: str
+    labels: dict[str, str]  # the row's LABEL_COLUMNS (source_dataset, subject_id, session_id, segment_id), in order
     path: str
     row_group: int
     row: int  # the row's position in its row group as stored (filtered configs included)
@@ -333,5 +330,5 @@ class DrawStream(_Base):
             out[used, :valid] = counts[index[used], bin_start : bin_start + valid]
         rg = self._source.row_groups[group]
         return Window(
-            out, index, start, bin_start, valid, *(labels[c] for c in LABEL_COLUMNS), rg.path, rg.index, stored
+            out, index, start, bin_start, valid, {c: labels[c] for c in LABEL_COLUMNS}, rg.path, rg.index, stored
         )

@@ -29,6 +29,7 @@ its own place afterwards) that resumes exactly on the same topology.
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from builders.streams.base import STATE_FORMAT, STATE_VERSION, current_worker, read_state
 from builders.streams.errors import StreamError, StreamStateError
@@ -36,9 +37,9 @@ from builders.streams.errors import StreamError, StreamStateError
 TOPOLOGY = ("rank", "world_size")
 
 
-def loader_states(state: dict) -> list[dict]:
+def loader_states(state: Any) -> list[Any]:
     """The stream states inside a ``torchdata`` ``StatefulDataLoader.state_dict()`` (one per worker),
-    or ``[state]`` for a stream's own state."""
+    or ``[state]`` for a stream's own state; not checked (:func:`combine_states` checks each)."""
     snapshot = state.get("_snapshot") if isinstance(state, dict) else None
     if not isinstance(snapshot, dict):
         return [state]

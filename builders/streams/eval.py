@@ -91,7 +91,9 @@ class EvalStream(_Base):
     def _windows(self):
         """``Window`` of every tile of this rank's rows, in order (one row group in memory)."""
         source, n_n, n_b = self._source, self.n_neurons, self.n_bins
-        group, counts, labels = None, None, None
+        group: int | None = None
+        counts: list[np.ndarray] = []
+        labels: dict[str, list] = {}
         for _items, g, r, n, t in self.rows:
             if g != group:
                 table = source.read(g)
@@ -111,13 +113,14 @@ class EvalStream(_Base):
                     used = index >= 0
                     out = np.zeros((n_n, n_b), dtype=np.uint8)
                     out[used, :valid] = row[index[used], bin_start : bin_start + valid]
+                    row_labels = {c: labels[c][r] for c in LABEL_COLUMNS}
                     yield Window(
                         out,
                         index,
                         neuron_start,
                         bin_start,
                         valid,
-                        *(labels[c][r] for c in LABEL_COLUMNS),
+                        row_labels,
                         rg.path,
                         rg.index,
                         source.stored_row(g, r),
@@ -130,7 +133,7 @@ class EvalStream(_Base):
             -1,
             0,
             0,
-            *([""] * len(LABEL_COLUMNS)),
+            dict.fromkeys(LABEL_COLUMNS, ""),
             "",
             -1,
             -1,

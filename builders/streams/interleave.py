@@ -48,7 +48,7 @@ class Cursor:
         self._uniform = stream.options.sampling == "uniform"
         self._rows = source.iter_rows(piece.group, piece.part, piece.parts)
         self.row, self.draw, self.tokens = -1, 0, 0
-        self.current = None  # (stored row, counts, labels)
+        self.current: tuple[int, np.ndarray, dict[str, str]] | None = None  # (stored row, counts, labels)
         self.n_draws = 0
         restored = row > 0 or draw > 0
         while self.row < row:
@@ -94,7 +94,8 @@ class Cursor:
         return [self.q, self.row, self.draw]
 
     def take(self):
-        """``(stored row, counts, labels, generator)`` of the next draw; moves past it."""
+        """``(stored row, counts, labels, generator)`` of the next draw (of a cursor not :attr:`done`); moves past it."""
+        assert self.current is not None, "take() from a cursor that is done"
         stored, counts, labels = self.current
         rng = self._rng(WINDOW, self.cycle, self.position, self.row, self.draw)
         self.draw += 1

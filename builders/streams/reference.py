@@ -81,14 +81,15 @@ class ReferenceTokenStream(_Base):
         p_n, p_t = self.patch_size
         if n_neurons is not None and n_neurons % p_n:
             raise StreamError(f"n_neurons={n_neurons} is not a multiple of the tokenizer's patch height {p_n}")
-        rows, tokens = [], []  # (group, row in table), tokens of the row
+        rows: list[tuple[int, int]] = []  # (group, row in table)
+        row_tokens: list[int] = []
         for g in range(len(source.row_groups)):
             if source.rows[g]:
                 for r, (n, t) in enumerate(source.shapes(g)):
                     height = math.ceil((n if n_neurons is None else n_neurons) / p_n)
                     rows.append((g, r))
-                    tokens.append(math.ceil(t / p_t) * (height + 1) if n else 0)
-        self.rows, tokens = rows, np.array(tokens, np.int64)
+                    row_tokens.append(math.ceil(t / p_t) * (height + 1) if n else 0)
+        self.rows, tokens = rows, np.array(row_tokens, np.int64)
         shares = [node_share(len(rows), k, world_size) for k in range(world_size)]
         fills = [int(tokens[s.start : s.stop].sum()) // (seq_len + 1) for s in shares]
         self.rank_budget = min(fills)
@@ -189,7 +190,8 @@ class ReferenceTokenStream(_Base):
 
     def _rows(self, worker: int, num_workers: int, epoch: int, row: int):
         """``((epoch, row), next place, tokens)`` from place ``(epoch, row)`` on, endlessly."""
-        cached = (None, None)
+        cached_group: int | None = None  # the row group whose counts are in cached_counts
+        cached_counts: list[np.ndarray] = []
         while True:
             order = self.order(epoch, worker, num_workers)
             if not len(order):
@@ -201,10 +203,10 @@ class ReferenceTokenStream(_Base):
             while row < len(order):
                 index = int(order[row])
                 g, r = self.rows[index]
-                if cached[0] != g:
-                    cached = (g, table_spike_counts(self._source.read(g)))
+                if cached_group != g:
+                    cached_group, cached_counts = g, table_spike_counts(self._source.read(g))
                 nxt = (epoch, row + 1) if row + 1 < len(order) else (epoch + 1, 0)
-                yield (epoch, row), nxt, self.encode(cached[1][r], epoch, index)
+                yield (epoch, row), nxt, self.encode(cached_counts[r], epoch, index)
                 row += 1
             epoch, row = epoch + 1, 0
 

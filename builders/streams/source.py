@@ -82,10 +82,14 @@ class RowSource:
             tokens[i] = _counts_leaf_values(footers[rg.path], rg.index)
         wanted = getattr(self.pile, "source_filter", None)
         if wanted is not None:
-            for i, rg in enumerate(self.row_groups):
-                labels = self._stored_column(rg, "source_dataset")
-                self.kept[i] = np.flatnonzero(np.asarray(labels.to_numpy(zero_copy_only=False) == wanted))
-            kept = np.array([len(k) for k in self.kept], np.int64)
+            passing = [
+                np.flatnonzero(
+                    np.asarray(self._stored_column(rg, "source_dataset").to_numpy(zero_copy_only=False) == wanted)
+                )
+                for rg in self.row_groups
+            ]
+            self.kept = list(passing)
+            kept = np.array([len(k) for k in passing], np.int64)
             tokens = np.where(rows > 0, tokens * kept / np.maximum(rows, 1), 0.0)
             rows = kept
         return rows, tokens
@@ -140,10 +144,10 @@ class RowSource:
             return
         if not hasattr(self.pile, "parquet_file"):  # another pile object: whole row group, rows from it
             table = self.read(index)
-            counts = table_spike_counts(table)
-            labels = {c: table.column(c).to_pylist() for c in LABEL_COLUMNS}
+            table_counts = table_spike_counts(table)
+            table_labels = {c: table.column(c).to_pylist() for c in LABEL_COLUMNS}
             for r in range(part, table.num_rows, parts):
-                yield self.stored_row(index, r), counts[r], {c: labels[c][r] for c in LABEL_COLUMNS}
+                yield self.stored_row(index, r), table_counts[r], {c: table_labels[c][r] for c in LABEL_COLUMNS}
             return
         meta = self.pile.parquet_file(rg.path).metadata
         k, attempt = 0, 0

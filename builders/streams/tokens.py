@@ -101,7 +101,7 @@ class TokenLayout:
         steps past ``real_steps`` and of patch rows with no neuron of the row (``neuron_index``
         -1 throughout); a patch row holding one real neuron is real (its other neurons are zeros)."""
         p_n = self.patch_size[0]
-        rows = (np.asarray(neuron_index) >= 0).reshape(-1, p_n).any(axis=1)
+        rows: np.ndarray = np.any((np.asarray(neuron_index) >= 0).reshape(-1, p_n), axis=1)
         out = np.zeros((steps, len(rows) + 1), dtype=bool)
         out[:real_steps, 0] = True
         out[:real_steps, 1:] = rows
