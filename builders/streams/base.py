@@ -27,15 +27,16 @@ import copy
 import importlib.util
 import logging
 import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from builders.streams.errors import StreamStateError
-from builders.streams.interleave import Interleave
+from builders.streams.interleave import Interleave, PlaceRng
 from builders.streams.options import StreamOptions
-from builders.streams.plan import Plan, make_plan
+from builders.streams.plan import Piece, Plan, make_plan
 from builders.streams.source import LABEL_COLUMNS, RowSource
 
 logger = logging.getLogger(__name__)
@@ -190,21 +191,33 @@ class DrawStream(_Base):
         self._elastic: dict | None = None  # a combined state being continued (builders.streams.elastic)
         self.plan(1)  # bad splits fail here, not at the first next()
 
-    def as_rank(self, rank: int, world_size: int, *, epochs: int | None) -> DrawStream:
+    def as_rank(self, rank: Any, world_size: Any, *, epochs: int | None) -> DrawStream:
         """This stream as rank ``rank`` of ``world_size`` for ``epochs`` (same source and other
-        arguments, a fresh start); a bad rank or world size is a :class:`StreamError`."""
+        arguments, a fresh start); ``rank`` and ``world_size`` may come from a state: a bad one is a
+        :class:`StreamError`."""
         other = copy.copy(self)
         other.options = replace(self.options, rank=rank, world_size=world_size, epochs=epochs)
         other.arguments = {**self.arguments, "rank": other.options.rank, "world_size": other.options.world_size}
         other._plans, other._loaded, other._live, other._elastic = {}, None, None, None
         return other
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         if self._elastic is not None:
             from builders.streams.elastic import elastic_items
 
-            return elastic_items(self)
+            return elastic_items(self, self._elastic)
         return self._own_iter()
+
+    def _own_iter(self) -> Iterator[dict[str, Any]]:
+        """The items of this stream's own draws (from a fresh start or a loaded state)."""
+        raise NotImplementedError
+
+    def _generate(
+        self, pieces: Sequence[Piece], budget: int, worker: int, num_workers: int, position: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        """The items of worker ``worker`` of ``num_workers`` (``budget`` items per epoch) from ``position``
+        on, updating ``position`` as they are yielded."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ plan and budgets
     def plan(self, num_workers: int) -> Plan:
@@ -242,7 +255,7 @@ class DrawStream(_Base):
         if self._elastic is not None:
             from builders.streams.elastic import elastic_state
 
-            return elastic_state(self)
+            return elastic_state(self, self._elastic)
         if self._live is not None:
             live = self._live
         elif self._loaded is not None:
@@ -290,7 +303,7 @@ class DrawStream(_Base):
         return plan, worker, num_workers, position
 
     # ------------------------------------------------------------------ draws
-    def _rng(self, worker: int, num_workers: int):
+    def _rng(self, worker: int, num_workers: int) -> PlaceRng:
         """``rng(*place)``: the generator of one place of this stream (see the module notes)."""
         o = self.options
         entropy = (o.seed, o.rank, o.world_size, worker, num_workers)
@@ -300,9 +313,12 @@ class DrawStream(_Base):
 
         return at
 
-    def draws(self, pieces, worker: int, num_workers: int, position: dict):
+    def draws(
+        self, pieces: Sequence[Piece], worker: int, num_workers: int, position: dict[str, Any]
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any], Window]]:
         """Yield ``(place before, place after, Window)`` from ``position`` on, endlessly (:mod:`.interleave`)."""
-        interleave = Interleave(self, self._source, pieces, self._rng(worker, num_workers), position)
+        at_place = self._rng(worker, num_workers)
+        interleave = Interleave(self.options, self.n_neurons * self.n_bins, self._source, pieces, at_place, position)
         for before, after, stored, counts, labels, rng, group in interleave:
             yield before, after, self.cut(counts, rng, labels, group, stored)
 

@@ -29,10 +29,14 @@ its own place afterwards) that resumes exactly on the same topology.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from builders.streams.base import STATE_FORMAT, STATE_VERSION, current_worker, read_state
 from builders.streams.errors import StreamError, StreamStateError
+
+if TYPE_CHECKING:
+    from builders.streams.base import DrawStream
 
 TOPOLOGY = ("rank", "world_size")
 
@@ -106,7 +110,7 @@ def combine_states(states) -> dict:
     }
 
 
-def check_combined(stream, combined: dict) -> None:
+def check_combined(stream: DrawStream, combined: dict) -> None:
     """Refuse a bundle of another stream (arguments but rank/world_size) or with a bad stream state."""
     mine = {k: v for k, v in stream.arguments.items() if k not in TOPOLOGY}
     saved = combined.get("arguments")
@@ -143,8 +147,8 @@ def check_combined(stream, combined: dict) -> None:
         )
 
 
-def elastic_plan(stream, combined: dict):
-    """``(pieces: [(old stream, worker, budget, position, remaining)], epoch in progress)``."""
+def elastic_plan(stream: DrawStream, combined: dict) -> tuple[list[list[Any]], int]:
+    """``(pieces: [[old stream, worker, budget, position, remaining]], epoch in progress)``."""
     n_old = combined["num_workers"]
     pieces = []
     for entry in combined["streams"]:
@@ -165,10 +169,10 @@ def share(total: int, rank: int, world_size: int, worker: int, num_workers: int)
     return range(start, start + sizes[worker])
 
 
-def elastic_items(stream):
-    """The items of a stream that loaded a combined (or elastic) state (module notes)."""
+def elastic_items(stream: DrawStream, state: dict) -> Iterator[dict[str, Any]]:
+    """The items of a stream that loaded a combined (or elastic) state, kept as ``state``
+    (:func:`load_elastic`; module notes)."""
     worker, num_workers = current_worker()
-    state = stream._elastic
     if state.get("num_workers") not in (None, num_workers) or state.get("worker") not in (None, worker):
         raise StreamStateError(
             f"elastic state_dict belongs to worker {state['worker']} of num_workers={state['num_workers']}, "
@@ -208,8 +212,8 @@ def combined_workers(state: dict) -> int:
     return state["combined"]["num_workers"]
 
 
-def elastic_state(stream) -> dict:
-    state = stream._elastic
+def elastic_state(stream: DrawStream, state: dict) -> dict:
+    """The ``state_dict()`` of a stream continuing ``state`` (:func:`load_elastic`)."""
     after = state.get("after_stream")
     position = after.state_dict()["position"] if after is not None and after._live is not None else state.get("after")
     worker, num_workers = current_worker()
@@ -226,7 +230,7 @@ def elastic_state(stream) -> dict:
     }
 
 
-def load_elastic(stream, state: dict) -> dict:
+def load_elastic(stream: DrawStream, state: dict) -> dict:
     """What a stream keeps of a loaded combined or elastic state (checked)."""
     if state["kind"] == f"combined-{stream.kind}":
         check_combined(stream, state)

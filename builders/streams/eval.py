@@ -36,7 +36,8 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -84,11 +85,11 @@ class EvalStream(_Base):
         """Items of this rank (fillers included; the same on every rank)."""
         return self.length
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         worker, num_workers = current_worker()
         return self._generate(worker, num_workers)
 
-    def _windows(self):
+    def _windows(self) -> Iterator[Window]:
         """``Window`` of every tile of this rank's rows, in order (one row group in memory)."""
         source, n_n, n_b = self._source, self.n_neurons, self.n_bins
         group: int | None = None
@@ -139,7 +140,7 @@ class EvalStream(_Base):
             -1,
         )
 
-    def _generate(self, worker: int, num_workers: int):
+    def _generate(self, worker: int, num_workers: int) -> Iterator[dict[str, Any]]:
         position = 0
         for window in self._windows():
             if position % num_workers == worker:
@@ -149,7 +150,7 @@ class EvalStream(_Base):
             if k % num_workers == worker:
                 yield self.item(self._filler(), True)
 
-    def item(self, window: Window, filler: bool) -> dict:
+    def item(self, window: Window, filler: bool) -> dict[str, Any]:
         return {**window_item(window), "is_filler": filler}
 
 
@@ -163,11 +164,22 @@ def source_counts(source: RowSource, group: int, table) -> list[np.ndarray]:
 class EvalTokenStream(EvalStream):
     """One rank's exact-once token items: ``input_ids`` / ``labels`` int32 ``(seq_len,)`` per window."""
 
-    def __init__(self, source: RowSource, *, seq_len: int, layout: TokenLayout, tokenizer, **options):
-        super().__init__(source, **options)
+    def __init__(
+        self,
+        source: RowSource,
+        *,
+        seq_len: int,
+        layout: TokenLayout,
+        tokenizer: Any,
+        n_neurons: int,
+        n_bins: int,
+        rank: int,
+        world_size: int,
+    ):
+        super().__init__(source, n_neurons=n_neurons, n_bins=n_bins, rank=rank, world_size=world_size)
         self.seq_len, self.layout, self.tokenizer = seq_len, layout, tokenizer
 
-    def item(self, window: Window, filler: bool) -> dict:
+    def item(self, window: Window, filler: bool) -> dict[str, Any]:
         layout, p_t = self.layout, self.layout.patch_size[1]
         steps = self.n_bins // p_t
         input_ids = np.full(self.seq_len, layout.separator, ID_DTYPE)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -152,7 +152,7 @@ class MixtureStream(_Base):
             part.load_state_dict(part_state)
         self._loaded, self._live = loaded, None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         worker, num_workers = current_worker()
         position = self.fresh_position()
         if self._loaded is not None:
@@ -165,7 +165,7 @@ class MixtureStream(_Base):
         self._live = {"worker": worker, "num_workers": num_workers, "position": position}
         return self._generate(worker, num_workers, self.budgets(num_workers)[worker], position)
 
-    def _generate(self, worker: int, num_workers: int, budget: int, position: dict):
+    def _generate(self, worker: int, num_workers: int, budget: int, position: dict) -> Iterator[dict[str, Any]]:
         limit = self.options.run_items(budget)
         if limit is not None and position["yielded"] > limit:
             raise StreamStateError(

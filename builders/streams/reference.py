@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -175,7 +176,7 @@ class ReferenceTokenStream(_Base):
         out[:, 1:] = grid.T
         return out.reshape(-1)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
         worker, num_workers = current_worker()
         position = self.fresh_position()
         if self._loaded is not None:
@@ -188,7 +189,9 @@ class ReferenceTokenStream(_Base):
         self._live = {"worker": worker, "num_workers": num_workers, "position": position}
         return self._generate(worker, num_workers, self.budgets(num_workers)[worker], position)
 
-    def _rows(self, worker: int, num_workers: int, epoch: int, row: int):
+    def _rows(
+        self, worker: int, num_workers: int, epoch: int, row: int
+    ) -> Iterator[tuple[tuple[int, int], tuple[int, int], np.ndarray]]:
         """``((epoch, row), next place, tokens)`` from place ``(epoch, row)`` on, endlessly."""
         cached_group: int | None = None  # the row group whose counts are in cached_counts
         cached_counts: list[np.ndarray] = []
@@ -210,7 +213,7 @@ class ReferenceTokenStream(_Base):
                 row += 1
             epoch, row = epoch + 1, 0
 
-    def _generate(self, worker: int, num_workers: int, budget: int, position: dict):
+    def _generate(self, worker: int, num_workers: int, budget: int, position: dict) -> Iterator[dict[str, np.ndarray]]:
         limit = self.options.run_items(budget)
         check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:

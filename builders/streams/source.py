@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,7 +43,7 @@ STREAM_COLUMNS = ("spike_counts", "source_dataset", "subject_id", "session_id", 
 LABEL_COLUMNS = STREAM_COLUMNS[1:]
 
 
-def open_rows(dataset, config, split: str) -> RowSource:
+def open_rows(dataset: Any, config: Any, split: str) -> RowSource:
     """The ``split`` rows of ``dataset`` (a name, path or URL for :func:`open_pile`, or an opened pile)."""
     if hasattr(dataset, "row_groups") and hasattr(dataset, "read"):
         pile = dataset
@@ -58,7 +60,7 @@ def open_rows(dataset, config, split: str) -> RowSource:
 class RowSource:
     """Row groups of one split with their row and token counts (footers only), and a reader."""
 
-    def __init__(self, pile, split: str, *, name: str, config=None):
+    def __init__(self, pile: Any, split: str, *, name: str, config: Any = None):
         self.pile = pile
         self.split = split
         self.name = name
@@ -133,7 +135,7 @@ class RowSource:
         """Row group ``index`` (position in :attr:`row_groups`) with :data:`STREAM_COLUMNS`."""
         return self.pile.read(self.row_groups[index], columns=STREAM_COLUMNS)
 
-    def iter_rows(self, index: int, part: int = 0, parts: int = 1):
+    def iter_rows(self, index: int, part: int = 0, parts: int = 1) -> Iterator[tuple[int, np.ndarray, dict[str, Any]]]:
         """``(stored row, counts, labels)`` of rows ``part, part + parts, ...`` (of those passing the
         pile's filter) of row group ``index``, decoded one row at a time: only the current row's
         counts (and a :data:`READ_BUFFER` of pages per column) are in memory."""

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ from builders.streams.base import DrawStream, check_yielded
 from builders.streams.errors import StreamError, StreamStateError
 from builders.streams.mixture import MixtureStream, open_streams
 from builders.streams.options import StreamOptions, check_choice, check_positive
+from builders.streams.plan import Piece
 from builders.streams.source import RowSource, open_rows
 
 if TYPE_CHECKING:
@@ -170,12 +172,14 @@ class TokenStream(DrawStream):
             )
         return tuple(total // num_workers + (w < total % num_workers) for w in range(num_workers))
 
-    def _own_iter(self):
+    def _own_iter(self) -> Iterator[dict[str, Any]]:
         plan, worker, num_workers, position = self._start()
         budget = self.budgets(num_workers)[worker]
         return self._generate(plan.pieces[worker], budget, worker, num_workers, position)
 
-    def _generate(self, pieces, budget: int, worker: int, num_workers: int, position: dict):
+    def _generate(
+        self, pieces: Sequence[Piece], budget: int, worker: int, num_workers: int, position: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
         limit = self.options.run_items(budget)
         check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:

@@ -24,12 +24,16 @@ repeats a real neuron and the mask is all true).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+import numpy as np
 
 from builders.streams.base import DrawStream, Window, check_yielded
 from builders.streams.errors import StreamError
 from builders.streams.mixture import MixtureStream, open_streams
 from builders.streams.options import StreamOptions, check_positive
+from builders.streams.plan import Piece
 from builders.streams.source import open_rows
 
 
@@ -50,9 +54,7 @@ def window_item(window: Window) -> dict:
     }
 
 
-def _bin_mask(n_bins: int, valid: int):
-    import numpy as np
-
+def _bin_mask(n_bins: int, valid: int) -> np.ndarray:
     mask = np.zeros(n_bins, dtype=bool)
     mask[:valid] = True
     return mask
@@ -66,11 +68,13 @@ class WindowStream(DrawStream):
     def budgets(self, num_workers: int) -> tuple[int, ...]:
         return self.plan(num_workers).budgets
 
-    def _own_iter(self):
+    def _own_iter(self) -> Iterator[dict[str, Any]]:
         plan, worker, num_workers, position = self._start()
         return self._generate(plan.pieces[worker], plan.budgets[worker], worker, num_workers, position)
 
-    def _generate(self, pieces, budget: int, worker: int, num_workers: int, position: dict):
+    def _generate(
+        self, pieces: Sequence[Piece], budget: int, worker: int, num_workers: int, position: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
         limit = self.options.run_items(budget)
         check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:
