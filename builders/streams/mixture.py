@@ -27,13 +27,16 @@ import copy
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from builders.streams.base import STATE_FORMAT, STATE_VERSION, _Base, current_worker, read_state
 from builders.streams.errors import StreamError, StreamStateError
 from builders.streams.options import StreamOptions
+
+#: the stream of one source (``make``'s result in :func:`open_streams`)
+Stream = TypeVar("Stream")
 
 
 def mixture_sources(dataset: Any, config: Any) -> list[tuple] | None:
@@ -69,8 +72,8 @@ def mixture_sources(dataset: Any, config: Any) -> list[tuple] | None:
 
 
 def open_streams(
-    make: Callable[[Any, Any, StreamOptions], Any], dataset: Any, config: Any, options: StreamOptions, *, kind: str
-):
+    make: Callable[[Any, Any, StreamOptions], Stream], dataset: Any, config: Any, options: StreamOptions, *, kind: str
+) -> Stream | MixtureStream:
     """``make(dataset, config, options)``, or for a mixture (:func:`mixture_sources`) a
     :class:`MixtureStream` of ``make(source, config, options)`` per source, each endless (each
     source named on failure)."""

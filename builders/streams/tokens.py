@@ -334,19 +334,25 @@ def open_token_stream(
             "random: use eval_tokens for every token in order"
         )
     n_neurons = check_positive("n_neurons", n_neurons)
-    ids = layout_of(tokenizer, n_neurons)
-    p_t = ids.patch_size[1]
-    if seq_len < ids.tokens_per_step:
+    token_layout = layout_of(tokenizer, n_neurons)
+    p_t = token_layout.patch_size[1]
+    if seq_len < token_layout.tokens_per_step:
         raise StreamError(
-            f"seq_len={seq_len} is shorter than one time step ({ids.tokens_per_step} tokens: a "
-            f"separator and {n_neurons // ids.patch_size[0]} patch ids)"
+            f"seq_len={seq_len} is shorter than one time step ({token_layout.tokens_per_step} tokens: a "
+            f"separator and {n_neurons // token_layout.patch_size[0]} patch ids)"
         )
     if n_bins is None:
-        n_bins = -(-(seq_len + 1) // ids.tokens_per_step) * p_t
+        n_bins = -(-(seq_len + 1) // token_layout.tokens_per_step) * p_t
     n_bins = check_positive("n_bins", n_bins)
     if n_bins % p_t:
         raise StreamError(f"n_bins={n_bins} is not a multiple of the tokenizer's patch width {p_t}")
     source = open_rows(dataset, config, split)
     return TokenStream(
-        source, seq_len=seq_len, tokenizer=tokenizer, layout=ids, n_neurons=n_neurons, n_bins=n_bins, options=options
+        source,
+        seq_len=seq_len,
+        tokenizer=tokenizer,
+        layout=token_layout,
+        n_neurons=n_neurons,
+        n_bins=n_bins,
+        options=options,
     )
