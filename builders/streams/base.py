@@ -27,21 +27,22 @@ import copy
 import importlib.util
 import logging
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from builders.streams.errors import StreamError, StreamStateError
-from builders.streams.interleave import Interleave
-from builders.streams.plan import SAMPLINGS, Plan, make_plan
+from builders.streams.errors import StreamStateError
+from builders.streams.interleave import Interleave, PlaceRng
+from builders.streams.options import StreamOptions
+from builders.streams.plan import Piece, Plan, make_plan
 from builders.streams.source import LABEL_COLUMNS, RowSource
 
 logger = logging.getLogger(__name__)
 
 STATE_FORMAT = "neural-pile-stream"
 STATE_VERSION = 1
-NEURON_MODES = ("block", "subset")
-PAD_MODES = ("zero", "tile")
 
 if importlib.util.find_spec("torch") is not None:
     from torch.utils.data import IterableDataset as _Base
@@ -57,32 +58,6 @@ def current_worker() -> tuple[int, int]:
         if info is not None:
             return int(info.id), int(info.num_workers)
     return 0, 1
-
-
-def check_positive(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise StreamError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_choice(name: str, value, choices) -> str:
-    if value not in choices:
-        raise StreamError(f"{name} must be one of {choices}, got {value!r}")
-    return value
-
-
-def check_rank(rank, world_size) -> tuple[int, int]:
-    world_size = check_positive("world_size", world_size)
-    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < world_size:
-        raise StreamError(f"rank must be an integer in [0, world_size={world_size}), got {rank!r}")
-    return int(rank), world_size
-
-
-def check_draw_options(sampling: str, neurons: str, pad: str) -> None:
-    """The options every stream shares: how rows are drawn, which neurons, how short rows are filled."""
-    check_choice("sampling", sampling, SAMPLINGS)
-    check_choice("neurons", neurons, NEURON_MODES)
-    check_choice("pad", pad, PAD_MODES)
 
 
 #: Largest value a state's counter may hold (seeds take 64-bit words).
@@ -132,7 +107,7 @@ def read_state(state, kind: str, arguments: dict, fresh: dict) -> dict:
     position = state["position"]
     if not isinstance(position, dict) or set(position) != set(fresh):
         raise StreamStateError(f"state_dict position must hold exactly {sorted(fresh)}, got {position!r}")
-    checked = {}
+    checked: dict[str, Any] = {}
     for k in fresh:
         if k != "slots":
             checked[k] = counter(f"position {k}", position[k])
@@ -163,12 +138,9 @@ class Window:
     counts: np.ndarray
     neuron_index: np.ndarray  # int32 (n_neurons,), -1 for padding rows
     neuron_start: int  # first neuron of a block (0 when padded), -1 for a random subset
-    bin_start: int
+    bin_start: int  # first time bin (20 ms) of the window in the row
     n_valid_bins: int
-    source_dataset: str
-    subject_id: str
-    session_id: str
-    segment_id: str
+    labels: dict[str, str]  # the row's LABEL_COLUMNS (source_dataset, subject_id, session_id, segment_id), in order
     path: str
     row_group: int
     row: int  # the row's position in its row group as stored (filtered configs included)
@@ -185,27 +157,16 @@ class DrawStream(_Base):
         *,
         n_neurons: int,
         n_bins: int,
-        seed: int,
-        rank: int,
-        world_size: int,
-        epochs: int | None,
-        sampling: str,
-        neurons: str,
-        pad: str,
-        align: tuple[int, int] = (1, 1),
-        open_pieces: int = 32,
-        extra_arguments: dict,
+        align: tuple[int, int],
+        options: StreamOptions,
+        extra_arguments: dict[str, Any],
     ):
+        """Draws of ``n_neurons x n_bins`` windows (checked by the caller) starting on multiples of
+        ``align`` (neurons, bins); ``extra_arguments`` join :attr:`arguments` (what else fixes the items)."""
         self._source = source
         self.n_neurons, self.n_bins = n_neurons, n_bins
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise StreamError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
-        self.rank, self.world_size = rank, world_size
-        self.epochs = None if epochs is None else check_positive("epochs", epochs)
-        self.sampling, self.neurons, self.pad = sampling, neurons, pad
         self.align = (int(align[0]), int(align[1]))
-        self.open_pieces = check_positive("open_pieces", open_pieces)
+        self.options = options
         #: everything that fixes the stream; a state_dict of other arguments is refused
         self.arguments = {
             "dataset": source.name,
@@ -215,14 +176,14 @@ class DrawStream(_Base):
             **extra_arguments,
             "n_neurons": n_neurons,
             "n_bins": n_bins,
-            "seed": self.seed,
-            "rank": rank,
-            "world_size": world_size,
-            "sampling": sampling,
-            "neurons": neurons,
-            "pad": pad,
+            "seed": options.seed,
+            "rank": options.rank,
+            "world_size": options.world_size,
+            "sampling": options.sampling,
+            "neurons": options.neurons,
+            "pad": options.pad,
             "align": list(self.align),
-            "open_pieces": self.open_pieces,
+            "open_pieces": options.open_pieces,
         }
         self._plans: dict[int, Plan] = {}
         self._loaded: dict | None = None
@@ -230,20 +191,33 @@ class DrawStream(_Base):
         self._elastic: dict | None = None  # a combined state being continued (builders.streams.elastic)
         self.plan(1)  # bad splits fail here, not at the first next()
 
-    def as_rank(self, rank: int, world_size: int) -> DrawStream:
-        """This stream as rank ``rank`` of ``world_size`` (same source and arguments, a fresh start)."""
+    def as_rank(self, rank: Any, world_size: Any, *, epochs: int | None) -> DrawStream:
+        """This stream as rank ``rank`` of ``world_size`` for ``epochs`` (same source and other
+        arguments, a fresh start); ``rank`` and ``world_size`` may come from a state: a bad one is a
+        :class:`StreamError`."""
         other = copy.copy(self)
-        other.rank, other.world_size = rank, world_size
-        other.arguments = {**self.arguments, "rank": rank, "world_size": world_size}
+        other.options = replace(self.options, rank=rank, world_size=world_size, epochs=epochs)
+        other.arguments = {**self.arguments, "rank": other.options.rank, "world_size": other.options.world_size}
         other._plans, other._loaded, other._live, other._elastic = {}, None, None, None
         return other
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         if self._elastic is not None:
             from builders.streams.elastic import elastic_items
 
-            return elastic_items(self)
+            return elastic_items(self, self._elastic)
         return self._own_iter()
+
+    def _own_iter(self) -> Iterator[dict[str, Any]]:
+        """The items of this stream's own draws (from a fresh start or a loaded state)."""
+        raise NotImplementedError
+
+    def _generate(
+        self, pieces: Sequence[Piece], budget: int, worker: int, num_workers: int, position: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        """The items of worker ``worker`` of ``num_workers`` (``budget`` items per epoch) from ``position``
+        on, updating ``position`` as they are yielded."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ plan and budgets
     def plan(self, num_workers: int) -> Plan:
@@ -251,10 +225,10 @@ class DrawStream(_Base):
             self._plans[num_workers] = make_plan(
                 self._source.rows,
                 self._source.tokens,
-                sampling=self.sampling,
+                sampling=self.options.sampling,
                 window_tokens=self.n_neurons * self.n_bins,
-                rank=self.rank,
-                world_size=self.world_size,
+                rank=self.options.rank,
+                world_size=self.options.world_size,
                 num_workers=num_workers,
                 where=f"split {self._source.split!r} of {self._source.name}",
                 components=self._source.components,
@@ -270,9 +244,7 @@ class DrawStream(_Base):
 
     def __len__(self) -> int:
         """Items of the whole run on this rank (``epochs`` x epoch length); only with ``epochs`` set."""
-        if self.epochs is None:
-            raise TypeError("a stream with epochs=None is endless and has no length")
-        return self.epochs * self.epoch_length(current_worker()[1])
+        return self.options.run_length(self.epoch_length(current_worker()[1]))
 
     # ------------------------------------------------------------------ state
     def fresh_position(self) -> dict:
@@ -283,7 +255,7 @@ class DrawStream(_Base):
         if self._elastic is not None:
             from builders.streams.elastic import elastic_state
 
-            return elastic_state(self)
+            return elastic_state(self, self._elastic)
         if self._live is not None:
             live = self._live
         elif self._loaded is not None:
@@ -331,18 +303,22 @@ class DrawStream(_Base):
         return plan, worker, num_workers, position
 
     # ------------------------------------------------------------------ draws
-    def _rng(self, worker: int, num_workers: int):
+    def _rng(self, worker: int, num_workers: int) -> PlaceRng:
         """``rng(*place)``: the generator of one place of this stream (see the module notes)."""
-        entropy = (self.seed, self.rank, self.world_size, worker, num_workers)
+        o = self.options
+        entropy = (o.seed, o.rank, o.world_size, worker, num_workers)
 
         def at(*place: int) -> np.random.Generator:
             return np.random.default_rng(np.random.SeedSequence(entropy=entropy, spawn_key=place))
 
         return at
 
-    def draws(self, pieces, worker: int, num_workers: int, position: dict):
+    def draws(
+        self, pieces: Sequence[Piece], worker: int, num_workers: int, position: dict[str, Any]
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any], Window]]:
         """Yield ``(place before, place after, Window)`` from ``position`` on, endlessly (:mod:`.interleave`)."""
-        interleave = Interleave(self, self._source, pieces, self._rng(worker, num_workers), position)
+        at_place = self._rng(worker, num_workers)
+        interleave = Interleave(self.options, self.n_neurons * self.n_bins, self._source, pieces, at_place, position)
         for before, after, stored, counts, labels, rng, group in interleave:
             yield before, after, self.cut(counts, rng, labels, group, stored)
 
@@ -353,14 +329,14 @@ class DrawStream(_Base):
         bin_start = int(rng.integers(0, (t - self.n_bins) // a_t + 1)) * a_t if t > self.n_bins else 0
         valid = min(self.n_bins, t)
         out = np.zeros((self.n_neurons, self.n_bins), dtype=np.uint8)
-        if n >= self.n_neurons and self.neurons == "block":
+        if n >= self.n_neurons and self.options.neurons == "block":
             start = int(rng.integers(0, (n - self.n_neurons) // a_n + 1)) * a_n
             index = np.arange(start, start + self.n_neurons, dtype=np.int32)
             out[:, :valid] = counts[start : start + self.n_neurons, bin_start : bin_start + valid]
         else:
             if n >= self.n_neurons:  # random subset, in row order
                 start, index = -1, np.sort(rng.choice(n, self.n_neurons, replace=False)).astype(np.int32)
-            elif self.pad == "tile":
+            elif self.options.pad == "tile":
                 start = 0
                 index = (np.arange(self.n_neurons) % n).astype(np.int32) if n else np.full(self.n_neurons, -1, np.int32)
             else:
@@ -370,5 +346,5 @@ class DrawStream(_Base):
             out[used, :valid] = counts[index[used], bin_start : bin_start + valid]
         rg = self._source.row_groups[group]
         return Window(
-            out, index, start, bin_start, valid, *(labels[c] for c in LABEL_COLUMNS), rg.path, rg.index, stored
+            out, index, start, bin_start, valid, {c: labels[c] for c in LABEL_COLUMNS}, rg.path, rg.index, stored
         )

@@ -29,16 +29,21 @@ its own place afterwards) that resumes exactly on the same topology.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from builders.streams.base import STATE_FORMAT, STATE_VERSION, current_worker, read_state
-from builders.streams.errors import StreamStateError
+from builders.streams.errors import StreamError, StreamStateError
+
+if TYPE_CHECKING:
+    from builders.streams.base import DrawStream
 
 TOPOLOGY = ("rank", "world_size")
 
 
-def loader_states(state: dict) -> list[dict]:
+def loader_states(state: Any) -> list[Any]:
     """The stream states inside a ``torchdata`` ``StatefulDataLoader.state_dict()`` (one per worker),
-    or ``[state]`` for a stream's own state."""
+    or ``[state]`` for a stream's own state; not checked (:func:`combine_states` checks each)."""
     snapshot = state.get("_snapshot") if isinstance(state, dict) else None
     if not isinstance(snapshot, dict):
         return [state]
@@ -105,7 +110,7 @@ def combine_states(states) -> dict:
     }
 
 
-def check_combined(stream, combined: dict) -> None:
+def check_combined(stream: DrawStream, combined: dict) -> None:
     """Refuse a bundle of another stream (arguments but rank/world_size) or with a bad stream state."""
     mine = {k: v for k, v in stream.arguments.items() if k not in TOPOLOGY}
     saved = combined.get("arguments")
@@ -119,8 +124,13 @@ def check_combined(stream, combined: dict) -> None:
     entries = combined.get("streams")
     if not isinstance(entries, list) or not entries:
         raise StreamStateError("combined state streams must be a list of the old streams' places")
-    for entry in entries:
-        old = stream.as_rank(entry.get("rank"), combined.get("world_size"))
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise StreamStateError(f"combined state stream {i} must be a dict of rank, worker and position")
+        try:  # a rank or world size out of bounds is refused here, not met as an IndexError later
+            old = stream.as_rank(entry.get("rank"), combined.get("world_size"), epochs=None)
+        except StreamError as err:
+            raise StreamStateError(f"combined state stream {i}: {err}") from None
         read_state(
             {
                 "format": STATE_FORMAT,
@@ -137,12 +147,12 @@ def check_combined(stream, combined: dict) -> None:
         )
 
 
-def elastic_plan(stream, combined: dict):
-    """``(pieces: [(old stream, worker, budget, position, remaining)], epoch in progress)``."""
+def elastic_plan(stream: DrawStream, combined: dict) -> tuple[list[list[Any]], int]:
+    """``(pieces: [[old stream, worker, budget, position, remaining]], epoch in progress)``."""
     n_old = combined["num_workers"]
     pieces = []
     for entry in combined["streams"]:
-        old = stream.as_rank(entry["rank"], combined["world_size"])
+        old = stream.as_rank(entry["rank"], combined["world_size"], epochs=None)
         budget = old.budgets(n_old)[entry["worker"]]
         pieces.append([old, entry["worker"], budget, entry["position"]])
     epoch = min(p[3]["yielded"] // p[2] for p in pieces)
@@ -159,10 +169,10 @@ def share(total: int, rank: int, world_size: int, worker: int, num_workers: int)
     return range(start, start + sizes[worker])
 
 
-def elastic_items(stream):
-    """The items of a stream that loaded a combined (or elastic) state (module notes)."""
+def elastic_items(stream: DrawStream, state: dict) -> Iterator[dict[str, Any]]:
+    """The items of a stream that loaded a combined (or elastic) state, kept as ``state``
+    (:func:`load_elastic`; module notes)."""
     worker, num_workers = current_worker()
-    state = stream._elastic
     if state.get("num_workers") not in (None, num_workers) or state.get("worker") not in (None, worker):
         raise StreamStateError(
             f"elastic state_dict belongs to worker {state['worker']} of num_workers={state['num_workers']}, "
@@ -170,12 +180,12 @@ def elastic_items(stream):
         )
     state["worker"], state["num_workers"] = worker, num_workers
     pieces, epoch = elastic_plan(stream, state["combined"])
-    mine = share(sum(p[4] for p in pieces), stream.rank, stream.world_size, worker, num_workers)
+    options = stream.options
+    mine = share(sum(p[4] for p in pieces), options.rank, options.world_size, worker, num_workers)
     start = 0  # where each old stream's remaining items begin in the concatenation
     for old, w, budget, position, remaining in pieces:
         lo, hi = max(mine.start + state["taken"], start), min(mine.stop, start + remaining)
         if lo < hi:
-            old.epochs = None
             plan = old.plan(combined_workers(state))
             items = old._generate(plan.pieces[w], budget, w, combined_workers(state), copy.deepcopy(position))
             for k, item in enumerate(items):
@@ -185,11 +195,10 @@ def elastic_items(stream):
                     state["taken"] += 1
                     yield item
         start += remaining
-    left = None if stream.epochs is None else stream.epochs - epoch - 1
+    left = None if options.epochs is None else options.epochs - epoch - 1
     if left is not None and left <= 0:
         return
-    after = stream.as_rank(stream.rank, stream.world_size)
-    after.epochs = left
+    after = stream.as_rank(options.rank, options.world_size, epochs=left)
     after._loaded = (
         None
         if state.get("after") is None
@@ -203,8 +212,8 @@ def combined_workers(state: dict) -> int:
     return state["combined"]["num_workers"]
 
 
-def elastic_state(stream) -> dict:
-    state = stream._elastic
+def elastic_state(stream: DrawStream, state: dict) -> dict:
+    """The ``state_dict()`` of a stream continuing ``state`` (:func:`load_elastic`)."""
     after = state.get("after_stream")
     position = after.state_dict()["position"] if after is not None and after._live is not None else state.get("after")
     worker, num_workers = current_worker()
@@ -221,7 +230,7 @@ def elastic_state(stream) -> dict:
     }
 
 
-def load_elastic(stream, state: dict) -> dict:
+def load_elastic(stream: DrawStream, state: dict) -> dict:
     """What a stream keeps of a loaded combined or elastic state (checked)."""
     if state["kind"] == f"combined-{stream.kind}":
         check_combined(stream, state)

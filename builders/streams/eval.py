@@ -36,13 +36,15 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from builders.spec.schema import table_spike_counts
-from builders.streams.base import Window, _Base, check_positive, check_rank, current_worker
+from builders.streams.base import Window, _Base, current_worker
 from builders.streams.errors import StreamError
+from builders.streams.options import check_positive, check_rank
 from builders.streams.source import LABEL_COLUMNS, RowSource, open_rows
 from builders.streams.tokens import ID_DTYPE, IGNORE_INDEX, TokenLayout, layout_of
 from builders.streams.windows import window_item
@@ -83,14 +85,16 @@ class EvalStream(_Base):
         """Items of this rank (fillers included; the same on every rank)."""
         return self.length
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         worker, num_workers = current_worker()
         return self._generate(worker, num_workers)
 
-    def _windows(self):
+    def _windows(self) -> Iterator[Window]:
         """``Window`` of every tile of this rank's rows, in order (one row group in memory)."""
         source, n_n, n_b = self._source, self.n_neurons, self.n_bins
-        group, counts, labels = None, None, None
+        group: int | None = None
+        counts: list[np.ndarray] = []
+        labels: dict[str, list] = {}
         for _items, g, r, n, t in self.rows:
             if g != group:
                 table = source.read(g)
@@ -110,13 +114,14 @@ class EvalStream(_Base):
                     used = index >= 0
                     out = np.zeros((n_n, n_b), dtype=np.uint8)
                     out[used, :valid] = row[index[used], bin_start : bin_start + valid]
+                    row_labels = {c: labels[c][r] for c in LABEL_COLUMNS}
                     yield Window(
                         out,
                         index,
                         neuron_start,
                         bin_start,
                         valid,
-                        *(labels[c][r] for c in LABEL_COLUMNS),
+                        row_labels,
                         rg.path,
                         rg.index,
                         source.stored_row(g, r),
@@ -129,13 +134,13 @@ class EvalStream(_Base):
             -1,
             0,
             0,
-            *([""] * len(LABEL_COLUMNS)),
+            dict.fromkeys(LABEL_COLUMNS, ""),
             "",
             -1,
             -1,
         )
 
-    def _generate(self, worker: int, num_workers: int):
+    def _generate(self, worker: int, num_workers: int) -> Iterator[dict[str, Any]]:
         position = 0
         for window in self._windows():
             if position % num_workers == worker:
@@ -145,7 +150,7 @@ class EvalStream(_Base):
             if k % num_workers == worker:
                 yield self.item(self._filler(), True)
 
-    def item(self, window: Window, filler: bool) -> dict:
+    def item(self, window: Window, filler: bool) -> dict[str, Any]:
         return {**window_item(window), "is_filler": filler}
 
 
@@ -159,11 +164,22 @@ def source_counts(source: RowSource, group: int, table) -> list[np.ndarray]:
 class EvalTokenStream(EvalStream):
     """One rank's exact-once token items: ``input_ids`` / ``labels`` int32 ``(seq_len,)`` per window."""
 
-    def __init__(self, source: RowSource, *, seq_len: int, layout: TokenLayout, tokenizer, **options):
-        super().__init__(source, **options)
+    def __init__(
+        self,
+        source: RowSource,
+        *,
+        seq_len: int,
+        layout: TokenLayout,
+        tokenizer: Any,
+        n_neurons: int,
+        n_bins: int,
+        rank: int,
+        world_size: int,
+    ):
+        super().__init__(source, n_neurons=n_neurons, n_bins=n_bins, rank=rank, world_size=world_size)
         self.seq_len, self.layout, self.tokenizer = seq_len, layout, tokenizer
 
-    def item(self, window: Window, filler: bool) -> dict:
+    def item(self, window: Window, filler: bool) -> dict[str, Any]:
         layout, p_t = self.layout, self.layout.patch_size[1]
         steps = self.n_bins // p_t
         input_ids = np.full(self.seq_len, layout.separator, ID_DTYPE)

@@ -29,9 +29,20 @@ place continues exactly; a restored cursor re-decodes the rows of its row group 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
 import numpy as np
 
 from builders.streams.errors import StreamError, StreamStateError
+from builders.streams.options import StreamOptions
+from builders.streams.plan import Piece
+from builders.streams.source import RowSource
+
+#: ``rng(*place)``: the generator of one place of a stream (``DrawStream._rng``)
+PlaceRng = Callable[..., np.random.Generator]
+#: ``(stored row, counts, labels)`` of a decoded row
+Row = tuple[int, np.ndarray, dict[str, str]]
 
 #: spawn-key domains of the stream's generators (kept apart so no two draws share a state)
 ORDER, CHOICE, ROW, WINDOW = 0, 1, 2, 3
@@ -40,15 +51,30 @@ ORDER, CHOICE, ROW, WINDOW = 0, 1, 2, 3
 class Cursor:
     """One open piece: rows in stored order, the draws of the current row."""
 
-    def __init__(self, stream, source, piece, q: int, cycle: int, position: int, row: int, draw: int, rng):
+    def __init__(
+        self,
+        source: RowSource,
+        piece: Piece,
+        q: int,
+        cycle: int,
+        position: int,
+        row: int,
+        draw: int,
+        rng: PlaceRng,
+        *,
+        window_tokens: int,
+        uniform: bool,
+    ):
+        """Piece ``q`` of the sequence at ``row`` / ``draw`` (both 0: its first draw); ``window_tokens``
+        (n_neurons x n_bins) and ``uniform`` (one draw per row) set each row's number of draws."""
         self.q, self.cycle, self.position = q, cycle, position
         self.group = piece.group
         self._rng = rng
-        self._wt = stream.n_neurons * stream.n_bins
-        self._uniform = stream.sampling == "uniform"
+        self._wt = window_tokens
+        self._uniform = uniform
         self._rows = source.iter_rows(piece.group, piece.part, piece.parts)
         self.row, self.draw, self.tokens = -1, 0, 0
-        self.current = None  # (stored row, counts, labels)
+        self.current: Row | None = None
         self.n_draws = 0
         restored = row > 0 or draw > 0
         while self.row < row:
@@ -93,8 +119,9 @@ class Cursor:
     def place(self) -> list[int]:
         return [self.q, self.row, self.draw]
 
-    def take(self):
-        """``(stored row, counts, labels, generator)`` of the next draw; moves past it."""
+    def take(self) -> tuple[int, np.ndarray, dict[str, str], np.random.Generator]:
+        """``(stored row, counts, labels, generator)`` of the next draw (of a cursor not :attr:`done`); moves past it."""
+        assert self.current is not None, "take() from a cursor that is done"
         stored, counts, labels = self.current
         rng = self._rng(WINDOW, self.cycle, self.position, self.row, self.draw)
         self.draw += 1
@@ -106,11 +133,20 @@ class Cursor:
 class Interleave:
     """The draws of one stream from ``position`` on (see the module notes), endlessly."""
 
-    def __init__(self, stream, source, pieces, rng, position: dict):
+    def __init__(
+        self,
+        options: StreamOptions,
+        window_tokens: int,
+        source: RowSource,
+        pieces: Sequence[Piece],
+        rng: PlaceRng,
+        position: dict[str, Any],
+    ):
         if not pieces:
             raise StreamError("a stream without pieces")
-        self.stream, self.source, self.pieces, self._rng = stream, source, pieces, rng
-        self.width = min(stream.open_pieces, len(pieces))
+        self.source, self.pieces, self._rng = source, pieces, rng
+        self.window_tokens, self.uniform = window_tokens, options.sampling == "uniform"
+        self.width = min(options.open_pieces, len(pieces))
         self._orders: dict[int, np.ndarray] = {}
         self.step, self.next_piece = position["step"], position["next_piece"]
         slots = position["slots"]
@@ -122,7 +158,7 @@ class Interleave:
         self.cursors = [self._open(q, row, draw) for q, row, draw in slots]
         self._fill()
 
-    def position(self) -> dict:
+    def position(self) -> dict[str, Any]:
         return {"step": self.step, "next_piece": self.next_piece, "slots": [c.place() for c in self.cursors]}
 
     def _order(self, cycle: int) -> np.ndarray:
@@ -134,7 +170,18 @@ class Interleave:
     def _open(self, q: int, row: int = 0, draw: int = 0) -> Cursor:
         cycle, position = divmod(q, len(self.pieces))
         piece = self.pieces[self._order(cycle)[position]]
-        return Cursor(self.stream, self.source, piece, q, cycle, position, row, draw, self._rng)
+        return Cursor(
+            self.source,
+            piece,
+            q,
+            cycle,
+            position,
+            row,
+            draw,
+            self._rng,
+            window_tokens=self.window_tokens,
+            uniform=self.uniform,
+        )
 
     def _fill(self) -> None:
         """Open pieces into free slots; a cycle's pieces open only once the last cycle's are all done."""
@@ -157,7 +204,9 @@ class Interleave:
                     f"split {self.source.split!r} of {self.source.name}: the rows of this stream hold no spike counts"
                 )
 
-    def __iter__(self):
+    def __iter__(
+        self,
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any], int, np.ndarray, dict[str, str], np.random.Generator, int]]:
         """``(position before, position after, stored row, counts, labels, generator, group)`` per draw."""
         while True:
             before = self.position()

@@ -25,14 +25,21 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any, TypeVar
 
 import numpy as np
 
 from builders.streams.base import STATE_FORMAT, STATE_VERSION, _Base, current_worker, read_state
 from builders.streams.errors import StreamError, StreamStateError
+from builders.streams.options import StreamOptions
+
+#: the stream of one source (``make``'s result in :func:`open_streams`)
+Stream = TypeVar("Stream")
 
 
-def mixture_sources(dataset, config) -> list[tuple] | None:
+def mixture_sources(dataset: Any, config: Any) -> list[tuple] | None:
     """``[(dataset, config, weight), ...]`` of a mixture, or None for one source; weights checked
     before any source is opened."""
     if isinstance(config, dict):
@@ -45,6 +52,11 @@ def mixture_sources(dataset, config) -> list[tuple] | None:
         for i, entry in enumerate(dataset):
             if not isinstance(entry, (list, tuple)) or len(entry) != 3:
                 raise StreamError(f"mixture source {i} must be (source, config, weight), got {entry!r}")
+            if isinstance(entry[1], dict):
+                raise StreamError(
+                    f"mixture source {i} ({entry[0]}) has a mixture as its config: give one config per "
+                    "source (list each component as its own source)"
+                )
             sources.append(tuple(entry))
             where.append(f"weight of mixture source {i} ({entry[0]}, {entry[1]})")
     else:
@@ -59,38 +71,43 @@ def mixture_sources(dataset, config) -> list[tuple] | None:
     return sources
 
 
-def open_mixture(make, sources: list[tuple], *, seed: int, rank: int, world_size: int, epochs, kind: str):
-    """A :class:`MixtureStream` of ``make(dataset, config)`` per source (each source named on failure)."""
+def open_streams(
+    make: Callable[[Any, Any, StreamOptions], Stream], dataset: Any, config: Any, options: StreamOptions, *, kind: str
+) -> Stream | MixtureStream:
+    """``make(dataset, config, options)``, or for a mixture (:func:`mixture_sources`) a
+    :class:`MixtureStream` of ``make(source, config, options)`` per source, each endless (each
+    source named on failure)."""
+    sources = mixture_sources(dataset, config)
+    if sources is None:
+        return make(dataset, config, options)
+    endless = replace(options, epochs=None)
     parts = []
-    for i, (dataset, config, _) in enumerate(sources):
+    for i, (source, source_config, _) in enumerate(sources):
         try:
-            parts.append(make(dataset, config))
+            parts.append(make(source, source_config, endless))
         except StreamStateError:
             raise
         except StreamError as err:
-            raise StreamError(f"mixture source {i} ({dataset}, config {config}): {err}") from None
-    return MixtureStream(
-        parts, [float(w) for _, _, w in sources], seed=seed, rank=rank, world_size=world_size, epochs=epochs, kind=kind
-    )
+            raise StreamError(f"mixture source {i} ({source}, config {source_config}): {err}") from None
+    return MixtureStream(parts, [float(w) for _, _, w in sources], options, kind=kind)
 
 
 class MixtureStream(_Base):
     """Items of several streams, each from source ``i`` with probability ``p_i`` (module notes)."""
 
-    def __init__(self, parts, weights, *, seed: int, rank: int, world_size: int, epochs, kind: str):
+    def __init__(self, parts: list, weights: list[float], options: StreamOptions, *, kind: str):
         self.parts, self.weights = parts, weights
         total = sum(weights)
         self.p = np.array([w / total for w in weights])
-        self.seed, self.rank, self.world_size = seed, rank, world_size
-        self.epochs = epochs
+        self.options = options
         self.kind = f"mixture-{kind}"
         self.arguments = {
             "sources": [
                 [p.arguments["dataset"], p.arguments["config"], w] for p, w in zip(parts, weights, strict=True)
             ],
-            "seed": seed,
-            "rank": rank,
-            "world_size": world_size,
+            "seed": options.seed,
+            "rank": options.rank,
+            "world_size": options.world_size,
         }
         self._loaded: dict | None = None
         self._live: dict | None = None
@@ -106,9 +123,7 @@ class MixtureStream(_Base):
         return tuple(total // num_workers + (w < total % num_workers) for w in range(num_workers))
 
     def __len__(self) -> int:
-        if self.epochs is None:
-            raise TypeError("a stream with epochs=None is endless and has no length")
-        return self.epochs * self.epoch_length(current_worker()[1])
+        return self.options.run_length(self.epoch_length(current_worker()[1]))
 
     def fresh_position(self) -> dict:
         return {"step": 0, "yielded": 0}
@@ -140,7 +155,7 @@ class MixtureStream(_Base):
             part.load_state_dict(part_state)
         self._loaded, self._live = loaded, None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         worker, num_workers = current_worker()
         position = self.fresh_position()
         if self._loaded is not None:
@@ -153,8 +168,8 @@ class MixtureStream(_Base):
         self._live = {"worker": worker, "num_workers": num_workers, "position": position}
         return self._generate(worker, num_workers, self.budgets(num_workers)[worker], position)
 
-    def _generate(self, worker: int, num_workers: int, budget: int, position: dict):
-        limit = None if self.epochs is None else self.epochs * budget
+    def _generate(self, worker: int, num_workers: int, budget: int, position: dict) -> Iterator[dict[str, Any]]:
+        limit = self.options.run_items(budget)
         if limit is not None and position["yielded"] > limit:
             raise StreamStateError(
                 f"state_dict position yielded={position['yielded']} is out of bounds: this run has {limit}"
@@ -162,7 +177,8 @@ class MixtureStream(_Base):
         if limit is not None and position["yielded"] >= limit:
             return
         iterators = [iter(part) for part in self.parts]
-        entropy = (self.seed, self.rank, self.world_size, worker, num_workers)
+        o = self.options
+        entropy = (o.seed, o.rank, o.world_size, worker, num_workers)
         while True:
             rng = np.random.default_rng(np.random.SeedSequence(entropy=entropy, spawn_key=(4, position["step"])))
             i = int(rng.choice(len(self.parts), p=self.p))

@@ -37,12 +37,15 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from builders.spec.schema import table_spike_counts
 from builders.streams.base import STATE_FORMAT, STATE_VERSION, _Base, check_yielded, current_worker, read_state
 from builders.streams.errors import StreamError, StreamStateError
+from builders.streams.options import StreamOptions
 from builders.streams.source import RowSource
 from builders.streams.tokens import ID_DTYPE, RAW_VOCAB, tokenizer_fingerprint
 
@@ -59,22 +62,35 @@ class ReferenceTokenStream(_Base):
 
     kind = "tokens-reference"
 
-    def __init__(self, source: RowSource, *, seq_len, n_neurons, tokenizer, seed, rank, world_size, epochs, shuffle):
+    def __init__(
+        self,
+        source: RowSource,
+        *,
+        seq_len: int,
+        n_neurons: int | None,
+        tokenizer: Any,
+        shuffle: bool,
+        options: StreamOptions,
+    ):
+        """``seq_len`` and ``n_neurons`` (None: every neuron) checked by the caller; of ``options``
+        only ``seed``, ``rank``, ``world_size`` and ``epochs`` apply."""
         self._source, self.seq_len, self.n_neurons, self.tokenizer = source, seq_len, n_neurons, tokenizer
-        self.seed, self.rank, self.world_size, self.epochs, self.shuffle = seed, rank, world_size, epochs, shuffle
+        self.shuffle, self.options = shuffle, options
+        world_size = options.world_size
         self.patch_size = (1, 1) if tokenizer is None else tuple(int(p) for p in tokenizer.patch_size)
         self.separator = RAW_VOCAB - 1 if tokenizer is None else int(tokenizer.vocab_size)
         p_n, p_t = self.patch_size
         if n_neurons is not None and n_neurons % p_n:
             raise StreamError(f"n_neurons={n_neurons} is not a multiple of the tokenizer's patch height {p_n}")
-        rows, tokens = [], []  # (group, row in table), tokens of the row
+        rows: list[tuple[int, int]] = []  # (group, row in table)
+        row_tokens: list[int] = []
         for g in range(len(source.row_groups)):
             if source.rows[g]:
                 for r, (n, t) in enumerate(source.shapes(g)):
                     height = math.ceil((n if n_neurons is None else n_neurons) / p_n)
                     rows.append((g, r))
-                    tokens.append(math.ceil(t / p_t) * (height + 1) if n else 0)
-        self.rows, tokens = rows, np.array(tokens, np.int64)
+                    row_tokens.append(math.ceil(t / p_t) * (height + 1) if n else 0)
+        self.rows, tokens = rows, np.array(row_tokens, np.int64)
         shares = [node_share(len(rows), k, world_size) for k in range(world_size)]
         fills = [int(tokens[s.start : s.stop].sum()) // (seq_len + 1) for s in shares]
         self.rank_budget = min(fills)
@@ -85,7 +101,7 @@ class ReferenceTokenStream(_Base):
                 f"{len(shares[k])} rows of {int(tokens[shares[k].start : shares[k].stop].sum())} tokens fill no "
                 f"sequence of seq_len={seq_len}; use a shorter seq_len or fewer ranks"
             )
-        self.share = shares[rank]
+        self.share = shares[options.rank]
         self.arguments = {
             "dataset": source.name,
             "config": source.config,
@@ -95,8 +111,8 @@ class ReferenceTokenStream(_Base):
             "seq_len": seq_len,
             "n_neurons": n_neurons,
             "tokenizer": tokenizer_fingerprint(tokenizer),
-            "seed": seed,
-            "rank": rank,
+            "seed": options.seed,
+            "rank": options.rank,
             "world_size": world_size,
             "shuffle": shuffle,
         }
@@ -112,9 +128,7 @@ class ReferenceTokenStream(_Base):
         return self.rank_budget
 
     def __len__(self) -> int:
-        if self.epochs is None:
-            raise TypeError("a stream with epochs=None is endless and has no length")
-        return self.epochs * self.rank_budget
+        return self.options.run_length(self.rank_budget)
 
     def fresh_position(self) -> dict:
         return {"epoch": 0, "row": 0, "offset": 0, "yielded": 0}
@@ -141,7 +155,8 @@ class ReferenceTokenStream(_Base):
         """Row indices (into the split's rows) this worker visits in ``epoch``."""
         mine = np.arange(self.share.start, self.share.stop)
         if self.shuffle:
-            seq = np.random.SeedSequence(entropy=(self.seed, self.rank, self.world_size), spawn_key=(epoch,))
+            o = self.options
+            seq = np.random.SeedSequence(entropy=(o.seed, o.rank, o.world_size), spawn_key=(epoch,))
             mine = np.random.default_rng(seq).permutation(mine)
         return mine[worker::num_workers]
 
@@ -150,7 +165,7 @@ class ReferenceTokenStream(_Base):
         n = counts.shape[0]
         if self.n_neurons is not None:
             if n >= self.n_neurons:
-                seq = np.random.SeedSequence(entropy=(self.seed, epoch, index))
+                seq = np.random.SeedSequence(entropy=(self.options.seed, epoch, index))
                 start = int(np.random.default_rng(seq).integers(0, n - self.n_neurons + 1))
                 counts = counts[start : start + self.n_neurons]
             else:
@@ -161,7 +176,7 @@ class ReferenceTokenStream(_Base):
         out[:, 1:] = grid.T
         return out.reshape(-1)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
         worker, num_workers = current_worker()
         position = self.fresh_position()
         if self._loaded is not None:
@@ -174,27 +189,32 @@ class ReferenceTokenStream(_Base):
         self._live = {"worker": worker, "num_workers": num_workers, "position": position}
         return self._generate(worker, num_workers, self.budgets(num_workers)[worker], position)
 
-    def _rows(self, worker: int, num_workers: int, epoch: int, row: int):
+    def _rows(
+        self, worker: int, num_workers: int, epoch: int, row: int
+    ) -> Iterator[tuple[tuple[int, int], tuple[int, int], np.ndarray]]:
         """``((epoch, row), next place, tokens)`` from place ``(epoch, row)`` on, endlessly."""
-        cached = (None, None)
+        cached_group: int | None = None  # the row group whose counts are in cached_counts
+        cached_counts: list[np.ndarray] = []
         while True:
             order = self.order(epoch, worker, num_workers)
             if not len(order):
-                raise StreamError(f"worker {worker} of rank {self.rank} has no rows (use fewer DataLoader workers)")
+                raise StreamError(
+                    f"worker {worker} of rank {self.options.rank} has no rows (use fewer DataLoader workers)"
+                )
             if row >= len(order):
                 raise StreamStateError(f"state_dict position row={row} is out of bounds: this epoch has {len(order)}")
             while row < len(order):
                 index = int(order[row])
                 g, r = self.rows[index]
-                if cached[0] != g:
-                    cached = (g, table_spike_counts(self._source.read(g)))
+                if cached_group != g:
+                    cached_group, cached_counts = g, table_spike_counts(self._source.read(g))
                 nxt = (epoch, row + 1) if row + 1 < len(order) else (epoch + 1, 0)
-                yield (epoch, row), nxt, self.encode(cached[1][r], epoch, index)
+                yield (epoch, row), nxt, self.encode(cached_counts[r], epoch, index)
                 row += 1
             epoch, row = epoch + 1, 0
 
-    def _generate(self, worker: int, num_workers: int, budget: int, position: dict):
-        limit = None if self.epochs is None else self.epochs * budget
+    def _generate(self, worker: int, num_workers: int, budget: int, position: dict) -> Iterator[dict[str, np.ndarray]]:
+        limit = self.options.run_items(budget)
         check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:
             return

@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,7 +43,7 @@ STREAM_COLUMNS = ("spike_counts", "source_dataset", "subject_id", "session_id", 
 LABEL_COLUMNS = STREAM_COLUMNS[1:]
 
 
-def open_rows(dataset, config, split: str) -> RowSource:
+def open_rows(dataset: Any, config: Any, split: str) -> RowSource:
     """The ``split`` rows of ``dataset`` (a name, path or URL for :func:`open_pile`, or an opened pile)."""
     if hasattr(dataset, "row_groups") and hasattr(dataset, "read"):
         pile = dataset
@@ -58,7 +60,7 @@ def open_rows(dataset, config, split: str) -> RowSource:
 class RowSource:
     """Row groups of one split with their row and token counts (footers only), and a reader."""
 
-    def __init__(self, pile, split: str, *, name: str, config=None):
+    def __init__(self, pile: Any, split: str, *, name: str, config: Any = None):
         self.pile = pile
         self.split = split
         self.name = name
@@ -82,10 +84,14 @@ class RowSource:
             tokens[i] = _counts_leaf_values(footers[rg.path], rg.index)
         wanted = getattr(self.pile, "source_filter", None)
         if wanted is not None:
-            for i, rg in enumerate(self.row_groups):
-                labels = self._stored_column(rg, "source_dataset")
-                self.kept[i] = np.flatnonzero(np.asarray(labels.to_numpy(zero_copy_only=False) == wanted))
-            kept = np.array([len(k) for k in self.kept], np.int64)
+            passing = [
+                np.flatnonzero(
+                    np.asarray(self._stored_column(rg, "source_dataset").to_numpy(zero_copy_only=False) == wanted)
+                )
+                for rg in self.row_groups
+            ]
+            self.kept = list(passing)
+            kept = np.array([len(k) for k in passing], np.int64)
             tokens = np.where(rows > 0, tokens * kept / np.maximum(rows, 1), 0.0)
             rows = kept
         return rows, tokens
@@ -129,7 +135,7 @@ class RowSource:
         """Row group ``index`` (position in :attr:`row_groups`) with :data:`STREAM_COLUMNS`."""
         return self.pile.read(self.row_groups[index], columns=STREAM_COLUMNS)
 
-    def iter_rows(self, index: int, part: int = 0, parts: int = 1):
+    def iter_rows(self, index: int, part: int = 0, parts: int = 1) -> Iterator[tuple[int, np.ndarray, dict[str, Any]]]:
         """``(stored row, counts, labels)`` of rows ``part, part + parts, ...`` (of those passing the
         pile's filter) of row group ``index``, decoded one row at a time: only the current row's
         counts (and a :data:`READ_BUFFER` of pages per column) are in memory."""
@@ -140,10 +146,10 @@ class RowSource:
             return
         if not hasattr(self.pile, "parquet_file"):  # another pile object: whole row group, rows from it
             table = self.read(index)
-            counts = table_spike_counts(table)
-            labels = {c: table.column(c).to_pylist() for c in LABEL_COLUMNS}
+            table_counts = table_spike_counts(table)
+            table_labels = {c: table.column(c).to_pylist() for c in LABEL_COLUMNS}
             for r in range(part, table.num_rows, parts):
-                yield self.stored_row(index, r), counts[r], {c: labels[c][r] for c in LABEL_COLUMNS}
+                yield self.stored_row(index, r), table_counts[r], {c: table_labels[c][r] for c in LABEL_COLUMNS}
             return
         meta = self.pile.parquet_file(rg.path).metadata
         k, attempt = 0, 0

@@ -36,22 +36,23 @@ with exactly the tokens the uninterrupted stream would have yielded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from builders.streams.base import (
-    DrawStream,
-    check_choice,
-    check_draw_options,
-    check_positive,
-    check_rank,
-    check_yielded,
-)
+from builders.streams.base import DrawStream, check_yielded
 from builders.streams.errors import StreamError, StreamStateError
-from builders.streams.mixture import mixture_sources, open_mixture
-from builders.streams.source import open_rows
+from builders.streams.mixture import MixtureStream, open_streams
+from builders.streams.options import StreamOptions, check_choice, check_positive
+from builders.streams.plan import Piece
+from builders.streams.source import RowSource, open_rows
+
+if TYPE_CHECKING:
+    from builders.streams.reference import ReferenceTokenStream
 
 ID_DTYPE = np.int32
 RAW_VOCAB = 256
@@ -102,7 +103,7 @@ class TokenLayout:
         steps past ``real_steps`` and of patch rows with no neuron of the row (``neuron_index``
         -1 throughout); a patch row holding one real neuron is real (its other neurons are zeros)."""
         p_n = self.patch_size[0]
-        rows = (np.asarray(neuron_index) >= 0).reshape(-1, p_n).any(axis=1)
+        rows: np.ndarray = np.any((np.asarray(neuron_index) >= 0).reshape(-1, p_n), axis=1)
         out = np.zeros((steps, len(rows) + 1), dtype=bool)
         out[:real_steps, 0] = True
         out[:real_steps, 1:] = rows
@@ -133,12 +134,27 @@ class TokenStream(DrawStream):
 
     kind = "tokens"
 
-    def __init__(self, source, *, seq_len: int, tokenizer, layout: TokenLayout, **options):
+    def __init__(
+        self,
+        source: RowSource,
+        *,
+        seq_len: int,
+        tokenizer: Any,
+        layout: TokenLayout,
+        n_neurons: int,
+        n_bins: int,
+        options: StreamOptions,
+    ):
         self.seq_len = seq_len
         self.tokenizer = tokenizer
         self.layout = layout
         super().__init__(
-            source, **options, extra_arguments={"seq_len": seq_len, "tokenizer": tokenizer_fingerprint(tokenizer)}
+            source,
+            n_neurons=n_neurons,
+            n_bins=n_bins,
+            align=layout.patch_size,
+            options=options,
+            extra_arguments={"seq_len": seq_len, "tokenizer": tokenizer_fingerprint(tokenizer)},
         )
         self.budgets(1)  # an epoch too short for one sequence fails here, not at the first next()
 
@@ -156,13 +172,15 @@ class TokenStream(DrawStream):
             )
         return tuple(total // num_workers + (w < total % num_workers) for w in range(num_workers))
 
-    def _own_iter(self):
+    def _own_iter(self) -> Iterator[dict[str, Any]]:
         plan, worker, num_workers, position = self._start()
         budget = self.budgets(num_workers)[worker]
         return self._generate(plan.pieces[worker], budget, worker, num_workers, position)
 
-    def _generate(self, pieces, budget: int, worker: int, num_workers: int, position: dict):
-        limit = None if self.epochs is None else self.epochs * budget
+    def _generate(
+        self, pieces: Sequence[Piece], budget: int, worker: int, num_workers: int, position: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        limit = self.options.run_items(budget)
         check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:
             return
@@ -232,7 +250,7 @@ def token_stream(
     layout: str = "default",
     shuffle: bool = True,
     open_pieces: int = 32,
-):
+) -> TokenStream | ReferenceTokenStream | MixtureStream:
     """Packed ``seq_len`` token sequences of random windows of the ``split`` rows of a pile.
 
     Args:
@@ -252,45 +270,61 @@ def token_stream(
             default layout always draws at random (``eval_tokens`` gives every token in order).
 
     With ``layout="reference"``, ``n_neurons=None`` takes every neuron of each row; ``n_bins``,
-    ``sampling``, ``neurons`` and ``pad`` do not apply (rows are whole; rows with fewer than
-    ``n_neurons`` neurons are tiled, as the reference does).
+    ``sampling``, ``neurons``, ``pad`` and ``open_pieces`` do not apply (rows are whole; rows with
+    fewer than ``n_neurons`` neurons are tiled, as the reference does), though they are checked.
 
     Raises:
         StreamError: a bad argument, or a split/config with no rows (one line naming it).
     """
-    sources = mixture_sources(dataset, config)
-    if sources is not None:
-        options = dict(
-            seq_len=seq_len,
-            n_neurons=n_neurons,
-            tokenizer=tokenizer,
-            n_bins=n_bins,
-            seed=seed,
-            rank=rank,
-            world_size=world_size,
-            sampling=sampling,
-            neurons=neurons,
-            pad=pad,
-            layout=layout,
-            shuffle=shuffle,
-            open_pieces=open_pieces,
-        )
-        return open_mixture(
-            lambda d, c: token_stream(d, c, split, **options),
-            sources,
-            seed=seed,
-            rank=rank,
-            world_size=world_size,
-            epochs=epochs,
-            kind="tokens",
-        )
+    options = StreamOptions(
+        seed=seed,
+        rank=rank,
+        world_size=world_size,
+        epochs=epochs,
+        sampling=sampling,
+        neurons=neurons,
+        pad=pad,
+        open_pieces=open_pieces,
+    )
+    one = functools.partial(
+        open_token_stream,
+        split=split,
+        seq_len=seq_len,
+        n_neurons=n_neurons,
+        tokenizer=tokenizer,
+        n_bins=n_bins,
+        layout=layout,
+        shuffle=shuffle,
+    )
+    return open_streams(one, dataset, config, options, kind="tokens")
+
+
+def open_token_stream(
+    dataset: Any,
+    config: Any,
+    options: StreamOptions,
+    *,
+    split: str,
+    seq_len: Any,
+    n_neurons: Any,
+    tokenizer: Any,
+    n_bins: Any,
+    layout: Any,
+    shuffle: Any,
+) -> TokenStream | ReferenceTokenStream:
+    """The token stream of one source (:func:`token_stream`'s arguments, the shared ones as ``options``)."""
     seq_len = check_positive("seq_len", seq_len)
     check_choice("layout", layout, LAYOUTS)
     if not isinstance(shuffle, bool):
         raise StreamError(f"shuffle must be True or False, got {shuffle!r}")
     if layout == "reference":
-        return _reference_stream(
-            dataset, config, split, seq_len, n_neurons, tokenizer, seed, rank, world_size, epochs, shuffle
+        from builders.streams.reference import ReferenceTokenStream
+
+        if n_neurons is not None:
+            n_neurons = check_positive("n_neurons", n_neurons)
+        source = open_rows(dataset, config, split)
+        return ReferenceTokenStream(
+            source, seq_len=seq_len, n_neurons=n_neurons, tokenizer=tokenizer, shuffle=shuffle, options=options
         )
     if n_neurons is None:
         raise StreamError("n_neurons=None (every neuron of each row) needs layout='reference'; give n_neurons")
@@ -300,17 +334,15 @@ def token_stream(
             "random: use eval_tokens for every token in order"
         )
     n_neurons = check_positive("n_neurons", n_neurons)
-    rank, world_size = check_rank(rank, world_size)
-    check_draw_options(sampling, neurons, pad)
-    layout = layout_of(tokenizer, n_neurons)
-    p_t = layout.patch_size[1]
-    if seq_len < layout.tokens_per_step:
+    token_layout = layout_of(tokenizer, n_neurons)
+    p_t = token_layout.patch_size[1]
+    if seq_len < token_layout.tokens_per_step:
         raise StreamError(
-            f"seq_len={seq_len} is shorter than one time step ({layout.tokens_per_step} tokens: a "
-            f"separator and {n_neurons // layout.patch_size[0]} patch ids)"
+            f"seq_len={seq_len} is shorter than one time step ({token_layout.tokens_per_step} tokens: a "
+            f"separator and {n_neurons // token_layout.patch_size[0]} patch ids)"
         )
     if n_bins is None:
-        n_bins = -(-(seq_len + 1) // layout.tokens_per_step) * p_t
+        n_bins = -(-(seq_len + 1) // token_layout.tokens_per_step) * p_t
     n_bins = check_positive("n_bins", n_bins)
     if n_bins % p_t:
         raise StreamError(f"n_bins={n_bins} is not a multiple of the tokenizer's patch width {p_t}")
@@ -319,39 +351,8 @@ def token_stream(
         source,
         seq_len=seq_len,
         tokenizer=tokenizer,
-        layout=layout,
+        layout=token_layout,
         n_neurons=n_neurons,
         n_bins=n_bins,
-        seed=seed,
-        rank=rank,
-        world_size=world_size,
-        epochs=epochs,
-        sampling=sampling,
-        neurons=neurons,
-        pad=pad,
-        align=layout.patch_size,
-        open_pieces=open_pieces,
-    )
-
-
-def _reference_stream(dataset, config, split, seq_len, n_neurons, tokenizer, seed, rank, world_size, epochs, shuffle):
-    from builders.streams.reference import ReferenceTokenStream
-
-    if n_neurons is not None:
-        n_neurons = check_positive("n_neurons", n_neurons)
-    rank, world_size = check_rank(rank, world_size)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise StreamError(f"seed must be a non-negative integer, got {seed!r}")
-    epochs = None if epochs is None else check_positive("epochs", epochs)
-    source = open_rows(dataset, config, split)
-    return ReferenceTokenStream(
-        source,
-        seq_len=seq_len,
-        n_neurons=n_neurons,
-        tokenizer=tokenizer,
-        seed=int(seed),
-        rank=rank,
-        world_size=world_size,
-        epochs=epochs,
-        shuffle=shuffle,
+        options=options,
     )

@@ -23,8 +23,17 @@ repeats a real neuron and the mask is all true).
 
 from __future__ import annotations
 
-from builders.streams.base import DrawStream, Window, check_draw_options, check_positive, check_rank, check_yielded
-from builders.streams.mixture import mixture_sources, open_mixture
+import functools
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from builders.streams.base import DrawStream, Window, check_yielded
+from builders.streams.errors import StreamError
+from builders.streams.mixture import MixtureStream, open_streams
+from builders.streams.options import StreamOptions, check_positive
+from builders.streams.plan import Piece
 from builders.streams.source import open_rows
 
 
@@ -38,19 +47,14 @@ def window_item(window: Window) -> dict:
         "neuron_index": window.neuron_index,
         "neuron_start": window.neuron_start,
         "bin_start": window.bin_start,
-        "source_dataset": window.source_dataset,
-        "subject_id": window.subject_id,
-        "session_id": window.session_id,
-        "segment_id": window.segment_id,
+        **window.labels,
         "path": window.path,
         "row_group": window.row_group,
         "row": window.row,
     }
 
 
-def _bin_mask(n_bins: int, valid: int):
-    import numpy as np
-
+def _bin_mask(n_bins: int, valid: int) -> np.ndarray:
     mask = np.zeros(n_bins, dtype=bool)
     mask[:valid] = True
     return mask
@@ -64,12 +68,14 @@ class WindowStream(DrawStream):
     def budgets(self, num_workers: int) -> tuple[int, ...]:
         return self.plan(num_workers).budgets
 
-    def _own_iter(self):
+    def _own_iter(self) -> Iterator[dict[str, Any]]:
         plan, worker, num_workers, position = self._start()
         return self._generate(plan.pieces[worker], plan.budgets[worker], worker, num_workers, position)
 
-    def _generate(self, pieces, budget: int, worker: int, num_workers: int, position: dict):
-        limit = None if self.epochs is None else self.epochs * budget
+    def _generate(
+        self, pieces: Sequence[Piece], budget: int, worker: int, num_workers: int, position: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
+        limit = self.options.run_items(budget)
         check_yielded(position, limit)
         if limit is not None and position["yielded"] >= limit:
             return
@@ -98,7 +104,7 @@ def window_stream(
     pad: str = "zero",
     align: tuple[int, int] = (1, 1),
     open_pieces: int = 32,
-) -> WindowStream:
+) -> WindowStream | MixtureStream:
     """Random ``n_neurons x n_bins`` windows of the ``split`` rows of a pile.
 
     Args:
@@ -109,59 +115,20 @@ def window_stream(
             for the card's default; or ``{config: weight}`` to mix components of one pile.
         split: ``"train"`` or ``"test"``.
         n_neurons, n_bins: window size (neurons, 20 ms bins), both >= 1.
-        seed: the same arguments and seed give the same stream; another seed another stream.
-        rank, world_size: this process's share: ranks read disjoint rows and yield the same number
-            of windows per epoch (:mod:`builders.streams.plan`).
+        seed, rank, world_size, sampling, neurons, pad, open_pieces: how windows are drawn and
+            which share of the pile this process takes, checked and documented (with units) by
+            :class:`~builders.streams.options.StreamOptions`.
         epochs: passes to make (None: endless). An epoch is ``floor(total / world_size)`` windows
             per rank, total = rows (``sampling="uniform"``) or tokens / (n_neurons * n_bins)
             (``sampling="tokens"``, rows drawn in proportion to their tokens).
-        neurons: ``"block"`` (a random contiguous block) or ``"subset"`` (random neurons, in row order).
-        pad: rows with fewer neurons: ``"zero"`` (masked) or ``"tile"`` (repeat the row's neurons).
         align: ``(neurons, bins)``: a block starts on a multiple of the first, a window on a
             multiple of the second (``token_stream`` uses its patch size, so the patches line up
             with the ones its tokenizer was counted on, which tile rows from their origin).
-        open_pieces: pieces (row groups, or parts of them) a stream keeps open and draws from at
-            random, rows decoded one at a time: the knob between shuffle quality and memory
-            (about ``open_pieces x`` the largest row, plus 1 MB read buffers per open piece and
-            column; :mod:`builders.streams.interleave`). 32 gives batches of 32 about as many
-            distinct sessions as a random draw; 1 reads one row group after another.
 
     Raises:
         StreamError: a bad argument, or a split/config with no rows (one line naming it).
     """
-    sources = mixture_sources(dataset, config)
-    if sources is not None:
-        options = dict(
-            n_neurons=n_neurons,
-            n_bins=n_bins,
-            seed=seed,
-            rank=rank,
-            world_size=world_size,
-            sampling=sampling,
-            neurons=neurons,
-            pad=pad,
-            align=align,
-            open_pieces=open_pieces,
-        )
-        return open_mixture(
-            lambda d, c: window_stream(d, c, split, **options),
-            sources,
-            seed=seed,
-            rank=rank,
-            world_size=world_size,
-            epochs=epochs,
-            kind="windows",
-        )
-    n_neurons = check_positive("n_neurons", n_neurons)
-    n_bins = check_positive("n_bins", n_bins)
-    rank, world_size = check_rank(rank, world_size)
-    check_draw_options(sampling, neurons, pad)
-    align = (check_positive("align[0]", align[0]), check_positive("align[1]", align[1]))
-    source = open_rows(dataset, config, split)
-    return WindowStream(
-        source,
-        n_neurons=n_neurons,
-        n_bins=n_bins,
+    options = StreamOptions(
         seed=seed,
         rank=rank,
         world_size=world_size,
@@ -169,7 +136,20 @@ def window_stream(
         sampling=sampling,
         neurons=neurons,
         pad=pad,
-        align=align,
         open_pieces=open_pieces,
-        extra_arguments={},
     )
+    one = functools.partial(open_window_stream, split=split, n_neurons=n_neurons, n_bins=n_bins, align=align)
+    return open_streams(one, dataset, config, options, kind="windows")
+
+
+def open_window_stream(
+    dataset: Any, config: Any, options: StreamOptions, *, split: str, n_neurons: Any, n_bins: Any, align: Any
+) -> WindowStream:
+    """The window stream of one source (:func:`window_stream`'s arguments, the shared ones as ``options``)."""
+    n_neurons = check_positive("n_neurons", n_neurons)
+    n_bins = check_positive("n_bins", n_bins)
+    if not isinstance(align, (tuple, list)) or len(align) != 2:
+        raise StreamError(f"align must be a pair (neurons, bins), got {align!r}")
+    align = (check_positive("align[0]", align[0]), check_positive("align[1]", align[1]))
+    source = open_rows(dataset, config, split)
+    return WindowStream(source, n_neurons=n_neurons, n_bins=n_bins, align=align, options=options, extra_arguments={})
