@@ -9,6 +9,10 @@
 - :mod:`.warm`: bytes fetched ahead for an asset (by :mod:`builders.readers.prefetch`), handed to
   :func:`open_asset`.
 - :mod:`.deadline`: the time limit on archive API calls.
+
+Each source's module is imported here when it is used (a local folder, DANDI, figshare, an asset
+opened over HTTP, the selection): listing a local folder never imports the HTTP client
+(requests), and importing this package never imports h5py (which the selection reads with).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ def open_asset(asset: Asset, *, cache_dir: str | os.PathLike | None = None) -> I
         FileNotFoundError: naming the asset, when a local file is missing.
     """
     if asset.is_remote:
+        # each source's module is imported when used (see the module docstring)
         from builders.archives.http import open_remote
 
         warm = take_warm(asset)
