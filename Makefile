@@ -52,10 +52,12 @@ bench: $(STAMP)
 	status=0; RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 $(BIN)/python benchmarks/run_all.py || status=$$?; \
 	$(BIN)/python benchmarks/report.py --write && exit $$status
 
-## lint: ruff's lint rules and format check (what .ci/run runs before the tests)
+## lint: ruff's lint rules and format check, and the import contracts of pyproject.toml's
+## [tool.importlinter] (layers; no cycle inside a package) (what .ci/run runs before the tests)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

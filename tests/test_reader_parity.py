@@ -20,7 +20,7 @@ from builders.archives.sessions import Asset, Session
 from builders.build.pipeline import BuildOptions, build
 from builders.build.report import format_report, read_markers
 from builders.build.rows import SessionSkipped, session_to_rows
-from builders.readers import ReaderError, prefetch_asset, read_session
+from builders.readers import READERS, ReaderError, read_session
 from builders.readers.firing_rates import read_firing_rates
 from builders.readers.mat_spks import read_mat_spks
 from builders.spec.binning import bin_spikes
@@ -169,7 +169,7 @@ def test_a_failed_network_fetch_fails_the_session_instead_of_being_skipped(lemer
     def broken(handle, asset):
         raise RemoteReadError(f"{asset.path}: range request failed 5 times")
 
-    monkeypatch.setattr(nwb_units, "read_nwb_units", broken)
+    monkeypatch.setitem(READERS, "nwb_units", dataclasses.replace(nwb_units.NWB_UNITS, read=broken))
     with pytest.raises(RemoteReadError, match="failed 5 times"):
         read_session(component, session)
 
@@ -293,7 +293,7 @@ def test_prefetch_fetches_everything_the_reader_reads(kind, gappy_mat, tmp_path)
         component = get_component("gonzalez")
     asset = _asset(path)
     handle, calls = _range_file(path)
-    prefetch_asset(kind, handle, asset)
+    READERS[kind].prefetch(handle, asset)
     assert calls
     calls.clear()
     read = {"mat_spks": read_mat_spks, "firing_rates": read_firing_rates}[kind]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -343,3 +345,18 @@ def test_session_to_rows_equals_binning_the_ground_truth(nwb_session):
         np.testing.assert_array_equal(row["unit_ids"], nwb_session.unit_ids)
         assert row["unit_regions"] == nwb_session.unit_regions
     assert result.stats.dropped_spikes == 0 and result.stats.unsorted_units == 0
+
+
+def test_reading_nwb_sessions_never_imports_scipy_io(nwb_session):
+    """scipy.io is imported when a .mat file is read, not with the reader table."""
+    code = (
+        "import sys\n"
+        "from builders.archives.sessions import Asset, Session\n"
+        "from builders.build.rows import session_to_rows\n"
+        "from builders.spec.registry import get_component\n"
+        f"asset = Asset(path='sub-T1/{nwb_session.path.name}', url={str(nwb_session.path)!r})\n"
+        "session_to_rows(get_component('demo'), Session('demo', 'T1', '1', (asset,)))\n"
+        "print('scipy.io' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False"]

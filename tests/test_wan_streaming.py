@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from builders.archives import list_sessions
+from builders.archives import list_sessions, warm
 from builders.archives.dandi import DandiListingError, list_dandi_assets
 from builders.archives.figshare import FigshareListingError, list_figshare_assets
 from builders.archives.http import FetchStats, open_remote
@@ -284,19 +284,19 @@ def test_the_next_sessions_are_fetched_ahead_and_read_without_requests(component
     with prefetch_source.SessionPrefetcher([(component, s) for s in order], ahead=2) as ahead:
         ahead.reached(0)
         ahead.wait()
-        assert prefetch_source.warm_bytes() > 0
+        assert warm.warm_bytes() > 0
         files.reset_counts()
         for position in (1, 2):
             session = order[position]
             result = session_to_rows(component, session)
             assert files.requests[f"{DANDISET}/{session.assets[0].path}"] == 0
             assert_same_rows(result, session_to_rows(component, sessions[session.session_id][1]))
-        assert prefetch_source.warm_bytes() == 0
+        assert warm.warm_bytes() == 0
     # a byte bound below one session's spike data: nothing is held, the session reads as usual
     with prefetch_source.SessionPrefetcher([(component, s) for s in order], ahead=1, max_bytes=100_000) as ahead:
         ahead.reached(0)
         ahead.wait()
-        assert prefetch_source.warm_bytes() == 0
+        assert warm.warm_bytes() == 0
 
 
 def test_a_streamed_local_build_with_prefetch_equals_the_local_build(component, sessions, files, tmp_path, monkeypatch):

@@ -37,6 +37,10 @@ from pathlib import Path
 import numpy as np
 from huggingface_hub import ModelHubMixin, hf_hub_download
 
+from builders.pile import source_label
+from builders.storage.attribution import sources_section
+from builders.storage.ownership import claim_output_folder, owned_output_folder
+from builders.storage.shards import atomic_path, write_text_atomic
 from tokenizer.motif_table import MotifTable, read_motif_table
 from tokenizer.motifs import sort_motifs
 from tokenizer.nearest import CosineCandidates, nearest_by_cosine
@@ -67,15 +71,11 @@ def claim_tokenizer_folder(path) -> Path:
     mixin deletes an existing ``config.json`` first), so jobs that save into a folder a user names
     call this before anything else.
     """
-    from builders.storage.ownership import claim_output_folder
-
     return claim_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
 
 
 def owned_tokenizer_folder(path):
     """:func:`claim_tokenizer_folder`, holding the folder's lock for the block (a job's whole run)."""
-    from builders.storage.ownership import owned_output_folder
-
     return owned_output_folder(path, OUT_KIND, earlier=(WEIGHTS_FILE,))
 
 
@@ -434,7 +434,6 @@ class MotifTokenizer(
             "known_motifs": self.known_motifs,
             "known_ids": self.known_ids,
         }
-        from builders.storage.shards import atomic_path, write_text_atomic
 
         with atomic_path(save_directory / WEIGHTS_FILE) as tmp:
             save_file(
@@ -633,15 +632,11 @@ def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
 
 def pile_label(source: dict) -> str:
     """``user/pile@<commit>`` (a Hub repo), the URL, or the local folder's name (never its path)."""
-    from builders.pile import source_label
-
     return source_label(source)
 
 
 def _trained_on(training: dict) -> list[str]:
     """The card lines naming the pile the motifs were counted on, and its sources and citations."""
-    from builders.storage.attribution import sources_section
-
     sources = training.get("sources") or []
     if not sources:
         return []

@@ -6,9 +6,13 @@
 - :mod:`.http`: streaming an asset over HTTP(S) (range requests, retries, timeouts),
   optionally through a local byte cache (:mod:`.bytecache`), with :mod:`.rangefile` as the
   file object h5py reads.
-- :mod:`.hdf5plan`: where the spike datasets' bytes lie, to fetch them before h5py asks.
-- :mod:`.prefetch`: the next sessions' bytes fetched while the current one is built.
+- :mod:`.warm`: bytes fetched ahead for an asset (by :mod:`builders.readers.prefetch`), handed to
+  :func:`open_asset`.
 - :mod:`.deadline`: the time limit on archive API calls.
+
+Each source's module is imported here when it is used (a local folder, DANDI, figshare, an asset
+opened over HTTP, the selection): listing a local folder never imports the HTTP client
+(requests), and importing this package never imports h5py (which the selection reads with).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from builders.archives.sessions import Asset, ListedFile
+from builders.archives.warm import take_warm
 
 
 @contextmanager
@@ -27,14 +32,14 @@ def open_asset(asset: Asset, *, cache_dir: str | os.PathLike | None = None) -> I
 
     Local assets yield their path; remote ones a seekable file object that fetches only the
     byte ranges the reader asks for (see :func:`builders.archives.http.open_remote`), starting
-    from the bytes a :class:`~.prefetch.SessionPrefetcher` fetched ahead, if any.
+    from the bytes fetched ahead for it (:func:`.warm.take_warm`), if any.
 
     Raises:
         FileNotFoundError: naming the asset, when a local file is missing.
     """
     if asset.is_remote:
+        # each source's module is imported when used (see the module docstring)
         from builders.archives.http import open_remote
-        from builders.readers.prefetch import take_warm
 
         warm = take_warm(asset)
         content = (warm.content_url, warm.size) if warm is not None else None

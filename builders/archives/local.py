@@ -28,6 +28,7 @@ class DataDirMismatch(ValueError):
 
 def write_synthetic_identity(folder: str | os.PathLike) -> None:
     """Mark ``folder`` as holding the synthetic demo recordings (written atomically)."""
+    # storage.shards brings in datasets (through spec.schema); only the demo writes an identity
     from builders.storage.shards import write_text_atomic
 
     text = yaml.safe_dump({"identifier": SYNTHETIC_IDENTIFIER, "name": "synthetic recordings (neural-pile demo)"})

@@ -108,6 +108,7 @@ def root_holds(component: Component, asset: Asset) -> tuple[bool, int]:
     dataset = ROOT_DATASET[component.reader]
     if not asset.is_remote:
         return _holds(asset.url, dataset), 0
+    # the HTTP layer (requests) is imported only when a remote root is checked
     from builders.archives.http import FetchStats, open_remote
 
     stats = FetchStats()

@@ -24,9 +24,12 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from builders import __version__
+from builders.archives import select_component
+from builders.archives.local import DataDirMismatch, resolve_data_dir
 from builders.archives.sessions import Session
-from builders.build.report import FAILED_SUFFIX, make_report, read_markers, write_report
+from builders.build.report import FAILED_SUFFIX, REPORT, make_report, read_markers, write_report
 from builders.build.rows import SessionSkipped, session_to_rows
+from builders.readers.prefetch import prefetch_batches, run_prefetched
 from builders.runtime.executor import Executor, ItemFailed, SerialExecutor, Task
 from builders.spec.binning import BIN_SIZE, MAX_TOKENS
 from builders.spec.registry import DEMO, get_component
@@ -144,8 +147,6 @@ def check_inputs(components: list[str], options: BuildOptions) -> None:
     if options.data_dir is not None and not Path(options.data_dir).is_dir():
         raise BuildError(f"--data-dir {options.data_dir}: no such folder")
     if options.data_dir is not None:
-        from builders.archives.local import DataDirMismatch, resolve_data_dir
-
         for name in components:
             try:
                 resolve_data_dir(get_component(name), options.data_dir, shared_root=len(components) > 1)
@@ -209,8 +210,6 @@ def _marker_path(options: BuildOptions, session: Session, failed: bool = False) 
 
 def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = True) -> Plan:
     """List every component's sessions and keep those without a completion marker."""
-    from builders.archives import select_component
-
     result = Plan()
     components = list(components)
     for name in components:
@@ -359,8 +358,6 @@ class SessionBatchTask(Task):
     :class:`~builders.runtime.executor.ItemFailed` carrying every record, so the executor retries it."""
 
     def run(self, batch: list[SessionJob]) -> list[dict]:
-        from builders.readers.prefetch import run_prefetched
-
         records = {}
         todo = []
         for job in batch:
@@ -383,8 +380,6 @@ def run_jobs(jobs: list[SessionJob], executor: Executor | None = None, *, progre
     """Build ``jobs`` on ``executor`` (default: this process); one record per session, with the
     ``attempts`` its batch took. Streamed sessions go in batches (one per worker's share, at
     most :data:`~builders.readers.prefetch.BATCH_SESSIONS`) so that each worker fetches ahead."""
-    from builders.readers.prefetch import prefetch_batches
-
     executor = executor or SerialExecutor()
     batches = prefetch_batches(jobs, executor.parallelism())
     bar = BuildProgress(len(jobs), progress)
@@ -494,8 +489,6 @@ def finalize(
 
 def _previous_selections(out: Path) -> dict[str, dict]:
     """The selection records of the folder's last report (components built by earlier runs)."""
-    from builders.build.report import REPORT
-
     try:
         return dict(json.loads((out / REPORT).read_text(encoding="utf-8")).get("selection") or {})
     except (OSError, ValueError, AttributeError):

@@ -7,7 +7,7 @@ import os
 import sys
 
 from builders.build.report import format_report
-from builders.cli.common import WRITE_FAILED, add_executor_arguments, os_error_line
+from builders.cli.common import WRITE_FAILED, add_executor_arguments, executor_from_args, os_error_line, ray_job_paths
 from builders.spec.binning import BIN_SIZE, MAX_TOKENS
 from builders.spec.registry import get_component, pile_components, registry
 from builders.spec.split import TEST_FRACTION
@@ -68,6 +68,7 @@ def resolve_components(names: list[str]) -> list[str]:
 
 
 def options_from_args(args: argparse.Namespace):
+    # imported when the command runs, not for --help (see builders.cli)
     from builders.build.pipeline import BuildOptions
 
     if args.bin_size <= 0:
@@ -149,8 +150,6 @@ def execute(args: argparse.Namespace, executor) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from builders.cli.common import executor_from_args, ray_job_paths
-
     try:
         ray_job_paths(args, "out", "data_dir", "cache_dir")
         executor = executor_from_args(args)

@@ -15,7 +15,8 @@ import re
 import sys
 from pathlib import Path
 
-from builders.runtime.executor import MAX_RETRIES, Executor
+from builders.pile import PileError, parse_reference
+from builders.runtime.executor import MAX_RETRIES, Executor, make_executor
 
 #: The folder ``neural-pile build`` and ``make demo`` write by default.
 DEFAULT_DATASET = "neural_pile_rodent"
@@ -114,8 +115,6 @@ def in_ray_job() -> bool:
 
 
 def _looks_like_repo(value: str) -> bool:
-    from builders.pile import parse_reference
-
     try:
         return parse_reference(value).kind == "hub"
     except ValueError:
@@ -143,7 +142,6 @@ def one_line_errors(run):
     """Decorate a command's ``run(args)``: bad input becomes one line on stderr and exit 2; a
     read or write the system refused (:class:`OSError`: a full disk, a read-only place) one line
     naming the file and exit :data:`WRITE_FAILED`."""
-    from builders.pile import PileError
 
     @functools.wraps(run)
     def guarded(args: argparse.Namespace) -> int:
@@ -191,6 +189,5 @@ def executor_from_args(args) -> Executor:
         raise ValueError(f"--num-proc must be at least 1, got {args.num_proc}")
     if args.max_retries < 0:
         raise ValueError(f"--max-retries must be at least 0, got {args.max_retries}")
-    from builders.runtime.executor import make_executor
 
     return make_executor(args.ray, args.num_proc, max_retries=args.max_retries)

@@ -13,7 +13,10 @@ from builders.cli.common import (
     one_line_errors,
     ray_job_paths,
 )
-from builders.jobs.compare import SESSION_TOLERANCE, TOLERANCE
+from builders.jobs.compare import SESSION_TOLERANCE, TOLERANCE, compare_counts, count_pile, format_comparison
+from builders.pile import PileError
+from builders.spec.registry import registry
+from builders.storage.shards import write_json_atomic
 
 #: Exit code when a component differs beyond the tolerance.
 DIFFERENT = 1
@@ -21,9 +24,6 @@ DIFFERENT = 1
 
 def _count(flag: str, dataset: str, args: argparse.Namespace, executor):
     """Count one side; a pile error names this command's option, not ``--dataset``."""
-    from builders.jobs.compare import count_pile
-    from builders.pile import PileError
-
     try:
         return count_pile(dataset, count_tokens=args.count_tokens, executor=executor, progress=not args.no_progress)
     except PileError as exc:
@@ -35,9 +35,6 @@ def _count(flag: str, dataset: str, args: argparse.Namespace, executor):
 
 @one_line_errors
 def run(args: argparse.Namespace) -> int:
-    from builders.jobs.compare import compare_counts, format_comparison
-    from builders.storage.shards import write_json_atomic
-
     # --ours/--reference take Hub repo ids too; a relative folder missing in a Ray job's working
     # directory fails when it is opened, naming the option
     ray_job_paths(args, "json")
@@ -52,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
     reference = _count("--reference", args.reference, args, executor) if args.reference else None
     if args.components:
         known = set(ours.components) | set(reference.components if reference else ())
-        from builders.spec.registry import registry
 
         unknown = [c for c in args.components if c not in known and c not in registry()]
         if unknown:

@@ -11,14 +11,18 @@ import argparse
 import sys
 from pathlib import Path
 
+from builders.build.report import format_report
 from builders.cli.build import DEFAULT_OUT, run_summary
 from builders.cli.common import MAX_RASTERS, MAX_SEED, check_range, one_line_errors
+from builders.pile import open_pile
+from builders.runtime.executor import make_executor
 
 DEFAULT_DATA = "demo_data"
 
 
 def check_options(args: argparse.Namespace) -> None:
     """Refuse, before anything is written, options out of their bounds (one line each)."""
+    # imported when the command runs, not for --help (see builders.cli)
     from builders.synthetic.recordings import DEMO_MAX_SCALE
 
     if args.scale is not None and not 0 < args.scale <= DEMO_MAX_SCALE:
@@ -57,10 +61,7 @@ def recordings_options(data: Path, args: argparse.Namespace) -> tuple[int, float
 def run(args: argparse.Namespace) -> int:
     from builders.archives.local import write_synthetic_identity
     from builders.build.pipeline import BuildError, BuildOptions, build
-    from builders.build.report import format_report
     from builders.jobs.figures import FIGURES_DIR, plot_config
-    from builders.pile import open_pile
-    from builders.runtime.executor import make_executor
     from builders.synthetic.recordings import write_demo_recordings
 
     check_options(args)

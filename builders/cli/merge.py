@@ -11,7 +11,7 @@ from builders.cli.common import (
     one_line_errors,
     ray_job_paths,
 )
-from builders.jobs.merge import DEFAULT_SEED, SHARD_BYTES
+from builders.jobs.merge import DEFAULT_SEED, SHARD_BYTES, merge_pile
 
 
 def report(summary: dict, out: str) -> None:
@@ -26,8 +26,6 @@ def report(summary: dict, out: str) -> None:
 
 @one_line_errors
 def run(args: argparse.Namespace) -> int:
-    from builders.jobs.merge import merge_pile
-
     ray_job_paths(args, "dataset", "out")
     parts = args.parts or (16 if args.ray is not None else max(1, args.num_proc))
     summary = merge_pile(

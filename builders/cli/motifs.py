@@ -14,11 +14,11 @@ from builders.cli.common import (
     one_line_errors,
     ray_job_paths,
 )
+from builders.pile import open_pile
+from tokenizer.patches import PAD_POLICIES, check_patch_size
 
 
 def register(subparsers) -> None:
-    from tokenizer.patches import PAD_POLICIES
-
     parser = subparsers.add_parser(
         "motifs",
         help="count every distinct p_n x p_t motif (train split by default) and plot the top ones",
@@ -56,9 +56,8 @@ def register(subparsers) -> None:
 
 @one_line_errors
 def run(args: argparse.Namespace) -> int:
-    from builders.pile import open_pile
+    # imported when the command runs, not for --help (see builders.cli)
     from tokenizer.motif_job import motif_table_job
-    from tokenizer.patches import check_patch_size
 
     ray_job_paths(args, "dataset", "out")
     patch_size = check_patch_size(args.patch_size)

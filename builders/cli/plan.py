@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from builders.cli.build import resolve_components
 from builders.spec.registry import get_component
+from builders.storage.shards import write_json_atomic
 from builders.text_table import render_table
 
 
@@ -79,10 +81,9 @@ def format_plan(records: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for --help (see builders.cli)
     from builders.archives import select_component
     from builders.archives.selection import verdict
-    from builders.cli.build import resolve_components
-    from builders.storage.shards import write_json_atomic
 
     try:
         names = resolve_components(args.components)

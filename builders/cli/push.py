@@ -22,6 +22,7 @@ def announce(plan, repo_id: str) -> None:
 
 
 def run(args: argparse.Namespace, api=None) -> int:
+    # imported when the command runs, not for --help (see builders.cli)
     from builders.hub.publish import PushError, push_folder
 
     try:

@@ -18,6 +18,7 @@ DEFAULT_OUT = "neural_pile_rodent_reordered"
 
 def conclude(report: dict) -> int:
     """Print the summary; exit 1 when any file failed (its rows are in the JSON report)."""
+    # imported when the command runs, not for --help (see builders.cli)
     from builders.jobs.reorder_dataset import REORDER_REPORT, format_reorder_report
 
     print(format_reorder_report(report))

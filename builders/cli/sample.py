@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.cli.common import MAX_SEED, add_dataset_arguments, check_range, default_output_dir, one_line_errors
+from builders.pile import open_pile
 
 #: Most windows and sequences ``sample`` prints.
 MAX_SAMPLES = 1000
@@ -17,8 +18,8 @@ MAX_SAMPLES = 1000
 
 @one_line_errors
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for --help (see builders.cli)
     from builders.jobs.sample_figure import plot_window_tokens
-    from builders.pile import open_pile
     from builders.streams import token_stream, window_stream
 
     check_range("-n", args.n, 1, MAX_SAMPLES)

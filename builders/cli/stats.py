@@ -13,13 +13,14 @@ from builders.cli.common import (
     one_line_errors,
     ray_job_paths,
 )
+from builders.pile import open_pile
 
 
 @one_line_errors
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for --help (see builders.cli)
     from builders.jobs.figures import plot_token_stats
     from builders.jobs.stats import dataset_stats, format_stats, save_stats_json
-    from builders.pile import open_pile
 
     ray_job_paths(args, "dataset", "out_dir")
     pile = open_pile(args.dataset, args.config, args.splits)

@@ -42,6 +42,7 @@ def register(subparsers) -> None:
 
 @one_line_errors
 def run(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for --help (see builders.cli)
     from tokenizer.tokenizer_job import tokenizer_job
 
     ray_job_paths(args, "motifs", "out")

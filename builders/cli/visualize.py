@@ -16,11 +16,13 @@ from builders.cli.common import (
     one_line_errors,
     ray_job_paths,
 )
+from builders.pile import open_pile
 
 
 def plot_motifs(table_dir: str, top: int, out_dir: str | None) -> Path:
     """Redraw the motif table's figure with the ``top`` motifs: the table folder's own
     ``top_motifs.png`` (the same figure the motifs job draws), or that file in ``out_dir``."""
+    # imported when the command runs, not for --help (see builders.cli)
     from tokenizer.motif_figure import plot_motif_table
     from tokenizer.motif_table import FIGURE_FILE, read_motif_table
 
@@ -35,7 +37,6 @@ def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from builders.jobs.figures import FIGURES_DIR, component_configs, plot_config, plot_configs
-    from builders.pile import open_pile
 
     check_range("--seed", args.seed, 0, MAX_SEED)
     if args.motifs:

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from builders.pile import ALL, Pile, PileError, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
+from builders.spec.registry import registry
 
 SOURCE = "source_dataset"
 SPIKES = "spike_counts"
@@ -260,8 +261,6 @@ def count_pile(
 def published_figures(name: str) -> dict | None:
     """The reference build's published ``sessions``/``tokens`` of a registry component (None:
     not a published component, e.g. the synthetic demo or a name outside the registry)."""
-    from builders.spec.registry import registry
-
     component = registry().get(name)
     if component is None or not component.in_all:
         return None

@@ -46,6 +46,8 @@ import yaml
 
 from builders.pile import Pile, PileError, RowGroup, open_pile, source_label
 from builders.runtime.executor import Executor, SerialExecutor, Task
+from builders.spec.registry import registry
+from builders.spec.schema import FEATURES
 from builders.spec.split import SPLITS
 from builders.storage.attribution import pile_license, sources_section
 from builders.storage.card import license_section
@@ -280,8 +282,6 @@ def _sources_text(pile: Pile, components: list[str]) -> str:
 
 
 def _known(component: str) -> bool:
-    from builders.spec.registry import registry
-
     return component in registry()
 
 
@@ -299,8 +299,6 @@ def _input_license(pile: Pile, components: list[str]) -> str:
 def write_merged_card(out: Path, pile: Pile, params: dict, shards: dict[str, list[dict]]) -> None:
     """The card of the merged pile: one ``default`` config, Hub-style ``dataset_info``, the seed,
     rows per component, and the input's attribution."""
-    from builders.spec.schema import FEATURES
-
     filled = [s for s in SPLITS if shards.get(s)]
     components: dict[str, int] = {}
     for items in shards.values():

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.jobs.figures import CountScale, IdCategories, integer_ticks
 from builders.storage.shards import write_png_atomic
 from builders.streams.tokens import TokenLayout
 
@@ -27,8 +28,6 @@ def window_tokens_figure(window: dict, layout: TokenLayout, tokenizer, *, subjec
     ``subject``, and whether the pile's neurons were ``reordered``).
     """
     from matplotlib.figure import Figure
-
-    from builders.jobs.figures import CountScale, IdCategories, integer_ticks
 
     counts = window["spike_counts"]
     tokens = layout.encode(counts, int(window["bin_mask"].sum()), tokenizer)

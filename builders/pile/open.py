@@ -27,6 +27,7 @@ import yaml
 
 from builders.pile.read import Pile, PileFile
 from builders.pile.reference import PileError, PileReference, parse_reference
+from builders.spec.registry import registry
 
 logger = logging.getLogger(__name__)
 
@@ -216,8 +217,6 @@ def _check_filter(pile: Pile, reference: PileReference) -> None:
     """A component name selects rows unless the footers' statistics rule out every row group; anything
     else, or such a component, must be a ``source_dataset`` value of the pile (read from that one small
     column only then)."""
-    from builders.spec.registry import registry
-
     if pile.source_filter in registry() and pile.row_groups():
         return
     values = pile.source_values()

@@ -9,45 +9,24 @@ the registry names, given the component's ``reader_options``, applies the compon
 from __future__ import annotations
 
 from functools import partial
+from inspect import Parameter, signature
 
-from builders.readers.base import BinnedUnits, ReaderError, SpikeTrains, merge_trains
+from builders.archives import open_asset
+from builders.readers.base import BinnedUnits, Reader, ReaderError, SpikeTrains, merge_trains
+from builders.readers.firing_rates import FIRING_RATES
+from builders.readers.mat_spks import MAT_SPKS
+from builders.readers.nwb_units import NWB_UNITS
 from builders.spec.binning import BIN_SIZE
 
-__all__ = ["BinnedUnits", "ReaderError", "SpikeTrains", "merge_trains", "prefetch_asset", "read_session"]
+__all__ = ["READERS", "BinnedUnits", "Reader", "ReaderError", "SpikeTrains", "merge_trains", "read_session"]
 
 
-#: Reader kind (:data:`builders.spec.registry.READER_KINDS`) -> ``"module:function"`` reading one opened asset.
-#: Imported on first use, so a build that never meets a ``.mat`` file never imports scipy.io.
-READERS = {
-    "nwb_units": "nwb_units:read_nwb_units",
-    "firing_rates": "firing_rates:read_firing_rates",
-    "mat_spks": "mat_spks:read_mat_spks",
+#: Reader kind (:data:`builders.spec.registry.READER_KINDS`) -> how that kind reads an opened asset.
+READERS: dict[str, Reader] = {
+    "nwb_units": NWB_UNITS,
+    "firing_rates": FIRING_RATES,
+    "mat_spks": MAT_SPKS,
 }
-#: Readers of already binned data: they are given the build's bin size (seconds).
-BINNED_READERS = frozenset({"firing_rates"})
-
-
-def prefetch_asset(kind: str, handle, asset) -> None:
-    """Fetch through ``handle`` (a :class:`~builders.archives.rangefile.RangeFile`) the bytes the
-    ``kind`` reader will read from ``asset``, without decoding them (see
-    :mod:`builders.readers.prefetch`)."""
-    if kind == "mat_spks":  # scipy reads the whole variable, i.e. nearly the whole file
-        handle.prefetch([(0, handle.size)])
-        return
-    if kind == "nwb_units":
-        from builders.readers.nwb_units import prefetch_nwb_units
-
-        prefetch_nwb_units(handle, asset)
-        return
-    if kind == "firing_rates":
-        from builders.readers.firing_rates import series_datasets
-        from builders.readers.hdf5plan import prefetch_datasets
-        from builders.readers.nwb_file import open_nwb
-
-        with open_nwb(handle, asset) as f:
-            prefetch_datasets(handle, series_datasets(f))
-        return
-    raise ValueError(f"unknown reader kind {kind!r}")
 
 
 def _reader_for(component, bin_size: float):
@@ -58,22 +37,18 @@ def _reader_for(component, bin_size: float):
     Raises:
         ValueError: naming the component, when the registry gives the reader an option it does not take.
     """
-    from importlib import import_module
-    from inspect import Parameter, signature
-
-    module, function = READERS[component.reader].split(":")
-    read = getattr(import_module(f"{__name__}.{module}"), function)
+    reader = READERS[component.reader]
     options = dict(component.reader_options)
-    if component.reader in BINNED_READERS:
+    if reader.binned:
         options["bin_size"] = bin_size
-    taken = {name for name, p in signature(read).parameters.items() if p.kind is Parameter.KEYWORD_ONLY}
+    taken = {name for name, p in signature(reader.read).parameters.items() if p.kind is Parameter.KEYWORD_ONLY}
     unknown = sorted(set(options) - taken)
     if unknown:
         raise ValueError(
             f"component {component.name!r}: reader {component.reader!r} takes no option {', '.join(unknown)} "
             f"(its options: {', '.join(sorted(taken)) or 'none'})"
         )
-    return partial(read, **options)
+    return partial(reader.read, **options)
 
 
 def read_session(component, session, *, bin_size: float = BIN_SIZE, cache_dir=None) -> SpikeTrains | BinnedUnits:
@@ -98,8 +73,6 @@ def read_session(component, session, *, bin_size: float = BIN_SIZE, cache_dir=No
         ReaderError: naming the asset, when a file is not what its reader expects (with
             ``skip_file``: when every file of the session fails, naming each).
     """
-    from builders.archives import open_asset
-
     read = _reader_for(component, bin_size)
     parts, skipped = [], []
     for asset in session.assets:
@@ -124,7 +97,8 @@ def read_session(component, session, *, bin_size: float = BIN_SIZE, cache_dir=No
 
 
 def _network_failure(exc: Exception) -> bool:
-    """Whether ``exc`` is a failed fetch of a remote asset (imports the HTTP layer only when asked)."""
+    """Whether ``exc`` is a failed fetch of a remote asset."""
+    # the HTTP layer (requests) is imported only once a file failed: a local build never needs it
     from builders.archives.http import RemoteReadError
 
     return isinstance(exc, RemoteReadError)

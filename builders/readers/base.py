@@ -10,6 +10,7 @@ of text. The notes reach the session's completion marker and the build report.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,3 +95,23 @@ def merge_trains(parts: list[SpikeTrains]) -> SpikeTrains:
         origin=min(p.origin for p in parts),
         notes=notes,
     )
+
+
+@dataclass(frozen=True)
+class Reader:
+    """How one reader kind (:data:`builders.spec.registry.READER_KINDS`) reads an opened asset.
+
+    Attributes:
+        read: ``read(handle, asset, **options)`` -> :class:`SpikeTrains` or :class:`BinnedUnits`;
+            ``handle`` is what :func:`builders.archives.open_asset` yields, ``options`` the
+            component's ``reader_options`` (keyword-only parameters of ``read``).
+        prefetch: ``prefetch(handle, asset)`` fetches through ``handle`` (a
+            :class:`~builders.archives.rangefile.RangeFile`) the bytes ``read`` will read,
+            without decoding them (used to fetch a session ahead, :mod:`builders.readers.prefetch`).
+        binned: ``read`` returns already binned data and so takes the build's ``bin_size``
+            (seconds) as a keyword argument.
+    """
+
+    read: Callable[..., SpikeTrains | BinnedUnits]
+    prefetch: Callable[[object, object], None]
+    binned: bool = False

@@ -29,7 +29,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from builders.readers.base import BinnedUnits, ReaderError
+from builders.readers.base import BinnedUnits, Reader, ReaderError
 from builders.readers.hdf5plan import prefetch_datasets
 from builders.readers.nwb_file import open_nwb
 from builders.spec.binning import BIN_SIZE, MAX_COUNT, counts_from_rates
@@ -101,6 +101,12 @@ def series_datasets(f: h5py.File) -> list[h5py.Dataset]:
     return [d for d in found if isinstance(d, h5py.Dataset)]
 
 
+def prefetch_firing_rates(handle, asset) -> None:
+    """Fetch through ``handle`` the series :func:`read_firing_rates` reads, without decoding it."""
+    with open_nwb(handle, asset) as f:
+        prefetch_datasets(handle, series_datasets(f))
+
+
 def _summed_counts(rates: np.ndarray, period: float, per_bin: int):
     """Counts per sample (``round(rate * period)``), summed over ``per_bin`` samples per bin
     (the last bin may hold fewer); sums above 255 saturate and are counted."""
@@ -156,3 +162,7 @@ def _start_and_period(series: h5py.Group, n_samples: int, bin_size: float, asset
     else:
         raise ReaderError(f"{asset.path}: {SERIES_PATH} has neither starting_time/rate nor timestamps")
     return t0, period
+
+
+#: The ``firing_rates`` reader kind: already binned, so it is given the build's bin size.
+FIRING_RATES = Reader(read=read_firing_rates, prefetch=prefetch_firing_rates, binned=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from builders.readers.base import ReaderError, SpikeTrains
+from builders.readers.base import Reader, ReaderError, SpikeTrains
 
 #: The MATLAB variable holding the probes.
 VARIABLE = "spks"
@@ -69,7 +69,14 @@ def read_mat_spks(handle, asset, *, dense_cluster_ids: bool = False) -> SpikeTra
     )
 
 
+def prefetch_mat_spks(handle, asset) -> None:
+    """Fetch through ``handle`` the whole file: scipy reads the whole variable, i.e. nearly all of it."""
+    handle.prefetch([(0, handle.size)])
+
+
 def _load_spks(handle, asset) -> np.ndarray:
+    # scipy.io is imported when a .mat file is read, not with this module: the reader table
+    # imports every reader kind, and a build that never meets a .mat file never needs scipy.io.
     from scipy.io import loadmat
     from scipy.io.matlab import MatReadError
 
@@ -110,3 +117,7 @@ def _fields(entry, probe: int, asset) -> tuple[np.ndarray, np.ndarray]:
     if "st" not in names or "clu" not in names:
         raise ReaderError(f"{asset.path}: probe {probe} of {VARIABLE!r} lacks the st/clu fields (has {list(names)})")
     return entry["st"], entry["clu"]
+
+
+#: The ``mat_spks`` reader kind.
+MAT_SPKS = Reader(read=read_mat_spks, prefetch=prefetch_mat_spks)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 
-from builders.readers.base import ReaderError, SpikeTrains
+from builders.readers.base import Reader, ReaderError, SpikeTrains
 from builders.readers.hdf5plan import prefetch_datasets
 from builders.readers.nwb_file import normalize_region, open_nwb, read_strings
 
@@ -165,3 +165,7 @@ def _referenced_table(f: h5py.File, column: h5py.Dataset) -> h5py.Group | None:
             return target
     fallback = f.get("general/extracellular_ephys/electrodes")
     return fallback if isinstance(fallback, h5py.Group) else None
+
+
+#: The ``nwb_units`` reader kind.
+NWB_UNITS = Reader(read=read_nwb_units, prefetch=prefetch_nwb_units)

@@ -4,9 +4,10 @@ A streamed session spends most of its time waiting on the network and the rest b
 writing Parquet (CPU). :class:`SessionPrefetcher` overlaps the two: while session ``i`` is
 built, one background thread opens the remote assets of sessions ``i+1 .. i+ahead``, reads
 their HDF5 metadata and fetches the bytes their reader will read (the same plan the reader
-uses, :func:`builders.readers.prefetch_asset`), and leaves them as "warm" bytes. When the build
-reaches that session, :func:`take_warm` hands them to :func:`~.http.open_remote`, which then
-reads from memory: no request, not even the redirect.
+uses, :attr:`builders.readers.base.Reader.prefetch`), and leaves them as "warm" bytes
+(:mod:`builders.archives.warm`). When the build reaches that session,
+:func:`builders.archives.open_asset` hands them to :func:`~builders.archives.http.open_remote`,
+which then reads from memory: no request, not even the redirect.
 
 Memory is bounded: at most ``max_bytes`` of fetched bytes are held for sessions ahead
 (an asset whose planned bytes do not fit is left to be read when its turn comes), and at most
@@ -25,11 +26,13 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TypeVar
 
 from builders.archives.rangefile import HoldLimitExceeded
 from builders.archives.sessions import Asset, Session
+from builders.archives.warm import WarmAsset, drop_warm, keep_warm, warm_bytes
+from builders.readers import READERS
+from builders.spec.registry import get_component
 
 log = logging.getLogger(__name__)
 
@@ -41,35 +44,6 @@ PREFETCH_BYTES = 512 * 1024 * 1024
 BATCH_SESSIONS = 8
 SESSIONS_ENV = "NEURAL_PILE_PREFETCH_SESSIONS"
 BYTES_ENV = "NEURAL_PILE_PREFETCH_BYTES"
-
-
-@dataclass
-class WarmAsset:
-    """An asset's bytes fetched ahead: its content URL and size, and ``(start, bytes)`` runs."""
-
-    content_url: str
-    size: int
-    runs: list[tuple[int, bytes]]
-
-    @property
-    def nbytes(self) -> int:
-        return sum(len(data) for _, data in self.runs)
-
-
-_warm: dict[str, WarmAsset] = {}
-_warm_lock = threading.Lock()
-
-
-def take_warm(asset: Asset) -> WarmAsset | None:
-    """The bytes fetched ahead for ``asset`` (removed from the store), else ``None``."""
-    with _warm_lock:
-        return _warm.pop(asset.url, None)
-
-
-def warm_bytes() -> int:
-    """Bytes held for assets not yet read."""
-    with _warm_lock:
-        return sum(w.nbytes for w in _warm.values())
 
 
 def _env_int(name: str, default: int) -> int:
@@ -136,14 +110,14 @@ class SessionPrefetcher:
     def _warm_asset(self, component, asset: Asset) -> None:
         if self._closed.is_set():
             return
+        # the HTTP layer (requests) is imported when a remote asset is fetched: a local build never needs it
         from builders.archives.http import open_remote
-        from builders.readers import prefetch_asset
 
         limit = self.max_bytes - warm_bytes()
         try:
             with open_remote(asset, cache_dir=self.cache_dir) as handle:
                 handle.hold_limit = limit
-                prefetch_asset(component.reader, handle, asset)
+                READERS[component.reader].prefetch(handle, asset)
                 warm = WarmAsset(handle.content_url, handle.size, handle.held_runs())
         except HoldLimitExceeded as exc:
             log.debug("%s: not fetched ahead: %s", asset.path, exc)
@@ -153,9 +127,8 @@ class SessionPrefetcher:
                 "%s: fetching ahead failed (%s: %s); read when its turn comes", asset.path, type(exc).__name__, exc
             )
             return
-        with _warm_lock:
-            if not self._closed.is_set() and warm.nbytes <= self.max_bytes - sum(w.nbytes for w in _warm.values()):
-                _warm[asset.url] = warm
+        if not self._closed.is_set():
+            keep_warm(asset, warm, max_bytes=self.max_bytes)
 
     def wait(self) -> None:
         """Block until every fetch started so far has ended (stored or given up)."""
@@ -170,9 +143,7 @@ class SessionPrefetcher:
             for future in self._futures:
                 future.cancel()
             self._pool.shutdown(wait=True)
-        with _warm_lock:
-            for url in self._urls:
-                _warm.pop(url, None)
+        drop_warm(self._urls)
 
     def __enter__(self) -> SessionPrefetcher:
         return self
@@ -201,8 +172,6 @@ def run_prefetched(process: Callable[[Job], Result], jobs: list[Job], *, cache_d
     ``jobs`` are :class:`builders.build.pipeline.SessionJob`-like: ``job.session`` is the session;
     its component comes from the registry.
     """
-    from builders.spec.registry import get_component
-
     sessions = [(get_component(job.session.component), job.session) for job in jobs]
     with SessionPrefetcher(sessions, cache_dir=cache_dir) as ahead:
         for position, job in enumerate(jobs):

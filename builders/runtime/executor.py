@@ -32,6 +32,8 @@ from typing import Any, Generic, TypeVar
 
 from tqdm.auto import tqdm
 
+from builders.runtime.cluster import connect
+
 logger = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
@@ -240,14 +242,11 @@ class RayExecutor(Executor):
         """The actors asked for, else the CPUs of the cluster (which connects to it)."""
         if self.num_workers:
             return self.num_workers
-        from builders.runtime.cluster import connect
 
         ray = connect(self.address, num_cpus=self.num_cpus, progress=False)
         return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def _outcomes(self, task, items, indices):
-        from builders.runtime.cluster import connect
-
         ray = connect(self.address, num_cpus=self.num_cpus, progress=False)
         worker_class = ray.remote(num_cpus=1, max_restarts=0)(_TaskActor)
         size = self.num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))

@@ -30,6 +30,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from builders.spec.registry import get_component
+
 #: Share of tokens put in the test split.
 TEST_FRACTION = 0.01
 SPLITS = ("train", "test")
@@ -68,8 +70,6 @@ def component_rule(published_sessions: int, test_fraction: float = TEST_FRACTION
 
 def rule_of(component: str, test_fraction: float = TEST_FRACTION) -> str:
     """The rule of a registry component (from its published session count)."""
-    from builders.spec.registry import get_component
-
     return component_rule(get_component(component).sessions, test_fraction)
 
 

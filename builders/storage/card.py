@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from builders.spec.registry import get_component
+from builders.spec.registry import get_component, registry
 from builders.spec.schema import FEATURES
 from builders.spec.split import SPLIT_RULE, SPLITS
 from builders.storage.attribution import pile_license, sources_section
@@ -122,8 +122,6 @@ def license_section(license_: str, components: list[str]) -> str:
         components: the ``source_dataset`` values of its rows (names outside the registry count
             as recorded data of unknown license).
     """
-    from builders.spec.registry import registry
-
     known = registry()
     synthetic = [c for c in components if c in known and known[c].archive == "synthetic"]
     recorded = [c for c in components if c not in synthetic]

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builders.pile import PileError, open_pile
 from builders.pile.read import READ_RETRIES
 from builders.spec.schema import table_spike_counts
 from builders.streams.errors import StreamError
@@ -48,8 +49,6 @@ def open_rows(dataset: Any, config: Any, split: str) -> RowSource:
     if hasattr(dataset, "row_groups") and hasattr(dataset, "read"):
         pile = dataset
     else:
-        from builders.pile import PileError, open_pile
-
         try:
             pile = open_pile(str(dataset), config=config, splits=(split,))
         except PileError as err:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.spec.binning import bin_flat
 from builders.synthetic.population import SIM_BIN_S, Population, simulate_population
 
 #: Brain areas a synthetic probe passes through, by probe (cycled when there are more probes).
@@ -444,8 +445,6 @@ def write_firing_rate_session(
     """
     from pynwb import TimeSeries
 
-    from builders.spec.binning import bin_flat
-
     path = Path(path)
     population = simulate_population(n_units, duration_s, seed)
     n_bins = int(round(population.duration_s / SIM_BIN_S))
@@ -608,6 +607,7 @@ def write_demo_recordings(out_dir: str | os.PathLike, *, seed: int = 0, scale: f
         raise ValueError(f"seed must be within [0, 2**32), got {seed}")
     from tqdm.auto import tqdm
 
+    # storage.shards brings in datasets (through spec.schema), needed only for the demo's record
     from builders.storage.shards import write_json_atomic
 
     paths = []
