@@ -32,8 +32,8 @@ import copy
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from builders.streams.base import STATE_FORMAT, STATE_VERSION, current_worker, read_state
 from builders.streams.errors import StreamError, StreamStateError
+from builders.streams.state import STATE_FORMAT, STATE_VERSION, current_worker, read_state
 
 if TYPE_CHECKING:
     from builders.streams.base import DrawStream

@@ -42,11 +42,13 @@ from typing import Any
 import numpy as np
 
 from builders.spec.schema import table_spike_counts
-from builders.streams.base import Window, _Base, current_worker
+from builders.streams.base import Window, _Base
 from builders.streams.errors import StreamError
 from builders.streams.options import check_positive, check_rank
 from builders.streams.source import LABEL_COLUMNS, RowSource, open_rows
-from builders.streams.tokens import ID_DTYPE, IGNORE_INDEX, TokenLayout, layout_of
+from builders.streams.state import current_worker
+from builders.streams.tokens import IGNORE_INDEX, TokenLayout, layout_of
+from builders.streams.vocab import ID_DTYPE
 from builders.streams.windows import window_item
 
 

@@ -31,9 +31,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from builders.streams.base import STATE_FORMAT, STATE_VERSION, _Base, current_worker, read_state
+from builders.streams.base import _Base
 from builders.streams.errors import StreamError, StreamStateError
 from builders.streams.options import StreamOptions
+from builders.streams.state import STATE_FORMAT, STATE_VERSION, current_worker, read_state
 
 #: the stream of one source (``make``'s result in :func:`open_streams`)
 Stream = TypeVar("Stream")

@@ -43,11 +43,12 @@ from typing import Any
 import numpy as np
 
 from builders.spec.schema import table_spike_counts
-from builders.streams.base import STATE_FORMAT, STATE_VERSION, _Base, check_yielded, current_worker, read_state
+from builders.streams.base import _Base, check_yielded
 from builders.streams.errors import StreamError, StreamStateError
 from builders.streams.options import StreamOptions
 from builders.streams.source import RowSource
-from builders.streams.tokens import ID_DTYPE, RAW_VOCAB, tokenizer_fingerprint
+from builders.streams.state import STATE_FORMAT, STATE_VERSION, current_worker, read_state
+from builders.streams.vocab import ID_DTYPE, RAW_VOCAB, tokenizer_fingerprint
 
 
 def node_share(n_rows: int, rank: int, world_size: int) -> range:

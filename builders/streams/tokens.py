@@ -37,10 +37,9 @@ with exactly the tokens the uninterrupted stream would have yielded.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -49,13 +48,10 @@ from builders.streams.errors import StreamError, StreamStateError
 from builders.streams.mixture import MixtureStream, open_streams
 from builders.streams.options import StreamOptions, check_choice, check_positive
 from builders.streams.plan import Piece
+from builders.streams.reference import ReferenceTokenStream
 from builders.streams.source import RowSource, open_rows
+from builders.streams.vocab import ID_DTYPE, RAW_VOCAB, tokenizer_fingerprint
 
-if TYPE_CHECKING:
-    from builders.streams.reference import ReferenceTokenStream
-
-ID_DTYPE = np.int32
-RAW_VOCAB = 256
 #: The label of a padding position: torch's ``cross_entropy`` ignores it (its ``ignore_index``).
 IGNORE_INDEX = -100
 #: ``token_stream`` id layouts: this module's (random windows) and the reference trainer's (whole rows).
@@ -119,14 +115,6 @@ def layout_of(tokenizer, n_neurons: int) -> TokenLayout:
             f"n_neurons={n_neurons} is not a multiple of the tokenizer's patch height {p_n} (patch size {p_n}x{p_t})"
         )
     return TokenLayout((p_n, p_t), int(tokenizer.vocab_size), n_neurons)
-
-
-def tokenizer_fingerprint(tokenizer) -> str:
-    if tokenizer is None:
-        return "raw-counts"
-    digest = hashlib.sha256(np.ascontiguousarray(tokenizer.vocab).tobytes())
-    digest.update(str(tuple(tokenizer.patch_size)).encode())
-    return f"{tokenizer.patch_size[0]}x{tokenizer.patch_size[1]}-{tokenizer.vocab_size}-{digest.hexdigest()[:12]}"
 
 
 class TokenStream(DrawStream):
@@ -318,8 +306,6 @@ def open_token_stream(
     if not isinstance(shuffle, bool):
         raise StreamError(f"shuffle must be True or False, got {shuffle!r}")
     if layout == "reference":
-        from builders.streams.reference import ReferenceTokenStream
-
         if n_neurons is not None:
             n_neurons = check_positive("n_neurons", n_neurons)
         source = open_rows(dataset, config, split)
