@@ -102,7 +102,7 @@ class SessionJob:
 
 
 @dataclass
-class Plan:
+class BuildPlan:
     """What :func:`plan` found: jobs still to do, sessions already done, listing failures, and
     per component what the selection read and left out (:meth:`selection_record`)."""
 
@@ -207,11 +207,11 @@ def _marker_path(options: BuildOptions, session: Session, failed: bool = False) 
     return path.with_name(session.slug + FAILED_SUFFIX) if failed else path
 
 
-def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = True) -> Plan:
+def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = True) -> BuildPlan:
     """List every component's sessions and keep those without a completion marker."""
     from builders.archives import select_component
 
-    result = Plan()
+    result = BuildPlan()
     components = list(components)
     for name in components:
         component = get_component(name)
