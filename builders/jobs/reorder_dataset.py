@@ -33,6 +33,7 @@ from builders.jobs.reorder import reorder_neurons
 from builders.pile import Pile, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.schema import FEATURES, counts_column, table_spike_counts
+from builders.storage.layout import CARD
 from builders.storage.ownership import owned_output_folder
 from builders.storage.shards import atomic_path, write_json_atomic, write_text_atomic
 
@@ -44,7 +45,6 @@ NEURON_ORDER = pa.field("neuron_order", pa.list_(pa.int32()))
 NEURON_COLUMNS = ("unit_ids", "unit_regions")
 #: Report of the last reordering run, written at the top of the output folder.
 REORDER_REPORT = "reorder_report.json"
-CARD = "README.md"
 #: What :func:`builders.storage.ownership.claim_output_folder` records for a reordered folder.
 OUT_KIND = "reordered dataset"
 

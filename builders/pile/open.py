@@ -27,14 +27,12 @@ import yaml
 
 from builders.pile.read import Pile, PileFile
 from builders.pile.reference import PileError, PileReference, parse_reference
+from builders.storage.layout import ALL, CARD
 
 logger = logging.getLogger(__name__)
 
-#: The config every real component is in, in this package's layout.
-ALL = "all"
 #: The single config of the reference project's published layout.
 DEFAULT = "default"
-CARD = "README.md"
 
 
 def open_pile(dataset: str | os.PathLike, config: str | None = None, splits: Sequence[str] | None = ("train",)) -> Pile:

@@ -26,9 +26,11 @@ from builders.spec.split import SPLITS
 
 DATA_DIR = "data"
 STATE_DIR = ".build"
+#: The dataset card (YAML front matter with ``configs:``, then the text), at a folder's top.
 CARD = "README.md"
 REPORT = "build_report.json"
 EMPTY = "empty"
+#: The config that reads every real component, in this package's layout.
 ALL = "all"
 
 
