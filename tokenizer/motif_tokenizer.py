@@ -45,7 +45,6 @@ from tokenizer.search_memo import SearchMemo
 
 WEIGHTS_FILE = "motif_tokenizer.safetensors"
 CONFIG_FILE = "config.json"
-CARD_FILE = "README.md"
 FORMAT = "neural-pile-motif-tokenizer"
 FORMAT_VERSION = 1
 ID_DTYPE = np.int32
@@ -434,6 +433,7 @@ class MotifTokenizer(
             "known_motifs": self.known_motifs,
             "known_ids": self.known_ids,
         }
+        from builders.storage.card import write_card
         from builders.storage.shards import atomic_path, write_text_atomic
 
         with atomic_path(save_directory / WEIGHTS_FILE) as tmp:
@@ -443,7 +443,7 @@ class MotifTokenizer(
                 metadata={"format": FORMAT, PATCH_KEY: patch_label(self.patch_size)},
             )
         write_text_atomic(save_directory / CONFIG_FILE, json.dumps(self.config(), indent=2, sort_keys=True) + "\n")
-        write_text_atomic(save_directory / CARD_FILE, model_card(self))
+        write_card(save_directory, *_model_card_parts(self))
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
@@ -656,17 +656,26 @@ def _trained_on(training: dict) -> list[str]:
     return lines
 
 
+#: The YAML front matter of a tokenizer's model card (a model card has no dataset ``configs:``).
+MODEL_CARD_FRONT = {
+    "library_name": "neural-pile-rodent",
+    "tags": ["neuroscience", "spike-counts", "tokenizer", "motifs"],
+}
+
+
 def model_card(tok: MotifTokenizer) -> str:
     """The README.md saved next to the tokenizer."""
+    from builders.storage.card import card_text
+
+    return card_text(*_model_card_parts(tok))
+
+
+def _model_card_parts(tok: MotifTokenizer) -> tuple[dict, str]:
+    """(front matter, body) of the tokenizer's model card."""
     p_n, p_t = tok.patch_size
     t = tok.training
     share = t.get("in_vocab_share")
     lines = [
-        "---",
-        "library_name: neural-pile-rodent",
-        "tags:",
-        *[f"- {tag}" for tag in ("neuroscience", "spike-counts", "tokenizer", "motifs")],
-        "---",
         "",
         f"# Motif tokenizer: {p_n} neuron x {p_t} time bins, {tok.vocab_size:,} ids",
         "",
@@ -723,4 +732,4 @@ def model_card(tok: MotifTokenizer) -> str:
         f"- `{CONFIG_FILE}`: patch size, vocabulary size, silent id and the training summary.",
         "",
     ]
-    return "\n".join(lines)
+    return MODEL_CARD_FRONT, "\n".join(lines)

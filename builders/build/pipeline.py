@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from builders import __version__
 from builders.archives.sessions import Session
+from builders.build.card import write_build_card
 from builders.build.report import FAILED_SUFFIX, make_report, read_markers, write_report
 from builders.build.rows import SessionSkipped, session_to_rows
 from builders.runtime.executor import Executor, ItemFailed, SerialExecutor, Task
@@ -39,7 +40,6 @@ from builders.spec.split import (
     rule_of,
 )
 from builders.storage import layout
-from builders.storage.card import write_card
 from builders.storage.locks import FolderBusy, component_locks, folder_lock, writer_is_gone
 from builders.storage.ownership import OutputFolderError, check_output_folder, claim_output_folder
 from builders.storage.shards import (
@@ -488,7 +488,7 @@ def finalize(
         report["listing_errors"] = dict(listing_errors or {})
         report["selection"] = {**_previous_selections(out), **(selections or {})}
         write_report(out, report)
-        write_card(out, report)
+        write_build_card(out, report)
     return report
 
 

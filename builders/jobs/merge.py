@@ -48,10 +48,10 @@ from builders.pile import Pile, PileError, RowGroup, open_pile, source_label
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.split import SPLITS
 from builders.storage.attribution import pile_license, sources_section
-from builders.storage.card import license_section
+from builders.storage.card import license_section, write_card
 from builders.storage.layout import CARD, REPORT
 from builders.storage.ownership import OutputFolderError, owned_output_folder
-from builders.storage.shards import ROW_GROUP_TOKENS, atomic_path, write_json_atomic, write_text_atomic
+from builders.storage.shards import ROW_GROUP_TOKENS, atomic_path, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -346,11 +346,7 @@ def write_merged_card(out: Path, pile: Pile, params: dict, shards: dict[str, lis
         + [f"| {name} | {n:,} |" for name, n in sorted(components.items())]
     )
     files = ", ".join(f"{s}: {len(shards[s])} shard(s), {sum(i['rows'] for i in shards[s]):,} rows" for s in filled)
-    text = (
-        "---\n"
-        + yaml.safe_dump(front, sort_keys=False)
-        + f"""---
-
+    body = f"""
 # Rodent neural pile, merged and shuffled
 
 The rows of every component of `{source_label(pile.source)}` (config `{params["config"]}`) in one `default`
@@ -371,8 +367,7 @@ output shard `j` of `n` holds the permuted positions `[j N / n, (j + 1) N / n)`,
 
 {license_section(front["license"], sorted(components))}
 {_sources_text(pile, sorted(components))}"""
-    )
-    write_text_atomic(out / CARD, text)
+    write_card(out, front, body)
 
 
 def merge_pile(
