@@ -66,7 +66,7 @@ def open_every_config(dataset: str) -> list[Pile]:
     first = open_pile(dataset, None, None)
     piles = [first]
     for config in first.configs:
-        if config != first.source["card_config"]:
+        if config != first.source.card_config:
             piles.append(open_pile(dataset, config, None))
     return piles
 
@@ -217,9 +217,9 @@ def write_reordered_card(pile: Pile, tasks: list[ShardTask], out_dir: Path) -> P
     }
     names = [c["config_name"] for c in configs]
     source = pile.source
-    origin = source.get("repo_id") or source["dataset"]
-    if source.get("commit"):
-        origin += f" at commit {source['commit']}"
+    origin = source.repo_id or source.dataset
+    if source.commit:
+        origin += f" at commit {source.commit}"
     body = f"""
 # Rodent neural pile, neurons reordered
 
@@ -254,7 +254,7 @@ def finalize(pile: Pile, tasks: list[ShardTask], out_dir: str | Path, records: l
         write_reordered_card(pile, tasks, out_dir)
     failed = [r for r in records if r["status"] == "failed"]
     report = {
-        "source": pile.source,
+        "source": pile.source.to_json(),
         "shards": len(records),
         "done": sum(r["status"] == "done" for r in records),
         "skipped": sum(r["status"] == "skipped" for r in records),
