@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from builders.build.report import BuildReport
 from builders.spec.split import SPLIT_RULE
 from builders.storage.attribution import pile_license, sources_section
 from builders.storage.card import card_front_matter, license_section, write_card
 from builders.storage.layout import built_components
+from builders.storage.report import BuildReport
 
 
 def _markdown_table(report: BuildReport) -> str:

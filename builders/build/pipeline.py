@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from builders import __version__
 from builders.archives.sessions import Session
 from builders.build.card import write_build_card
-from builders.build.report import BuildReport, make_report
+from builders.build.report import make_report
 from builders.build.rows import SessionSkipped, session_to_rows
 from builders.runtime.executor import Executor, ItemFailed, SerialExecutor, Task
 from builders.spec.binning import BIN_SIZE, MAX_TOKENS
@@ -42,6 +42,7 @@ from builders.storage import layout
 from builders.storage.locks import FolderBusy, component_locks, folder_lock, writer_is_gone
 from builders.storage.marker import FAILED_SUFFIX, PARAMS_FILE, BuildParameters, SessionMarker, read_markers
 from builders.storage.ownership import OutputFolderError, check_output_folder, claim_output_folder
+from builders.storage.report import BuildReport
 from builders.storage.shards import (
     temporary_files,
     temporary_writer,

@@ -6,11 +6,12 @@ import argparse
 import os
 import sys
 
-from builders.build.report import BuildReport, format_report
+from builders.build.report import format_report
 from builders.cli.common import WRITE_FAILED, add_executor_arguments, os_error_line
 from builders.spec.binning import BIN_SIZE, MAX_TOKENS
 from builders.spec.registry import get_component, pile_components, registry
 from builders.spec.split import TEST_FRACTION
+from builders.storage.report import BuildReport
 
 DEFAULT_OUT = "neural_pile_rodent"
 

@@ -44,7 +44,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from builders.build.report import BuildReport
 from builders.pile import Pile, PileError, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.split import SPLITS
@@ -52,6 +51,7 @@ from builders.storage.attribution import pile_license, sources_section
 from builders.storage.card import license_section, write_card
 from builders.storage.layout import CARD, REPORT
 from builders.storage.ownership import OutputFolderError, owned_output_folder
+from builders.storage.report import BuildReport
 from builders.storage.shards import ROW_GROUP_TOKENS, atomic_path, write_json_atomic
 
 logger = logging.getLogger(__name__)
