@@ -43,6 +43,7 @@ from builders.spec.schema import (
     table_spike_counts,
 )
 from builders.spec.split import SPLITS, TEST_FRACTION
+from builders.storage.layout import ALL
 from builders.streams import PUBLIC as STREAM_NAMES
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,6 @@ __all__ = [
     "table_spike_counts",
     "FEATURES",
 ]
-
-ALL = "all"
 
 
 class NeuralPileRodentConfig(datasets.BuilderConfig):

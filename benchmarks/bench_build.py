@@ -111,7 +111,7 @@ def bench_build(tmp: Path, n_sessions: int, n_units: int, duration_s: float) -> 
     start = time.perf_counter()
     report, _ = build(["demo"], options, executor=None, progress=False)
     t_ours = time.perf_counter() - start
-    tokens = report["components"]["demo"]["tokens"]
+    tokens = report.components["demo"]["tokens"]
     start = time.perf_counter()
     reference_build(data, tmp / "reference")
     t_ref = time.perf_counter() - start

@@ -53,7 +53,7 @@ def timed_build(data: Path, out: Path, workers: int) -> dict:
     report, _ = build(["demo"], options, executor=executor, progress=False)
     seconds = time.perf_counter() - start
     ray.shutdown()
-    tokens = report["components"]["demo"]["tokens"]
+    tokens = report.components["demo"]["tokens"]
     task_seconds = [json.loads(p.read_text())["seconds"] for p in (out / ".build" / "demo").glob("*.json")]
     return {
         "workers": workers,

@@ -5,7 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from builders.spec.binning import bin_flat, bin_spikes, counts_from_rates, segment_bounds, split_segments
+from builders.spec.binning import (
+    bin_flat,
+    bin_spikes,
+    bin_spikes_with_stats,
+    counts_from_rates,
+    segment_bounds,
+    split_segments,
+)
 
 
 def reference_bin(trains, bin_size=0.02):
@@ -30,7 +37,7 @@ def test_last_edge_is_closed_and_negative_and_nan_dropped():
     # t_last = 0.04 -> edges [0, 0.02, 0.04] (arange stops before 0.06): 2 bins, 0.04 in the last one
     edges = np.arange(0, 0.04 + 0.02, 0.02)
     trains = [np.array([-0.5, 0.0, np.nan, edges[-1], np.inf])]
-    counts, stats = bin_spikes(trains, return_stats=True)
+    counts, stats = bin_spikes_with_stats(trains)
     assert counts.shape == (1, edges.size - 1)
     assert counts[0, 0] == 1 and counts[0, -1] == 1 and counts.sum() == 2
     assert stats.dropped_negative == 1 and stats.dropped_nonfinite == 2
@@ -38,7 +45,7 @@ def test_last_edge_is_closed_and_negative_and_nan_dropped():
 
 def test_saturation_counted():
     trains = [np.full(300, 0.005), np.full(255, 0.005), np.array([0.03])]
-    counts, stats = bin_spikes(trains, return_stats=True)
+    counts, stats = bin_spikes_with_stats(trains)
     assert counts[0, 0] == 255 and counts[1, 0] == 255
     assert stats.saturated_bins == 1
 
@@ -69,7 +76,7 @@ def test_equals_reference_on_adversarial_trains(bin_size):
 
 
 def test_unsorted_units_counted_and_all_silent_session():
-    counts, stats = bin_spikes([np.array([0.5, 0.1]), np.array([0.1, 0.2])], return_stats=True)
+    counts, stats = bin_spikes_with_stats([np.array([0.5, 0.1]), np.array([0.1, 0.2])])
     assert stats.unsorted_units == 1
     np.testing.assert_array_equal(counts, reference_bin([[0.5, 0.1], [0.1, 0.2]]))
     silent = bin_spikes([np.array([]), np.array([])])

@@ -200,5 +200,5 @@ def test_ray_build_retries_then_reports_a_bad_session(demo_dir, local_ray, tmp_p
     assert len(failed) == 1 and victim.name in failed[0]["error"]
     assert failed[0]["attempts"] == 3  # the first try and two retries
     assert all(r["attempts"] == 1 for r in records if r["status"] == "done")
-    assert report["components"]["demo"]["sessions_built"] == 5
-    assert len(report["components"]["demo"]["failed"]) == 1
+    assert report.components["demo"]["sessions_built"] == 5
+    assert len(report.components["demo"]["failed"]) == 1

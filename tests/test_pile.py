@@ -74,8 +74,8 @@ def test_an_existing_folder_wins_over_a_repo_id(tmp_path, monkeypatch):
 def test_package_layout_configs_and_default(package_pile):
     folder, written = package_pile
     default = open_pile(folder, None, None)
-    assert default.source["config"] == "all"  # the card's default: every real component
-    assert sorted(default.source["splits"]) == ["test", "train"]
+    assert default.source.config == "all"  # the card's default: every real component
+    assert sorted(default.source.splits) == ["test", "train"]
     expected = [r["spike_counts"] for c in ("v2h", "vbn") for s in ("train", "test") for r in written[c][s]]
     np.testing.assert_array_equal(direct_histogram(rows_of(default)), direct_histogram(expected))
     demo = open_pile(folder, "demo", ["test"])
@@ -90,7 +90,7 @@ def test_package_layout_configs_and_default(package_pile):
 
 def test_reference_layout_selects_components_by_source_dataset(reference_pile):
     every = open_pile(reference_pile.folder, None, ["train", "test"])
-    assert every.source["layout"] == "single-config" and every.source_filter is None
+    assert every.source.layout == "single-config" and every.source_filter is None
     assert len(rows_of(every)) == reference_pile.n_rows()
     assert open_pile(reference_pile.folder, "all", ["train"]).num_rows() == reference_pile.n_rows(splits=("train",))
     for component in HUB_PILE_COMPONENTS:
@@ -298,7 +298,7 @@ def test_an_fsspec_url_reads_like_a_folder(reference_pile):
             memory.pipe(f"/pile/{path.relative_to(reference_pile.folder).as_posix()}", path.read_bytes())
     try:
         pile = open_pile("memory://pile", "vbn", ["train", "test"])
-        assert pile.source["uri"] == "memory://pile" and pile.source_filter == "vbn"
+        assert pile.source.uri == "memory://pile" and pile.source_filter == "vbn"
         np.testing.assert_array_equal(direct_histogram(rows_of(pile)), reference_pile.value_counts("vbn"))
         with pytest.raises(PileError, match="no such folder"):
             open_pile("memory://nowhere")

@@ -18,7 +18,7 @@ from builders.archives.http import RemoteReadError
 from builders.archives.rangefile import RangeFile
 from builders.archives.sessions import Asset, Session
 from builders.build.pipeline import BuildOptions, build
-from builders.build.report import format_report, read_markers
+from builders.build.report import format_report
 from builders.build.rows import SessionSkipped, session_to_rows
 from builders.readers import READERS, ReaderError, read_session
 from builders.readers.firing_rates import read_firing_rates
@@ -26,6 +26,7 @@ from builders.readers.mat_spks import read_mat_spks
 from builders.spec.binning import bin_spikes
 from builders.spec.registry import get_component
 from builders.storage import layout
+from builders.storage.marker import read_markers
 
 
 def _asset(path, prefix="sub-X") -> Asset:
@@ -248,15 +249,15 @@ def test_skipped_files_and_timing_rules_reach_markers_and_report(lemerre_with_a_
     out = tmp_path / "pile"
     build(["lemerre"], BuildOptions(out=str(out), data_dir=str(data)), progress=False)
     report, _ = build(["gonzalez"], BuildOptions(out=str(out), data_dir=str(firing_rate_dir)), progress=False)
-    lemerre = {m["session_id"]: m for m in read_markers(out, "lemerre")}
-    assert [m["status"] for m in lemerre.values()] == ["done", "done"]
-    assert lemerre["1"]["notes"] == {}
-    assert [line.split(": ")[0] for line in lemerre["2"]["notes"]["skipped_files"]] == [bad_path]
+    lemerre = {m.session_id: m for m in read_markers(out, "lemerre")}
+    assert [m.status for m in lemerre.values()] == ["done", "done"]
+    assert lemerre["1"].notes == {}
+    assert [line.split(": ")[0] for line in lemerre["2"].notes["skipped_files"]] == [bad_path]
     (gonzalez,) = read_markers(out, "gonzalez")
-    assert gonzalez["notes"] == {"timing_rule": ["metadata"]}
-    summary = report["components"]["lemerre"]
+    assert gonzalez.notes == {"timing_rule": ["metadata"]}
+    summary = report.components["lemerre"]
     assert summary["failed"] == [] and len(summary["skipped_files"]) == 1
-    assert report["components"]["gonzalez"]["timing_rules"] == {"metadata": 1}
+    assert report.components["gonzalez"]["timing_rules"] == {"metadata": 1}
     text = format_report(report)
     assert f"skipped file {bad_path}: not a readable HDF5/NWB file" in text
     assert "timing rule metadata: 1 session(s)" in text

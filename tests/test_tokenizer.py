@@ -164,8 +164,8 @@ def test_train_from_table_folder_and_too_large_k(tmp_path):
     meta = {"patch_size": [1, 10], "pad": "drop", "dataset": "demo-test", "splits": ["train"], "rows": 12}
     write_motif_table(tmp_path / "motifs", MotifTable(motifs, counts, meta))
     tok = MotifTokenizer.train(tmp_path / "motifs", 25)
-    assert tok.vocab_size == 25 and tok.training["dataset"] == "demo-test"
-    assert tok.training["in_vocab_share"] == pytest.approx(counts[:25].sum() / counts.sum())
+    assert tok.vocab_size == 25 and tok.training.dataset == "demo-test"
+    assert tok.training.in_vocab_share == pytest.approx(counts[:25].sum() / counts.sum())
     with pytest.raises(ValueError, match="vocab_size"):
         MotifTokenizer.train(tmp_path / "motifs", len(motifs) + 1)
 
@@ -192,7 +192,7 @@ def test_capped_known_motifs_give_the_same_ids_and_a_smaller_artifact(trained, t
     oov = len(motifs) - k
     assert len(tok.known_motifs) == oov > cap == len(capped.known_motifs)
     np.testing.assert_array_equal(capped.known_motifs, tok.known_motifs[:cap])  # the most frequent ones
-    assert capped.training["oov_motifs"] == oov and capped.training["known_motifs_kept"] == cap
+    assert capped.training.oov_motifs == oov and capped.training.known_motifs_kept == cap
     arrays = training_arrays(3) + training_arrays(4)  # training-like rows and never-seen ones
     for counts_array in arrays + arrays:  # the second pass is answered from the search memo
         np.testing.assert_array_equal(capped.encode(counts_array), tok.encode(counts_array))
@@ -429,4 +429,4 @@ def test_tokenizer_card_names_the_pile_and_its_sources(tmp_path):
     assert "## Sources and citation" in card
     vbn = attributions()["vbn"]
     assert vbn.archive_id in card and (vbn.citation or "unknown, see the archive page") in card
-    assert MotifTokenizer.from_pretrained(tmp_path / "tok").training["components"] == ["vbn"]
+    assert MotifTokenizer.from_pretrained(tmp_path / "tok").training.components == ["vbn"]

@@ -54,12 +54,12 @@ def _count_and_write(piles, patch_size, pad, out: Path, top: int, executor, prog
         pad,
         motifs,
         counts,
-        dataset=first["dataset"],
-        configs=[p.source["config"] for p in piles],
-        splits=list(first["splits"]),
+        dataset=first.dataset,
+        configs=[p.source.config for p in piles],
+        splits=list(first.splits),
         rows=int(rows),
         files=len({f.path for p in piles for f in p.files}),
-        sources=[p.source for p in piles],
+        sources=[p.source.to_json() for p in piles],
         components=sorted(counted.components),
     )
     table = MotifTable(motifs, counts, meta)

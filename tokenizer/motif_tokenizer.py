@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 from huggingface_hub import ModelHubMixin, hf_hub_download
 
-from builders.pile import source_label
 from builders.storage.attribution import sources_section
+from builders.storage.card import card_text, write_card
 from builders.storage.ownership import claim_output_folder, owned_output_folder
 from builders.storage.shards import atomic_path, write_text_atomic
 from tokenizer.motif_table import MotifTable, read_motif_table
@@ -46,10 +46,10 @@ from tokenizer.motifs import sort_motifs
 from tokenizer.nearest import CosineCandidates, nearest_by_cosine
 from tokenizer.patches import PatchKeys, as_counts, check_patch_size, grid_shape, patch_matrix
 from tokenizer.search_memo import SearchMemo
+from tokenizer.training import TrainingSummary
 
 WEIGHTS_FILE = "motif_tokenizer.safetensors"
 CONFIG_FILE = "config.json"
-CARD_FILE = "README.md"
 FORMAT = "neural-pile-motif-tokenizer"
 FORMAT_VERSION = 1
 ID_DTYPE = np.int32
@@ -154,7 +154,7 @@ class MotifTokenizer(
         vocab_counts: training count (patches) of each vocabulary motif.
         known_motifs: uint8 ``(M, p_n * p_t)`` out-of-vocabulary motifs with a precomputed id.
         known_ids: int ``(M,)`` vocabulary id of each known motif.
-        training: JSON-able summary of the training table (dataset, splits, patches...).
+        training: what the tokenizer was trained on (:class:`~tokenizer.training.TrainingSummary`).
     """
 
     def __init__(
@@ -164,7 +164,7 @@ class MotifTokenizer(
         vocab_counts: np.ndarray | None = None,
         known_motifs: np.ndarray | None = None,
         known_ids: np.ndarray | None = None,
-        training: dict | None = None,
+        training: TrainingSummary | None = None,
     ):
         self.patch_size = check_patch_size(patch_size)
         width = self.patch_size[0] * self.patch_size[1]
@@ -197,7 +197,7 @@ class MotifTokenizer(
             raise ValueError(f"known_ids must lie in [0, {len(vocab)})")
         self.known_motifs = known_motifs
         self.known_ids = known_ids.astype(ID_DTYPE, copy=False)
-        self.training = dict(training or {})
+        self.training = training or TrainingSummary()
         self._build_lookup()
         self.stats = EncodeStats()
         #: cosine-search answers of this process, by packed key and by bytes (never saved)
@@ -337,7 +337,7 @@ class MotifTokenizer(
         patch_size,
         *,
         assign=nearest_by_cosine,
-        training=None,
+        training: TrainingSummary | None = None,
         max_known: int | None = DEFAULT_MAX_KNOWN,
     ):
         """Tokenizer of the ``vocab_size`` most frequent motifs of a ``(motifs, counts)`` table.
@@ -373,11 +373,13 @@ class MotifTokenizer(
         known = motifs[rest]
         zero_id = int(np.flatnonzero(~vocab.any(axis=1))[0])
         known_ids = np.asarray(assign(known, vocab, zero_id), dtype=ID_DTYPE) if len(known) else np.zeros(0, ID_DTYPE)
-        summary = dict(training or {})
         total = int(counts.sum())
-        summary["in_vocab_share"] = float(vocab_counts.sum() / total) if total else 1.0
-        summary["known_share"] = float(counts[rest].sum() / total) if total else 0.0
-        summary["oov_motifs"], summary["known_motifs_kept"] = int(n_rest), int(len(rest))
+        summary = (training or TrainingSummary()).with_coverage(
+            in_vocab_share=float(vocab_counts.sum() / total) if total else 1.0,
+            known_share=float(counts[rest].sum() / total) if total else 0.0,
+            oov_motifs=int(n_rest),
+            known_motifs_kept=int(len(rest)),
+        )
         return cls(
             vocab, patch_size, vocab_counts=vocab_counts, known_motifs=known, known_ids=known_ids, training=summary
         )
@@ -388,18 +390,7 @@ class MotifTokenizer(
     ):
         """Tokenizer of the ``vocab_size`` most frequent motifs of a motif table (folder or MotifTable)."""
         table = motif_table if isinstance(motif_table, MotifTable) else read_motif_table(motif_table)
-        keep = (
-            "dataset",
-            "configs",
-            "splits",
-            "rows",
-            "total_patches",
-            "unique_motifs",
-            "pad",
-            "sources",
-            "components",
-        )
-        training = {k: table.metadata[k] for k in keep if k in table.metadata}
+        training = TrainingSummary.from_table(table.metadata)
         return cls.from_counts(
             table.motifs,
             table.counts,
@@ -421,7 +412,7 @@ class MotifTokenizer(
             "zero_id": self.zero_id,
             "known_motifs": int(len(self.known_motifs)),
             "id_dtype": np.dtype(ID_DTYPE).name,
-            "training": self.training,
+            "training": self.training.to_json(),
         }
 
     def _save_pretrained(self, save_directory: Path) -> None:
@@ -442,7 +433,7 @@ class MotifTokenizer(
                 metadata={"format": FORMAT, PATCH_KEY: patch_label(self.patch_size)},
             )
         write_text_atomic(save_directory / CONFIG_FILE, json.dumps(self.config(), indent=2, sort_keys=True) + "\n")
-        write_text_atomic(save_directory / CARD_FILE, model_card(self))
+        write_card(save_directory, *_model_card_parts(self))
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
@@ -619,7 +610,7 @@ def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
             vocab_counts=arrays["vocab_counts"],
             known_motifs=arrays["known_motifs"],
             known_ids=arrays["known_ids"],
-            training=config.get("training"),
+            training=TrainingSummary.from_json(config.get("training")),
         )
     except ValueError as err:
         raise ArtifactError(f"{weights_path}: {err}") from err
@@ -630,38 +621,40 @@ def load_artifact(cls, config_path: Path, weights_path: Path) -> MotifTokenizer:
     return tok
 
 
-def pile_label(source: dict) -> str:
-    """``user/pile@<commit>`` (a Hub repo), the URL, or the local folder's name (never its path)."""
-    return source_label(source)
-
-
-def _trained_on(training: dict) -> list[str]:
+def _trained_on(training: TrainingSummary) -> list[str]:
     """The card lines naming the pile the motifs were counted on, and its sources and citations."""
-    sources = training.get("sources") or []
-    if not sources:
+    if not training.sources:
         return []
     lines = ["", "## Trained on", ""]
-    for source in sources:
-        selected = f", rows with source_dataset {source['source_filter']}" if source.get("source_filter") else ""
-        lines.append(
-            f"- `{pile_label(source)}`: config `{source.get('config')}`, splits "
-            f"{', '.join(source.get('splits') or [])}{selected}"
-        )
-    lines += ["", sources_section(list(training.get("components") or []), pile=pile_label(sources[0])).rstrip()]
+    for source in training.sources:
+        selected = f", rows with source_dataset {source.source_filter}" if source.source_filter else ""
+        lines.append(f"- `{source.label()}`: config `{source.config}`, splits {', '.join(source.splits)}{selected}")
+    lines += ["", sources_section(list(training.components or []), pile=training.sources[0].label()).rstrip()]
     return lines
+
+
+#: The YAML front matter of a tokenizer's model card (a model card has no dataset ``configs:``).
+MODEL_CARD_FRONT = {
+    "library_name": "neural-pile-rodent",
+    "tags": ["neuroscience", "spike-counts", "tokenizer", "motifs"],
+}
+
+
+def _or_unknown(value) -> str:
+    return "unknown" if value is None else str(value)
 
 
 def model_card(tok: MotifTokenizer) -> str:
     """The README.md saved next to the tokenizer."""
+    return card_text(*_model_card_parts(tok))
+
+
+def _model_card_parts(tok: MotifTokenizer) -> tuple[dict, str]:
+    """(front matter, body) of the tokenizer's model card."""
     p_n, p_t = tok.patch_size
     t = tok.training
-    share = t.get("in_vocab_share")
+    share = t.in_vocab_share
     lines = [
-        "---",
-        "library_name: neural-pile-rodent",
-        "tags:",
-        *[f"- {tag}" for tag in ("neuroscience", "spike-counts", "tokenizer", "motifs")],
-        "---",
         "",
         f"# Motif tokenizer: {p_n} neuron x {p_t} time bins, {tok.vocab_size:,} ids",
         "",
@@ -681,9 +674,9 @@ def model_card(tok: MotifTokenizer) -> str:
         "",
         "## Training counts",
         "",
-        f"- dataset: {t.get('dataset', 'unknown')}, configs: {t.get('configs', 'unknown')}, splits: {t.get('splits', 'unknown')}",
-        f"- rows: {t.get('rows', 'unknown')}, patches: {t.get('total_patches', 'unknown')}, distinct motifs: {t.get('unique_motifs', 'unknown')}",
-        f"- edge patches when counting: {t.get('pad', 'unknown')}",
+        f"- dataset: {_or_unknown(t.dataset)}, configs: {_or_unknown(t.configs)}, splits: {_or_unknown(t.splits)}",
+        f"- rows: {_or_unknown(t.rows)}, patches: {_or_unknown(t.total_patches)}, distinct motifs: {_or_unknown(t.unique_motifs)}",
+        f"- edge patches when counting: {_or_unknown(t.pad)}",
     ]
     if share is not None:
         lines.append(f"- share of training patches that are vocabulary motifs (lossless): {100 * share:.3f}%")
@@ -713,9 +706,9 @@ def model_card(tok: MotifTokenizer) -> str:
         "",
         f"- `{WEIGHTS_FILE}`: `vocab` uint8 (K, {p_n * p_t}), `vocab_counts` int64 (K,), `known_motifs` uint8 "
         f"(M, width) and `known_ids` int32 (M,): the precomputed ids of the {len(tok.known_motifs):,} most frequent "
-        f"training motifs outside the vocabulary (of {t.get('oov_motifs', len(tok.known_motifs)):,}); any other "
+        f"training motifs outside the vocabulary (of {len(tok.known_motifs) if t.oov_motifs is None else t.oov_motifs:,}); any other "
         "motif is mapped by the cosine search when it is first met.",
         f"- `{CONFIG_FILE}`: patch size, vocabulary size, silent id and the training summary.",
         "",
     ]
-    return "\n".join(lines)
+    return MODEL_CARD_FRONT, "\n".join(lines)

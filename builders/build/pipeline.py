@@ -12,7 +12,6 @@ can share a folder.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import traceback
@@ -27,7 +26,8 @@ from builders import __version__
 from builders.archives import select_component
 from builders.archives.local import DataDirMismatch, resolve_data_dir
 from builders.archives.sessions import Session
-from builders.build.report import FAILED_SUFFIX, REPORT, make_report, read_markers, write_report
+from builders.build.card import write_build_card
+from builders.build.report import make_report
 from builders.build.rows import SessionSkipped, session_to_rows
 from builders.readers.prefetch import prefetch_batches, run_prefetched
 from builders.runtime.executor import Executor, ItemFailed, SerialExecutor, Task
@@ -42,13 +42,13 @@ from builders.spec.split import (
     rule_of,
 )
 from builders.storage import layout
-from builders.storage.card import write_card
 from builders.storage.locks import FolderBusy, component_locks, folder_lock, writer_is_gone
+from builders.storage.marker import FAILED_SUFFIX, PARAMS_FILE, BuildParameters, SessionMarker, read_markers
 from builders.storage.ownership import OutputFolderError, check_output_folder, claim_output_folder
+from builders.storage.report import BuildReport
 from builders.storage.shards import (
     temporary_files,
     temporary_writer,
-    write_json_atomic,
     write_rows_atomic,
 )
 
@@ -82,14 +82,9 @@ class BuildOptions:
     max_tokens: int = MAX_TOKENS
     test_fraction: float = TEST_FRACTION
 
-    def parameters(self) -> dict:
+    def parameters(self) -> BuildParameters:
         """The parameters that must match for a folder to be resumed or extended."""
-        return {
-            "bin_size_s": self.bin_size,
-            "max_tokens": self.max_tokens,
-            "test_fraction": self.test_fraction,
-            "split_rule_version": SPLIT_RULE_VERSION,
-        }
+        return BuildParameters(self.bin_size, self.max_tokens, self.test_fraction, SPLIT_RULE_VERSION)
 
 
 @dataclass(frozen=True)
@@ -105,7 +100,7 @@ class SessionJob:
 
 
 @dataclass
-class Plan:
+class BuildPlan:
     """What :func:`plan` found: jobs still to do, sessions already done, listing failures, and
     per component what the selection read and left out (:meth:`selection_record`)."""
 
@@ -127,10 +122,8 @@ def selection_record(selection) -> dict:
     }
 
 
-#: What ``claim_output_folder`` records for a dataset folder; the file that marks one built
-#: before markers existed.
+#: What ``claim_output_folder`` records for a dataset folder.
 OUT_KIND = "pile dataset"
-PARAMS_FILE = f"{layout.STATE_DIR}/params.json"
 #: Paths only a build writes (a folder holding one is a build's, even before its marker exists:
 #: another build may be creating it, and the state folder holds the locks).
 EARLIER = (PARAMS_FILE, layout.STATE_DIR)
@@ -176,13 +169,15 @@ def check_out(options: BuildOptions) -> bool:
         check_output_folder(out, OUT_KIND, earlier=EARLIER)
     except OutputFolderError as exc:
         raise BuildError(f"--out {exc}") from None
-    params_path = out / PARAMS_FILE
-    if not params_path.exists():
+    try:
+        previous = BuildParameters.read(out)
+    except ValueError as exc:
+        raise BuildError(f"--out {out}/{PARAMS_FILE}: {exc}; use another folder") from None
+    if previous is None:
         return False
-    previous = json.loads(params_path.read_text(encoding="utf-8"))
     if previous != options.parameters():
         raise BuildError(
-            f"--out {out}: was built with {previous}, not {options.parameters()}; "
+            f"--out {out}: was built with {previous.to_json()}, not {options.parameters().to_json()}; "
             "use another folder or the same parameters"
         )
     return True
@@ -198,8 +193,8 @@ def prepare_out(options: BuildOptions) -> Path:
     with folder_lock(out):
         check_out(options)
         claim_output_folder(out, OUT_KIND, earlier=EARLIER)
-        if not (out / PARAMS_FILE).exists():
-            write_json_atomic(out / PARAMS_FILE, options.parameters())
+        if not BuildParameters.path(out).exists():
+            options.parameters().write(out)
     return out
 
 
@@ -208,9 +203,9 @@ def _marker_path(options: BuildOptions, session: Session, failed: bool = False) 
     return path.with_name(session.slug + FAILED_SUFFIX) if failed else path
 
 
-def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = True) -> Plan:
+def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = True) -> BuildPlan:
     """List every component's sessions and keep those without a completion marker."""
-    result = Plan()
+    result = BuildPlan()
     components = list(components)
     for name in components:
         component = get_component(name)
@@ -240,20 +235,21 @@ def plan(components: Iterable[str], options: BuildOptions, *, progress: bool = T
     return result
 
 
-def _record(session: Session, status: str, **extra) -> dict:
-    return {
-        "key": session.key,
-        "component": session.component,
-        "subject_id": session.subject_id,
-        "session_id": session.session_id,
-        "assets": [a.path for a in session.assets],
-        "status": status,
+def _marker(session: Session, status: str, **extra) -> SessionMarker:
+    return SessionMarker(
+        key=session.key,
+        component=session.component,
+        subject_id=session.subject_id,
+        session_id=session.session_id,
+        assets=[a.path for a in session.assets],
+        status=status,
         **extra,
-    }
+    )
 
 
 def process_session(job: SessionJob) -> dict:
-    """Build one session: rows -> atomic shard -> completion marker. Returns the marker record.
+    """Build one session: rows -> atomic shard -> completion marker. Returns the marker's record
+    (:meth:`~builders.storage.marker.SessionMarker.to_json`).
 
     A session that cannot be read, or whose shards cannot be written (a full disk), is returned
     with status ``failed`` (and a failure marker so the report keeps it) rather than raised, so
@@ -265,9 +261,9 @@ def process_session(job: SessionJob) -> dict:
         out, session = Path(job.options.out), job.session
         for split in SPLITS:
             layout.shard_path(out, session.component, split, session.slug).unlink(missing_ok=True)
-        record = _record(session, "failed", error=f"{type(exc).__name__}: {exc}")
-        write_json_atomic(_marker_path(job.options, session, failed=True), record)
-        return record
+        marker = _marker(session, "failed", error=f"{type(exc).__name__}: {exc}")
+        marker.write(_marker_path(job.options, session, failed=True))
+        return marker.to_json()
 
 
 def _process_session(job: SessionJob) -> dict:
@@ -286,13 +282,13 @@ def _process_session(job: SessionJob) -> dict:
             cache_dir=options.cache_dir,
         )
     except SessionSkipped as exc:
-        record = _record(session, "skipped", reason=str(exc))
+        marker = _marker(session, "skipped", reason=str(exc))
     except Exception as exc:  # recorded as a failure marker and reported, never hidden
-        record = _record(
+        marker = _marker(
             session, "failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=6)
         )
-        write_json_atomic(_marker_path(options, session, failed=True), record)
-        return record
+        marker.write(_marker_path(options, session, failed=True))
+        return marker.to_json()
     else:
         if rule == SESSION_RULE:  # the split waits for finalize: it depends on the other sessions' tokens
             shards = [layout.pending_shard_path(out, session.component, session.slug)]
@@ -308,7 +304,7 @@ def _process_session(job: SessionJob) -> dict:
             else:
                 test_shard.unlink(missing_ok=True)
             split = "train+test" if result.held_out_rows else "train"
-        record = _record(
+        marker = _marker(
             session,
             "done",
             split=split,
@@ -324,11 +320,11 @@ def _process_session(job: SessionJob) -> dict:
             version=job.version or component.version,
             seconds=round(time.perf_counter() - start, 3),
         )
-    write_json_atomic(_marker_path(options, session), record)
+    marker.write(_marker_path(options, session))
     failed_marker = _marker_path(options, session, failed=True)
     if failed_marker.exists():
         failed_marker.unlink()
-    return record
+    return marker.to_json()
 
 
 class BuildProgress:
@@ -363,7 +359,7 @@ class SessionBatchTask(Task):
         for job in batch:
             marker = _marker_path(job.options, job.session)
             if marker.exists():  # done by an earlier attempt of this batch
-                records[job.session.key] = json.loads(marker.read_text(encoding="utf-8"))
+                records[job.session.key] = SessionMarker.read(marker).to_json()
             else:
                 todo.append(job)
         cache_dir = batch[0].options.cache_dir if batch else None
@@ -388,7 +384,10 @@ def run_jobs(jobs: list[SessionJob], executor: Executor | None = None, *, progre
         if outcome.result is not None:
             return [{**record, "attempts": outcome.attempts} for record in outcome.result]
         # the batch's code crashed without records (e.g. a worker ran out of memory): each session failed
-        return [_record(job.session, "failed", error=outcome.error, attempts=outcome.attempts) for job in outcome.item]
+        return [
+            {**_marker(job.session, "failed", error=outcome.error).to_json(), "attempts": outcome.attempts}
+            for job in outcome.item
+        ]
 
     try:
         outcomes = executor.map(
@@ -413,10 +412,10 @@ def assign_component_splits(out: Path, component: str, test_fraction: float) -> 
     if rule_of(component, test_fraction) != SESSION_RULE:
         return counts
     out = Path(out)
-    done = [m for m in read_markers(out, component) if m["status"] == "done"]
-    splits = assign_sessions(component, [(m["subject_id"], m["session_id"], m["tokens"]) for m in done], test_fraction)
+    done = [m for m in read_markers(out, component) if m.status == "done"]
+    splits = assign_sessions(component, [(m.subject_id, m.session_id, m.tokens) for m in done], test_fraction)
     for marker in done:
-        session = Session(component, marker["subject_id"], marker["session_id"])
+        session = Session(component, marker.subject_id, marker.session_id)
         split = splits[(session.subject_id, session.session_id)]
         counts[split] += 1
         target = layout.shard_path(out, component, split, session.slug)
@@ -431,13 +430,9 @@ def assign_component_splits(out: Path, component: str, test_fraction: float) -> 
                 other.unlink()
             else:
                 os.replace(other, target)
-        updated = {
-            "split": split,
-            "test_tokens": marker["tokens"] if split == "test" else 0,
-            "shards": [target.relative_to(out).as_posix()],
-        }
-        if any(marker.get(k) != v for k, v in updated.items()):
-            write_json_atomic(layout.marker_path(out, component, session.slug), {**marker, **updated})
+        updated = marker.with_split(split, target.relative_to(out).as_posix())
+        if updated != marker:
+            updated.write(layout.marker_path(out, component, session.slug))
     return counts
 
 
@@ -458,7 +453,7 @@ def finalize(
     options: BuildOptions,
     listing_errors: dict[str, str] | None = None,
     selections: dict[str, dict] | None = None,
-) -> dict:
+) -> BuildReport:
     """Under the folder lock: remove stale temporaries, decide the split of ``components`` from
     their markers, write schema-only shards for empty splits, then the report and the card.
 
@@ -480,24 +475,24 @@ def finalize(
                 elif not real and not empty.exists():
                     write_rows_atomic(empty, [])  # no row group: readers see the schema and zero rows
         report = make_report(out, options.parameters(), __version__)
-        report["listing_errors"] = dict(listing_errors or {})
-        report["selection"] = {**_previous_selections(out), **(selections or {})}
-        write_report(out, report)
-        write_card(out, report)
+        report.listing_errors = dict(listing_errors or {})
+        report.selection = {**_previous_selections(out), **(selections or {})}
+        report.write(out)
+        write_build_card(out, report)
     return report
 
 
 def _previous_selections(out: Path) -> dict[str, dict]:
     """The selection records of the folder's last report (components built by earlier runs)."""
     try:
-        return dict(json.loads((out / REPORT).read_text(encoding="utf-8")).get("selection") or {})
-    except (OSError, ValueError, AttributeError):
+        return BuildReport.read(out).selection
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 
 def build(
     components: list[str], options: BuildOptions, *, executor: Executor | None = None, progress: bool = True
-) -> tuple[dict, list[dict]]:
+) -> tuple[BuildReport, list[dict]]:
     """Build ``components`` into ``options.out``; returns (report, records of this run).
 
     ``executor`` runs the sessions (default: this process); reruns skip sessions already done, and
@@ -522,14 +517,14 @@ def build(
         jobs = [job for job in todo.jobs if not _marker_path(options, job.session).exists()]
         records = run_jobs(jobs, executor, progress=progress)
         report = finalize(components, options, todo.listing_errors, todo.selections)
-    report["this_run"] = {"already_done": todo.resumed + len(todo.jobs) - len(jobs), "processed": len(records)}
+    report.this_run = {"already_done": todo.resumed + len(todo.jobs) - len(jobs), "processed": len(records)}
     return report, records
 
 
-def failures(report: dict, components: list[str]) -> list[str]:
+def failures(report: BuildReport, components: list[str]) -> list[str]:
     """Messages for every failed session or listing of the given components."""
-    messages = [f"{name}: {err}" for name, err in report.get("listing_errors", {}).items() if name in components]
+    messages = [f"{name}: {err}" for name, err in report.listing_errors.items() if name in components]
     for name in components:
-        for item in report["components"].get(name, {}).get("failed", []):
+        for item in report.components.get(name, {}).get("failed", []):
             messages.append(f"{item['session']}: {item['error']}")
     return messages

@@ -11,6 +11,7 @@ from builders.cli.common import WRITE_FAILED, add_executor_arguments, executor_f
 from builders.spec.binning import BIN_SIZE, MAX_TOKENS
 from builders.spec.registry import get_component, pile_components, registry
 from builders.spec.split import TEST_FRACTION
+from builders.storage.report import BuildReport
 
 DEFAULT_OUT = "neural_pile_rodent"
 
@@ -91,17 +92,17 @@ def options_from_args(args: argparse.Namespace):
     )
 
 
-def run_summary(report: dict, records: list[dict]) -> str:
+def run_summary(report: BuildReport, records: list[dict]) -> str:
     """One line: what this run did (sessions built, skipped, failed, and already built before)."""
     status = [r["status"] for r in records]
-    already = report.get("this_run", {}).get("already_done", 0)
+    already = (report.this_run or {}).get("already_done", 0)
     return (
         f"this run: {status.count('done')} session(s) built, {status.count('skipped')} skipped (nothing to "
         f"tokenize), {status.count('failed')} failed, {already} already built before (not redone)"
     )
 
 
-def conclude(report: dict, components: list[str], allow_failures: bool, records: list[dict] = ()) -> int:
+def conclude(report: BuildReport, components: list[str], allow_failures: bool, records: list[dict] = ()) -> int:
     """Print the report table and decide the exit code (1 when anything failed: a session the
     report lists as failed, or one of this run's ``records`` that failed without leaving its
     failure marker, as when the disk filled up)."""
@@ -109,7 +110,7 @@ def conclude(report: dict, components: list[str], allow_failures: bool, records:
 
     print(format_report(report))
     problems = failures(report, components)
-    listed = {item["session"] for name in components for item in report["components"].get(name, {}).get("failed", [])}
+    listed = {item["session"] for name in components for item in report.components.get(name, {}).get("failed", [])}
     problems += [
         f"{r['key']}: {r.get('error', 'failed')}" for r in records if r["status"] == "failed" and r["key"] not in listed
     ]

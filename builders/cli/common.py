@@ -105,7 +105,7 @@ def default_output_dir(pile, name: str) -> Path:
     """``<folder>/<name>`` beside a local pile; ``./<name>_<repo>`` for a remote one (never inside it)."""
     if pile.local_folder is not None:
         return pile.local_folder / name
-    label = re.sub(r"[^\w.-]+", "_", pile.source.get("repo_id") or pile.source["dataset"]).strip("_")
+    label = re.sub(r"[^\w.-]+", "_", pile.source.repo_id or pile.source.dataset).strip("_")
     return Path(f"{name}_{label}")
 
 

@@ -93,7 +93,7 @@ load it:
     ds = load_dataset("{args.out}", "demo", split="train")
     counts = spike_counts_array(ds, 0)   # uint8 (n_neurons, n_time_bins), zero-copy
 """)
-    failed = report["components"]["demo"]["failed"]
+    failed = report.components["demo"]["failed"]
     return 1 if failed else 0
 
 

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     )  # the windows the token stream draws
     shown = list(islice(windows, args.n))
     sequences = list(islice(tokens, args.n))
-    name = f"sample_{args.config or pile.source.get('config') or 'default'}_{split}_seed{args.seed}.png"
+    name = f"sample_{args.config or pile.source.config or 'default'}_{split}_seed{args.seed}.png"
     picture = Path(args.out) if args.out else default_output_dir(pile, "figures") / name
     layout = tokens.layout
     print(f"{pile.describe()}: windows of {args.n_neurons} neurons x {tokens.n_bins} bins (seed {args.seed}):")

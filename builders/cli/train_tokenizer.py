@@ -55,10 +55,10 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         max_known=args.max_known,
     )
-    share = tok.training.get("in_vocab_share", 1.0)
+    share = 1.0 if tok.training.in_vocab_share is None else tok.training.in_vocab_share
     print(
         f"tokenizer {tok.patch_size[0]}x{tok.patch_size[1]}, {tok.vocab_size:,} ids, {len(tok.known_motifs):,} of "
-        f"{tok.training.get('oov_motifs', 0):,} out-of-vocabulary motifs stored; {100 * share:.3f}% of training patches lossless; "
+        f"{tok.training.oov_motifs or 0:,} out-of-vocabulary motifs stored; {100 * share:.3f}% of training patches lossless; "
         f"{time.perf_counter() - started:.1f} s -> {args.out}/"
     )
     return 0

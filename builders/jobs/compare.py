@@ -100,7 +100,8 @@ class ComponentCounts:
 
 @dataclass
 class PileCounts:
-    """Per-component counts of one pile, with its provenance (``source`` of :func:`open_pile`)."""
+    """Per-component counts of one pile, with its provenance (the first config's
+    :meth:`~builders.pile.provenance.Provenance.to_json`, plus every config counted as ``configs``)."""
 
     source: dict
     components: dict[str, ComponentCounts]
@@ -125,7 +126,7 @@ class RowGroupCountTask(Task):
         columns = [c for c in ("subject_id", "session_id", SOURCE) if c in names]
         table = pile.read(group, columns + (list(SHAPE_COLUMNS) if has_shape else []))
         n = table.num_rows
-        labels = _strings(table, SOURCE, n, default=pile.source["config"])
+        labels = _strings(table, SOURCE, n, default=pile.source.config)
         sessions = list(zip(_strings(table, "subject_id", n, ""), _strings(table, "session_id", n, ""), strict=True))
         if has_shape:
             neurons = table.column("n_neurons").to_numpy(zero_copy_only=False).astype(np.int64)
@@ -211,15 +212,15 @@ def open_all_components(dataset: str) -> list[Pile]:
     and a file listed by two configs is kept in the first only.
     """
     first = open_pile(dataset, None, None)
-    if first.source["layout"] == "single-config":
+    if first.source.layout == "single-config":
         return [first]
     local = first.local_folder
     # a local folder as it is; a Hub repo pinned to the commit resolved above
-    pinned = str(local) if local is not None else first.source["uri"]
+    pinned = str(local) if local is not None else first.source.uri
     configs = [c for c in first.configs if c != ALL] or list(first.configs)
     piles, seen = [], set()
     for config in configs:
-        pile = first if config == first.source["card_config"] else open_pile(pinned, config, None)
+        pile = first if config == first.source.card_config else open_pile(pinned, config, None)
         files = [f for f in pile.files if f.path not in seen]
         seen.update(f.path for f in files)
         if files:
@@ -251,7 +252,7 @@ def count_pile(
     for outcome in outcomes:
         for name, counts in outcome.result.items():
             components.setdefault(name, ComponentCounts()).add(counts)
-    source = dict(piles[0].source, configs=[p.source["config"] for p in piles])
+    source = {**piles[0].source.to_json(), "configs": [p.source.config for p in piles]}
     return PileCounts(source=source, components=dict(sorted(components.items())))
 
 

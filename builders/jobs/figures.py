@@ -21,7 +21,6 @@ their metadata).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 from builders.pile import Pile, RowGroup
 from builders.spec.binning import BIN_SIZE
 from builders.spec.schema import table_spike_counts
-from builders.storage.layout import STATE_DIR
+from builders.storage.marker import BuildParameters
 from builders.storage.shards import write_png_atomic
 
 #: Widest panel in bins; longer rows are summed over blocks of bins for plotting.
@@ -87,9 +86,10 @@ def pile_bin_size(pile: Pile) -> float:
     if pile.local_folder is None:
         return BIN_SIZE
     try:
-        return float(json.loads((pile.local_folder / STATE_DIR / "params.json").read_text())["bin_size_s"])
-    except (OSError, ValueError, KeyError, TypeError):
+        parameters = BuildParameters.read(pile.local_folder)
+    except (OSError, ValueError):
         return BIN_SIZE
+    return BIN_SIZE if parameters is None else float(parameters.bin_size_s)
 
 
 def downsample_time(counts: np.ndarray, max_bins: int = MAX_PLOT_BINS) -> tuple[np.ndarray, int]:
@@ -356,7 +356,7 @@ def plot_config(
 
     ``block``: bins summed per plotted column (default: what fits this figure's longest row in ``max_bins``).
     """
-    config, split = pile.source["config"], "+".join(pile.source["splits"])
+    config, split = pile.source.config, "+".join(pile.source.splits)
     samples = sample_rows(pile, n_examples, seed)
     if not samples:
         raise ValueError(f"{pile.describe()}: no rows to draw")

@@ -36,7 +36,7 @@ import math
 import re
 import shutil
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -44,16 +44,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from builders.pile import Pile, PileError, RowGroup, open_pile, source_label
+from builders.pile import Pile, PileError, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.registry import registry
 from builders.spec.schema import FEATURES
 from builders.spec.split import SPLITS
 from builders.storage.attribution import pile_license, sources_section
-from builders.storage.card import license_section
+from builders.storage.card import license_section, write_card
 from builders.storage.layout import CARD, REPORT
 from builders.storage.ownership import OutputFolderError, owned_output_folder
-from builders.storage.shards import ROW_GROUP_TOKENS, atomic_path, write_json_atomic, write_text_atomic
+from builders.storage.report import BuildReport
+from builders.storage.shards import ROW_GROUP_TOKENS, atomic_path, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,58 @@ OUT_KIND = "merged pile"
 
 class MergeError(ValueError):
     """The merge cannot run (bad input, a foreign or mismatched output folder)."""
+
+
+#: The parameters record of a merged pile, relative to its folder.
+PARAMS_FILE = f"{MERGE_DIR}/params.json"
+
+
+@dataclass(frozen=True)
+class MergeParameters:
+    """What made a merged pile (``.merge/params.json``); a rerun into the folder must match.
+
+    Attributes:
+        input: the input pile's Hub repo id, or the ``--in`` as given.
+        commit: the input's commit (a Hub pile), else ``None``.
+        config: the input's card config merged.
+        seed: seed of the shuffle.
+        shard_bytes: target size of an output shard, in bytes of input.
+    """
+
+    input: str
+    commit: str | None
+    config: str | None
+    seed: int
+    shard_bytes: int
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> MergeParameters:
+        """Raises ValueError for a record that is not a merge parameters record."""
+        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+            raise ValueError(f"not a merge parameters record: {data!r}")
+        return cls(**data)
+
+    @staticmethod
+    def path(out: Path) -> Path:
+        return Path(out) / PARAMS_FILE
+
+    @classmethod
+    def read(cls, out: Path) -> MergeParameters | None:
+        """The parameters ``out`` was merged with; ``None`` when it records none.
+
+        Raises:
+            ValueError: the file is not valid JSON or not a parameters record.
+        """
+        path = cls.path(out)
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+
+    def write(self, out: Path) -> Path:
+        path = self.path(out)
+        write_json_atomic(path, self.to_json())
+        return path
 
 
 @dataclass
@@ -245,14 +298,17 @@ def _mapped(executor: Executor, task: Task, items: list, what: str, progress: bo
     return [o.result for o in outcomes]
 
 
-def _check_params(out: Path, params: dict) -> None:
+def _check_params(out: Path, params: MergeParameters) -> None:
     """Refuse an output folder merged with other parameters; record the parameters."""
-    marker = out / MERGE_DIR / "params.json"
-    if marker.exists():
-        previous = json.loads(marker.read_text(encoding="utf-8"))
-        if previous != params:
-            raise MergeError(f"--out {out}: was merged with {previous}, not {params}; use another folder")
-    write_json_atomic(marker, params)
+    try:
+        previous = MergeParameters.read(out)
+    except ValueError as exc:
+        raise MergeError(f"--out {out}/{PARAMS_FILE}: {exc}; use another folder") from None
+    if previous is not None and previous != params:
+        raise MergeError(
+            f"--out {out}: was merged with {previous.to_json()}, not {params.to_json()}; use another folder"
+        )
+    params.write(out)
 
 
 def _read_text(pile: Pile, name: str) -> str | None:
@@ -277,7 +333,7 @@ def _sources_text(pile: Pile, components: list[str]) -> str:
     report = _read_text(pile, REPORT)
     versions = {}
     if report:
-        versions = {n: c.get("version") for n, c in json.loads(report).get("components", {}).items()}
+        versions = BuildReport.from_json(json.loads(report)).versions()
     return sources_section([c for c in components if _known(c)], versions)
 
 
@@ -296,7 +352,7 @@ def _input_license(pile: Pile, components: list[str]) -> str:
     return pile_license([c for c in components if _known(c)])
 
 
-def write_merged_card(out: Path, pile: Pile, params: dict, shards: dict[str, list[dict]]) -> None:
+def write_merged_card(out: Path, pile: Pile, params: MergeParameters, shards: dict[str, list[dict]]) -> None:
     """The card of the merged pile: one ``default`` config, Hub-style ``dataset_info``, the seed,
     rows per component, and the input's attribution."""
     filled = [s for s in SPLITS if shards.get(s)]
@@ -344,14 +400,10 @@ def write_merged_card(out: Path, pile: Pile, params: dict, shards: dict[str, lis
         + [f"| {name} | {n:,} |" for name, n in sorted(components.items())]
     )
     files = ", ".join(f"{s}: {len(shards[s])} shard(s), {sum(i['rows'] for i in shards[s]):,} rows" for s in filled)
-    text = (
-        "---\n"
-        + yaml.safe_dump(front, sort_keys=False)
-        + f"""---
-
+    body = f"""
 # Rodent neural pile, merged and shuffled
 
-The rows of every component of `{source_label(pile.source)}` (config `{params["config"]}`) in one `default`
+The rows of every component of `{pile.source.label()}` (config `{params.config}`) in one `default`
 config, shuffled together: {files}. Each row keeps its `source_dataset` (select a component with
 `ds.filter(lambda r: r["source_dataset"] == "vbn")`), its split and every column of the input.
 
@@ -360,17 +412,16 @@ from datasets import load_dataset
 ds = load_dataset("<this folder or repo>", split="train")
 ```
 
-Shuffle: a permutation drawn with `numpy.random.default_rng([{params["seed"]}, split number])` (split
+Shuffle: a permutation drawn with `numpy.random.default_rng([{params.seed}, split number])` (split
 numbers: {", ".join(f"{s}={i}" for i, s in enumerate(SPLITS))}) over the rows numbered in input order;
 output shard `j` of `n` holds the permuted positions `[j N / n, (j + 1) N / n)`, about
-{params["shard_bytes"]:,} bytes each. The same input and seed give the same files.
+{params.shard_bytes:,} bytes each. The same input and seed give the same files.
 
 {table}
 
 {license_section(front["license"], sorted(components))}
 {_sources_text(pile, sorted(components))}"""
-    )
-    write_text_atomic(out / CARD, text)
+    write_card(out, front, body)
 
 
 def merge_pile(
@@ -407,25 +458,25 @@ def merge_pile(
     pile = open_input(dataset, config)
     executor = executor or SerialExecutor()
     source = pile.source
-    params = {
-        "input": source.get("repo_id") or str(dataset),
-        "commit": source.get("commit"),
-        "config": source.get("card_config"),
-        "seed": seed,
-        "shard_bytes": shard_bytes,
-    }
+    params = MergeParameters(
+        input=source.repo_id or str(dataset),
+        commit=source.commit,
+        config=source.card_config,
+        seed=seed,
+        shard_bytes=shard_bytes,
+    )
     with ExitStack() as stack:
         try:  # the output folder is this merge's alone until it ends
-            stack.enter_context(owned_output_folder(out, OUT_KIND, earlier=(f"{MERGE_DIR}/params.json",)))
+            stack.enter_context(owned_output_folder(out, OUT_KIND, earlier=(PARAMS_FILE,)))
         except OutputFolderError as exc:
             raise MergeError(str(exc)) from None
         _check_params(out, params)
         return _merge_into(out, pile, params, executor, parts, progress)
 
 
-def _merge_into(out: Path, pile: Pile, params: dict, executor: Executor, parts: int, progress: bool) -> dict:
+def _merge_into(out: Path, pile: Pile, params: MergeParameters, executor: Executor, parts: int, progress: bool) -> dict:
     """The scatter and gather of every split into ``out`` (claimed and locked), then the card."""
-    seed, shard_bytes, source = params["seed"], params["shard_bytes"], pile.source
+    seed, shard_bytes = params.seed, params.shard_bytes
     work = out / MERGE_DIR / "work"
     if work.exists():
         shutil.rmtree(work)  # buckets of an interrupted run: cheaper to redo than to check
@@ -446,7 +497,8 @@ def _merge_into(out: Path, pile: Pile, params: dict, executor: Executor, parts: 
         logger.info("merged %s: %d rows into %d shards", split, plan.n_rows, plan.n_shards)
     shutil.rmtree(work, ignore_errors=True)
     if not any(summary.values()):
-        raise MergeError(f"--in {params['input']}: the config {params['config']} holds no rows")
+        raise MergeError(f"--in {params.input}: the config {params.config} holds no rows")
     write_merged_card(out, pile, params, summary)
-    write_json_atomic(out / MERGE_DIR / "summary.json", {"params": params, "source": source, "splits": summary})
+    summary_record = {"params": params.to_json(), "source": pile.source.to_json(), "splits": summary}
+    write_json_atomic(out / MERGE_DIR / "summary.json", summary_record)
     return summary

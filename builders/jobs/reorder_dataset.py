@@ -26,15 +26,15 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from datasets import DatasetInfo, Features, List, Value
 
 from builders.jobs.reorder import reorder_neurons
 from builders.pile import Pile, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.schema import FEATURES, counts_column, table_spike_counts
+from builders.storage.card import write_card
 from builders.storage.ownership import owned_output_folder
-from builders.storage.shards import atomic_path, write_json_atomic, write_text_atomic
+from builders.storage.shards import atomic_path, write_json_atomic
 
 #: Row features of a reordered dataset: the pile's, plus the permutation applied to each row.
 REORDERED_FEATURES = Features({**FEATURES, "neuron_order": List(Value("int32"))})
@@ -44,7 +44,6 @@ NEURON_ORDER = pa.field("neuron_order", pa.list_(pa.int32()))
 NEURON_COLUMNS = ("unit_ids", "unit_regions")
 #: Report of the last reordering run, written at the top of the output folder.
 REORDER_REPORT = "reorder_report.json"
-CARD = "README.md"
 #: What :func:`builders.storage.ownership.claim_output_folder` records for a reordered folder.
 OUT_KIND = "reordered dataset"
 
@@ -67,7 +66,7 @@ def open_every_config(dataset: str) -> list[Pile]:
     first = open_pile(dataset, None, None)
     piles = [first]
     for config in first.configs:
-        if config != first.source["card_config"]:
+        if config != first.source.card_config:
             piles.append(open_pile(dataset, config, None))
     return piles
 
@@ -192,13 +191,6 @@ class ReorderTask(Task):
         return record
 
 
-class _PlainDumper(yaml.SafeDumper):
-    """Writes repeated blocks in full (no ``&id001`` anchors), as dataset cards usually are."""
-
-    def ignore_aliases(self, data) -> bool:
-        return True
-
-
 def output_configs(pile: Pile, tasks: list[ShardTask], out_dir: Path) -> list[dict]:
     """The input card's ``configs:`` (its paths are relative, so they hold in the copy); without a
     card, one ``default`` config listing the files of each split."""
@@ -213,7 +205,7 @@ def output_configs(pile: Pile, tasks: list[ShardTask], out_dir: Path) -> list[di
     return [{"config_name": "default", "data_files": [{"split": s, "path": p} for s, p in by_split.items()]}]
 
 
-def card_text(pile: Pile, tasks: list[ShardTask], out_dir: Path) -> str:
+def write_reordered_card(pile: Pile, tasks: list[ShardTask], out_dir: Path) -> Path:
     """Dataset card of a reordered folder: the input's configs, with the features of the reordered rows."""
     configs = output_configs(pile, tasks, out_dir)
     first = next((t.target for t in tasks if Path(t.target).exists()), None)
@@ -225,14 +217,10 @@ def card_text(pile: Pile, tasks: list[ShardTask], out_dir: Path) -> str:
     }
     names = [c["config_name"] for c in configs]
     source = pile.source
-    origin = source.get("repo_id") or source["dataset"]
-    if source.get("commit"):
-        origin += f" at commit {source['commit']}"
-    return (
-        "---\n"
-        + yaml.dump(front, Dumper=_PlainDumper, sort_keys=False)
-        + f"""---
-
+    origin = source.repo_id or source.dataset
+    if source.commit:
+        origin += f" at commit {source.commit}"
+    body = f"""
 # Rodent neural pile, neurons reordered
 
 The rodent neural pile (20 ms spike counts, uint8 tokens) with the neurons of every row put in a
@@ -254,7 +242,7 @@ original = reordered[np.argsort(neuron_order)]
 
 Configs: {", ".join(names)}.
 """
-    )
+    return write_card(out_dir, front, body)
 
 
 def finalize(pile: Pile, tasks: list[ShardTask], out_dir: str | Path, records: list[dict]) -> dict:
@@ -263,10 +251,10 @@ def finalize(pile: Pile, tasks: list[ShardTask], out_dir: str | Path, records: l
     out_dir = Path(out_dir)
     records = [{**r, "target": Path(r["target"]).relative_to(out_dir).as_posix()} for r in records]
     if any(r["status"] != "failed" for r in records):
-        write_text_atomic(out_dir / CARD, card_text(pile, tasks, out_dir))
+        write_reordered_card(pile, tasks, out_dir)
     failed = [r for r in records if r["status"] == "failed"]
     report = {
-        "source": pile.source,
+        "source": pile.source.to_json(),
         "shards": len(records),
         "done": sum(r["status"] == "done" for r in records),
         "skipped": sum(r["status"] == "skipped" for r in records),

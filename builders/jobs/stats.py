@@ -33,7 +33,7 @@ class TokenCountTask(Task):
         if has_source:
             labels = table.column(SOURCE).to_numpy(zero_copy_only=False)
         else:
-            labels = np.full(table.num_rows, self.pile.source["config"], dtype=object)
+            labels = np.full(table.num_rows, self.pile.source.config, dtype=object)
         out: dict = {}
         for chunk_start, chunk in _chunks_with_offsets(table.column("spike_counts")):
             inner = chunk.offsets.to_numpy()
@@ -72,17 +72,17 @@ def dataset_stats(pile: Pile, *, executor: Executor | None = None, progress: boo
     for outcome in outcomes:
         for (component, split), (counts, rows) in outcome.result.items():
             totals += counts
-            part = parts.setdefault(component, {s: {"tokens": 0, "rows": 0} for s in pile.source["splits"]})
+            part = parts.setdefault(component, {s: {"tokens": 0, "rows": 0} for s in pile.source.splits})
             part[split]["tokens"] += int(counts.sum())
             part[split]["rows"] += rows
     if not parts:
         raise PileError(f"{pile.describe()}: no rows")
     n = int(totals.sum())
     return {
-        "source": pile.source,
-        "dataset": pile.source["dataset"],
-        "config": pile.source["config"],
-        "splits": list(pile.source["splits"]),
+        "source": pile.source.to_json(),
+        "dataset": pile.source.dataset,
+        "config": pile.source.config,
+        "splits": list(pile.source.splits),
         "tokens": n,
         "rows": sum(p["rows"] for c in parts.values() for p in c.values()),
         "counts": totals.tolist(),

@@ -11,8 +11,9 @@ Every dataset-wide job (stats, figures, motifs, reorder, merge, training streams
 """
 
 from builders.pile.open import ALL, DEFAULT, open_pile
+from builders.pile.provenance import Provenance
 from builders.pile.read import Pile, PileFile, RowGroup
-from builders.pile.reference import PileError, PileReference, parse_reference, source_label
+from builders.pile.reference import PileError, PileReference, parse_reference
 
 __all__ = [
     "ALL",
@@ -21,8 +22,8 @@ __all__ = [
     "PileError",
     "PileFile",
     "PileReference",
+    "Provenance",
     "RowGroup",
     "open_pile",
     "parse_reference",
-    "source_label",
 ]

@@ -25,17 +25,16 @@ from collections.abc import Sequence
 
 import yaml
 
+from builders.pile.provenance import Provenance
 from builders.pile.read import Pile, PileFile
 from builders.pile.reference import PileError, PileReference, parse_reference
 from builders.spec.registry import registry
+from builders.storage.layout import ALL, CARD
 
 logger = logging.getLogger(__name__)
 
-#: The config every real component is in, in this package's layout.
-ALL = "all"
 #: The single config of the reference project's published layout.
 DEFAULT = "default"
-CARD = "README.md"
 
 
 def open_pile(dataset: str | os.PathLike, config: str | None = None, splits: Sequence[str] | None = ("train",)) -> Pile:
@@ -68,30 +67,29 @@ def open_pile(dataset: str | os.PathLike, config: str | None = None, splits: Seq
         root=fs._strip_protocol(base),
         files=files,
         source_filter=source_filter,
-        source=provenance,
+        source=provenance.selected(
+            config=config if config is not None else config_name,
+            card_config=config_name,
+            splits=wanted,
+            source_filter=source_filter,
+            layout="single-config" if list(configs) in ([], [DEFAULT]) else "configs",
+        ),
         configs=list(configs) or [DEFAULT],
         card_configs=configs,
     )
     if source_filter is not None:
         _check_filter(pile, reference)
-    provenance.update(
-        config=config if config is not None else config_name,
-        card_config=config_name,
-        splits=wanted,
-        source_filter=source_filter,
-        layout="single-config" if list(configs) in ([], [DEFAULT]) else "configs",
-    )
     return pile
 
 
 def _filesystem(reference: PileReference):
-    """(fsspec filesystem, base path on it, provenance dict) for a parsed reference."""
+    """(fsspec filesystem, base path on it, where the pile is as a :class:`Provenance`) for a parsed reference."""
     if reference.kind == "local":
         from fsspec.implementations.local import LocalFileSystem
 
         # the folder's own name, never its path (the home and working directory stay on this machine);
         # code that needs the folder asks ``Pile.local_folder``
-        return LocalFileSystem(), reference.location, {"dataset": os.path.basename(reference.location)}
+        return LocalFileSystem(), reference.location, Provenance(os.path.basename(reference.location))
     if reference.kind == "hub":
         return _hub_filesystem(reference)
     import fsspec
@@ -105,7 +103,7 @@ def _filesystem(reference: PileReference):
         ) from None
     if not fs.isdir(path):
         raise PileError(f"--dataset {reference.given}: no such folder")
-    return fs, path, {"dataset": reference.given, "uri": reference.location}
+    return fs, path, Provenance(reference.given, uri=reference.location)
 
 
 def _hub_filesystem(reference: PileReference):
@@ -149,13 +147,13 @@ def _hub_filesystem(reference: PileReference):
     base = f"datasets/{reference.location}@{commit}"
     if reference.subfolder:
         base += "/" + reference.subfolder
-    provenance = {
-        "dataset": reference.given,
-        "uri": f"hf://{base}",
-        "repo_id": reference.location,
-        "revision": reference.revision or "main",
-        "commit": commit,
-    }
+    provenance = Provenance(
+        reference.given,
+        uri=f"hf://{base}",
+        repo_id=reference.location,
+        revision=reference.revision or "main",
+        commit=commit,
+    )
     return HfFileSystem(), base, provenance
 
 

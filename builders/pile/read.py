@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from builders.pile.provenance import Provenance
 from builders.pile.reference import PileError
 
 logger = logging.getLogger(__name__)
@@ -70,9 +71,8 @@ class Pile:
         root: the pile's folder on ``fs`` (file paths relative to it are the card's paths).
         files: the files, in split then name order.
         source_filter: keep only rows whose ``source_dataset`` equals this (``None``: every row).
-        source: provenance recorded in every output: dataset, uri (remote piles), repo_id, revision,
-            commit, config, splits, source_filter, layout. A local pile is recorded by its folder's
-            name alone, never a path (see :attr:`local_folder`).
+        source: provenance recorded in every output (:class:`~builders.pile.provenance.Provenance`).
+            A local pile is recorded by its folder's name alone, never a path (see :attr:`local_folder`).
         configs: the configs the pile's card lists.
         card_configs: ``{config: params}`` of the card's YAML ``configs:`` (``{}`` without a card).
     """
@@ -81,7 +81,7 @@ class Pile:
     root: str
     files: list[PileFile]
     source_filter: str | None
-    source: dict
+    source: Provenance
     configs: list[str]
     card_configs: dict = field(default_factory=dict)
     _open: dict = field(default_factory=dict, repr=False, compare=False)
@@ -105,10 +105,10 @@ class Pile:
 
     def describe(self) -> str:
         """``user/pile@abc1234 config vbn, splits train`` for progress lines and messages."""
-        where = self.source.get("repo_id") or self.source["dataset"]
-        if self.source.get("commit"):
-            where += f"@{self.source['commit'][:7]}"
-        return f"{where} config {self.source['config']}, split(s) {', '.join(self.source['splits'])}"
+        where = self.source.repo_id or self.source.dataset
+        if self.source.commit:
+            where += f"@{self.source.commit[:7]}"
+        return f"{where} config {self.source.config}, split(s) {', '.join(self.source.splits)}"
 
     def parquet_file(self, path: str) -> pq.ParquetFile:
         """The opened file (footer read once per process)."""

@@ -64,10 +64,3 @@ def parse_reference(dataset: str | os.PathLike) -> PileReference:
     if _REPO_ID.match(repo) and not os.path.exists(expanded):
         return PileReference(given, "hub", repo, revision or None)
     raise PileError(f"--dataset {given}: no such folder, and not a Hub repo id (namespace/name[@revision]) or a URL")
-
-
-def source_label(source: dict) -> str:
-    """How every output names a pile: ``user/pile@<commit>`` (a Hub repo), the URL, or a local
-    folder's own name (the provenance of a local pile holds no path: outputs are pushed and shared)."""
-    label = source.get("repo_id") or source.get("uri") or source.get("dataset") or "unknown"
-    return f"{label}@{source['commit']}" if source.get("commit") else label

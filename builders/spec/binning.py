@@ -202,22 +202,32 @@ def _count_chunk(times, ends, edges, bin_size, out, stats, edges_are_products: b
         out[repeats[run_starts]] = np.minimum(totals, MAX_COUNT)
 
 
-def bin_spikes(
-    trains: Sequence[np.ndarray],
-    bin_size: float = BIN_SIZE,
-    *,
-    return_stats: bool = False,
-):
+def bin_spikes(trains: Sequence[np.ndarray], bin_size: float = BIN_SIZE) -> np.ndarray:
     """Bin each unit's spike times (seconds) into uint8 counts on the reference edges.
+
+    Args:
+        trains: one 1-D array of spike times in seconds per unit (any order; NaN, inf and
+            negative times are dropped).
+        bin_size: bin width in seconds (default 0.02 s = 20 ms).
+
+    Returns:
+        uint8 array ``(n_units, n_bins)``; :func:`bin_spikes_with_stats` also says what was
+        dropped or saturated.
+    """
+    counts, _ = bin_spikes_with_stats(trains, bin_size)
+    return counts
+
+
+def bin_spikes_with_stats(trains: Sequence[np.ndarray], bin_size: float = BIN_SIZE) -> tuple[np.ndarray, BinStats]:
+    """:func:`bin_spikes`, with the :class:`BinStats` of what was dropped or saturated.
 
     Args:
         trains: one 1-D array of spike times in seconds per unit (any order; NaN, inf and
             negative times are dropped and counted).
         bin_size: bin width in seconds (default 0.02 s = 20 ms).
-        return_stats: also return the :class:`BinStats` of what was dropped or saturated.
 
     Returns:
-        uint8 array ``(n_units, n_bins)``, or ``(array, BinStats)`` with ``return_stats``.
+        (uint8 array ``(n_units, n_bins)``, its :class:`BinStats`).
     """
     if bin_size <= 0 or not math.isfinite(bin_size):
         raise ValueError(f"bin_size must be a positive number of seconds, got {bin_size!r}")
@@ -235,8 +245,7 @@ def bin_spikes(
     def chunk_times(first: int, stop: int) -> np.ndarray:
         return np.concatenate(arrays[first:stop])  # one cache-sized group at a time
 
-    counts = _fill_counts(ends, t_last, bin_size, chunk_times, stats)
-    return (counts, stats) if return_stats else counts
+    return _fill_counts(ends, t_last, bin_size, chunk_times, stats), stats
 
 
 def counts_from_rates(rates: np.ndarray, bin_size: float = BIN_SIZE) -> tuple[np.ndarray, BinStats]:

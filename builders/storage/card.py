@@ -1,15 +1,15 @@
-"""The dataset card (``README.md``) whose YAML ``configs:`` make ``load_dataset`` work.
+"""Dataset cards (``README.md``): YAML front matter whose ``configs:`` make ``load_dataset`` work, then text.
 
-``load_dataset(folder, "vbn")`` reads ``data/vbn/<split>-*.parquet``; ``load_dataset(folder)``
-reads the default config, ``all`` (every built component except the synthetic demo). The card
-also records provenance: archive versions, bin size, chunk limit, split rule, package version, the
-Hub-style ``dataset_info`` of each config (so a changed folder gets a new ``datasets`` cache), the
-license of the components built and how to cite them (:mod:`.attribution`).
+:func:`write_card` is the one writer of cards (atomic); each job gives its front matter and body.
+For a built folder, :func:`card_front_matter` gives the configs: ``load_dataset(folder, "vbn")``
+reads ``data/vbn/<split>-*.parquet``; ``load_dataset(folder)`` reads the default config, ``all``
+(every built component except the synthetic demo); the Hub-style ``dataset_info`` of each config
+changes with any shard, so a changed folder gets a new ``datasets`` cache. :func:`license_section`
+says what a card's license means for its rows (:mod:`.attribution` has the sources and citations).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -17,9 +17,9 @@ import yaml
 
 from builders.spec.registry import get_component, registry
 from builders.spec.schema import FEATURES
-from builders.spec.split import SPLIT_RULE, SPLITS
-from builders.storage.attribution import pile_license, sources_section
-from builders.storage.layout import ALL, CARD, DATA_DIR, built_components, split_has_rows
+from builders.spec.split import SPLITS
+from builders.storage.attribution import pile_license
+from builders.storage.layout import ALL, CARD, DATA_DIR, split_has_rows
 from builders.storage.shards import write_text_atomic
 
 
@@ -92,26 +92,31 @@ def card_front_matter(out: Path, components: list[str]) -> dict:
     }
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes repeated blocks in full (no ``&id001`` anchors), as dataset cards usually are."""
+
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def card_text(front: dict, body: str) -> str:
+    """A card: ``front`` as YAML front matter (between ``---`` lines, keys in their order), then ``body``."""
+    return "---\n" + yaml.dump(front, Dumper=_PlainDumper, sort_keys=False) + "---\n" + body
+
+
+def write_card(out: Path, front: dict, body: str) -> Path:
+    """Write the card :func:`card_text` makes to ``<out>/README.md`` atomically; returns its path.
+
+    The one writer of cards: a built folder's (:mod:`builders.build.card`), a merged pile's, a
+    reordered folder's and a tokenizer's go through it, each with its own front matter and body."""
+    path = Path(out) / CARD
+    write_text_atomic(path, card_text(front, body))
+    return path
+
+
 def card_yaml(out: Path, components: list[str]) -> str:
-    """The YAML front matter block (between ``---`` lines) of the card."""
-    return "---\n" + yaml.safe_dump(card_front_matter(out, components), sort_keys=False) + "---\n"
-
-
-def _markdown_table(report: dict) -> str:
-    header = (
-        "| config | source | version | species | sessions | subjects | rows | tokens | split rule "
-        "| sessions with test rows | test share of tokens |"
-    )
-    rule = "|:--|:--|:--|:--|--:|--:|--:|--:|:--|--:|--:|"
-    body = []
-    for name, comp in report["components"].items():
-        body.append(
-            f"| {name} | {comp['source']} | {comp.get('version') or 'n/a'} | {comp['species']} | "
-            f"{comp['sessions_built']:,} | {comp['subjects_built']:,} | {comp['rows']:,} | "
-            f"{comp['tokens']:,} | {comp.get('split_rule', 'n/a')} | {comp['test_sessions']:,} "
-            f"({100 * comp['test_session_share']:.1f}%) | {100 * comp['test_token_share']:.2f}% |"
-        )
-    return "\n".join([header, rule, *body])
+    """The YAML front matter block (between ``---`` lines) of a built folder's card."""
+    return card_text(card_front_matter(out, components), "")
 
 
 def license_section(license_: str, components: list[str]) -> str:
@@ -142,49 +147,3 @@ def license_section(license_: str, components: list[str]) -> str:
     if recorded and synthetic:
         text += f" The {', '.join(f'`{c}`' for c in synthetic)} rows are {own}."
     return f"## License\n\n{text}\n"
-
-
-def write_card(out: Path, report: dict) -> Path:
-    """(Re)write ``<out>/README.md`` for every component built in ``out``."""
-    out = Path(out)
-    components = built_components(out)
-    params = report["parameters"]
-    text = (
-        card_yaml(out, components)
-        + f"""
-# Rodent neural pile
-
-Spike counts of single units recorded in mice and rats, binned in {params["bin_size_s"] * 1000:g} ms bins and
-stored as uint8 tokens (counts above 255 saturate). Each row is one segment of one recording session:
-`spike_counts` is a `n_neurons x n_time_bins` array; long sessions are cut along time into segments of at
-most ~{params["max_tokens"]:,} tokens.
-
-```python
-from datasets import load_dataset
-ds = load_dataset("<this folder or repo>", "{components[0] if components else "demo"}", split="train")
-from neural_pile_rodent import spike_counts_array      # zero-copy uint8 (n_neurons, n_time_bins)
-counts = spike_counts_array(ds, 0)
-```
-
-## Contents
-
-{_markdown_table(report)}
-
-## Provenance
-
-- built with neural-pile-rodent {report["package_version"]}
-- bin size: {params["bin_size_s"]} s; bins start at each session's time 0 (edges `arange(0, t_last + b, b)`)
-- chunk limit: {params["max_tokens"]:,} tokens per row
-- split (test_fraction {params["test_fraction"]}): {SPLIT_RULE}
-- archive versions: {json.dumps({n: c.get("version") for n, c in report["components"].items()})}
-
-Columns: `spike_counts`, `subject_id`, `session_id`, `segment_id`, `source_dataset`, `n_neurons`,
-`n_time_bins`, `t_start` (seconds), `unit_ids` (original unit ids), `unit_regions` (brain area per unit,
-empty where unknown).
-
-{license_section(pile_license(components), components)}
-{sources_section(components, {n: c.get("version") for n, c in report["components"].items()})}"""
-    )
-    path = out / CARD
-    write_text_atomic(path, text)
-    return path

@@ -6,7 +6,8 @@
     <out>/build_report.json                      what the last build did, per component
     <out>/data/<component>/<split>-<slug>.parquet  one shard per session (all its segments)
     <out>/data/<component>/<split>-empty.parquet   schema-only shard for a split with no session
-    <out>/.build/<component>/<slug>.json         completion marker of a session (its statistics)
+    <out>/.build/params.json                     the parameters the folder is built with (:mod:`.marker`)
+    <out>/.build/<component>/<slug>.json         completion marker of a session (its statistics, :mod:`.marker`)
     <out>/.build/<component>/<slug>.parquet      a session's shard before finalize gave it a split
     <out>/.build/*.lock                          folder and component locks (:mod:`.locks`)
 
@@ -26,9 +27,11 @@ from builders.spec.split import SPLITS
 
 DATA_DIR = "data"
 STATE_DIR = ".build"
+#: The dataset card (YAML front matter with ``configs:``, then the text), at a folder's top.
 CARD = "README.md"
 REPORT = "build_report.json"
 EMPTY = "empty"
+#: The config that reads every real component, in this package's layout.
 ALL = "all"
 
 
