@@ -78,9 +78,3 @@ class Provenance:
         folder's own name."""
         label = self.repo_id or self.uri or self.dataset or "unknown"
         return f"{label}@{self.commit}" if self.commit else label
-
-    def get(self, name: str, default=None):
-        """A field by name, ``default`` when it is unknown (``None``): for readers that take any
-        object with a ``source`` (the row sources of :mod:`builders.streams`)."""
-        value = getattr(self, name, None)
-        return default if value is None else value

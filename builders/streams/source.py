@@ -53,7 +53,13 @@ def open_rows(dataset: Any, config: Any, split: str) -> RowSource:
             pile = open_pile(str(dataset), config=config, splits=(split,))
         except PileError as err:
             raise StreamError(str(err)) from None
-    return RowSource(pile, split, name=str(getattr(pile, "source", {}).get("dataset", dataset)), config=config)
+    return RowSource(pile, split, name=str(_provenance(pile, "dataset") or dataset), config=config)
+
+
+def _provenance(pile: Any, name: str) -> Any:
+    """Field ``name`` of the pile's :class:`~builders.pile.provenance.Provenance`; ``None`` for a pile-like
+    object without one (anything with ``row_groups`` and ``read`` streams)."""
+    return getattr(getattr(pile, "source", None), name, None)
 
 
 class RowSource:
@@ -210,7 +216,7 @@ class RowSource:
         its sizes or statistics (counts compress differently), so the state is refused.
         """
         digest = hashlib.sha256()
-        digest.update(str(getattr(self.pile, "source", {}).get("commit")).encode())
+        digest.update(str(_provenance(self.pile, "commit")).encode())
         sizes = {f.path: f.size for f in getattr(self.pile, "files", [])}
         for i, (rg, n) in enumerate(zip(self.row_groups, self.rows, strict=True)):
             digest.update(f"{rg.path}|{sizes.get(rg.path)}|{rg.index}|{n}\n".encode())
