@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from huggingface_hub import ModelHubMixin, hf_hub_download
 
+from builders.errors import NeuralPileError
 from tokenizer.motif_table import MotifTable, read_motif_table
 from tokenizer.motifs import sort_motifs
 from tokenizer.nearest import CosineCandidates, nearest_by_cosine
@@ -93,11 +94,11 @@ def check_vocab_size(vocab_size: int, motifs: np.ndarray) -> int:
     return k
 
 
-class ArtifactError(ValueError):
+class ArtifactError(NeuralPileError, ValueError):
     """A saved tokenizer is corrupt, mismatched or unsafe (the message names the file)."""
 
 
-class TokenizerNotFoundError(FileNotFoundError):
+class TokenizerNotFoundError(NeuralPileError, FileNotFoundError):
     """Neither a local folder nor a Hub repo holds the tokenizer asked for (the message says which was tried)."""
 
 

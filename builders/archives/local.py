@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from builders.archives.sessions import Asset, ListedFile
+from builders.errors import NeuralPileError
 from builders.spec.registry import Component
 
 #: The file naming what a folder holds (``dandi download`` writes it at the dandiset's root).
@@ -22,7 +23,7 @@ IDENTITY_FILE = "dandiset.yaml"
 SYNTHETIC_IDENTIFIER = "neural-pile:synthetic-demo"
 
 
-class DataDirMismatch(ValueError):
+class DataDirMismatch(NeuralPileError, ValueError):
     """A local folder holds another collection's recordings than the component built from it."""
 
 

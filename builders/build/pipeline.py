@@ -27,6 +27,7 @@ from builders import __version__
 from builders.archives.sessions import Session
 from builders.build.report import FAILED_SUFFIX, make_report, read_markers, write_report
 from builders.build.rows import SessionSkipped, session_to_rows
+from builders.errors import NeuralPileError
 from builders.runtime.executor import Executor, ItemFailed, SerialExecutor, Task
 from builders.spec.binning import BIN_SIZE, MAX_TOKENS
 from builders.spec.registry import DEMO, get_component
@@ -50,7 +51,7 @@ from builders.storage.shards import (
 )
 
 
-class BuildError(RuntimeError):
+class BuildError(NeuralPileError, RuntimeError):
     """The build cannot start or cannot go on (bad output folder, mismatched parameters...)."""
 
 

@@ -40,6 +40,8 @@ from pathlib import Path
 
 import yaml
 
+from builders.errors import NeuralPileError
+
 DATASET_ALLOW = ["README.md", "data/*.parquet", "*.json"]  # fnmatch: "*" also crosses "/"
 TOKENIZER_ALLOW = ["README.md", "config.json", "*.safetensors", "*.json"]
 #: Never uploaded: build resume state and hidden files and folders anywhere (temporary files,
@@ -50,7 +52,7 @@ IGNORE = [".build/**", ".*", "**/.*"]
 _PROGRESS_LOGGER = "huggingface_hub._upload_pipeline"
 
 
-class PushError(RuntimeError):
+class PushError(NeuralPileError, RuntimeError):
     """The folder cannot be published (wrong kind, or the Hub refused); message holds no token."""
 
 

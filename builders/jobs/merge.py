@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from builders.errors import NeuralPileError
 from builders.pile import Pile, PileError, RowGroup, open_pile, source_label
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.split import SPLITS
@@ -66,7 +67,7 @@ POSITION = "__merge_position"
 OUT_KIND = "merged pile"
 
 
-class MergeError(ValueError):
+class MergeError(NeuralPileError, ValueError):
     """The merge cannot run (bad input, a foreign or mismatched output folder)."""
 
 

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 import yaml
 from datasets import DatasetInfo, Features, List, Value
 
+from builders.errors import NeuralPileError
 from builders.jobs.reorder import reorder_neurons
 from builders.pile import Pile, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
@@ -49,7 +50,7 @@ CARD = "README.md"
 OUT_KIND = "reordered dataset"
 
 
-class RowReorderError(ValueError):
+class RowReorderError(NeuralPileError, ValueError):
     """A row cannot be reordered; the message names the row, its session and the reason."""
 
 

@@ -17,12 +17,14 @@ import os
 import re
 from dataclasses import dataclass
 
+from builders.errors import NeuralPileError
+
 #: A Hub repo id: ``namespace/name`` with the characters the Hub allows.
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _HF_URL = re.compile(r"^hf://datasets/(?P<repo>[^/@]+/[^/@]+)(?:@(?P<rev>[^/]+))?(?:/(?P<sub>.*))?$")
 
 
-class PileError(ValueError):
+class PileError(NeuralPileError, ValueError):
     """A pile cannot be opened or read; the message is one line naming the dataset, config or file."""
 
 

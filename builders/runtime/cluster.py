@@ -22,13 +22,15 @@ import re
 import socket
 from pathlib import Path
 
+from builders.errors import NeuralPileError
+
 LOCAL = "local"
 #: ``http(s)://HOST:PORT``, the job server (dashboard) address of ``ray job submit``.
 JOB_SERVER = re.compile(r"^https?://(?P<host>\[[^\]]+\]|[^:/\[\]]+)(?::(?P<port>\d+))?/?$")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0"}
 
 
-class RayAddressError(ValueError):
+class RayAddressError(NeuralPileError, ValueError):
     """A Ray address that cannot be joined, with the one line that says why and what to pass."""
 
 
