@@ -46,3 +46,8 @@ class NeuralPileError(Exception):
         if self.argument is None or not message.startswith(self.label):
             return message
         return words + message[len(self.label) :]
+
+
+class SettingError(NeuralPileError, ValueError):
+    """An environment variable the project reads holds a value it cannot use (the message names
+    the variable and the value)."""

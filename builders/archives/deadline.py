@@ -18,7 +18,7 @@ import time
 
 import requests
 
-from builders.errors import NeuralPileError
+from builders.errors import NeuralPileError, SettingError
 
 #: Seconds an archive API may stay silent or failing before the listing gives up.
 LISTING_TIMEOUT_S = 30.0
@@ -41,9 +41,9 @@ def listing_timeout_s(timeout_s: float | None = None) -> float:
         try:
             timeout_s = float(text) if text else LISTING_TIMEOUT_S
         except ValueError:
-            raise ValueError(f"{LISTING_TIMEOUT_ENV}={text!r} is not a number of seconds") from None
+            raise SettingError(f"{LISTING_TIMEOUT_ENV}={text!r} is not a number of seconds") from None
     if not timeout_s > 0:
-        raise ValueError(f"listing timeout must be positive, got {timeout_s} s")
+        raise SettingError(f"listing timeout must be positive, got {timeout_s} s")
     return float(timeout_s)
 
 

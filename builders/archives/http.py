@@ -41,7 +41,7 @@ import requests
 from builders.archives.bytecache import RunCache, cache_key
 from builders.archives.rangefile import DEFAULT_BLOCK_SIZE, RangeFile
 from builders.archives.sessions import Asset
-from builders.errors import NeuralPileError
+from builders.errors import NeuralPileError, SettingError
 
 #: HTTP statuses worth retrying: timeouts, throttling, server-side errors.
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -95,10 +95,10 @@ class RetryPolicy:
                 try:
                     values[name] = int(text) if types[name] in (int, "int") else float(text)
                 except ValueError:
-                    raise ValueError(f"{variable}={text!r} is not a number") from None
+                    raise SettingError(f"{variable}={text!r} is not a number") from None
         policy = cls(**values)
         if policy.attempts < 1:
-            raise ValueError(f"{cls.ENV['attempts']} must be at least 1, got {policy.attempts}")
+            raise SettingError(f"{cls.ENV['attempts']} must be at least 1, got {policy.attempts}")
         return policy
 
     @property

@@ -30,6 +30,7 @@ from typing import TypeVar
 
 from builders.archives.rangefile import HoldLimitExceeded
 from builders.archives.sessions import Asset, Session
+from builders.errors import SettingError
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,9 @@ def _env_int(name: str, default: int) -> int:
     try:
         value = int(float(text))
     except ValueError:
-        raise ValueError(f"{name}={text!r} is not a number") from None
+        raise SettingError(f"{name}={text!r} is not a number") from None
     if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
+        raise SettingError(f"{name} must be >= 0, got {value}")
     return value
 
 
