@@ -143,16 +143,16 @@ def check_inputs(components: list[str], options: BuildOptions) -> None:
             ``--data-dir`` was given (the synthetic ``demo``).
     """
     if options.data_dir is not None and not Path(options.data_dir).is_dir():
-        raise BuildError(f"--data-dir {options.data_dir}: no such folder")
+        raise BuildError(f"data folder {options.data_dir}: no such folder", argument="data_dir", label="data folder")
     if options.data_dir is not None:
-        from builders.archives.local import DataDirMismatch, resolve_data_dir
+        from builders.archives.local import DataDirMismatch, DataDirMissing, resolve_data_dir
 
         for name in components:
             try:
                 resolve_data_dir(get_component(name), options.data_dir, shared_root=len(components) > 1)
             except DataDirMismatch as exc:
-                raise BuildError(f"--data-dir {exc}") from None
-            except FileNotFoundError:
+                raise BuildError(f"data folder {exc}", argument="data_dir", label="data folder") from None
+            except DataDirMissing:
                 pass  # reported per component by the listing (the other components still build)
     if options.data_dir is None:
         local_only = [name for name in components if get_component(name).archive not in ("dandi", "figshare")]
@@ -175,15 +175,17 @@ def check_out(options: BuildOptions) -> bool:
     try:
         check_output_folder(out, OUT_KIND, earlier=EARLIER)
     except OutputFolderError as exc:
-        raise BuildError(f"--out {exc}") from None
+        raise BuildError(f"output folder {exc}", argument="out", label="output folder") from None
     params_path = out / PARAMS_FILE
     if not params_path.exists():
         return False
     previous = json.loads(params_path.read_text(encoding="utf-8"))
     if previous != options.parameters():
         raise BuildError(
-            f"--out {out}: was built with {previous}, not {options.parameters()}; "
-            "use another folder or the same parameters"
+            f"output folder {out}: was built with {previous}, not {options.parameters()}; "
+            "use another folder or the same parameters",
+            argument="out",
+            label="output folder",
         )
     return True
 

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from builders.jobs.merge import merge_pile
 
     ray_job_paths(args, "dataset", "out")
-    parts = args.parts or (16 if args.ray is not None else max(1, args.num_proc))
+    parts = args.parts or (16 if args.address is not None else max(1, args.num_proc))
     summary = merge_pile(
         args.dataset,
         args.out,

@@ -188,7 +188,7 @@ def push_folder(
     Returns the plan that was uploaded.
     """
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise PushError(f"--repo {repo_id!r}: expected 'user/name'")
+        raise PushError(f"repo {repo_id!r}: expected 'user/name'", argument="repo_id", label="repo")
     plan = plan_upload(folder)
     token = token or find_token(token_env)
     if api is None:

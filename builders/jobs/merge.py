@@ -98,15 +98,20 @@ def open_input(dataset: str | Path, config: str | None) -> Pile:
     try:
         pile = open_pile(dataset, config=config, splits=None)
     except PileError as exc:
-        raise MergeError(str(exc)) from None
+        raise MergeError(str(exc), argument=exc.argument, label=exc.label) from None
     if pile.source_filter is not None:
         raise MergeError(
-            f"--config {config}: selects one component's rows of a merged pile; merge reads a whole "
-            "config (choose one the card lists: " + ", ".join(pile.configs) + ")"
+            f"config {config}: selects one component's rows of a merged pile; merge reads a whole "
+            "config (choose one the card lists: " + ", ".join(pile.configs) + ")",
+            argument="config",
         )
     unknown = sorted({f.split for f in pile.files} - set(SPLITS))
     if unknown:
-        raise MergeError(f"--in {dataset}: split(s) {', '.join(unknown)} are not {' or '.join(SPLITS)}")
+        raise MergeError(
+            f"pile {dataset}: split(s) {', '.join(unknown)} are not {' or '.join(SPLITS)}",
+            argument="dataset",
+            label="pile",
+        )
     return pile
 
 
@@ -250,7 +255,11 @@ def _check_params(out: Path, params: dict) -> None:
     if marker.exists():
         previous = json.loads(marker.read_text(encoding="utf-8"))
         if previous != params:
-            raise MergeError(f"--out {out}: was merged with {previous}, not {params}; use another folder")
+            raise MergeError(
+                f"output folder {out}: was merged with {previous}, not {params}; use another folder",
+                argument="out",
+                label="output folder",
+            )
     write_json_atomic(marker, params)
 
 
@@ -404,9 +413,9 @@ def merge_pile(
     """
     out = Path(out)
     if shard_bytes <= 0:
-        raise MergeError(f"--shard-bytes must be positive, got {shard_bytes}")
+        raise MergeError(f"shard_bytes must be positive, got {shard_bytes}", argument="shard_bytes")
     if parts < 1:
-        raise MergeError(f"--parts must be at least 1, got {parts}")
+        raise MergeError(f"parts must be at least 1, got {parts}", argument="parts")
     pile = open_input(dataset, config)
     executor = executor or SerialExecutor()
     source = pile.source
@@ -449,7 +458,9 @@ def _merge_into(out: Path, pile: Pile, params: dict, executor: Executor, parts: 
         logger.info("merged %s: %d rows into %d shards", split, plan.n_rows, plan.n_shards)
     shutil.rmtree(work, ignore_errors=True)
     if not any(summary.values()):
-        raise MergeError(f"--in {params['input']}: the config {params['config']} holds no rows")
+        raise MergeError(
+            f"pile {params['input']}: the config {params['config']} holds no rows", argument="dataset", label="pile"
+        )
     write_merged_card(out, pile, params, summary)
     write_json_atomic(out / MERGE_DIR / "summary.json", {"params": params, "source": source, "splits": summary})
     return summary

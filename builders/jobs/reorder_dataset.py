@@ -34,7 +34,7 @@ from builders.jobs.reorder import reorder_neurons
 from builders.pile import Pile, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.schema import FEATURES, counts_column, table_spike_counts
-from builders.storage.ownership import owned_output_folder
+from builders.storage.ownership import OutputFolderError, owned_output_folder
 from builders.storage.shards import atomic_path, write_json_atomic, write_text_atomic
 
 #: Row features of a reordered dataset: the pile's, plus the permutation applied to each row.
@@ -78,7 +78,11 @@ def plan_shards(piles: list[Pile], out_dir: str | Path) -> list[ShardTask]:
     out_dir = Path(out_dir)
     source_root = piles[0].local_folder
     if source_root is not None and source_root.resolve() == out_dir.resolve():
-        raise ValueError(f"--out {out_dir} is the input folder; write the reordered dataset elsewhere")
+        raise OutputFolderError(
+            f"output folder {out_dir} is the input folder; write the reordered dataset elsewhere",
+            argument="out_dir",
+            label="output folder",
+        )
     tasks: dict[str, ShardTask] = {}
     for pile in piles:
         for file in pile.files:
