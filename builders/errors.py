@@ -3,8 +3,9 @@
 Every error class of the project derives from :class:`NeuralPileError` and from the builtin it
 has always been (``class PileError(NeuralPileError, ValueError)``), so ``except ValueError``
 and ``except OSError`` callers keep working while ``except NeuralPileError`` catches them all.
-``neural-pile`` turns exactly these into one line on stderr; any other exception is a bug and
-keeps its traceback.
+``neural-pile`` turns these into one line on stderr (as it does the system's refusals to read or
+write, :class:`OSError`: a full disk, a read-only place); any other exception is a bug and keeps
+its traceback.
 
 This module imports nothing from the project: every layer may raise these errors.
 """

@@ -137,3 +137,20 @@ def test_naming_replaces_only_the_label_of_the_argument():
     assert NeuralPileError("parts must be at least 1, got 0", argument="parts").naming("--parts") == (
         "--parts must be at least 1, got 0"
     )
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["stats", "--dataset", "relative_pile"], "--dataset"),
+        (["reorder", "--in", "relative_pile", "--out", "/absolute/out"], "--in"),
+        (["reorder", "--in", "/absolute/pile", "--out", "relative_out"], "--out"),
+    ],
+)
+def test_a_relative_path_in_a_ray_job_names_the_option_it_came_from(argv, flag, monkeypatch, capsys):
+    from builders.cli.common import RAY_JOB_ENV
+
+    monkeypatch.setenv(RAY_JOB_ENV, "{}")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {flag} relative_") and "a relative path inside a Ray job" in err

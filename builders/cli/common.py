@@ -89,7 +89,7 @@ def ray_job_paths(args: argparse.Namespace, *names: str) -> None:
 
     The job runs in Ray's uploaded copy of the working directory: a relative input is not there
     (built folders are not uploaded) and a relative output would be written into that temporary
-    copy and lost. Raises :class:`CommandError` naming the option.
+    copy and lost. Raises :class:`CommandError` about the argument ``name``.
     """
     if not in_ray_job():
         return
@@ -99,11 +99,11 @@ def ray_job_paths(args: argparse.Namespace, *names: str) -> None:
             continue
         if name == "dataset" and _looks_like_repo(str(value)):
             continue
-        option = "--" + name.replace("_", "-")
-        raise CommandError(
-            f"{option} {value}: a relative path inside a Ray job resolves in the job's uploaded copy of the "
+        raise CommandError(  # the wrapper names the option that filled args.<name>
+            f"{name} {value}: a relative path inside a Ray job resolves in the job's uploaded copy of the "
             "working directory; pass an absolute path on storage every node sees, a Hub repo id or an "
-            "object-store URL"
+            "object-store URL",
+            argument=name,
         )
 
 
