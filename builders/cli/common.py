@@ -163,9 +163,9 @@ def one_line_errors(run):
     """Decorate a command's ``run(args, ...)``; every command has it.
 
     An error the project raises on purpose (:class:`NeuralPileError`) becomes one line on stderr
-    (:func:`error_line`) and exit :data:`BAD_INPUT`, or :data:`WRITE_FAILED` for a read or write
-    the system refused; so does any other :class:`OSError` (a full disk, a read-only place), its
-    line naming the file. Any other exception is a bug and keeps its traceback.
+    (:func:`error_line`); so does a read or write the system refused (any other :class:`OSError`:
+    a full disk, a read-only place), its line naming the file. The exit code is
+    :func:`exit_code`'s. Any other exception is a bug and keeps its traceback.
     """
 
     @functools.wraps(run)
@@ -174,19 +174,21 @@ def one_line_errors(run):
             return run(args, *more, **options)
         except NeuralPileError as exc:
             print(f"error: {error_line(exc, args)}", file=sys.stderr)
-            return WRITE_FAILED if _system_refusal(exc) else BAD_INPUT
+            return exit_code(exc)
         except OSError as exc:
             print(f"error: {os_error_line(exc)}", file=sys.stderr)
-            return WRITE_FAILED
+            return exit_code(exc)
 
     guarded.one_line_errors = True
     return guarded
 
 
-def _system_refusal(exc: NeuralPileError) -> bool:
-    """An error about a read or write that failed (a remote file unreadable, a cache folder that
-    cannot be made), not about what was asked for (a missing file or folder is bad input)."""
-    return isinstance(exc, OSError) and not isinstance(exc, (FileNotFoundError, FileExistsError))
+def exit_code(exc: Exception) -> int:
+    """:data:`WRITE_FAILED` for a read or write that failed (an :class:`OSError`: a full disk, a
+    remote file unreadable, a cache folder that cannot be made), else :data:`BAD_INPUT` (what was
+    asked for is wrong, a missing file or folder among it)."""
+    refused = isinstance(exc, OSError) and not isinstance(exc, (FileNotFoundError, FileExistsError))
+    return WRITE_FAILED if refused else BAD_INPUT
 
 
 def add_executor_arguments(parser, *, what: str = "items") -> None:
