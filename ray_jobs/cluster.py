@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from builders.cli.common import error_line, option_flags
 from builders.runtime.cluster import RayAddressError, connect, describe_address
 
 
@@ -46,11 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_cluster_arguments(parser)
     parser.add_argument("--connect", action="store_true", help="connect, print the alive nodes and CPUs, disconnect")
+    parser.set_defaults(option_flags=option_flags(parser))
     args = parser.parse_args(argv)
     try:
         print(describe_address(args.address))
     except RayAddressError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {error_line(exc, args)}", file=sys.stderr)
         return 2
     if args.connect:
         ray = connect_from_args(args, progress=False)

@@ -21,9 +21,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from builders.errors import NeuralPileError
 from builders.storage.ownership import claim_output_folder, owned_output_folder
 from builders.storage.shards import atomic_path, write_text_atomic
 from tokenizer.patches import check_pad, check_patch_size
+
+
+class MotifTableError(NeuralPileError, ValueError):
+    """A motif table that is not one, or is not sorted and shaped as one (the message names the file)."""
+
+
+class MotifTableMissing(NeuralPileError, FileNotFoundError):
+    """No motif table at the path given (the message says how to write one)."""
+
 
 TABLE_FILE = "motifs.parquet"
 METADATA_FILE = "metadata.json"
@@ -93,11 +103,13 @@ def write_motif_table(out_dir, table: MotifTable) -> Path:
     motifs = np.ascontiguousarray(table.motifs, dtype=np.uint8)
     counts = np.asarray(table.counts, dtype=np.int64)
     if motifs.ndim != 2 or motifs.shape[1] != width or len(motifs) != len(counts):
-        raise ValueError(
+        raise MotifTableError(
             f"motifs {motifs.shape} / counts {counts.shape} do not fit patch size {table.metadata['patch_size']}"
         )
     if len(counts) > 1 and np.any(np.diff(counts) > 0):
-        raise ValueError("motif table must be sorted by count, most frequent first (see tokenizer.motifs.sort_motifs)")
+        raise MotifTableError(
+            "motif table must be sorted by count, most frequent first (see tokenizer.motifs.sort_motifs)"
+        )
     meta_json = json.dumps(table.metadata, indent=2, sort_keys=True)
     schema = pa.schema(
         [("motif", pa.list_(pa.uint8(), width)), ("count", pa.int64()), ("probability", pa.float64())],
@@ -125,19 +137,19 @@ def read_motif_table(table_dir) -> MotifTable:
     if path.is_dir():
         path = path / TABLE_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no motif table at {path} (run `neural-pile motifs ... --out DIR` first)")
+        raise MotifTableMissing(f"no motif table at {path} (run `neural-pile motifs ... --out DIR` first)")
     try:
         arrow = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as err:
-        raise ValueError(f"{path}: not a readable Parquet motif table ({err})") from err
+        raise MotifTableError(f"{path}: not a readable Parquet motif table ({err})") from err
     raw = (arrow.schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
-        raise ValueError(f"{path}: missing the {METADATA_KEY.decode()} schema metadata (not a motif table)")
+        raise MotifTableError(f"{path}: missing the {METADATA_KEY.decode()} schema metadata (not a motif table)")
     meta = json.loads(raw)
     width = int(np.prod(check_patch_size(meta.get("patch_size"))))
     field_type = arrow.schema.field("motif").type if "motif" in arrow.schema.names else None
     if field_type != pa.list_(pa.uint8(), width) or "count" not in arrow.schema.names:
-        raise ValueError(
+        raise MotifTableError(
             f"{path}: expected columns motif fixed_size_list<uint8>[{width}] and count, got {arrow.schema}"
         )
     motif_col = arrow.column("motif").combine_chunks() if arrow.num_rows else None

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 from huggingface_hub import ModelHubMixin, hf_hub_download
 
+from builders.errors import NeuralPileError
 from builders.storage.attribution import sources_section
 from builders.storage.card import card_text, write_card
 from builders.storage.ownership import claim_output_folder, owned_output_folder
@@ -87,17 +88,21 @@ def check_vocab_size(vocab_size: int, motifs: np.ndarray) -> int:
     available = len(motifs) + (0 if len(motifs) and (~motifs.any(axis=1)).any() else 1)
     k = int(vocab_size)
     if not 2 <= k <= available:
-        raise ValueError(
+        raise VocabularyError(
             f"vocab_size must be in [2, {available}] for this table ({len(motifs)} distinct motifs), got {vocab_size}"
         )
     return k
 
 
-class ArtifactError(ValueError):
+class VocabularyError(NeuralPileError, ValueError):
+    """A vocabulary size, vocabulary or id grid a tokenizer cannot have or decode (the message names it)."""
+
+
+class ArtifactError(NeuralPileError, ValueError):
     """A saved tokenizer is corrupt, mismatched or unsafe (the message names the file)."""
 
 
-class TokenizerNotFoundError(FileNotFoundError):
+class TokenizerNotFoundError(NeuralPileError, FileNotFoundError):
     """Neither a local folder nor a Hub repo holds the tokenizer asked for (the message says which was tried)."""
 
 
@@ -170,31 +175,35 @@ class MotifTokenizer(
         width = self.patch_size[0] * self.patch_size[1]
         vocab = np.ascontiguousarray(vocab)
         if vocab.dtype != np.uint8 or vocab.ndim != 2 or vocab.shape[1] != width:
-            raise ValueError(
+            raise VocabularyError(
                 f"vocab must be uint8 (K, {width}) for patch size {self.patch_size}, got {vocab.dtype} {vocab.shape}"
             )
         if len(vocab) < 2:
-            raise ValueError("a vocabulary needs the silent motif and at least one non-silent motif (K >= 2)")
+            raise VocabularyError("a vocabulary needs the silent motif and at least one non-silent motif (K >= 2)")
         silent = np.flatnonzero(~vocab.any(axis=1))
         if len(silent) != 1:
-            raise ValueError(f"vocab must hold the silent (all-zero) motif exactly once, found it {len(silent)} times")
+            raise VocabularyError(
+                f"vocab must hold the silent (all-zero) motif exactly once, found it {len(silent)} times"
+            )
         self.vocab = vocab
         self.zero_id = int(silent[0])
         self.vocab_counts = (
             np.zeros(len(vocab), np.int64) if vocab_counts is None else np.asarray(vocab_counts, np.int64)
         )
         if self.vocab_counts.shape != (len(vocab),):
-            raise ValueError(f"vocab_counts must have shape ({len(vocab)},), got {self.vocab_counts.shape}")
+            raise VocabularyError(f"vocab_counts must have shape ({len(vocab)},), got {self.vocab_counts.shape}")
         known_motifs = np.zeros((0, width), np.uint8) if known_motifs is None else np.ascontiguousarray(known_motifs)
         known_ids = np.zeros(0, ID_DTYPE) if known_ids is None else np.asarray(known_ids)
         if known_motifs.dtype != np.uint8 or known_motifs.ndim != 2 or known_motifs.shape[1] != width:
-            raise ValueError(f"known_motifs must be uint8 (M, {width}), got {known_motifs.dtype} {known_motifs.shape}")
+            raise VocabularyError(
+                f"known_motifs must be uint8 (M, {width}), got {known_motifs.dtype} {known_motifs.shape}"
+            )
         if known_ids.shape != (len(known_motifs),) or not np.issubdtype(known_ids.dtype, np.integer):
-            raise ValueError(
+            raise VocabularyError(
                 f"known_ids must be integers of shape ({len(known_motifs)},), got {known_ids.dtype} {known_ids.shape}"
             )
         if len(known_ids) and (known_ids.min() < 0 or known_ids.max() >= len(vocab)):
-            raise ValueError(f"known_ids must lie in [0, {len(vocab)})")
+            raise VocabularyError(f"known_ids must lie in [0, {len(vocab)})")
         self.known_motifs = known_motifs
         self.known_ids = known_ids.astype(ID_DTYPE, copy=False)
         self.training = training or TrainingSummary()
@@ -221,7 +230,7 @@ class MotifTokenizer(
         )
         self._bytewise: _Lookup | None = None
         if len(np.unique(self._codec.bytewise(self._known))) != len(self._known):
-            raise ValueError("a motif appears twice among the vocabulary and known motifs")
+            raise VocabularyError("a motif appears twice among the vocabulary and known motifs")
 
     def _bytewise_lookup(self) -> _Lookup:
         if self._bytewise is None:
@@ -314,9 +323,11 @@ class MotifTokenizer(
         """Id grid -> uint8 counts, cropped to ``shape`` (n_neurons, n_time_bins) if given."""
         ids = np.asarray(ids)
         if ids.ndim != 2 or not np.issubdtype(ids.dtype, np.integer):
-            raise ValueError(f"ids must be a 2-D integer grid (patch rows, patch cols), got {ids.dtype} {ids.shape}")
+            raise VocabularyError(
+                f"ids must be a 2-D integer grid (patch rows, patch cols), got {ids.dtype} {ids.shape}"
+            )
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
-            raise ValueError(f"ids must lie in [0, {self.vocab_size}), got {ids.min()}..{ids.max()}")
+            raise VocabularyError(f"ids must lie in [0, {self.vocab_size}), got {ids.min()}..{ids.max()}")
         p_n, p_t = self.patch_size
         g_n, g_t = ids.shape
         counts = self.vocab[ids.ravel()].reshape(g_n, g_t, p_n, p_t).transpose(0, 2, 1, 3).reshape(g_n * p_n, g_t * p_t)
@@ -324,7 +335,9 @@ class MotifTokenizer(
             return counts
         n, t = (int(v) for v in shape)
         if grid_shape((n, t), self.patch_size, "zero") != (g_n, g_t):
-            raise ValueError(f"shape {(n, t)} does not fit an id grid of {ids.shape} with patch size {self.patch_size}")
+            raise VocabularyError(
+                f"shape {(n, t)} does not fit an id grid of {ids.shape} with patch size {self.patch_size}"
+            )
         return np.ascontiguousarray(counts[:n, :t])
 
     # ------------------------------------------------------------------ training

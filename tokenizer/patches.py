@@ -20,6 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from builders.errors import NeuralPileError
+
+
+class PatchError(NeuralPileError, ValueError):
+    """A patch size, pad policy or counts array patches cannot be cut from (the message names it)."""
+
+
 PAD_POLICIES = ("drop", "zero")
 
 
@@ -29,32 +36,32 @@ MAX_PATCH_TOKENS = 65_536
 
 def check_patch_size(patch_size) -> tuple[int, int]:
     """``(p_n, p_t)`` as two positive ints of at most :data:`MAX_PATCH_TOKENS` tokens in all, or a
-    ValueError naming the bad value."""
+    :class:`PatchError` naming the bad value."""
     try:
         p_n, p_t = (int(v) for v in patch_size)
     except (TypeError, ValueError):
-        raise ValueError(f"patch_size must be two positive integers (neurons, time bins), got {patch_size!r}") from None
+        raise PatchError(f"patch_size must be two positive integers (neurons, time bins), got {patch_size!r}") from None
     if p_n < 1 or p_t < 1:
-        raise ValueError(f"patch_size must be two positive integers (neurons, time bins), got {patch_size!r}")
+        raise PatchError(f"patch_size must be two positive integers (neurons, time bins), got {patch_size!r}")
     if p_n * p_t > MAX_PATCH_TOKENS:
-        raise ValueError(f"patch_size {p_n}x{p_t} holds {p_n * p_t:,} tokens; at most {MAX_PATCH_TOKENS:,} are allowed")
+        raise PatchError(f"patch_size {p_n}x{p_t} holds {p_n * p_t:,} tokens; at most {MAX_PATCH_TOKENS:,} are allowed")
     return p_n, p_t
 
 
 def check_pad(pad: str) -> str:
     if pad not in PAD_POLICIES:
-        raise ValueError(f"pad must be one of {PAD_POLICIES}, got {pad!r}")
+        raise PatchError(f"pad must be one of {PAD_POLICIES}, got {pad!r}")
     return pad
 
 
 def as_counts(counts, name: str = "counts") -> np.ndarray:
-    """A 2-D uint8 array (no copy when it already is one), else a ValueError naming ``name``."""
+    """A 2-D uint8 array (no copy when it already is one), else a :class:`PatchError` naming ``name``."""
     arr = np.asarray(counts)
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (n_neurons, n_time_bins) array, got shape {arr.shape}")
+        raise PatchError(f"{name} must be a 2-D (n_neurons, n_time_bins) array, got shape {arr.shape}")
     if arr.dtype != np.uint8:
         if not np.issubdtype(arr.dtype, np.integer) or (arr.size and (arr.min() < 0 or arr.max() > 255)):
-            raise ValueError(f"{name} must hold uint8 spike counts (0..255), got dtype {arr.dtype}")
+            raise PatchError(f"{name} must hold uint8 spike counts (0..255), got dtype {arr.dtype}")
         arr = arr.astype(np.uint8)
     return arr
 
@@ -113,7 +120,7 @@ class PatchKeys:
         """uint64 keys of a packable uint8 ``(n, width)`` patch matrix."""
         n = len(patches)
         if n and not self.bits:
-            raise ValueError(f"patches of {self.width} values have no packed key; use bytewise keys")
+            raise PatchError(f"patches of {self.width} values have no packed key; use bytewise keys")
         if self.bits == 8:
             if self.width == 8 and patches.flags.c_contiguous:
                 return patches.view("<u8").reshape(n)

@@ -91,7 +91,9 @@ def list_files(
         api = (figshare_api_url or FIGSHARE_API_URL).rstrip("/")
         files = list_figshare_files(component, api_url=figshare_api_url)
         return Listing(files, f"{api}/articles/{component.archive_id}/files")
-    raise ValueError(f"component {component.name!r} has no archive to stream from: pass --data-dir")
+    from builders.archives.selection import SelectionError
+
+    raise SelectionError(f"component {component.name!r} has no archive to stream from: pass --data-dir")
 
 
 def select_component(component, **listing_options):

@@ -16,6 +16,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from builders.errors import NeuralPileError
+
 _RUN_NAME = re.compile(r"^(\d+)-(\d+)\.bin$")
 
 
@@ -26,6 +28,10 @@ def cache_key(asset_id: str | None, url: str) -> str:
         if safe == asset_id:
             return safe
     return hashlib.sha1((asset_id or url).encode()).hexdigest()[:24]
+
+
+class CacheFolderError(NeuralPileError, OSError):
+    """The cache folder cannot be created or written (the message names it and what the system said)."""
 
 
 class RunCache:
@@ -43,7 +49,11 @@ class RunCache:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise OSError(f"--cache-dir {cache_dir}: cannot create {self.folder}: {exc}") from exc
+            raise CacheFolderError(
+                f"cache folder {cache_dir}: cannot create {self.folder}: {exc}",
+                argument="cache_dir",
+                label="cache folder",
+            ) from exc
         self._starts: list[int] = []
         self._runs: list[tuple[int, int]] = []
         for entry in os.listdir(self.folder):

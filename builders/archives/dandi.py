@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from builders.archives.deadline import Deadline, bound_session, get_with_retries
 from builders.archives.sessions import Asset, ListedFile
+from builders.errors import NeuralPileError
 from builders.spec.registry import Component
 
 #: The public DANDI archive's API (what ``--dandi-api-url`` defaults to).
@@ -33,7 +34,7 @@ DRAFT = "draft"
 LISTING_PAGE_SIZE = 1000
 
 
-class DandiListingError(RuntimeError):
+class DandiListingError(NeuralPileError, RuntimeError):
     """Listing a dandiset version failed; the message names the dandiset, version and API."""
 
 

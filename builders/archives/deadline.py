@@ -18,6 +18,8 @@ import time
 
 import requests
 
+from builders.errors import NeuralPileError, SettingError
+
 #: Seconds an archive API may stay silent or failing before the listing gives up.
 LISTING_TIMEOUT_S = 30.0
 #: Environment variable overriding :data:`LISTING_TIMEOUT_S`.
@@ -27,7 +29,7 @@ MAX_RETRY_WAIT_S = 4.0
 _TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
-class ListingTimeout(RuntimeError):
+class ListingTimeout(NeuralPileError, RuntimeError):
     """The API gave no good answer within the time limit (never retried by the ``dandi`` client:
     it is not a ``requests`` exception)."""
 
@@ -39,9 +41,9 @@ def listing_timeout_s(timeout_s: float | None = None) -> float:
         try:
             timeout_s = float(text) if text else LISTING_TIMEOUT_S
         except ValueError:
-            raise ValueError(f"{LISTING_TIMEOUT_ENV}={text!r} is not a number of seconds") from None
+            raise SettingError(f"{LISTING_TIMEOUT_ENV}={text!r} is not a number of seconds") from None
     if not timeout_s > 0:
-        raise ValueError(f"listing timeout must be positive, got {timeout_s} s")
+        raise SettingError(f"listing timeout must be positive, got {timeout_s} s")
     return float(timeout_s)
 
 

@@ -15,6 +15,7 @@ import requests
 
 from builders.archives.deadline import Deadline, ListingTimeout, get_with_retries
 from builders.archives.sessions import Asset, ListedFile
+from builders.errors import NeuralPileError
 from builders.spec.registry import Component
 
 #: The public figshare API (``api_url`` defaults to it).
@@ -28,7 +29,7 @@ MAX_PAGES = 1000
 _SUBJECT_WORD = re.compile(r"[A-Z][a-z]+")
 
 
-class FigshareListingError(RuntimeError):
+class FigshareListingError(NeuralPileError, RuntimeError):
     """Listing a figshare article failed; the message names the article and the URL."""
 
 

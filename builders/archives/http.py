@@ -41,6 +41,7 @@ import requests
 from builders.archives.bytecache import RunCache, cache_key
 from builders.archives.rangefile import DEFAULT_BLOCK_SIZE, RangeFile
 from builders.archives.sessions import Asset
+from builders.errors import NeuralPileError, SettingError
 
 #: HTTP statuses worth retrying: timeouts, throttling, server-side errors.
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -50,7 +51,7 @@ MAX_REDIRECTS = 3
 USER_AGENT = "neural-pile-rodent (+https://github.com/; streaming spike data)"
 
 
-class RemoteReadError(OSError):
+class RemoteReadError(NeuralPileError, OSError):
     """A remote asset could not be read; the message names the asset path and the URL."""
 
 
@@ -94,10 +95,10 @@ class RetryPolicy:
                 try:
                     values[name] = int(text) if types[name] in (int, "int") else float(text)
                 except ValueError:
-                    raise ValueError(f"{variable}={text!r} is not a number") from None
+                    raise SettingError(f"{variable}={text!r} is not a number") from None
         policy = cls(**values)
         if policy.attempts < 1:
-            raise ValueError(f"{cls.ENV['attempts']} must be at least 1, got {policy.attempts}")
+            raise SettingError(f"{cls.ENV['attempts']} must be at least 1, got {policy.attempts}")
         return policy
 
     @property

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from builders.archives.sessions import Asset, ListedFile
+from builders.errors import NeuralPileError
 from builders.spec.registry import Component
 
 #: The file naming what a folder holds (``dandi download`` writes it at the dandiset's root).
@@ -22,8 +23,12 @@ IDENTITY_FILE = "dandiset.yaml"
 SYNTHETIC_IDENTIFIER = "neural-pile:synthetic-demo"
 
 
-class DataDirMismatch(ValueError):
+class DataDirMismatch(NeuralPileError, ValueError):
     """A local folder holds another collection's recordings than the component built from it."""
+
+
+class DataDirMissing(NeuralPileError, FileNotFoundError):
+    """The data folder (the ``data_dir`` argument) is not a folder, or lacks a component's folder."""
 
 
 def write_synthetic_identity(folder: str | os.PathLike) -> None:
@@ -82,15 +87,17 @@ def resolve_data_dir(component: Component, data_dir: str | os.PathLike, *, share
     """
     root = Path(data_dir).expanduser()
     if not root.is_dir():
-        raise FileNotFoundError(f"--data-dir {root}: not a folder")
+        raise DataDirMissing(f"data folder {root}: not a folder", argument="data_dir", label="data folder")
     for name in (component.archive_id, component.name):
         candidate = root / name
         if candidate.is_dir():
             check_folder_identity(component, candidate)
             return candidate
     if shared_root:
-        raise FileNotFoundError(
-            f"--data-dir {root}: no folder {component.archive_id}/ or {component.name}/ for component {component.name!r}"
+        raise DataDirMissing(
+            f"data folder {root}: no folder {component.archive_id}/ or {component.name}/ for component {component.name!r}",
+            argument="data_dir",
+            label="data folder",
         )
     check_folder_identity(component, root)
     return root

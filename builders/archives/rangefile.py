@@ -25,6 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+from builders.errors import NeuralPileError
+
 #: Default block size in bytes. HDF5 metadata reads are small and scattered (object headers,
 #: B-tree nodes, heaps of a few hundred bytes to a few KiB); each one costs a whole block, and
 #: each block not yet held costs a round trip. On loopback (benchmarks/bench_streaming.py)
@@ -49,7 +51,7 @@ MIN_PARALLEL_PIECE_BYTES = 1024 * 1024
 Fetch = Callable[[int, int], bytes]
 
 
-class HoldLimitExceeded(OSError):
+class HoldLimitExceeded(NeuralPileError, OSError):
     """A :meth:`RangeFile.prefetch` would hold more than the file's ``hold_limit``."""
 
 

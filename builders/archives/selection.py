@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import h5py
 
 from builders.archives.sessions import Asset, ListedFile, Session, group_sessions, session_of, subject_of
+from builders.errors import NeuralPileError
 from builders.spec.registry import Component, fact_text
 
 #: How each file was decided (keys of :attr:`Selection.decided_by`).
@@ -46,7 +47,7 @@ NO_UNITS_ROOT = "no units table (HDF5 root)"
 NOT_IN_REFERENCE = "session not in the reference's set"
 
 
-class SelectionError(ValueError):
+class SelectionError(NeuralPileError, ValueError):
     """A listing cannot be turned into the reference's selection; the message names the file or rule."""
 
 

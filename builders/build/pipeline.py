@@ -24,11 +24,12 @@ from tqdm.auto import tqdm
 
 from builders import __version__
 from builders.archives import select_component
-from builders.archives.local import DataDirMismatch, resolve_data_dir
+from builders.archives.local import DataDirMismatch, DataDirMissing, resolve_data_dir
 from builders.archives.sessions import Session
 from builders.build.card import write_build_card
 from builders.build.report import make_report
 from builders.build.rows import SessionSkipped, session_to_rows
+from builders.errors import NeuralPileError
 from builders.readers.prefetch import prefetch_batches, run_prefetched
 from builders.runtime.executor import Executor, ItemFailed, SerialExecutor, Task
 from builders.spec.binning import BIN_SIZE, MAX_TOKENS
@@ -53,7 +54,7 @@ from builders.storage.shards import (
 )
 
 
-class BuildError(RuntimeError):
+class BuildError(NeuralPileError, RuntimeError):
     """The build cannot start or cannot go on (bad output folder, mismatched parameters...)."""
 
 
@@ -138,14 +139,14 @@ def check_inputs(components: list[str], options: BuildOptions) -> None:
             ``--data-dir`` was given (the synthetic ``demo``).
     """
     if options.data_dir is not None and not Path(options.data_dir).is_dir():
-        raise BuildError(f"--data-dir {options.data_dir}: no such folder")
+        raise BuildError(f"data folder {options.data_dir}: no such folder", argument="data_dir", label="data folder")
     if options.data_dir is not None:
         for name in components:
             try:
                 resolve_data_dir(get_component(name), options.data_dir, shared_root=len(components) > 1)
             except DataDirMismatch as exc:
-                raise BuildError(f"--data-dir {exc}") from None
-            except FileNotFoundError:
+                raise BuildError(f"data folder {exc}", argument="data_dir", label="data folder") from None
+            except DataDirMissing:
                 pass  # reported per component by the listing (the other components still build)
     if options.data_dir is None:
         local_only = [name for name in components if get_component(name).archive not in ("dandi", "figshare")]
@@ -168,17 +169,21 @@ def check_out(options: BuildOptions) -> bool:
     try:
         check_output_folder(out, OUT_KIND, earlier=EARLIER)
     except OutputFolderError as exc:
-        raise BuildError(f"--out {exc}") from None
+        raise BuildError(f"output folder {exc}", argument="out", label="output folder") from None
     try:
         previous = BuildParameters.read(out)
     except ValueError as exc:
-        raise BuildError(f"--out {out}/{PARAMS_FILE}: {exc}; use another folder") from None
+        raise BuildError(
+            f"output folder {out}/{PARAMS_FILE}: {exc}; use another folder", argument="out", label="output folder"
+        ) from None
     if previous is None:
         return False
     if previous != options.parameters():
         raise BuildError(
-            f"--out {out}: was built with {previous.to_json()}, not {options.parameters().to_json()}; "
-            "use another folder or the same parameters"
+            f"output folder {out}: was built with {previous.to_json()}, not {options.parameters().to_json()}; "
+            "use another folder or the same parameters",
+            argument="out",
+            label="output folder",
         )
     return True
 

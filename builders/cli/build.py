@@ -7,7 +7,7 @@ import os
 import sys
 
 from builders.build.report import format_report
-from builders.cli.common import WRITE_FAILED, add_executor_arguments, executor_from_args, os_error_line, ray_job_paths
+from builders.cli.common import CommandError, add_executor_arguments, executor_from_args, one_line_errors, ray_job_paths
 from builders.spec.binning import BIN_SIZE, MAX_TOKENS
 from builders.spec.registry import get_component, pile_components, registry
 from builders.spec.split import TEST_FRACTION
@@ -61,7 +61,8 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_components(names: list[str]) -> list[str]:
-    """Expand ``all``; check every name (an unknown one raises KeyError listing the valid names)."""
+    """Expand ``all``; check every name (an unknown one raises
+    :class:`~builders.spec.registry.UnknownComponent` listing the valid names)."""
     out = []
     for name in names:
         out.extend(c.name for c in pile_components()) if name == "all" else out.append(get_component(name).name)
@@ -73,11 +74,11 @@ def options_from_args(args: argparse.Namespace):
     from builders.build.pipeline import BuildOptions
 
     if args.bin_size <= 0:
-        raise ValueError(f"--bin-size must be positive, got {args.bin_size}")
+        raise CommandError(f"--bin-size must be positive, got {args.bin_size}")
     if args.max_tokens <= 0:
-        raise ValueError(f"--max-tokens must be positive, got {args.max_tokens}")
+        raise CommandError(f"--max-tokens must be positive, got {args.max_tokens}")
     if not 0.0 <= args.test_fraction <= 1.0:
-        raise ValueError(f"--test-fraction must be within [0, 1], got {args.test_fraction}")
+        raise CommandError(f"--test-fraction must be within [0, 1], got {args.test_fraction}")
     # Absolute paths: Ray tasks (and spawned processes) may run from another working directory.
     absolute = lambda path: os.path.abspath(os.path.expanduser(path)) if path else path  # noqa: E731
     return BuildOptions(
@@ -125,39 +126,21 @@ def conclude(report: BuildReport, components: list[str], allow_failures: bool, r
 def execute(args: argparse.Namespace, executor) -> int:
     """Build what ``args`` asks for on ``executor`` (:mod:`builders.runtime.executor`), print the report,
     return the exit code."""
-    from builders.build.pipeline import BuildError, build
+    from builders.build.pipeline import build
 
-    try:
-        components = resolve_components(args.components)
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
-    try:
-        options = options_from_args(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        report, records = build(components, options, executor=executor, progress=not args.no_progress)
-    except (FileNotFoundError, BuildError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # a full disk or a read-only place: finished sessions are kept
-        print(f"error: {os_error_line(exc)}", file=sys.stderr)
-        return WRITE_FAILED
+    components = resolve_components(args.components)
+    options = options_from_args(args)
+    # a full disk or a read-only place stops the build in one line (finished sessions are kept)
+    report, records = build(components, options, executor=executor, progress=not args.no_progress)
     print(f"\nwrote {options.out} (dataset card README.md, build_report.json)")
     print(run_summary(report, records))
     return conclude(report, components, args.allow_failures, records)
 
 
+@one_line_errors
 def run(args: argparse.Namespace) -> int:
-    try:
-        ray_job_paths(args, "out", "data_dir", "cache_dir")
-        executor = executor_from_args(args)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return execute(args, executor)
+    ray_job_paths(args, "out", "data_dir", "cache_dir")
+    return execute(args, executor_from_args(args))
 
 
 def register(subparsers) -> None:

@@ -2,7 +2,8 @@
 
 Every such command takes ``--dataset`` (a folder, a Hub repo id with an optional ``@revision``,
 an ``hf://`` path or an fsspec URL), ``--config`` (default: the card's default config) and the
-common executor options, and turns bad input into one line on stderr and exit code 2.
+common executor options. :func:`one_line_errors` wraps every command: an error the project
+raises on purpose becomes one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import sys
 from pathlib import Path
 
+from builders.errors import NeuralPileError
 from builders.pile import PileError, parse_reference
 from builders.runtime.executor import MAX_RETRIES, Executor, make_executor
 
@@ -34,10 +36,15 @@ MAX_RASTERS = 64
 MAX_TOP_MOTIFS = 256
 
 
+class CommandError(NeuralPileError, ValueError):
+    """Input a command refuses itself (an option out of its bounds or at odds with another, a
+    component it cannot plan); the message names the option or the component."""
+
+
 def check_range(option: str, value, low, high) -> None:
     """Refuse a value of ``option`` outside ``[low, high]`` (or NaN) in one line naming the bound."""
     if not low <= value <= high:  # False for NaN as well
-        raise ValueError(f"{option} must be within [{low:,}, {high:,}], got {value}")
+        raise CommandError(f"{option} must be within [{low:,}, {high:,}], got {value}")
 
 
 def add_pile_argument(parser: argparse.ArgumentParser, flag: str = "--dataset") -> None:
@@ -83,7 +90,7 @@ def ray_job_paths(args: argparse.Namespace, *names: str) -> None:
 
     The job runs in Ray's uploaded copy of the working directory: a relative input is not there
     (built folders are not uploaded) and a relative output would be written into that temporary
-    copy and lost. Raises ValueError naming the option.
+    copy and lost. Raises :class:`CommandError` about the argument ``name``.
     """
     if not in_ray_job():
         return
@@ -93,11 +100,11 @@ def ray_job_paths(args: argparse.Namespace, *names: str) -> None:
             continue
         if name == "dataset" and _looks_like_repo(str(value)):
             continue
-        option = "--" + name.replace("_", "-")
-        raise ValueError(
-            f"{option} {value}: a relative path inside a Ray job resolves in the job's uploaded copy of the "
+        raise CommandError(  # the wrapper names the option that filled args.<name>
+            f"{name} {value}: a relative path inside a Ray job resolves in the job's uploaded copy of the "
             "working directory; pass an absolute path on storage every node sees, a Hub repo id or an "
-            "object-store URL"
+            "object-store URL",
+            argument=name,
         )
 
 
@@ -117,7 +124,7 @@ def in_ray_job() -> bool:
 def _looks_like_repo(value: str) -> bool:
     try:
         return parse_reference(value).kind == "hub"
-    except ValueError:
+    except PileError:
         return False
 
 
@@ -138,30 +145,56 @@ def os_error_line(exc: OSError) -> str:
     return f"{where}: {reason}" + (f"; {hint}" if hint else "")
 
 
+def option_flags(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """``{dest: option}`` of a command's parser (``{"dataset": "--in"}`` for ``merge``): the
+    option that fills each parameter an error may name (:attr:`NeuralPileError.argument`)."""
+    return {action.dest: action.option_strings[-1] for action in parser._actions if action.option_strings}
+
+
+def error_line(exc: NeuralPileError, args: argparse.Namespace) -> str:
+    """The error's one line as the command's user reads it: the argument it names (if any) called
+    by the option that gave it (``--dataset x: no such folder``)."""
+    flag = getattr(args, "option_flags", {}).get(exc.argument)
+    return exc.naming(flag) if flag else str(exc)
+
+
 def one_line_errors(run):
-    """Decorate a command's ``run(args)``: bad input becomes one line on stderr and exit 2; a
-    read or write the system refused (:class:`OSError`: a full disk, a read-only place) one line
-    naming the file and exit :data:`WRITE_FAILED`."""
+    """Decorate a command's ``run(args, ...)``; every command has it.
+
+    An error the project raises on purpose (:class:`NeuralPileError`) becomes one line on stderr
+    (:func:`error_line`); so does a read or write the system refused (any other :class:`OSError`:
+    a full disk, a read-only place), its line naming the file. The exit code is
+    :func:`exit_code`'s. Any other exception is a bug and keeps its traceback.
+    """
 
     @functools.wraps(run)
-    def guarded(args: argparse.Namespace) -> int:
+    def guarded(args: argparse.Namespace, *more, **options) -> int:
         try:
-            return run(args)
-        except (PileError, ValueError, FileNotFoundError, FileExistsError, KeyError) as exc:
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            print(f"error: {message}", file=sys.stderr)
-            return BAD_INPUT
+            return run(args, *more, **options)
+        except NeuralPileError as exc:
+            print(f"error: {error_line(exc, args)}", file=sys.stderr)
+            return exit_code(exc)
         except OSError as exc:
             print(f"error: {os_error_line(exc)}", file=sys.stderr)
-            return WRITE_FAILED
+            return exit_code(exc)
 
+    guarded.one_line_errors = True
     return guarded
+
+
+def exit_code(exc: Exception) -> int:
+    """:data:`WRITE_FAILED` for a read or write that failed (an :class:`OSError`: a full disk, a
+    remote file unreadable, a cache folder that cannot be made), else :data:`BAD_INPUT` (what was
+    asked for is wrong, a missing file or folder among it)."""
+    refused = isinstance(exc, OSError) and not isinstance(exc, (FileNotFoundError, FileExistsError))
+    return WRITE_FAILED if refused else BAD_INPUT
 
 
 def add_executor_arguments(parser, *, what: str = "items") -> None:
     """``--ray [ADDRESS]``, ``--num-proc N`` and ``--max-retries N``: the same on every command."""
     parser.add_argument(
         "--ray",
+        dest="address",
         nargs="?",
         const="",
         default=None,
@@ -186,8 +219,8 @@ def add_executor_arguments(parser, *, what: str = "items") -> None:
 def executor_from_args(args) -> Executor:
     """The executor of :func:`add_executor_arguments`' options."""
     if args.num_proc < 1:
-        raise ValueError(f"--num-proc must be at least 1, got {args.num_proc}")
+        raise CommandError(f"--num-proc must be at least 1, got {args.num_proc}")
     if args.max_retries < 0:
-        raise ValueError(f"--max-retries must be at least 0, got {args.max_retries}")
+        raise CommandError(f"--max-retries must be at least 0, got {args.max_retries}")
 
-    return make_executor(args.ray, args.num_proc, max_retries=args.max_retries)
+    return make_executor(args.address, args.num_proc, max_retries=args.max_retries)

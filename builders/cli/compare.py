@@ -8,6 +8,7 @@ from pathlib import Path
 
 from builders.cli.common import (
     DEFAULT_DATASET,
+    CommandError,
     add_executor_arguments,
     executor_from_args,
     one_line_errors,
@@ -23,14 +24,13 @@ DIFFERENT = 1
 
 
 def _count(flag: str, dataset: str, args: argparse.Namespace, executor):
-    """Count one side; a pile error names this command's option, not ``--dataset``."""
+    """Count one side; a pile error names the option of that side (``--ours`` or ``--reference``)."""
     try:
         return count_pile(dataset, count_tokens=args.count_tokens, executor=executor, progress=not args.no_progress)
     except PileError as exc:
-        message = str(exc)
-        if message.startswith("--dataset"):
-            message = flag + message[len("--dataset") :]
-        raise PileError(message) from None
+        if exc.argument != "dataset":
+            raise
+        raise PileError(exc.naming(flag)) from None
 
 
 @one_line_errors
@@ -39,11 +39,11 @@ def run(args: argparse.Namespace) -> int:
     # directory fails when it is opened, naming the option
     ray_job_paths(args, "json")
     if args.tolerance < 0:
-        raise ValueError(f"--tolerance must be >= 0, got {args.tolerance}")
+        raise CommandError(f"--tolerance must be >= 0, got {args.tolerance}")
     if args.session_tolerance < 0:
-        raise ValueError(f"--session-tolerance must be >= 0, got {args.session_tolerance}")
+        raise CommandError(f"--session-tolerance must be >= 0, got {args.session_tolerance}")
     if args.json and Path(args.json).is_dir():
-        raise ValueError(f"--json {args.json}: is a folder; give a file name")
+        raise CommandError(f"--json {args.json}: is a folder; give a file name")
     executor = executor_from_args(args)
     ours = _count("--ours", args.ours, args, executor)
     reference = _count("--reference", args.reference, args, executor) if args.reference else None
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
         unknown = [c for c in args.components if c not in known and c not in registry()]
         if unknown:
-            raise ValueError(
+            raise CommandError(
                 f"--components {' '.join(unknown)}: on neither pile and not a component of the registry; "
                 f"the piles hold: {', '.join(sorted(known)) or 'nothing'}"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from builders.cli.common import one_line_errors
 from builders.spec.registry import pile_components
 
 
@@ -26,6 +27,7 @@ def component_table() -> str:
     return "\n".join(lines)
 
 
+@one_line_errors
 def run(args: argparse.Namespace) -> int:
     print(component_table())
     return 0

@@ -8,12 +8,11 @@ table, saves a raster figure, and prints how to load the result.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from builders.build.report import format_report
 from builders.cli.build import DEFAULT_OUT, run_summary
-from builders.cli.common import MAX_RASTERS, MAX_SEED, check_range, one_line_errors
+from builders.cli.common import MAX_RASTERS, MAX_SEED, CommandError, check_range, one_line_errors
 from builders.pile import open_pile
 from builders.runtime.executor import make_executor
 
@@ -26,12 +25,12 @@ def check_options(args: argparse.Namespace) -> None:
     from builders.synthetic.recordings import DEMO_MAX_SCALE
 
     if args.scale is not None and not 0 < args.scale <= DEMO_MAX_SCALE:
-        raise ValueError(f"--scale must be > 0 and at most {DEMO_MAX_SCALE:g}, got {args.scale}")
+        raise CommandError(f"--scale must be > 0 and at most {DEMO_MAX_SCALE:g}, got {args.scale}")
     if args.seed is not None:
         check_range("--seed", args.seed, 0, MAX_SEED)
     check_range("--n-examples", args.n_examples, 1, MAX_RASTERS)
     if args.num_proc < 1:
-        raise ValueError(f"--num-proc must be at least 1, got {args.num_proc}")
+        raise CommandError(f"--num-proc must be at least 1, got {args.num_proc}")
 
 
 def recordings_options(data: Path, args: argparse.Namespace) -> tuple[int, float]:
@@ -50,7 +49,7 @@ def recordings_options(data: Path, args: argparse.Namespace) -> tuple[int, float
     for option, asked in (("seed", args.seed), ("scale", args.scale)):
         if asked is not None and asked != held[option]:
             written = f"seed {held['seed']}, scale {held['scale']:g}" if record else "options it does not record"
-            raise ValueError(
+            raise CommandError(
                 f"--{option} {asked}: {data}/ already holds synthetic recordings written with {written}; "
                 "pass --data-dir with a new folder (or delete this one) to write recordings with other options"
             )
@@ -60,7 +59,7 @@ def recordings_options(data: Path, args: argparse.Namespace) -> tuple[int, float
 @one_line_errors
 def run(args: argparse.Namespace) -> int:
     from builders.archives.local import write_synthetic_identity
-    from builders.build.pipeline import BuildError, BuildOptions, build
+    from builders.build.pipeline import BuildOptions, build
     from builders.jobs.figures import FIGURES_DIR, plot_config
     from builders.synthetic.recordings import write_demo_recordings
 
@@ -74,11 +73,7 @@ def run(args: argparse.Namespace) -> int:
         write_demo_recordings(data, seed=seed, scale=scale)
         write_synthetic_identity(data)
     options = BuildOptions(out=args.out, data_dir=str(data))
-    try:
-        report, records = build(["demo"], options, executor=make_executor(None, args.num_proc))
-    except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    report, records = build(["demo"], options, executor=make_executor(None, args.num_proc))
     print()
     print(format_report(report))
     print(run_summary(report, records))

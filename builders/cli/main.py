@@ -2,7 +2,8 @@
 
 Each sub-command lives in its own module under :mod:`builders.cli` and exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` to a callable taking the
-parsed arguments and returning an exit code.
+parsed arguments and returning an exit code, wrapped in :func:`builders.cli.common.one_line_errors`
+(an error the project raises on purpose becomes one line on stderr).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import argparse
 import importlib
 import logging
 import sys
+
+from builders.cli.common import option_flags
 
 #: Modules providing sub-commands, in the order ``--help`` lists them.
 COMMAND_MODULES = [
@@ -42,6 +45,8 @@ def make_parser(prog: str = "neural-pile") -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for command in sub.choices.values():  # errors name a parameter; the command's line names its option
+        command.set_defaults(option_flags=option_flags(command))
     return parser
 
 

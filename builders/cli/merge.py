@@ -27,7 +27,7 @@ def report(summary: dict, out: str) -> None:
 @one_line_errors
 def run(args: argparse.Namespace) -> int:
     ray_job_paths(args, "dataset", "out")
-    parts = args.parts or (16 if args.ray is not None else max(1, args.num_proc))
+    parts = args.parts or (16 if args.address is not None else max(1, args.num_proc))
     summary = merge_pile(
         args.dataset,
         args.out,

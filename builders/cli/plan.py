@@ -13,6 +13,8 @@ import argparse
 import sys
 
 from builders.cli.build import resolve_components
+from builders.cli.common import CommandError, error_line, one_line_errors
+from builders.errors import NeuralPileError
 from builders.spec.registry import get_component
 from builders.storage.shards import write_json_atomic
 from builders.text_table import render_table
@@ -80,16 +82,13 @@ def format_plan(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+@one_line_errors
 def run(args: argparse.Namespace) -> int:
     # imported when the command runs, not for --help (see builders.cli)
     from builders.archives import select_component
     from builders.archives.selection import verdict
 
-    try:
-        names = resolve_components(args.components)
-    except KeyError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
+    names = resolve_components(args.components)
     records = []
     for name in names:
         component = get_component(name)
@@ -102,17 +101,15 @@ def run(args: argparse.Namespace) -> int:
                 shared_root=len(names) > 1,
                 progress=False if args.no_progress else None,
             )
-        except Exception as exc:  # listing and selection errors name the component and the URL
-            print(f"error: {name}: {_one_line(exc)}", file=sys.stderr)
-            return 2
+        except NeuralPileError as exc:  # listing and selection errors name the URL or the file
+            raise CommandError(f"{name}: {_one_line(error_line(exc, args))}") from None
         records.append(plan_record(component, selection, verdict(component, selection)))
     print(format_plan(records))
     if args.json:
         try:
             write_json_atomic(args.json, {"components": records})
         except OSError as exc:
-            print(f"error: --json {args.json}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
+            raise CommandError(f"--json {args.json}: {exc.strerror or exc}") from None
         print(f"wrote {args.json}")
     differing = [r["component"] for r in records if r["verdict"] != "ok"]
     if differing:
@@ -121,9 +118,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+def _one_line(text: str) -> str:
+    """The first line of an error's text (a listing error may quote a server's several lines)."""
+    lines = text.strip().splitlines()
+    return lines[0] if lines else "failed"
 
 
 def register(subparsers) -> None:

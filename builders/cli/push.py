@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from builders.cli.common import one_line_errors
+
 
 def announce(plan, repo_id: str) -> None:
     """One line on stderr: what is about to be sent, and how to resume it."""
@@ -21,18 +23,15 @@ def announce(plan, repo_id: str) -> None:
     )
 
 
+@one_line_errors
 def run(args: argparse.Namespace, api=None) -> int:
     # imported when the command runs, not for --help (see builders.cli)
-    from builders.hub.publish import PushError, push_folder
+    from builders.hub.publish import push_folder
 
-    try:
-        plan = push_folder(
-            args.folder, args.repo, private=args.private, token_env=args.token_env, api=api, on_start=announce
-        )
-    except PushError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"pushed {len(plan.files)} file(s) of {plan.folder} to the {plan.repo_type} repo {args.repo}")
+    plan = push_folder(
+        args.folder, args.repo_id, private=args.private, token_env=args.token_env, api=api, on_start=announce
+    )
+    print(f"pushed {len(plan.files)} file(s) of {plan.folder} to the {plan.repo_type} repo {args.repo_id}")
     return 0
 
 
@@ -47,7 +46,7 @@ def register(subparsers) -> None:
         "variable and never printed.",
     )
     parser.add_argument("folder", help="dataset folder or tokenizer folder")
-    parser.add_argument("--repo", required=True, help="target repo id, 'user/name'")
+    parser.add_argument("--repo", dest="repo_id", required=True, help="target repo id, 'user/name'")
     parser.add_argument("--private", action="store_true", help="create the repo as private")
     parser.add_argument(
         "--token-env",

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
-from builders.cli.common import MAX_SEED, add_dataset_arguments, check_range, default_output_dir, one_line_errors
+from builders.cli.common import (
+    MAX_SEED,
+    CommandError,
+    add_dataset_arguments,
+    check_range,
+    default_output_dir,
+    one_line_errors,
+)
 from builders.pile import open_pile
 
 #: Most windows and sequences ``sample`` prints.
@@ -25,8 +31,7 @@ def run(args: argparse.Namespace) -> int:
     check_range("-n", args.n, 1, MAX_SAMPLES)
     check_range("--seed", args.seed, 0, MAX_SEED)
     if len(args.splits) != 1:
-        print(f"error: --splits: sample one split at a time, got {' '.join(args.splits)}", file=sys.stderr)
-        return 2
+        raise CommandError(f"--splits: sample one split at a time, got {' '.join(args.splits)}")
     split = args.splits[0]
     tokenizer = None
     if args.tokenizer:

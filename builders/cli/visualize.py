@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from builders.cli.common import (
     MAX_RASTERS,
     MAX_SEED,
     MAX_TOP_MOTIFS,
+    CommandError,
     add_dataset_arguments,
     check_range,
     default_output_dir,
@@ -53,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     configs = component_configs(pile)
     if not configs:
-        print(f"error: --dataset {args.dataset}: no component found", file=sys.stderr)
-        return 2
+        raise CommandError(f"--dataset {args.dataset}: no component found")
     piles = [open_pile(args.dataset, config, splits) for config in configs]
     figures = plot_configs(piles, out_dir, n_examples=args.n_examples, seed=args.seed)
     for figure in tqdm(figures, desc="rasters", unit="config", total=len(piles)):

@@ -40,6 +40,8 @@ from pathlib import Path
 
 import yaml
 
+from builders.errors import NeuralPileError
+
 DATASET_ALLOW = ["README.md", "data/*.parquet", "*.json"]  # fnmatch: "*" also crosses "/"
 TOKENIZER_ALLOW = ["README.md", "config.json", "*.safetensors", "*.json"]
 #: Never uploaded: build resume state and hidden files and folders anywhere (temporary files,
@@ -50,7 +52,7 @@ IGNORE = [".build/**", ".*", "**/.*"]
 _PROGRESS_LOGGER = "huggingface_hub._upload_pipeline"
 
 
-class PushError(RuntimeError):
+class PushError(NeuralPileError, RuntimeError):
     """The folder cannot be published (wrong kind, or the Hub refused); message holds no token."""
 
 
@@ -186,7 +188,7 @@ def push_folder(
     Returns the plan that was uploaded.
     """
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise PushError(f"--repo {repo_id!r}: expected 'user/name'")
+        raise PushError(f"repo {repo_id!r}: expected 'user/name'", argument="repo_id", label="repo")
     plan = plan_upload(folder)
     token = token or find_token(token_env)
     if api is None:

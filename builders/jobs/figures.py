@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.pile import Pile, RowGroup
+from builders.pile import Pile, PileError, RowGroup
 from builders.spec.binning import BIN_SIZE
 from builders.spec.schema import table_spike_counts
 from builders.storage.marker import BuildParameters
@@ -359,7 +359,7 @@ def plot_config(
     config, split = pile.source.config, "+".join(pile.source.splits)
     samples = sample_rows(pile, n_examples, seed)
     if not samples:
-        raise ValueError(f"{pile.describe()}: no rows to draw")
+        raise PileError(f"{pile.describe()}: no rows to draw")
     reordered = " (neurons reordered)" if "neuron_order" in pile.schema().names else ""
     title = f"{config} ({split}){reordered}: {len(samples)} random rows, seed {seed}"
     return raster_grid(

@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from builders.errors import NeuralPileError
 from builders.pile import Pile, PileError, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.registry import registry
@@ -69,7 +70,7 @@ POSITION = "__merge_position"
 OUT_KIND = "merged pile"
 
 
-class MergeError(ValueError):
+class MergeError(NeuralPileError, ValueError):
     """The merge cannot run (bad input, a foreign or mismatched output folder)."""
 
 
@@ -152,15 +153,20 @@ def open_input(dataset: str | Path, config: str | None) -> Pile:
     try:
         pile = open_pile(dataset, config=config, splits=None)
     except PileError as exc:
-        raise MergeError(str(exc)) from None
+        raise MergeError(str(exc), argument=exc.argument, label=exc.label) from None
     if pile.source_filter is not None:
         raise MergeError(
-            f"--config {config}: selects one component's rows of a merged pile; merge reads a whole "
-            "config (choose one the card lists: " + ", ".join(pile.configs) + ")"
+            f"config {config}: selects one component's rows of a merged pile; merge reads a whole "
+            "config (choose one the card lists: " + ", ".join(pile.configs) + ")",
+            argument="config",
         )
     unknown = sorted({f.split for f in pile.files} - set(SPLITS))
     if unknown:
-        raise MergeError(f"--in {dataset}: split(s) {', '.join(unknown)} are not {' or '.join(SPLITS)}")
+        raise MergeError(
+            f"pile {dataset}: split(s) {', '.join(unknown)} are not {' or '.join(SPLITS)}",
+            argument="dataset",
+            label="pile",
+        )
     return pile
 
 
@@ -303,10 +309,14 @@ def _check_params(out: Path, params: MergeParameters) -> None:
     try:
         previous = MergeParameters.read(out)
     except ValueError as exc:
-        raise MergeError(f"--out {out}/{PARAMS_FILE}: {exc}; use another folder") from None
+        raise MergeError(
+            f"output folder {out}/{PARAMS_FILE}: {exc}; use another folder", argument="out", label="output folder"
+        ) from None
     if previous is not None and previous != params:
         raise MergeError(
-            f"--out {out}: was merged with {previous.to_json()}, not {params.to_json()}; use another folder"
+            f"output folder {out}: was merged with {previous.to_json()}, not {params.to_json()}; use another folder",
+            argument="out",
+            label="output folder",
         )
     params.write(out)
 
@@ -452,9 +462,9 @@ def merge_pile(
     """
     out = Path(out)
     if shard_bytes <= 0:
-        raise MergeError(f"--shard-bytes must be positive, got {shard_bytes}")
+        raise MergeError(f"shard_bytes must be positive, got {shard_bytes}", argument="shard_bytes")
     if parts < 1:
-        raise MergeError(f"--parts must be at least 1, got {parts}")
+        raise MergeError(f"parts must be at least 1, got {parts}", argument="parts")
     pile = open_input(dataset, config)
     executor = executor or SerialExecutor()
     source = pile.source
@@ -497,7 +507,9 @@ def _merge_into(out: Path, pile: Pile, params: MergeParameters, executor: Execut
         logger.info("merged %s: %d rows into %d shards", split, plan.n_rows, plan.n_shards)
     shutil.rmtree(work, ignore_errors=True)
     if not any(summary.values()):
-        raise MergeError(f"--in {params.input}: the config {params.config} holds no rows")
+        raise MergeError(
+            f"pile {params.input}: the config {params.config} holds no rows", argument="dataset", label="pile"
+        )
     write_merged_card(out, pile, params, summary)
     summary_record = {"params": params.to_json(), "source": pile.source.to_json(), "splits": summary}
     write_json_atomic(out / MERGE_DIR / "summary.json", summary_record)

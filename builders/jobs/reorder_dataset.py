@@ -28,12 +28,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import DatasetInfo, Features, List, Value
 
+from builders.errors import NeuralPileError
 from builders.jobs.reorder import reorder_neurons
 from builders.pile import Pile, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.schema import FEATURES, counts_column, table_spike_counts
 from builders.storage.card import write_card
-from builders.storage.ownership import owned_output_folder
+from builders.storage.ownership import OutputFolderError, owned_output_folder
 from builders.storage.shards import atomic_path, write_json_atomic
 
 #: Row features of a reordered dataset: the pile's, plus the permutation applied to each row.
@@ -48,7 +49,7 @@ REORDER_REPORT = "reorder_report.json"
 OUT_KIND = "reordered dataset"
 
 
-class RowReorderError(ValueError):
+class RowReorderError(NeuralPileError, ValueError):
     """A row cannot be reordered; the message names the row, its session and the reason."""
 
 
@@ -76,7 +77,11 @@ def plan_shards(piles: list[Pile], out_dir: str | Path) -> list[ShardTask]:
     out_dir = Path(out_dir)
     source_root = piles[0].local_folder
     if source_root is not None and source_root.resolve() == out_dir.resolve():
-        raise ValueError(f"--out {out_dir} is the input folder; write the reordered dataset elsewhere")
+        raise OutputFolderError(
+            f"output folder {out_dir} is the input folder; write the reordered dataset elsewhere",
+            argument="out_dir",
+            label="output folder",
+        )
     tasks: dict[str, ShardTask] = {}
     for pile in piles:
         for file in pile.files:

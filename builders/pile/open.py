@@ -27,7 +27,7 @@ import yaml
 
 from builders.pile.provenance import Provenance
 from builders.pile.read import Pile, PileFile
-from builders.pile.reference import PileError, PileReference, parse_reference
+from builders.pile.reference import PileReference, parse_reference, pile_error
 from builders.spec.registry import registry
 from builders.storage.layout import ALL, CARD
 
@@ -57,9 +57,10 @@ def open_pile(dataset: str | os.PathLike, config: str | None = None, splits: Seq
     wanted = list(patterns) if splits is None else list(splits)
     missing = [s for s in wanted if s not in patterns]
     if missing:
-        raise PileError(
-            f"--dataset {reference.given}: config {config_name!r} has no split {', '.join(map(repr, missing))}; "
-            f"it has: {', '.join(patterns) or 'none'}"
+        raise pile_error(
+            reference.given,
+            f"config {config_name!r} has no split {', '.join(map(repr, missing))}; "
+            f"it has: {', '.join(patterns) or 'none'}",
         )
     files = _resolve_files(fs, base, {s: patterns[s] for s in wanted}, reference)
     pile = Pile(
@@ -97,12 +98,12 @@ def _filesystem(reference: PileReference):
     try:
         fs, path = fsspec.core.url_to_fs(reference.location)
     except (ImportError, ValueError) as exc:
-        raise PileError(
-            f"--dataset {reference.given}: cannot open this URL ({exc}); install the fsspec "
-            f"package for its scheme (e.g. s3fs, gcsfs)"
+        raise pile_error(
+            reference.given,
+            f"cannot open this URL ({exc}); install the fsspec package for its scheme (e.g. s3fs, gcsfs)",
         ) from None
     if not fs.isdir(path):
-        raise PileError(f"--dataset {reference.given}: no such folder")
+        raise pile_error(reference.given, "no such folder")
     return fs, path, Provenance(reference.given, uri=reference.location)
 
 
@@ -116,32 +117,33 @@ def _hub_filesystem(reference: PileReference):
         RevisionNotFoundError,
     )
 
-    where = f"--dataset {reference.given}"
+    given = reference.given
     try:
         info = HfApi().dataset_info(reference.location, revision=reference.revision)
     except GatedRepoError:
-        raise PileError(
-            f"{where}: gated repo; accept its terms on the Hub, then log in (`hf auth login`) or set HF_TOKEN"
+        raise pile_error(
+            given, "gated repo; accept its terms on the Hub, then log in (`hf auth login`) or set HF_TOKEN"
         ) from None
     except RepositoryNotFoundError:
-        raise PileError(
-            f"{where}: no such dataset repo on {constants.ENDPOINT}, or it is private and no "
-            "valid token was found (log in with `hf auth login` or set HF_TOKEN)"
+        raise pile_error(
+            given,
+            f"no such dataset repo on {constants.ENDPOINT}, or it is private and no "
+            "valid token was found (log in with `hf auth login` or set HF_TOKEN)",
         ) from None
     except RevisionNotFoundError:
-        raise PileError(f"{where}: the repo has no revision {reference.revision!r}") from None
+        raise pile_error(given, f"the repo has no revision {reference.revision!r}") from None
     except HfHubHTTPError as exc:
         status = getattr(exc.response, "status_code", None)
         if status in (401, 403):
-            raise PileError(
-                f"{where}: access refused (HTTP {status}); log in with `hf auth login` or set HF_TOKEN"
+            raise pile_error(
+                given, f"access refused (HTTP {status}); log in with `hf auth login` or set HF_TOKEN"
             ) from None
-        raise PileError(f"{where}: the Hub answered HTTP {status}") from None
+        raise pile_error(given, f"the Hub answered HTTP {status}") from None
     except OSError as exc:  # connection refused, DNS, timeouts (requests/httpx errors subclass OSError or not)
-        raise PileError(f"{where}: cannot reach the Hub at {constants.ENDPOINT} ({type(exc).__name__})") from None
+        raise pile_error(given, f"cannot reach the Hub at {constants.ENDPOINT} ({type(exc).__name__})") from None
     except Exception as exc:  # httpx transport errors do not subclass OSError
         if type(exc).__module__.startswith(("httpx", "httpcore", "requests", "urllib3")):
-            raise PileError(f"{where}: cannot reach the Hub at {constants.ENDPOINT} ({type(exc).__name__})") from None
+            raise pile_error(given, f"cannot reach the Hub at {constants.ENDPOINT} ({type(exc).__name__})") from None
         raise
     commit = info.sha
     base = f"datasets/{reference.location}@{commit}"
@@ -181,7 +183,7 @@ def _card_configs(fs, base: str, reference: PileReference) -> dict[str, dict]:
         configs = MetadataConfigs.from_dataset_card_data(data)
         configs.get_default_config_name()  # several defaults is an error of the card
     except (yaml.YAMLError, ValueError) as exc:
-        raise PileError(f"--dataset {reference.given}: {CARD} has an invalid `configs:` block ({exc})") from None
+        raise pile_error(reference.given, f"{CARD} has an invalid `configs:` block ({exc})") from None
     return dict(configs)
 
 
@@ -200,15 +202,13 @@ def _choose_config(configs: dict[str, dict], config: str | None, reference: Pile
     if config is None:
         name = _default_config(configs)
         if name is None:
-            raise PileError(
-                f"--dataset {reference.given}: no default config; choose --config from: {', '.join(configs)}"
-            )
+            raise pile_error(reference.given, f"no default config; name one of its configs: {', '.join(configs)}")
         return name, None
     if config in configs:
         return config, None
     if list(configs) == [DEFAULT]:  # the reference layout: rows are selected by source_dataset
         return DEFAULT, (None if config == ALL else config)
-    raise PileError(f"--dataset {reference.given}: no config {config!r}; this pile holds: {', '.join(configs)}")
+    raise pile_error(reference.given, f"no config {config!r}; this pile holds: {', '.join(configs)}")
 
 
 def _check_filter(pile: Pile, reference: PileReference) -> None:
@@ -219,9 +219,10 @@ def _check_filter(pile: Pile, reference: PileReference) -> None:
         return
     values = pile.source_values()
     if pile.source_filter not in values:
-        raise PileError(
-            f"--dataset {reference.given}: config {pile.source_filter!r} matches nothing; configs: "
-            f"{', '.join(pile.configs)}; source_dataset values: {', '.join(values) or 'none'}"
+        raise pile_error(
+            reference.given,
+            f"config {pile.source_filter!r} matches nothing; configs: "
+            f"{', '.join(pile.configs)}; source_dataset values: {', '.join(values) or 'none'}",
         )
 
 
@@ -239,8 +240,8 @@ def _split_patterns(params: dict | None, fs, base: str, reference: PileReference
         # split names as plain strings (datasets gives NamedSplit keys, which JSON and YAML refuse)
         return {str(split): list(found) for split, found in get_data_patterns(_url(fs, root)).items()}
     except (DataFilesNotFoundError, FileNotFoundError):
-        raise PileError(
-            f"--dataset {reference.given}: no data files found (no `configs:` in {CARD} and no train/test files)"
+        raise pile_error(
+            reference.given, f"no data files found (no `configs:` in {CARD} and no train/test files)"
         ) from None
 
 
@@ -260,7 +261,7 @@ def _resolve_files(fs, base: str, patterns: dict[str, list[str]], reference: Pil
         for path in sorted(paths):
             files.append(PileFile(path=fs._strip_protocol(path), split=split, size=0))
     if not files:
-        raise PileError(f"--dataset {reference.given}: no Parquet files for split(s) {', '.join(patterns)}")
+        raise pile_error(reference.given, f"no Parquet files for split(s) {', '.join(patterns)}")
     sizes = _sizes(fs, [f.path for f in files])
     return [PileFile(f.path, f.split, sizes.get(f.path, 0)) for f in files]
 

@@ -17,13 +17,20 @@ import os
 import re
 from dataclasses import dataclass
 
+from builders.errors import NeuralPileError
+
 #: A Hub repo id: ``namespace/name`` with the characters the Hub allows.
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _HF_URL = re.compile(r"^hf://datasets/(?P<repo>[^/@]+/[^/@]+)(?:@(?P<rev>[^/]+))?(?:/(?P<sub>.*))?$")
 
 
-class PileError(ValueError):
+class PileError(NeuralPileError, ValueError):
     """A pile cannot be opened or read; the message is one line naming the dataset, config or file."""
+
+
+def pile_error(given: str, detail: str) -> PileError:
+    """A :class:`PileError` about the pile ``given`` (the ``dataset`` argument): ``pile <given>: <detail>``."""
+    return PileError(f"pile {given}: {detail}" if given else f"pile: {detail}", argument="dataset", label="pile")
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ def parse_reference(dataset: str | os.PathLike) -> PileReference:
     """Classify ``dataset`` (see the module table); raises :class:`PileError` for an empty one."""
     given = os.fspath(dataset)
     if not given.strip():
-        raise PileError("--dataset: empty; give a folder, a Hub repo id (namespace/name[@revision]) or a URL")
+        raise pile_error("", "empty; give a folder, a Hub repo id (namespace/name[@revision]) or a URL")
     expanded = os.path.expanduser(given)
     if os.path.isdir(expanded):
         return PileReference(given, "local", os.path.abspath(expanded))
@@ -63,4 +70,4 @@ def parse_reference(dataset: str | os.PathLike) -> PileReference:
     repo, _, revision = given.partition("@")
     if _REPO_ID.match(repo) and not os.path.exists(expanded):
         return PileReference(given, "hub", repo, revision or None)
-    raise PileError(f"--dataset {given}: no such folder, and not a Hub repo id (namespace/name[@revision]) or a URL")
+    raise pile_error(given, "no such folder, and not a Hub repo id (namespace/name[@revision]) or a URL")

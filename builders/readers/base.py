@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from builders.errors import NeuralPileError
 from builders.spec.binning import BinStats
 
 
-class ReaderError(ValueError):
+class ReaderError(NeuralPileError, ValueError):
     """An asset cannot be read as the registry says it should; the message names the file."""
 
 

@@ -31,6 +31,7 @@ from typing import TypeVar
 from builders.archives.rangefile import HoldLimitExceeded
 from builders.archives.sessions import Asset, Session
 from builders.archives.warm import WarmAsset, drop_warm, keep_warm, warm_bytes
+from builders.errors import SettingError
 from builders.readers import READERS
 from builders.spec.registry import get_component
 
@@ -53,9 +54,9 @@ def _env_int(name: str, default: int) -> int:
     try:
         value = int(float(text))
     except ValueError:
-        raise ValueError(f"{name}={text!r} is not a number") from None
+        raise SettingError(f"{name}={text!r} is not a number") from None
     if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
+        raise SettingError(f"{name} must be >= 0, got {value}")
     return value
 
 

@@ -22,13 +22,15 @@ import re
 import socket
 from pathlib import Path
 
+from builders.errors import NeuralPileError
+
 LOCAL = "local"
 #: ``http(s)://HOST:PORT``, the job server (dashboard) address of ``ray job submit``.
 JOB_SERVER = re.compile(r"^https?://(?P<host>\[[^\]]+\]|[^:/\[\]]+)(?::(?P<port>\d+))?/?$")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]", "0.0.0.0"}
 
 
-class RayAddressError(ValueError):
+class RayAddressError(NeuralPileError, ValueError):
     """A Ray address that cannot be joined, with the one line that says why and what to pass."""
 
 
@@ -65,12 +67,13 @@ def dashboard_gcs_port(port: int, proc: Path = Path("/proc")) -> int | None:
     return None
 
 
-def gcs_address(address: str, origin: str) -> str:
+def gcs_address(address: str, origin: str = "address") -> str:
     """``address`` as ``ray.init`` takes it: a job-server URL becomes ``HOST:GCS_PORT``; others pass.
 
     Args:
         address: an address from ``origin``.
-        origin: where it came from, for the error message (``--ray`` or ``RAY_ADDRESS``).
+        origin: where it came from, for the error message: ``"address"`` (the argument of
+            :func:`resolve_address`) or ``"RAY_ADDRESS"`` (the environment variable).
     Raises:
         RayAddressError: a job-server URL whose head is not on this machine, or malformed.
     """
@@ -78,27 +81,35 @@ def gcs_address(address: str, origin: str) -> str:
         return address
     parsed = JOB_SERVER.match(address)
     if parsed is None or parsed["port"] is None:
-        raise RayAddressError(
-            f"{origin} {address}: not a Ray address; pass the cluster's GCS address, HOST:6379 "
-            "(http://HOST:8265 is the job server, for `ray job submit`)"
+        raise _address_error(
+            origin,
+            f"{address}: not a Ray address; pass the cluster's GCS address, HOST:6379 "
+            "(http://HOST:8265 is the job server, for `ray job submit`)",
         )
     host, port = parsed["host"], int(parsed["port"])
     local = _local_host(host)
     gcs_port = dashboard_gcs_port(port) if local else None
     if gcs_port is None:
         where = "no Ray head on this machine serves it" if local else f"its head runs on another machine, {host}"
-        raise RayAddressError(
-            f"{origin} {address}: that is a job-server address (the form `ray job submit` takes) and {where}; "
-            "pass the cluster's GCS address, HOST:6379"
+        raise _address_error(
+            origin,
+            f"{address}: that is a job-server address (the form `ray job submit` takes) and {where}; "
+            "pass the cluster's GCS address, HOST:6379",
         )
     return f"{host}:{gcs_port}"
 
 
-def resolve_address(address: str | None = None, origin: str = "--ray") -> str:
-    """The address :func:`connect` will use (``"local"`` for a new instance), in ``ray.init``'s form;
-    ``origin`` names the option ``address`` came from in errors."""
+def _address_error(origin: str, detail: str) -> RayAddressError:
+    """``<origin> <detail>``; about the ``address`` argument unless it came from ``RAY_ADDRESS``."""
+    argument = "address" if origin == "address" else None
+    return RayAddressError(f"{origin} {detail}", argument=argument, label=origin)
+
+
+def resolve_address(address: str | None = None) -> str:
+    """The address :func:`connect` will use (``"local"`` for a new instance), in ``ray.init``'s form:
+    ``address``, else ``$RAY_ADDRESS``, else a new local instance."""
     if address:
-        return gcs_address(address, origin)
+        return gcs_address(address)
     if os.environ.get("RAY_ADDRESS"):
         return gcs_address(os.environ["RAY_ADDRESS"], "RAY_ADDRESS")
     return LOCAL
@@ -106,7 +117,7 @@ def resolve_address(address: str | None = None, origin: str = "--ray") -> str:
 
 def describe_address(address: str | None = None) -> str:
     """One line: the address :func:`connect` will use and where it comes from (``address`` from ``--address``)."""
-    target = resolve_address(address, "--address")
+    target = resolve_address(address)
     given = address or os.environ.get("RAY_ADDRESS")
     mapped = f", the GCS of the job server {given}" if given and target != given else ""
     if address:

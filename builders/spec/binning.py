@@ -15,6 +15,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from builders.errors import NeuralPileError
+
+
+class BinningError(NeuralPileError, ValueError):
+    """Spike times, rates or counts that cannot be binned as asked (the message names the value)."""
+
+
 #: Default bin width in seconds.
 BIN_SIZE = 0.02
 #: Default largest row, in tokens (neurons x bins), before a session is cut along time.
@@ -79,14 +86,14 @@ def bin_flat(
         units without spikes are rows of zeros.
     """
     if bin_size <= 0 or not math.isfinite(bin_size):
-        raise ValueError(f"bin_size must be a positive number of seconds, got {bin_size!r}")
+        raise BinningError(f"bin_size must be a positive number of seconds, got {bin_size!r}")
     times = np.asarray(times, dtype=np.float64)
     ends = np.asarray(ends, dtype=np.int64)
     n_units = ends.size
     stats = BinStats()
     last_end = int(ends[-1]) if n_units else 0
     if last_end != times.size or (n_units and (np.any(np.diff(ends) < 0) or ends[0] < 0)):
-        raise ValueError(
+        raise BinningError(
             f"spike index does not match the spike times: {times.size} times, {n_units} units, last end {last_end}"
         )
     if times.size:
@@ -230,7 +237,7 @@ def bin_spikes_with_stats(trains: Sequence[np.ndarray], bin_size: float = BIN_SI
         (uint8 array ``(n_units, n_bins)``, its :class:`BinStats`).
     """
     if bin_size <= 0 or not math.isfinite(bin_size):
-        raise ValueError(f"bin_size must be a positive number of seconds, got {bin_size!r}")
+        raise BinningError(f"bin_size must be a positive number of seconds, got {bin_size!r}")
     stats = BinStats()
     arrays, t_last = [], None
     for train in trains:
@@ -262,7 +269,7 @@ def counts_from_rates(rates: np.ndarray, bin_size: float = BIN_SIZE) -> tuple[np
     """
     rates = np.asarray(rates, dtype=np.float64)
     if rates.ndim != 2:
-        raise ValueError(f"firing rates must be 2-D (time x units), got shape {rates.shape}")
+        raise BinningError(f"firing rates must be 2-D (time x units), got shape {rates.shape}")
     stats = BinStats()
     expected = np.rint(rates.T * bin_size)
     finite = np.isfinite(expected)
@@ -283,7 +290,7 @@ def segment_bounds(n_neurons: int, n_time_bins: int, max_tokens: int = MAX_TOKEN
     and a segment that would be empty is not produced.
     """
     if max_tokens <= 0:
-        raise ValueError(f"max_tokens must be positive, got {max_tokens}")
+        raise BinningError(f"max_tokens must be positive, got {max_tokens}")
     tokens = n_neurons * n_time_bins
     if tokens <= max_tokens:
         return [(0, n_time_bins)]
@@ -299,5 +306,5 @@ def split_segments(counts: np.ndarray, max_tokens: int = MAX_TOKENS) -> list[np.
     """
     counts = np.asarray(counts)
     if counts.ndim != 2:
-        raise ValueError(f"counts must be 2-D (neurons x bins), got shape {counts.shape}")
+        raise BinningError(f"counts must be 2-D (neurons x bins), got shape {counts.shape}")
     return [counts[:, a:b] for a, b in segment_bounds(*counts.shape, max_tokens=max_tokens)]

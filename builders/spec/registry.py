@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
+from builders.errors import NeuralPileError
+
 #: Reader kinds understood by :mod:`builders.readers` (its dispatch table has exactly these keys).
 READER_KINDS = ("nwb_units", "firing_rates", "mat_spks")
 #: How the assets of a component form sessions (:data:`builders.archives.sessions.SESSION_LABEL` has these keys).
@@ -237,11 +239,18 @@ def registry() -> dict[str, Component]:
     return out
 
 
+class UnknownComponent(NeuralPileError, KeyError):
+    """No component of the registry has this name (the message lists the valid ones)."""
+
+    def __str__(self) -> str:  # the message as written, not quoted as a KeyError's key is
+        return str(self.args[0])
+
+
 def get_component(name: str) -> Component:
-    """Look up a component by config name; the error lists the valid names."""
+    """Look up a component by config name; :class:`UnknownComponent` lists the valid names."""
     reg = registry()
     if name not in reg:
-        raise KeyError(f"unknown component {name!r}; choose one of: {', '.join(reg)}")
+        raise UnknownComponent(f"unknown component {name!r}; choose one of: {', '.join(reg)}")
     return reg[name]
 
 

@@ -29,16 +29,17 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from builders.errors import NeuralPileError
 from builders.storage.layout import STATE_DIR
 
 HOST = socket.gethostname()
 
 
-class FolderBusy(RuntimeError):
+class FolderBusy(NeuralPileError, RuntimeError):
     """Another live build holds a component of this folder."""
 
 
-class LockHeld(RuntimeError):
+class LockHeld(NeuralPileError, RuntimeError):
     """Another live process holds a lock; ``holder`` says which (``pid N on HOST``)."""
 
     def __init__(self, path: Path, holder: str):

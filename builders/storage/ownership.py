@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from builders.errors import NeuralPileError
 from builders.storage.locks import LockHeld, held_lock
 from builders.storage.shards import TEMP_MARK, remove_dead_temporaries, write_json_atomic
 
@@ -35,7 +36,7 @@ MARKER = ".neural-pile-output.json"
 LOCK = ".neural-pile-output.lock"
 
 
-class OutputFolderError(ValueError):
+class OutputFolderError(NeuralPileError, ValueError):
     """The output folder holds something this job did not write (the message names the folder)."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from builders.errors import NeuralPileError
 
-class StreamError(ValueError):
+
+class StreamError(NeuralPileError, ValueError):
     """Bad stream arguments, or a dataset/config/split with nothing to stream."""
 
 
