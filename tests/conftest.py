@@ -249,6 +249,23 @@ def package_repo(hub, package_pile, tmp_path):
     return PACKAGE_REPO, written
 
 
+#: Fixtures that start Ray; a test using one must carry the ``ray`` marker (``make test-fast`` skips it).
+RAY_FIXTURES = {"local_ray", "ray_head"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Refuse a test that starts Ray through a fixture without saying so with ``@pytest.mark.ray``."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if RAY_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("ray") is None
+    ]
+    if unmarked:
+        message = "tests using a Ray fixture need @pytest.mark.ray: " + ", ".join(unmarked)
+        print(f"ERROR: {message}", file=sys.stderr)  # printed here: pytest_unconfigure ends the process first
+        raise pytest.UsageError(message)
+
+
 def pytest_unconfigure(config):
     """End the test process as soon as pytest has reported, without the interpreter's teardown.
 

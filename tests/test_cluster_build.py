@@ -108,6 +108,7 @@ def test_broken_asset_is_reported_and_the_rest_built(archive, local_build, tmp_p
     assert folder_rows(out, "peyrache") == expected
 
 
+@pytest.mark.ray
 def test_ray_build_equals_single_machine_build(archive, local_build, local_ray, tmp_path):
     root, _, _ = archive
     out = tmp_path / "pile"
@@ -168,6 +169,7 @@ def test_killed_build_resumes_to_the_same_folder(tmp_path):
     assert not list(out.rglob(".*.tmp-*"))
 
 
+@pytest.mark.ray
 def test_ray_job_submit_of_the_build_script(archive, local_build, tmp_path, ray_head):
     root, _, _ = archive
     out = tmp_path / "pile"
@@ -186,6 +188,7 @@ def test_ray_job_submit_of_the_build_script(archive, local_build, tmp_path, ray_
     assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")
 
 
+@pytest.mark.ray
 def test_ray_build_retries_then_reports_a_bad_session(demo_dir, local_ray, tmp_path):
     from builders.build.pipeline import BuildOptions, build
     from builders.runtime.executor import RayExecutor

@@ -90,6 +90,7 @@ def test_same_seed_same_files_other_seed_other_order(pile, merged, tmp_path):
     merge_pile(pile, again, seed=7, shard_bytes=SHARD_BYTES)  # rerun into its own output is allowed
 
 
+@pytest.mark.ray
 def test_ray_merge_equals_local(pile, merged, tmp_path, local_ray):
     from builders.runtime.executor import RayExecutor
 

@@ -264,6 +264,7 @@ def test_cli_writes_table_metadata_and_figure(pile, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.ray
 def test_ray_actor_counting_equals_local(pile, local_ray):
     out, _ = pile
     for config, splits, patch_size, pad in (
@@ -279,6 +280,7 @@ def test_ray_actor_counting_equals_local(pile, local_ray):
         assert remote.components == local.components == ({"v2h", "vbn"} if config == ["all"] else {"demo", "vbn"})
 
 
+@pytest.mark.ray
 def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
     out, _ = pile
     from tokenizer.motif_tokenizer import MotifTokenizer
@@ -324,6 +326,7 @@ def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
     np.testing.assert_array_equal(many_tasks, local.known_ids)
 
 
+@pytest.mark.ray
 def test_ray_job_submit_on_loopback_head(pile, tmp_path, ray_head):
     out, written = pile
     dest = tmp_path / "motifs_job"

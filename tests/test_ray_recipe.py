@@ -83,6 +83,7 @@ def stop_head(folder: str, env: dict) -> None:
     subprocess.run([sys.executable, str(REPO / "ray_jobs" / "head.py"), "stop", "--head", folder], env=env)
 
 
+@pytest.mark.ray
 def test_the_readme_ray_recipe_runs_as_written_and_stops_only_its_own_head(tmp_path):
     home, other_home = tmp_path / "home", tmp_path / "other_home"
     home.mkdir()

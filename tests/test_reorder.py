@@ -239,6 +239,7 @@ def test_refuses_missing_input_folder(tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
 
 
+@pytest.mark.ray
 def test_ray_job_writes_the_same_shards_as_the_local_run(pile, reordered, local_ray, tmp_path):
     from ray_jobs.entry import run_on_ray
 

@@ -87,6 +87,7 @@ def test_finalize_names_shards_by_the_session_rule(uninterrupted):
     assert "split rule version 2" in card
 
 
+@pytest.mark.ray
 def test_resumed_and_ray_builds_split_the_same_way(giocomo_dir, uninterrupted, tmp_path, local_ray):
     from builders.runtime.executor import RayExecutor
 

@@ -29,6 +29,8 @@ from builders.synthetic.recordings import SPIKE_LAYOUTS, write_nwb_session
 from tests.support.loopback import DandiStandIn, FileServer
 from tests.support.nwb_sizes import spike_data_bytes
 
+pytestmark = pytest.mark.wan
+
 DANDISET = "000021"  # vcn, pinned to "draft"
 #: Wide-area settings of the tests: small, so the tests stay quick, but every request pays.
 LATENCY_S = 0.005
