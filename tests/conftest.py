@@ -37,7 +37,7 @@ from tests.support.constants import (
 
 
 @pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory):
+def demo_recordings_dir(tmp_path_factory):
     """The demo component at :data:`DEMO_TEST_SCALE` (6 sessions, 3 subjects)."""
     out = tmp_path_factory.mktemp("demo")
     write_demo_recordings(out, seed=0, scale=DEMO_TEST_SCALE)
@@ -223,15 +223,15 @@ def reference_pile(tmp_path_factory):
 
 
 @pytest.fixture
-def reference_repo(hub, reference_pile):
+def reference_layout_repo(hub, reference_pile):
     """``(repo_id, pile)``: :func:`reference_pile` served as :data:`REFERENCE_REPO` on ``main``."""
     hub.add_repo(REFERENCE_REPO, reference_pile.folder)
     return REFERENCE_REPO, reference_pile
 
 
 @pytest.fixture(scope="session")
-def package_pile(tmp_path_factory):
-    """``(folder, written)``: a pile folder in this package's own layout (tests/pile_folder.py)."""
+def package_pile_folder_and_rows(tmp_path_factory):
+    """``(folder, written)``: a pile folder in this package's own layout (tests/support/pile_folder.py)."""
     from tests.support.pile_folder import write_pile_folder
 
     folder = tmp_path_factory.mktemp("package_pile") / "pile"
@@ -239,11 +239,11 @@ def package_pile(tmp_path_factory):
 
 
 @pytest.fixture
-def package_repo(hub, package_pile, tmp_path):
-    """``(repo_id, written)``: a copy of :func:`package_pile`'s folder served as :data:`PACKAGE_REPO`."""
+def package_layout_repo(hub, package_pile_folder_and_rows, tmp_path):
+    """``(repo_id, written)``: a copy of :func:`package_pile_folder_and_rows`'s folder served as :data:`PACKAGE_REPO`."""
     import shutil
 
-    folder, written = package_pile
+    folder, written = package_pile_folder_and_rows
     copy = shutil.copytree(folder, tmp_path / "package_repo_copy")
     hub.add_repo(PACKAGE_REPO, copy)
     return PACKAGE_REPO, written
