@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 #: Exact versions of every dependency, installed as constraints (refresh with `make lock`).
 LOCK   := requirements.lock
 
-.PHONY: venv demo test test-torch lint format bench lock clean
+.PHONY: venv demo test test-fast test-torch lint format bench lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ demo: $(STAMP)
 ## test: the offline test suite (loopback servers and a local Ray only)
 test: $(STAMP)
 	RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 $(BIN)/python -m pytest -q
+
+## test-fast: the offline suite without the Ray and wide-area tests (markers `ray` and `wan`), for quick checks
+test-fast: $(STAMP)
+	RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 $(BIN)/python -m pytest -q -m "not ray and not wan"
 
 ## test-torch: the stream tests with a real torch DataLoader and torchdata's StatefulDataLoader, in a
 ## separate venv (.venv-torch: the package's locked dependencies plus torch and torchdata; torch is no

@@ -37,7 +37,7 @@ from tests.support.constants import (
 
 
 @pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory):
+def demo_recordings_dir(tmp_path_factory):
     """The demo component at :data:`DEMO_TEST_SCALE` (6 sessions, 3 subjects)."""
     out = tmp_path_factory.mktemp("demo")
     write_demo_recordings(out, seed=0, scale=DEMO_TEST_SCALE)
@@ -223,15 +223,15 @@ def reference_pile(tmp_path_factory):
 
 
 @pytest.fixture
-def reference_repo(hub, reference_pile):
+def reference_layout_repo(hub, reference_pile):
     """``(repo_id, pile)``: :func:`reference_pile` served as :data:`REFERENCE_REPO` on ``main``."""
     hub.add_repo(REFERENCE_REPO, reference_pile.folder)
     return REFERENCE_REPO, reference_pile
 
 
 @pytest.fixture(scope="session")
-def package_pile(tmp_path_factory):
-    """``(folder, written)``: a pile folder in this package's own layout (tests/pile_folder.py)."""
+def package_pile_folder_and_rows(tmp_path_factory):
+    """``(folder, written)``: a pile folder in this package's own layout (tests/support/pile_folder.py)."""
     from tests.support.pile_folder import write_pile_folder
 
     folder = tmp_path_factory.mktemp("package_pile") / "pile"
@@ -239,14 +239,31 @@ def package_pile(tmp_path_factory):
 
 
 @pytest.fixture
-def package_repo(hub, package_pile, tmp_path):
-    """``(repo_id, written)``: a copy of :func:`package_pile`'s folder served as :data:`PACKAGE_REPO`."""
+def package_layout_repo(hub, package_pile_folder_and_rows, tmp_path):
+    """``(repo_id, written)``: a copy of :func:`package_pile_folder_and_rows`'s folder served as :data:`PACKAGE_REPO`."""
     import shutil
 
-    folder, written = package_pile
+    folder, written = package_pile_folder_and_rows
     copy = shutil.copytree(folder, tmp_path / "package_repo_copy")
     hub.add_repo(PACKAGE_REPO, copy)
     return PACKAGE_REPO, written
+
+
+#: Fixtures that start Ray; a test using one must carry the ``ray`` marker (``make test-fast`` skips it).
+RAY_FIXTURES = {"local_ray", "ray_head"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Refuse a test that starts Ray through a fixture without saying so with ``@pytest.mark.ray``."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if RAY_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("ray") is None
+    ]
+    if unmarked:
+        message = "tests using a Ray fixture need @pytest.mark.ray: " + ", ".join(unmarked)
+        print(f"ERROR: {message}", file=sys.stderr)  # printed here: pytest_unconfigure ends the process first
+        raise pytest.UsageError(message)
 
 
 def pytest_unconfigure(config):

@@ -23,21 +23,21 @@ MAX_TOKENS = 200_000  # small, so that the small demo still exercises chunking
 
 
 @pytest.fixture(scope="module")
-def demo_data(tmp_path_factory):
+def small_demo_recordings_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo_data")
     write_demo_recordings(folder, seed=3, scale=0.05)
     return folder
 
 
 @pytest.fixture(scope="module")
-def built(demo_data, tmp_path_factory):
+def built_demo_pile_folder(small_demo_recordings_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("built") / "pile"
     code = cli(
         [
             "build",
             "demo",
             "--data-dir",
-            str(demo_data),
+            str(small_demo_recordings_dir),
             "--out",
             str(out),
             "--max-tokens",
@@ -61,26 +61,26 @@ def read_rows(out, component="demo"):
     return rows
 
 
-def test_layout_card_and_report(built, demo_data):
-    sessions = list_sessions(get_component("demo"), data_dir=demo_data)
-    report = json.loads((built / layout.REPORT).read_text())
+def test_layout_card_and_report(built_demo_pile_folder, small_demo_recordings_dir):
+    sessions = list_sessions(get_component("demo"), data_dir=small_demo_recordings_dir)
+    report = json.loads((built_demo_pile_folder / layout.REPORT).read_text())
     demo = report["components"]["demo"]
     assert demo["sessions_built"] == len(sessions) > 0
     assert demo["failed"] == [] and demo["skipped"] == []
     for split in ("train", "test"):
-        assert list((built / "data" / "demo").glob(f"{split}-*.parquet")), f"no {split} shard"
-    card = (built / "README.md").read_text()
+        assert list((built_demo_pile_folder / "data" / "demo").glob(f"{split}-*.parquet")), f"no {split} shard"
+    card = (built_demo_pile_folder / "README.md").read_text()
     assert "config_name: demo" in card and "data/demo/train-*.parquet" in card
     assert "bin size: 0.02 s" in card and str(MAX_TOKENS) in card.replace(",", "")
-    assert not list(built.rglob(".*.tmp-*")), "temporary files left behind"
+    assert not list(built_demo_pile_folder.rglob(".*.tmp-*")), "temporary files left behind"
 
 
-def test_rows_are_the_session_function_output(built, demo_data):
+def test_rows_are_the_session_function_output(built_demo_pile_folder, small_demo_recordings_dir):
     """The demo (6 sessions) is split by its time tail: the last 1% of each session's bins is test."""
-    rows = read_rows(built)
+    rows = read_rows(built_demo_pile_folder)
     comp = get_component("demo")
     n_segments = 0
-    for session in list_sessions(comp, data_dir=demo_data):
+    for session in list_sessions(comp, data_dir=small_demo_recordings_dir):
         expected = session_to_rows(comp, session, max_tokens=MAX_TOKENS, held_out_fraction=0.01)
         whole = session_to_rows(comp, session, max_tokens=MAX_TOKENS)
         n_bins = whole.n_time_bins
@@ -100,10 +100,10 @@ def test_rows_are_the_session_function_output(built, demo_data):
     assert any(r["segment_id"] == "segment_1" for r in rows.values()), "demo should exercise chunking"
 
 
-def test_load_dataset_and_fast_accessor(built):
-    ds = load_dataset(str(built), "demo", split="train")
+def test_load_dataset_and_fast_accessor(built_demo_pile_folder):
+    ds = load_dataset(str(built_demo_pile_folder), "demo", split="train")
     assert ds.features == FEATURES and len(ds) > 0
-    test = load_dataset(str(built), "demo", split="test")
+    test = load_dataset(str(built_demo_pile_folder), "demo", split="test")
     assert test.features == FEATURES
     for i in range(min(3, len(ds))):
         fast = spike_counts_array(ds, i)
@@ -119,9 +119,9 @@ def test_load_dataset_and_fast_accessor(built):
         )
 
 
-def test_second_component_keeps_first_and_all_config(built, tmp_path):
+def test_second_component_keeps_first_and_all_config(built_demo_pile_folder, tmp_path):
     out = tmp_path / "pile"
-    shutil.copytree(built, out)
+    shutil.copytree(built_demo_pile_folder, out)
     peyrache = tmp_path / "000056" / "sub-P1"
     peyrache.mkdir(parents=True)
     write_nwb_session(
@@ -149,8 +149,8 @@ def test_second_component_keeps_first_and_all_config(built, tmp_path):
     assert set(report["components"]) == {"demo", "peyrache"}
 
 
-def test_interrupted_build_resumes_to_the_same_folder(built, demo_data, tmp_path):
-    options = BuildOptions(out=str(tmp_path / "pile"), data_dir=str(demo_data), max_tokens=MAX_TOKENS)
+def test_interrupted_build_resumes_to_the_same_folder(built_demo_pile_folder, small_demo_recordings_dir, tmp_path):
+    options = BuildOptions(out=str(tmp_path / "pile"), data_dir=str(small_demo_recordings_dir), max_tokens=MAX_TOKENS)
 
     class DiesHalfWay(SerialExecutor):
         """Builds half of its items, then is interrupted (as by Ctrl-C)."""
@@ -165,15 +165,15 @@ def test_interrupted_build_resumes_to_the_same_folder(built, demo_data, tmp_path
     assert 0 < len(remaining.jobs) < len(remaining.jobs) + remaining.resumed
     report, records = build(["demo"], options, progress=False)
     assert len(records) == len(remaining.jobs)  # finished sessions were not redone
-    first, second = read_rows(built), read_rows(options.out)
+    first, second = read_rows(built_demo_pile_folder), read_rows(options.out)
     assert first.keys() == second.keys()
     for key in first:
         np.testing.assert_array_equal(first[key]["spike_counts"], second[key]["spike_counts"])
 
 
-def test_bad_session_is_reported_and_others_built(demo_data, tmp_path, capsys):
+def test_bad_session_is_reported_and_others_built(small_demo_recordings_dir, tmp_path, capsys):
     data = tmp_path / "data"
-    shutil.copytree(demo_data, data)
+    shutil.copytree(small_demo_recordings_dir, data)
     victim = sorted(data.rglob("*.nwb"))[0]
     victim.write_bytes(victim.read_bytes()[:4096])  # truncated file
     out = tmp_path / "pile"
@@ -197,7 +197,7 @@ def test_bad_session_is_reported_and_others_built(demo_data, tmp_path, capsys):
     assert cli(args + ["--allow-failures"]) == 0  # the failed session is retried, still fails, accepted
 
 
-def test_bad_arguments(tmp_path, capsys, demo_data):
+def test_bad_arguments(tmp_path, capsys, small_demo_recordings_dir):
     assert cli(["build", "vbm", "--out", str(tmp_path / "x")]) == 2
     assert "unknown component 'vbm'" in capsys.readouterr().err
     assert cli(["build", "demo", "--test-fraction", "2", "--out", str(tmp_path / "x")]) == 2
@@ -205,7 +205,9 @@ def test_bad_arguments(tmp_path, capsys, demo_data):
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
-    assert cli(["build", "demo", "--data-dir", str(demo_data), "--out", str(other), "--no-progress"]) == 2
+    assert (
+        cli(["build", "demo", "--data-dir", str(small_demo_recordings_dir), "--out", str(other), "--no-progress"]) == 2
+    )
     assert str(other) in capsys.readouterr().err
     assert (other / "notes.txt").read_text() == "mine"
     assert (
@@ -215,11 +217,23 @@ def test_bad_arguments(tmp_path, capsys, demo_data):
     assert "missing" in capsys.readouterr().err and not (tmp_path / "y").exists()
 
 
-def test_parameters_mismatch_refused(built, tmp_path, demo_data, capsys):
+def test_parameters_mismatch_refused(built_demo_pile_folder, tmp_path, small_demo_recordings_dir, capsys):
     out = tmp_path / "pile"
-    shutil.copytree(built, out)
+    shutil.copytree(built_demo_pile_folder, out)
     assert (
-        cli(["build", "demo", "--data-dir", str(demo_data), "--out", str(out), "--bin-size", "0.01", "--no-progress"])
+        cli(
+            [
+                "build",
+                "demo",
+                "--data-dir",
+                str(small_demo_recordings_dir),
+                "--out",
+                str(out),
+                "--bin-size",
+                "0.01",
+                "--no-progress",
+            ]
+        )
         == 2
     )
     assert "bin_size" in capsys.readouterr().err
@@ -234,16 +248,19 @@ def test_failed_write_leaves_nothing(tmp_path):
     assert not target.exists() and not list(target.parent.glob(".*"))
 
 
-def test_builder_class_with_num_proc(built, demo_data, tmp_path):
+def test_builder_class_with_num_proc(built_demo_pile_folder, small_demo_recordings_dir, tmp_path):
     from neural_pile_rodent import NeuralPileRodent
 
     builder = NeuralPileRodent(
-        config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"), max_tokens=MAX_TOKENS
+        config_name="demo",
+        data_dir=str(small_demo_recordings_dir),
+        cache_dir=str(tmp_path / "cache"),
+        max_tokens=MAX_TOKENS,
     )
     builder.download_and_prepare(num_proc=2)
     train = builder.as_dataset(split="train")
     test = builder.as_dataset(split="test")
-    expected = read_rows(built)
+    expected = read_rows(built_demo_pile_folder)
     assert len(train) + len(test) == len(expected)
     for ds in (train, test):
         for i in range(len(ds)):
@@ -252,16 +269,22 @@ def test_builder_class_with_num_proc(built, demo_data, tmp_path):
             np.testing.assert_array_equal(spike_counts_array(ds, i), expected[key]["spike_counts"])
     # the cache key follows the code, the config and the inputs
     same = NeuralPileRodent(
-        config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"), max_tokens=MAX_TOKENS
+        config_name="demo",
+        data_dir=str(small_demo_recordings_dir),
+        cache_dir=str(tmp_path / "cache"),
+        max_tokens=MAX_TOKENS,
     )
     other = NeuralPileRodent(
-        config_name="demo", data_dir=str(demo_data), cache_dir=str(tmp_path / "cache"), max_tokens=MAX_TOKENS // 2
+        config_name="demo",
+        data_dir=str(small_demo_recordings_dir),
+        cache_dir=str(tmp_path / "cache"),
+        max_tokens=MAX_TOKENS // 2,
     )
     assert same.hash == builder.hash != other.hash
 
 
-def test_process_session_is_idempotent(demo_data, tmp_path):
-    options = BuildOptions(out=str(tmp_path / "pile"), data_dir=str(demo_data), max_tokens=MAX_TOKENS)
+def test_process_session_is_idempotent(small_demo_recordings_dir, tmp_path):
+    options = BuildOptions(out=str(tmp_path / "pile"), data_dir=str(small_demo_recordings_dir), max_tokens=MAX_TOKENS)
     job = plan(["demo"], options, progress=False).jobs[0]
     first = process_session(job)
     second = process_session(job)

@@ -13,23 +13,27 @@ from neural_pile_rodent import NeuralPileRodent
 from tests.support.constants import DEMO_TEST_MAX_TOKENS
 
 
-def make_builder(demo_dir, cache, **kwargs):
+def make_builder(demo_recordings_dir, cache, **kwargs):
     return NeuralPileRodent(
-        config_name="demo", data_dir=str(demo_dir), cache_dir=str(cache), max_tokens=DEMO_TEST_MAX_TOKENS, **kwargs
+        config_name="demo",
+        data_dir=str(demo_recordings_dir),
+        cache_dir=str(cache),
+        max_tokens=DEMO_TEST_MAX_TOKENS,
+        **kwargs,
     )
 
 
 @pytest.fixture(scope="module")
-def prepared(demo_dir, tmp_path_factory):
-    builder = make_builder(demo_dir, tmp_path_factory.mktemp("builder_cache"))
+def prepared_builder(demo_recordings_dir, tmp_path_factory):
+    builder = make_builder(demo_recordings_dir, tmp_path_factory.mktemp("builder_cache"))
     builder.download_and_prepare()
     return builder
 
 
 @pytest.fixture(scope="module")
-def split_files(prepared):
+def split_files(prepared_builder):
     """The shards each split generator hands to ``_generate_examples`` (the build is done: it resumes)."""
-    return {g.name: g.gen_kwargs["files"] for g in prepared._split_generators(None)}
+    return {g.name: g.gen_kwargs["files"] for g in prepared_builder._split_generators(None)}
 
 
 def shard_table(files) -> pa.Table:
@@ -42,13 +46,13 @@ def test_the_class_is_a_generator_based_builder():
     assert not issubclass(NeuralPileRodent, datasets.ArrowBasedBuilder)
 
 
-def test_examples_are_the_shard_rows_with_counts_as_uint8_arrays(prepared, split_files):
+def test_examples_are_the_shard_rows_with_counts_as_uint8_arrays(prepared_builder, split_files):
     assert set(split_files) == {"train", "test"}
     for files in split_files.values():
-        examples = list(prepared._generate_examples(files))
+        examples = list(prepared_builder._generate_examples(files))
         expected_keys = [Key(i, j) for i, f in enumerate(files) for j in range(pq.ParquetFile(f).metadata.num_rows)]
         assert [key for key, _ in examples] == expected_keys
-        assert [key for key, _ in prepared._generate_examples(files)] == expected_keys  # the same on a rerun
+        assert [key for key, _ in prepared_builder._generate_examples(files)] == expected_keys  # the same on a rerun
         expected = shard_table(files).to_pylist()
         assert len(examples) == len(expected) > 0
         for (_, example), row in zip(examples, expected, strict=True):
@@ -59,30 +63,32 @@ def test_examples_are_the_shard_rows_with_counts_as_uint8_arrays(prepared, split
             assert {k: v for k, v in example.items() if k != "spike_counts"} == row
 
 
-def test_as_dataset_holds_the_shard_tables(prepared, split_files):
-    built = prepared.as_dataset()
+def test_as_dataset_holds_the_shard_tables(prepared_builder, split_files):
+    built = prepared_builder.as_dataset()
     assert set(built) == set(split_files)
     for split, ds in built.items():
         assert ds.features == FEATURES
         assert ds.data.table.combine_chunks().equals(shard_table(split_files[split]).combine_chunks())
 
 
-def test_num_proc_writes_the_same_tables(prepared, demo_dir, tmp_path):
-    builder = make_builder(demo_dir, tmp_path / "cache")
+def test_num_proc_writes_the_same_tables(prepared_builder, demo_recordings_dir, tmp_path):
+    builder = make_builder(demo_recordings_dir, tmp_path / "cache")
     builder.download_and_prepare(num_proc=2)
-    one, two = prepared.as_dataset(), builder.as_dataset()
+    one, two = prepared_builder.as_dataset(), builder.as_dataset()
     assert set(one) == set(two)
     for split in one:
         assert two[split].data.table.combine_chunks().equals(one[split].data.table.combine_chunks())
 
 
-def test_arrow_writes_hold_at_most_a_row_group_of_the_largest_row(prepared, demo_dir, tmp_path):
+def test_arrow_writes_hold_at_most_a_row_group_of_the_largest_row(prepared_builder, demo_recordings_dir, tmp_path):
     """datasets writes ``writer_batch_size`` rows per Arrow record batch: the default is as many of the
     largest row as fit in ROW_GROUP_TOKENS (at most 1000); a value given by the caller is kept."""
-    rows = [row for ds in prepared.as_dataset().values() for row in ds.select_columns(["n_neurons", "n_time_bins"])]
+    rows = [
+        row for ds in prepared_builder.as_dataset().values() for row in ds.select_columns(["n_neurons", "n_time_bins"])
+    ]
     largest = max(row["n_neurons"] * row["n_time_bins"] for row in rows)
-    assert prepared._writer_batch_size == min(1000, ROW_GROUP_TOKENS // largest)
-    chosen = make_builder(demo_dir, tmp_path, writer_batch_size=4)
+    assert prepared_builder._writer_batch_size == min(1000, ROW_GROUP_TOKENS // largest)
+    chosen = make_builder(demo_recordings_dir, tmp_path, writer_batch_size=4)
     chosen.download_and_prepare()
     batches = [len(b) for b in chosen.as_dataset(split="train").data.table.to_batches()]
-    assert max(batches) == 4 and sum(batches) == len(prepared.as_dataset(split="train"))
+    assert max(batches) == 4 and sum(batches) == len(prepared_builder.as_dataset(split="train"))

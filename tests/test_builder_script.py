@@ -42,18 +42,18 @@ def readme_builder_blocks() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def workdir(demo_dir, tmp_path_factory):
+def workdir(demo_recordings_dir, tmp_path_factory):
     """A folder holding ``demo_data`` as ``make demo`` leaves it (at the tests' small scale)."""
     folder = tmp_path_factory.mktemp("builder_script")
-    shutil.copytree(demo_dir, folder / "demo_data")
+    shutil.copytree(demo_recordings_dir, folder / "demo_data")
     return folder
 
 
 @pytest.fixture(scope="module")
-def expected_rows(demo_dir, tmp_path_factory):
+def expected_rows(demo_recordings_dir, tmp_path_factory):
     """What the lines print for the demo folder: the rows per split of a CLI build of it."""
     out = tmp_path_factory.mktemp("cli_build") / "pile"
-    assert cli(["build", "demo", "--data-dir", str(demo_dir), "--out", str(out), "--no-progress"]) == 0
+    assert cli(["build", "demo", "--data-dir", str(demo_recordings_dir), "--out", str(out), "--no-progress"]) == 0
     rows = {}
     for split in SPLITS:
         n = sum(pq.ParquetFile(f).metadata.num_rows for f in shard_files(out, "demo", (split,)))

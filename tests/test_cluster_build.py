@@ -34,18 +34,18 @@ def folder_rows(out: Path, component: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory, demo_dir):
+def served_archive(tmp_path_factory, demo_recordings_dir):
     """The small demo served as dandiset 000056 through a file server and a DANDI stand-in."""
     root = tmp_path_factory.mktemp("archive")
-    shutil.copytree(demo_dir, root / DANDISET)
+    shutil.copytree(demo_recordings_dir, root / DANDISET)
     with FileServer(root) as files, DandiStandIn(files, page_size=2) as dandi:
         dandi.add_dandiset(DANDISET, DANDISET, published=(PINNED,))
         yield root, files, dandi
 
 
 @pytest.fixture(scope="module")
-def local_build(archive, tmp_path_factory):
-    root, _, _ = archive
+def local_build_folder(served_archive, tmp_path_factory):
+    root, _, _ = served_archive
     out = tmp_path_factory.mktemp("local") / "pile"
     assert (
         cli(
@@ -79,18 +79,18 @@ def streamed_build(dandi, out) -> int:
     return cli([*argv, "--no-progress"])
 
 
-def test_streamed_build_equals_local_build(archive, local_build, tmp_path):
-    _, files, dandi = archive
+def test_streamed_build_equals_local_build(served_archive, local_build_folder, tmp_path):
+    _, files, dandi = served_archive
     files.reset_counts()
     out = tmp_path / "pile"
     assert streamed_build(dandi, out) == 0
-    assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")
+    assert folder_rows(out, "peyrache") == folder_rows(local_build_folder, "peyrache")
     card = (out / "README.md").read_text()
     assert PINNED in card
 
 
-def test_broken_asset_is_reported_and_the_rest_built(archive, local_build, tmp_path, capsys):
-    root, files, dandi = archive
+def test_broken_asset_is_reported_and_the_rest_built(served_archive, local_build_folder, tmp_path, capsys):
+    root, files, dandi = served_archive
     victim = sorted(p.relative_to(root).as_posix() for p in (root / DANDISET).rglob("*.nwb"))[1]
     files.break_path(victim, status=500)
     try:
@@ -100,7 +100,7 @@ def test_broken_asset_is_reported_and_the_rest_built(archive, local_build, tmp_p
         files.clear_faults()
     assert code == 1
     assert Path(victim).name in capsys.readouterr().err
-    built, expected = folder_rows(out, "peyrache"), folder_rows(local_build, "peyrache")
+    built, expected = folder_rows(out, "peyrache"), folder_rows(local_build_folder, "peyrache")
     assert built and all(built[k] == expected[k] for k in built)
     assert len({k[:2] for k in expected} - {k[:2] for k in built}) == 1
     # the asset comes back: a rerun builds only the missing session and completes the folder
@@ -108,8 +108,9 @@ def test_broken_asset_is_reported_and_the_rest_built(archive, local_build, tmp_p
     assert folder_rows(out, "peyrache") == expected
 
 
-def test_ray_build_equals_single_machine_build(archive, local_build, local_ray, tmp_path):
-    root, _, _ = archive
+@pytest.mark.ray
+def test_ray_build_equals_single_machine_build(served_archive, local_build_folder, local_ray, tmp_path):
+    root, _, _ = served_archive
     out = tmp_path / "pile"
     assert (
         cli(
@@ -128,7 +129,7 @@ def test_ray_build_equals_single_machine_build(archive, local_build, local_ray, 
         )
         == 0
     )
-    assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")
+    assert folder_rows(out, "peyrache") == folder_rows(local_build_folder, "peyrache")
     report = (out / layout.REPORT).read_text()
     assert '"failed": []' in report
 
@@ -168,8 +169,9 @@ def test_killed_build_resumes_to_the_same_folder(tmp_path):
     assert not list(out.rglob(".*.tmp-*"))
 
 
-def test_ray_job_submit_of_the_build_script(archive, local_build, tmp_path, ray_head):
-    root, _, _ = archive
+@pytest.mark.ray
+def test_ray_job_submit_of_the_build_script(served_archive, local_build_folder, tmp_path, ray_head):
+    root, _, _ = served_archive
     out = tmp_path / "pile"
     done = ray_head.submit(
         "ray_jobs/build.py",
@@ -183,15 +185,16 @@ def test_ray_job_submit_of_the_build_script(archive, local_build, tmp_path, ray_
         "--no-progress",
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert folder_rows(out, "peyrache") == folder_rows(local_build, "peyrache")
+    assert folder_rows(out, "peyrache") == folder_rows(local_build_folder, "peyrache")
 
 
-def test_ray_build_retries_then_reports_a_bad_session(demo_dir, local_ray, tmp_path):
+@pytest.mark.ray
+def test_ray_build_retries_then_reports_a_bad_session(demo_recordings_dir, local_ray, tmp_path):
     from builders.build.pipeline import BuildOptions, build
     from builders.runtime.executor import RayExecutor
 
     data = tmp_path / "data"
-    shutil.copytree(demo_dir, data)
+    shutil.copytree(demo_recordings_dir, data)
     victim = sorted(data.rglob("*.nwb"))[2]
     victim.write_bytes(b"not an HDF5 file")
     options = BuildOptions(out=str(tmp_path / "pile"), data_dir=str(data), max_tokens=MAX_TOKENS)

@@ -45,25 +45,27 @@ def by_split(written: dict) -> dict[str, list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def ours(tmp_path_factory):
+def package_layout_folder_and_rows(tmp_path_factory):
     """``(folder, written)``: a pile in this package's layout."""
     folder = tmp_path_factory.mktemp("compare") / "ours"
     return folder, write_pile_folder(folder, COMPONENTS, seed=11)
 
 
 @pytest.fixture(scope="module")
-def same(ours, tmp_path_factory):
+def same_rows_reference_pile(package_layout_folder_and_rows, tmp_path_factory):
     """The same rows in the reference layout: shuffled together, 4-row row groups, five columns."""
-    return write_reference_pile(tmp_path_factory.mktemp("same") / "pile", rows=by_split(ours[1]), row_group_rows=4)
+    return write_reference_pile(
+        tmp_path_factory.mktemp("same") / "pile", rows=by_split(package_layout_folder_and_rows[1]), row_group_rows=4
+    )
 
 
 @pytest.fixture(scope="module")
-def altered(ours, tmp_path_factory):
+def altered_reference_pile(package_layout_folder_and_rows, tmp_path_factory):
     """``(pile, removed rows, truncated row before, after)``: one session's rows left out, one row cut
     to half its bins, in the reference layout."""
     removed, truncated = [], None
     rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
-    for split, split_rows in by_split(ours[1]).items():
+    for split, split_rows in by_split(package_layout_folder_and_rows[1]).items():
         for r in split_rows:
             if (r["source_dataset"], r["session_id"]) == REMOVED:
                 removed.append(r)
@@ -92,8 +94,8 @@ def cells(report: dict) -> dict:
     return {e["component"]: e for e in report["components"]}
 
 
-def test_counts_of_our_layout_equal_a_direct_count(ours):
-    folder, written = ours
+def test_counts_of_our_layout_equal_a_direct_count(package_layout_folder_and_rows):
+    folder, written = package_layout_folder_and_rows
     counted = count_pile(str(folder))
     assert set(counted.components) == set(COMPONENTS)
     for component, counts in counted.components.items():
@@ -103,14 +105,18 @@ def test_counts_of_our_layout_equal_a_direct_count(ours):
         assert got["tokens_from"] == ["n_neurons x n_time_bins"]
 
 
-def test_same_rows_in_the_reference_layout_compare_equal(ours, same, tmp_path, capsys):
-    folder, written = ours
+def test_same_rows_in_the_reference_layout_compare_equal(
+    package_layout_folder_and_rows, same_rows_reference_pile, tmp_path, capsys
+):
+    folder, written = package_layout_folder_and_rows
     # shuffled row groups hold several components: without --count-tokens the reference's neurons
     # and tokens are not counted (and not checked), rows and sessions are
-    code, report, out, _ = run_compare(["--ours", str(folder), "--reference", str(same.folder)], tmp_path, capsys)
+    code, report, out, _ = run_compare(
+        ["--ours", str(folder), "--reference", str(same_rows_reference_pile.folder)], tmp_path, capsys
+    )
     assert code == 0, out
     for component, entry in cells(report).items():
-        want = expected(same.select(component))
+        want = expected(same_rows_reference_pile.select(component))
         assert entry["rows"]["reference"] == want["rows"] and entry["rows"]["difference"] == 0
         assert entry["sessions"]["reference"] == want["sessions"] and entry["sessions"]["difference"] == 0
         assert entry["neurons"]["reference"] is None and entry["tokens"]["reference"] is None
@@ -118,11 +124,11 @@ def test_same_rows_in_the_reference_layout_compare_equal(ours, same, tmp_path, c
     assert "not counted" in out
     # --count-tokens reads spike_counts: every difference is 0
     code, report, out, _ = run_compare(
-        ["--ours", str(folder), "--reference", str(same.folder), "--count-tokens"], tmp_path, capsys
+        ["--ours", str(folder), "--reference", str(same_rows_reference_pile.folder), "--count-tokens"], tmp_path, capsys
     )
     assert code == 0, out
     for component, entry in cells(report).items():
-        want = expected(same.select(component))
+        want = expected(same_rows_reference_pile.select(component))
         for quantity, value in want.items():
             assert entry[quantity]["ours"] == entry[quantity]["reference"] == value, (component, quantity)
             assert entry[quantity]["difference"] == 0
@@ -130,8 +136,8 @@ def test_same_rows_in_the_reference_layout_compare_equal(ours, same, tmp_path, c
         assert entry["ok"] and not entry["unchecked"]
 
 
-def test_tokens_from_the_footer_where_a_row_group_holds_one_component(ours, tmp_path_factory):
-    folder, written = ours
+def test_tokens_from_the_footer_where_a_row_group_holds_one_component(package_layout_folder_and_rows, tmp_path_factory):
+    folder, written = package_layout_folder_and_rows
     grouped = write_reference_pile(
         tmp_path_factory.mktemp("grouped") / "pile", rows=by_split(written), row_group_rows=3, shuffle=False
     )
@@ -156,9 +162,11 @@ def test_tokens_from_the_footer_where_a_row_group_holds_one_component(ours, tmp_
             assert got["tokens"] is None
 
 
-def test_a_removed_session_and_a_truncated_row_are_the_differences(ours, altered, tmp_path, capsys):
-    folder, written = ours
-    pile, removed, (before, after) = altered
+def test_a_removed_session_and_a_truncated_row_are_the_differences(
+    package_layout_folder_and_rows, altered_reference_pile, tmp_path, capsys
+):
+    folder, written = package_layout_folder_and_rows
+    pile, removed, (before, after) = altered_reference_pile
     code, report, out, _ = run_compare(
         ["--ours", str(folder), "--reference", str(pile.folder), "--count-tokens"], tmp_path, capsys
     )
@@ -208,23 +216,34 @@ def test_a_removed_session_and_a_truncated_row_are_the_differences(ours, altered
     assert report["only_in_reference"] == ["vbn"]
 
 
-def test_a_component_missing_on_one_side_differs(ours, same, tmp_path, capsys):
-    folder, written = ours
+def test_a_component_missing_on_one_side_differs(
+    package_layout_folder_and_rows, same_rows_reference_pile, tmp_path, capsys
+):
+    folder, written = package_layout_folder_and_rows
     demo_only = tmp_path / "demo_only"
     write_pile_folder(demo_only, {"demo": COMPONENTS["demo"]}, seed=11)  # the same demo rows (same seed, first)
-    code, report, out, _ = run_compare(["--ours", str(demo_only), "--reference", str(same.folder)], tmp_path, capsys)
+    code, report, out, _ = run_compare(
+        ["--ours", str(demo_only), "--reference", str(same_rows_reference_pile.folder)], tmp_path, capsys
+    )
     assert code == 0 and report["only_in_reference"] == ["v2h", "vbn"]
     assert "only in the reference, not compared: v2h, vbn" in out
     code, report, _, _ = run_compare(
-        ["--ours", str(demo_only), "--reference", str(same.folder), "--components", "demo", "vbn"], tmp_path, capsys
+        ["--ours", str(demo_only), "--reference", str(same_rows_reference_pile.folder), "--components", "demo", "vbn"],
+        tmp_path,
+        capsys,
     )
     assert code == 1
     vbn = cells(report)["vbn"]
-    assert vbn["rows"]["ours"] == 0 and vbn["rows"]["difference"] == -expected(same.select("vbn"))["rows"]
+    assert (
+        vbn["rows"]["ours"] == 0
+        and vbn["rows"]["difference"] == -expected(same_rows_reference_pile.select("vbn"))["rows"]
+    )
 
 
-def test_without_count_tokens_no_spike_data_is_read(ours, same, monkeypatch):
-    folder, _ = ours
+def test_without_count_tokens_no_spike_data_is_read(
+    package_layout_folder_and_rows, same_rows_reference_pile, monkeypatch
+):
+    folder, _ = package_layout_folder_and_rows
     asked: list = []
     for name in ("read_row_group", "read", "iter_batches", "read_row_groups"):
         original = getattr(pq.ParquetFile, name)
@@ -235,23 +254,23 @@ def test_without_count_tokens_no_spike_data_is_read(ours, same, monkeypatch):
 
         monkeypatch.setattr(pq.ParquetFile, name, wrapped)
     count_pile(str(folder))
-    count_pile(str(same.folder))
+    count_pile(str(same_rows_reference_pile.folder))
     assert asked and all(columns is not None and "spike_counts" not in columns for columns in asked), asked
     asked.clear()
-    count_pile(str(same.folder), count_tokens=True)
+    count_pile(str(same_rows_reference_pile.folder), count_tokens=True)
     assert any(columns == ["spike_counts"] for columns in asked)
 
 
-def test_reference_on_the_hub(ours, same, hub, tmp_path, capsys):
-    folder, _ = ours
-    commit = hub.add_repo("loopback/pile-published", same.folder)["main"]
+def test_reference_on_the_hub(package_layout_folder_and_rows, same_rows_reference_pile, hub, tmp_path, capsys):
+    folder, _ = package_layout_folder_and_rows
+    commit = hub.add_repo("loopback/pile-published", same_rows_reference_pile.folder)["main"]
     code, report, out, err = run_compare(
         ["--ours", str(folder), "--reference", "loopback/pile-published", "--count-tokens"], tmp_path, capsys
     )
     assert code == 0, out + err
     assert report["reference"]["repo_id"] == "loopback/pile-published" and report["reference"]["commit"] == commit
     for component, entry in cells(report).items():
-        want = expected(same.select(component))
+        want = expected(same_rows_reference_pile.select(component))
         assert {q: entry[q]["reference"] for q in want} == want
     # our layout on the Hub too: one config per component, each read at the commit first resolved
     built_commit = hub.add_repo("loopback/pile-built", folder)["main"]
@@ -263,8 +282,8 @@ def test_reference_on_the_hub(ours, same, hub, tmp_path, capsys):
     assert all(e[q]["difference"] == 0 for e in report["components"] for q in ("rows", "sessions", "neurons", "tokens"))
 
 
-def test_published_figures_column(ours, tmp_path, capsys):
-    folder, written = ours
+def test_published_figures_column(package_layout_folder_and_rows, tmp_path, capsys):
+    folder, written = package_layout_folder_and_rows
     code, report, out, _ = run_compare(["--ours", str(folder)], tmp_path, capsys)
     assert code == 1  # a few synthetic sessions are not the published VBN
     table = cells(report)
@@ -308,10 +327,14 @@ def one_line(err: str) -> str:
     return err
 
 
-def test_bad_input_is_one_line_and_exit_2(ours, same, hub, tmp_path, capsys):
-    folder, _ = ours
+def test_bad_input_is_one_line_and_exit_2(
+    package_layout_folder_and_rows, same_rows_reference_pile, hub, tmp_path, capsys
+):
+    folder, _ = package_layout_folder_and_rows
     missing = tmp_path / "no_such_pile"
-    code, report, _, err = run_compare(["--ours", str(missing), "--reference", str(same.folder)], tmp_path, capsys)
+    code, report, _, err = run_compare(
+        ["--ours", str(missing), "--reference", str(same_rows_reference_pile.folder)], tmp_path, capsys
+    )
     assert code == 2 and report is None
     assert one_line(err).startswith(f"error: --ours {missing}: no such folder")
     code, report, _, err = run_compare(["--ours", str(folder), "--reference", "loopback/nope"], tmp_path, capsys)
@@ -324,9 +347,9 @@ def test_bad_input_is_one_line_and_exit_2(ours, same, hub, tmp_path, capsys):
     assert not list(tmp_path.glob("*.json"))
 
 
-def test_sessions_are_told_apart_by_subject(ours, tmp_path):
+def test_sessions_are_told_apart_by_subject(package_layout_folder_and_rows, tmp_path):
     """Archives reuse session labels across subjects (``ses-1``): a session is a (subject, session) pair."""
-    _, written = ours
+    _, written = package_layout_folder_and_rows
     rows = {s: [dict(r, session_id="ses-1") for c in written for r in written[c][s]] for s in SPLITS}
     pile = write_reference_pile(tmp_path / "pile", rows=rows, row_group_rows=4)
     counted = count_pile(str(pile.folder))

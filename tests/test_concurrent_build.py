@@ -53,7 +53,7 @@ def peyrache_dir(tmp_path_factory):
     return folder
 
 
-def test_two_components_built_together_into_one_folder(demo_dir, peyrache_dir, tmp_path):
+def test_two_components_built_together_into_one_folder(demo_recordings_dir, peyrache_dir, tmp_path):
     out = tmp_path / "pile"
     procs = [
         subprocess.Popen(
@@ -64,13 +64,13 @@ def test_two_components_built_together_into_one_folder(demo_dir, peyrache_dir, t
             stderr=subprocess.PIPE,
             text=True,
         )
-        for c, d in (("demo", demo_dir), ("peyrache", peyrache_dir))
+        for c, d in (("demo", demo_recordings_dir), ("peyrache", peyrache_dir))
     ]
     results = [p.communicate(timeout=300) for p in procs]
     for proc, (_, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err[-2000:]
     report = json.loads((out / layout.REPORT).read_text())
-    assert report["components"]["demo"]["sessions_built"] == len(list(demo_dir.rglob("*.nwb")))
+    assert report["components"]["demo"]["sessions_built"] == len(list(demo_recordings_dir.rglob("*.nwb")))
     assert report["components"]["peyrache"]["sessions_built"] == 3
     card = (out / layout.CARD).read_text()
     assert "config_name: demo" in card and "config_name: peyrache" in card
@@ -89,12 +89,12 @@ def hold_lock(out: Path, component: str) -> subprocess.Popen:
     return proc
 
 
-def test_same_component_is_refused_while_another_build_runs(demo_dir, tmp_path):
+def test_same_component_is_refused_while_another_build_runs(demo_recordings_dir, tmp_path):
     out = tmp_path / "pile"
     holder = hold_lock(out, "demo")
     try:
         done = subprocess.run(
-            build_command("demo", demo_dir, out),
+            build_command("demo", demo_recordings_dir, out),
             cwd=tmp_path,
             env=environment(),
             capture_output=True,
@@ -111,17 +111,21 @@ def test_same_component_is_refused_while_another_build_runs(demo_dir, tmp_path):
     # the kernel drops the lock with its process: the next build goes through
     assert (
         subprocess.run(
-            build_command("demo", demo_dir, out), cwd=tmp_path, env=environment(), capture_output=True, timeout=300
+            build_command("demo", demo_recordings_dir, out),
+            cwd=tmp_path,
+            env=environment(),
+            capture_output=True,
+            timeout=300,
         ).returncode
         == 0
     )
 
 
-def test_only_temporaries_of_dead_writers_are_removed(demo_dir, tmp_path):
+def test_only_temporaries_of_dead_writers_are_removed(demo_recordings_dir, tmp_path):
     out = tmp_path / "pile"
     assert (
         subprocess.run(
-            build_command("demo", demo_dir, out), env=environment(), capture_output=True, timeout=300
+            build_command("demo", demo_recordings_dir, out), env=environment(), capture_output=True, timeout=300
         ).returncode
         == 0
     )
@@ -139,7 +143,7 @@ def test_only_temporaries_of_dead_writers_are_removed(demo_dir, tmp_path):
             path.write_bytes(b"partial")
         assert (
             subprocess.run(
-                build_command("demo", demo_dir, out), env=environment(), capture_output=True, timeout=300
+                build_command("demo", demo_recordings_dir, out), env=environment(), capture_output=True, timeout=300
             ).returncode
             == 0
         )

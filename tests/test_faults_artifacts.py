@@ -14,7 +14,7 @@ from tokenizer.motifs import count_motifs
 
 
 @pytest.fixture
-def saved(tmp_path):
+def saved_tokenizer_folder_and_row(tmp_path):
     rng = np.random.default_rng(3)
     rows = [sparse_counts(rng, 12, 400) for _ in range(6)]
     motifs, counts = count_motifs(rows, (1, 10))
@@ -24,8 +24,8 @@ def saved(tmp_path):
 
 
 @pytest.mark.parametrize("edited", [[2, 5], [10, 1], [5, 2]])
-def test_an_edited_patch_size_of_the_same_width_is_refused(edited, saved):
-    folder, tok, row = saved
+def test_an_edited_patch_size_of_the_same_width_is_refused(edited, saved_tokenizer_folder_and_row):
+    folder, tok, row = saved_tokenizer_folder_and_row
     config = json.loads((folder / CONFIG_FILE).read_text())
     (folder / CONFIG_FILE).write_text(json.dumps({**config, "patch_size": edited}))
     with pytest.raises(ArtifactError, match=r"patch_size \[.*\] does not match the 1x10 patches") as err:

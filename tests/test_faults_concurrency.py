@@ -28,16 +28,16 @@ with owned_output_folder(sys.argv[1], sys.argv[2]):
 
 
 @pytest.fixture(scope="module")
-def pile(tmp_path_factory):
+def pile_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("pile") / "pile"
     write_pile_folder(out, {"vbn": (3, 1), "v2h": (2, 1)}, seed=5)
     return out
 
 
 @pytest.fixture(scope="module")
-def table(pile, tmp_path_factory):
+def motif_table_folder(pile_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("table") / "table"
-    assert main(["motifs", "--dataset", str(pile), "--patch-size", "1", "5", "--out", str(out), "--quiet"]) == 0
+    assert main(["motifs", "--dataset", str(pile_folder), "--patch-size", "1", "5", "--out", str(out), "--quiet"]) == 0
     return out
 
 
@@ -82,34 +82,45 @@ COMMANDS = {
 
 
 @pytest.mark.parametrize("kind", sorted(COMMANDS))
-def test_a_second_writer_is_refused_while_the_first_holds_the_folder(kind, pile, table, tmp_path, capsys):
+def test_a_second_writer_is_refused_while_the_first_holds_the_folder(
+    kind, pile_folder, motif_table_folder, tmp_path, capsys
+):
     out = tmp_path / "out"
     holder = hold(out, kind)
     try:
-        assert main(COMMANDS[kind](pile, table, out)) == 2
+        assert main(COMMANDS[kind](pile_folder, motif_table_folder, out)) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and str(out) in err and "is writing this" in err
         assert f"pid {holder.pid} " in err
         assert sorted(p.name for p in out.iterdir()) == sorted([LOCK, MARKER])  # nothing written
     finally:
         release(holder)
-    assert main(COMMANDS[kind](pile, table, out)) == 0  # the folder is free again once its writer ends
+    assert (
+        main(COMMANDS[kind](pile_folder, motif_table_folder, out)) == 0
+    )  # the folder is free again once its writer ends
 
 
-def merge_process(pile: Path, out: Path) -> subprocess.Popen:
+def merge_process(pile_folder: Path, out: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "builders.cli", *COMMANDS["merged pile"](pile, None, out), "--shard-bytes", "3000"],
+        [
+            sys.executable,
+            "-m",
+            "builders.cli",
+            *COMMANDS["merged pile"](pile_folder, None, out),
+            "--shard-bytes",
+            "3000",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
 
 
-def test_two_merges_into_one_folder_leave_one_complete_pile(pile, tmp_path):
+def test_two_merges_into_one_folder_leave_one_complete_pile(pile_folder, tmp_path):
     """Started together: each either wins, or is refused in one line, or runs after the other; the
     folder then holds every input row once and a card that counts them."""
     out = tmp_path / "merged"
-    runs = [merge_process(pile, out) for _ in range(2)]
+    runs = [merge_process(pile_folder, out) for _ in range(2)]
     results = [(run.wait(timeout=300), *run.communicate()) for run in runs]
     assert any(code == 0 for code, _, _ in results)
     for code, _, err in results:
@@ -119,7 +130,9 @@ def test_two_merges_into_one_folder_leave_one_complete_pile(pile, tmp_path):
     card = yaml.safe_load((out / "README.md").read_text().split("---")[1])
     for split in ("train", "test"):
         expected = sum(
-            pq.ParquetFile(p).metadata.num_rows for c in ("vbn", "v2h") for p in (pile / "data" / c).glob(f"{split}-*")
+            pq.ParquetFile(p).metadata.num_rows
+            for c in ("vbn", "v2h")
+            for p in (pile_folder / "data" / c).glob(f"{split}-*")
         )
         files = sorted((out / "data").glob(f"{split}-*.parquet"))
         assert sum(pq.ParquetFile(p).metadata.num_rows for p in files) == expected

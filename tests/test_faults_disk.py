@@ -39,7 +39,7 @@ def mount_tmpfs(folder: Path, size: str, *, read_only: bool = False) -> None:
 
 
 @pytest.fixture
-def tmpfs(tmp_path):
+def tmpfs_disk_maker(tmp_path):
     """``make(size, read_only=False) -> folder``: mounts a tmpfs, unmounted at the end of the test."""
     mounted = []
 
@@ -85,7 +85,7 @@ def assert_nothing_truncated(folder: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def pile(tmp_path_factory):
+def pile_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("pile") / "pile"
     write_pile_folder(out, {"vbn": (2, 1), "v2h": (2, 1)}, seed=6)
     return out
@@ -93,11 +93,13 @@ def pile(tmp_path_factory):
 
 # free bytes that fail, in turn, a session's shard, the card and the report (measured on the demo)
 @pytest.mark.parametrize("free_kib", [120, 180, 200, 220])
-def test_build_on_a_full_disk_never_exits_0_with_a_session_missing(free_kib, demo_dir, tmpfs, capsys):
-    disk = tmpfs("1m")
+def test_build_on_a_full_disk_never_exits_0_with_a_session_missing(
+    free_kib, demo_recordings_dir, tmpfs_disk_maker, capsys
+):
+    disk = tmpfs_disk_maker("1m")
     ballast = fill(disk, free_kib * 1024)
     out = disk / "pile"
-    args = ["build", "demo", "--data-dir", str(demo_dir), "--out", str(out), "--no-progress"]
+    args = ["build", "demo", "--data-dir", str(demo_recordings_dir), "--out", str(out), "--no-progress"]
     code = main(args)
     err = capsys.readouterr().err
     report = out / "build_report.json"
@@ -117,17 +119,20 @@ def test_build_on_a_full_disk_never_exits_0_with_a_session_missing(free_kib, dem
 
 
 @pytest.mark.parametrize("command", ["stats", "visualize", "motifs", "train-tokenizer", "merge"])
-def test_a_full_disk_gives_one_line_and_no_truncated_output(command, pile, tmpfs, tmp_path, capsys):
-    disk = tmpfs("1m")
+def test_a_full_disk_gives_one_line_and_no_truncated_output(command, pile_folder, tmpfs_disk_maker, tmp_path, capsys):
+    disk = tmpfs_disk_maker("1m")
     table = tmp_path / "table"
     if command == "train-tokenizer":
-        assert main(["motifs", "--dataset", str(pile), "--patch-size", "1", "2", "--out", str(table), "--quiet"]) == 0
+        assert (
+            main(["motifs", "--dataset", str(pile_folder), "--patch-size", "1", "2", "--out", str(table), "--quiet"])
+            == 0
+        )
     fill(disk, PAGE)  # one page free: the small marker fits, the outputs do not
     out = disk / "out"
     args = {
-        "stats": ["stats", "--dataset", str(pile), "--out-dir", str(out), "--no-progress"],
-        "visualize": ["visualize", "--dataset", str(pile), "--config", "vbn", "--out-dir", str(out)],
-        "motifs": ["motifs", "--dataset", str(pile), "--patch-size", "1", "2", "--out", str(out), "--quiet"],
+        "stats": ["stats", "--dataset", str(pile_folder), "--out-dir", str(out), "--no-progress"],
+        "visualize": ["visualize", "--dataset", str(pile_folder), "--config", "vbn", "--out-dir", str(out)],
+        "motifs": ["motifs", "--dataset", str(pile_folder), "--patch-size", "1", "2", "--out", str(out), "--quiet"],
         "train-tokenizer": [
             "train-tokenizer",
             "--motifs",
@@ -138,7 +143,7 @@ def test_a_full_disk_gives_one_line_and_no_truncated_output(command, pile, tmpfs
             str(out),
             "--quiet",
         ],
-        "merge": ["merge", "--in", str(pile), "--out", str(out), "--no-progress"],
+        "merge": ["merge", "--in", str(pile_folder), "--out", str(out), "--no-progress"],
     }[command]
     assert main(args) == 1
     err = capsys.readouterr().err
@@ -176,25 +181,29 @@ COMMANDS = {
 
 
 @pytest.fixture(scope="module")
-def table(pile, tmp_path_factory):
+def motif_table_folder(pile_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("table") / "table"
-    assert main(["motifs", "--dataset", str(pile), "--patch-size", "1", "2", "--out", str(out), "--quiet"]) == 0
+    assert main(["motifs", "--dataset", str(pile_folder), "--patch-size", "1", "2", "--out", str(out), "--quiet"]) == 0
     return out
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_a_read_only_place_gives_one_line(command, pile, table, demo_dir, tmpfs, capsys):
-    place = tmpfs("64k", read_only=True)
-    source = table if command == "train-tokenizer" else pile
-    assert main(COMMANDS[command](source, demo_dir, place / "out")) != 0
+def test_a_read_only_place_gives_one_line(
+    command, pile_folder, motif_table_folder, demo_recordings_dir, tmpfs_disk_maker, capsys
+):
+    place = tmpfs_disk_maker("64k", read_only=True)
+    source = motif_table_folder if command == "train-tokenizer" else pile_folder
+    assert main(COMMANDS[command](source, demo_recordings_dir, place / "out")) != 0
     assert_one_line_error(capsys.readouterr().err, str(place / "out"))
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_an_output_path_below_a_regular_file_gives_one_line(command, pile, table, demo_dir, tmp_path, capsys):
+def test_an_output_path_below_a_regular_file_gives_one_line(
+    command, pile_folder, motif_table_folder, demo_recordings_dir, tmp_path, capsys
+):
     (tmp_path / "file").write_text("a regular file\n")
     out = tmp_path / "file" / "out"
-    source = table if command == "train-tokenizer" else pile
-    assert main(COMMANDS[command](source, demo_dir, out)) != 0
+    source = motif_table_folder if command == "train-tokenizer" else pile_folder
+    assert main(COMMANDS[command](source, demo_recordings_dir, out)) != 0
     assert_one_line_error(capsys.readouterr().err, str(tmp_path / "file"))
     assert (tmp_path / "file").read_text() == "a regular file\n"

@@ -16,8 +16,9 @@ HUB_RETRIES, HUB_BACKOFF_S = 5, 23
 
 
 @pytest.mark.processes
-def test_stats_on_a_repo_that_keeps_dropping_ends_within_the_budget(hub, package_repo, tmp_path):
-    repo_id, _ = package_repo
+@pytest.mark.wan
+def test_stats_on_a_repo_that_keeps_dropping_ends_within_the_budget(hub, package_layout_repo, tmp_path):
+    repo_id, _ = package_layout_repo
     files = sorted((tmp_path / "package_repo_copy").rglob("*.parquet"))
     for path in files:
         hub.drop(f"{repo_id}/{path.relative_to(tmp_path / 'package_repo_copy').as_posix()}", times=10**6)

@@ -18,15 +18,15 @@ from tests.support.pile_folder import write_pile_folder
 
 
 @pytest.fixture(scope="module")
-def good(tmp_path_factory):
+def good_pile_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("good") / "pile"
     write_pile_folder(out, {"vbn": (2, 1), "v2h": (2, 0)}, seed=8)
     return out
 
 
-def damaged_copy(good: Path, folder: Path, change) -> tuple[Path, Path]:
+def damaged_copy(good_pile_folder: Path, folder: Path, change) -> tuple[Path, Path]:
     """A copy of ``good`` whose first vbn train shard has ``change(spike_counts)`` instead; (pile, shard)."""
-    shutil.copytree(good, folder)
+    shutil.copytree(good_pile_folder, folder)
     shard = sorted((folder / "data" / "vbn").glob("train-*.parquet"))[0]
     table = pq.read_table(shard)
     index = table.schema.get_field_index("spike_counts")
@@ -64,8 +64,8 @@ def commands(pile: Path, out: Path) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 @pytest.mark.parametrize("command", ["stats", "merge", "visualize", "motifs", "reorder"])
-def test_a_bad_spike_counts_column_is_named_in_one_line(damage, command, good, tmp_path, capsys):
-    pile, shard = damaged_copy(good, tmp_path / "pile", DAMAGES[damage])
+def test_a_bad_spike_counts_column_is_named_in_one_line(damage, command, good_pile_folder, tmp_path, capsys):
+    pile, shard = damaged_copy(good_pile_folder, tmp_path / "pile", DAMAGES[damage])
     out = tmp_path / "out"
     assert main(commands(pile, out)[command]) != 0
     printed = capsys.readouterr()
@@ -80,8 +80,8 @@ def test_a_bad_spike_counts_column_is_named_in_one_line(damage, command, good, t
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
-def test_the_reader_refuses_the_bad_row_group_and_says_which_row(damage, good, tmp_path):
-    pile, shard = damaged_copy(good, tmp_path / "pile", DAMAGES[damage])
+def test_the_reader_refuses_the_bad_row_group_and_says_which_row(damage, good_pile_folder, tmp_path):
+    pile, shard = damaged_copy(good_pile_folder, tmp_path / "pile", DAMAGES[damage])
     opened = open_pile(pile, "vbn", ["train"])
     group = next(g for g in opened.row_groups() if g.path.endswith(shard.name))
     expected = r"row 1 of row group 0 is ragged" if damage == "ragged" else "spike_counts is list<"
@@ -92,10 +92,10 @@ def test_the_reader_refuses_the_bad_row_group_and_says_which_row(damage, good, t
     assert opened.read(other).num_rows == other.num_rows  # the good shards still read
 
 
-def test_a_ragged_row_stops_the_window_stream_naming_the_file(good, tmp_path):
+def test_a_ragged_row_stops_the_window_stream_naming_the_file(good_pile_folder, tmp_path):
     from neural_pile_rodent import window_stream
 
-    pile, shard = damaged_copy(good, tmp_path / "pile", ragged)
+    pile, shard = damaged_copy(good_pile_folder, tmp_path / "pile", ragged)
     from builders.streams.errors import StreamError
 
     stream = window_stream(str(pile), "vbn", n_neurons=2, n_bins=2, epochs=1)
@@ -106,9 +106,9 @@ def test_a_ragged_row_stops_the_window_stream_naming_the_file(good, tmp_path):
     assert str(shard) in str(err.value)
 
 
-def test_a_pile_without_a_card_is_read_by_stats_reorder_and_merge(good, tmp_path, capsys):
+def test_a_pile_without_a_card_is_read_by_stats_reorder_and_merge(good_pile_folder, tmp_path, capsys):
     pile = tmp_path / "nocard"
-    shutil.copytree(good, pile)
+    shutil.copytree(good_pile_folder, pile)
     (pile / "README.md").unlink()
     rows = sum(pq.ParquetFile(p).metadata.num_rows for p in pile.rglob("*.parquet"))
     for name in ("stats", "reorder", "merge"):

@@ -16,16 +16,16 @@ from tokenizer.motif_table import read_motif_table
 
 
 @pytest.fixture(scope="module")
-def pile(tmp_path_factory):
+def pile_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("pile") / "pile"
     write_pile_folder(out, {"vbn": (2, 1)}, seed=2)
     return out
 
 
 @pytest.fixture(scope="module")
-def table(pile, tmp_path_factory):
+def motif_table_folder(pile_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("table") / "table"
-    assert main(["motifs", "--dataset", str(pile), "--patch-size", "1", "2", "--out", str(out), "--quiet"]) == 0
+    assert main(["motifs", "--dataset", str(pile_folder), "--patch-size", "1", "2", "--out", str(out), "--quiet"]) == 0
     return out
 
 
@@ -79,12 +79,12 @@ def test_demo_refuses_other_seed_or_scale_for_recordings_it_already_wrote(tmp_pa
         (["--patch-size", str(10**12), "10"], ["patch_size", "at most 65,536"]),
     ],
 )
-def test_motifs_bounds(args, words, pile, tmp_path, capsys):
-    base = ["motifs", "--dataset", str(pile), "--out", str(tmp_path / "out"), "--quiet"]
+def test_motifs_bounds(args, words, pile_folder, tmp_path, capsys):
+    base = ["motifs", "--dataset", str(pile_folder), "--out", str(tmp_path / "out"), "--quiet"]
     if "--patch-size" not in args:
         base += ["--patch-size", "1", "2"]
     err = refused(base + args, capsys, *words)
-    assert str(pile) not in err  # the option is named, not a data file
+    assert str(pile_folder) not in err  # the option is named, not a data file
     assert not (tmp_path / "out").exists()
 
 
@@ -96,39 +96,48 @@ def test_motifs_bounds(args, words, pile, tmp_path, capsys):
         (["--seed", "-1"], ["--seed"]),
     ],
 )
-def test_visualize_bounds(args, words, pile, tmp_path, capsys):
-    refused(["visualize", "--dataset", str(pile), "--out-dir", str(tmp_path / "figs"), *args], capsys, *words)
+def test_visualize_bounds(args, words, pile_folder, tmp_path, capsys):
+    refused(["visualize", "--dataset", str(pile_folder), "--out-dir", str(tmp_path / "figs"), *args], capsys, *words)
     assert not (tmp_path / "figs").exists()
 
 
 @pytest.mark.parametrize("top", ["0", "-1", str(10**12)])
-def test_visualize_motifs_top_bounds(top, table, capsys):
-    before = sorted(p.name for p in table.iterdir())
-    refused(["visualize", "--motifs", str(table), "--top", top], capsys, "--top", f"[1, {MAX_TOP_MOTIFS}]")
-    assert sorted(p.name for p in table.iterdir()) == before
+def test_visualize_motifs_top_bounds(top, motif_table_folder, capsys):
+    before = sorted(p.name for p in motif_table_folder.iterdir())
+    refused(["visualize", "--motifs", str(motif_table_folder), "--top", top], capsys, "--top", f"[1, {MAX_TOP_MOTIFS}]")
+    assert sorted(p.name for p in motif_table_folder.iterdir()) == before
 
 
-def test_a_figure_is_named_for_the_rows_it_holds(pile, tmp_path, capsys):
+def test_a_figure_is_named_for_the_rows_it_holds(pile_folder, tmp_path, capsys):
     import pyarrow.parquet as pq
 
-    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in (pile / "data" / "vbn").glob("train-*.parquet"))
+    rows = sum(pq.ParquetFile(p).metadata.num_rows for p in (pile_folder / "data" / "vbn").glob("train-*.parquet"))
     assert rows < MAX_RASTERS  # ask for more rows than the split holds
-    args = ["visualize", "--dataset", str(pile), "--config", "vbn", "--out-dir", str(tmp_path), "--n-examples"]
+    args = ["visualize", "--dataset", str(pile_folder), "--config", "vbn", "--out-dir", str(tmp_path), "--n-examples"]
     assert main([*args, str(MAX_RASTERS)]) == 0
     written = Path(capsys.readouterr().out.strip().splitlines()[-1])
     assert written.name == f"raster_vbn_train_{rows}rows_seed0.png" and written.exists()
 
 
-def test_sample_bounds(pile, capsys):
-    refused(["sample", "--dataset", str(pile), "--config", "vbn", "-n", str(10**12)], capsys, "-n", "[1, 1,000]")
+def test_sample_bounds(pile_folder, capsys):
+    refused(["sample", "--dataset", str(pile_folder), "--config", "vbn", "-n", str(10**12)], capsys, "-n", "[1, 1,000]")
 
 
 @pytest.mark.parametrize("vocab_size", ["0", "1", str(10**8)])
-def test_train_tokenizer_one_rule_one_message_nothing_written(vocab_size, table, tmp_path, capsys):
-    available = len(read_motif_table(table).counts)  # the silent motif is among them
+def test_train_tokenizer_one_rule_one_message_nothing_written(vocab_size, motif_table_folder, tmp_path, capsys):
+    available = len(read_motif_table(motif_table_folder).counts)  # the silent motif is among them
     out = tmp_path / "tok"
     refused(
-        ["train-tokenizer", "--motifs", str(table), "--vocab-size", vocab_size, "--out", str(out), "--quiet"],
+        [
+            "train-tokenizer",
+            "--motifs",
+            str(motif_table_folder),
+            "--vocab-size",
+            vocab_size,
+            "--out",
+            str(out),
+            "--quiet",
+        ],
         capsys,
         f"vocab_size must be in [2, {available}]",
         f"got {vocab_size}",

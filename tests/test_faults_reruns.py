@@ -20,17 +20,31 @@ HOST = socket.gethostname()
 
 
 @pytest.fixture(scope="module")
-def pile(tmp_path_factory):
+def pile_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("pile") / "pile"
     write_pile_folder(out, {"vbn": (2, 1), "v2h": (2, 1)}, seed=9)
     return out
 
 
 @pytest.fixture(scope="module")
-def table(pile, tmp_path_factory):
+def motif_table_folder(pile_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("table") / "table"
     assert (
-        main(["motifs", "--dataset", str(pile), "--patch-size", "1", "2", "--out", str(out), "--quiet", "--top", "4"])
+        main(
+            [
+                "motifs",
+                "--dataset",
+                str(pile_folder),
+                "--patch-size",
+                "1",
+                "2",
+                "--out",
+                str(out),
+                "--quiet",
+                "--top",
+                "4",
+            ]
+        )
         == 0
     )
     return out
@@ -52,13 +66,13 @@ def live_pid():
     other.wait()
 
 
-def command(name: str, pile: Path, table: Path, out: Path) -> list[str]:
+def command(name: str, pile_folder: Path, motif_table_folder: Path, out: Path) -> list[str]:
     return {
-        "merge": ["merge", "--in", str(pile), "--out", str(out), "--no-progress"],
+        "merge": ["merge", "--in", str(pile_folder), "--out", str(out), "--no-progress"],
         "motifs": [
             "motifs",
             "--dataset",
-            str(pile),
+            str(pile_folder),
             "--patch-size",
             "1",
             "2",
@@ -68,8 +82,16 @@ def command(name: str, pile: Path, table: Path, out: Path) -> list[str]:
             "--top",
             "4",
         ],
-        "train-tokenizer": ["train-tokenizer", "--motifs", str(table), "--vocab-size", "6", "--out", str(out)],
-        "reorder": ["reorder", "--in", str(pile), "--out", str(out), "--no-progress"],
+        "train-tokenizer": [
+            "train-tokenizer",
+            "--motifs",
+            str(motif_table_folder),
+            "--vocab-size",
+            "6",
+            "--out",
+            str(out),
+        ],
+        "reorder": ["reorder", "--in", str(pile_folder), "--out", str(out), "--no-progress"],
     }[name] + (["--quiet"] if name == "train-tokenizer" else [])
 
 
@@ -83,26 +105,28 @@ TEMPORARIES = {
 
 
 @pytest.mark.parametrize("name", sorted(TEMPORARIES))
-def test_a_rerun_removes_the_temporaries_of_a_killed_writer_only(name, pile, table, dead_pid, live_pid, tmp_path):
+def test_a_rerun_removes_the_temporaries_of_a_killed_writer_only(
+    name, pile_folder, motif_table_folder, dead_pid, live_pid, tmp_path
+):
     out = tmp_path / "out"
-    assert main(command(name, pile, table, out)) == 0
+    assert main(command(name, pile_folder, motif_table_folder, out)) == 0
     dead = [out / f"{path}.tmp-{HOST}-{dead_pid}" for path in TEMPORARIES[name]]
     alive = out / f"{TEMPORARIES[name][0]}.tmp-{HOST}-{live_pid}"
     elsewhere = out / f"{TEMPORARIES[name][1]}.tmp-otherhost-{dead_pid}"  # another host: cannot be checked
     for path in [*dead, alive, elsewhere]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"half a file")
-    assert main(command(name, pile, table, out)) == 0
+    assert main(command(name, pile_folder, motif_table_folder, out)) == 0
     assert not any(p.exists() for p in dead)
     assert alive.exists() and elsewhere.exists()
 
 
-def test_motifs_twice_give_the_same_bytes(pile, tmp_path):
+def test_motifs_twice_give_the_same_bytes(pile_folder, tmp_path):
     for run in ("a", "b"):
         args = [
             "motifs",
             "--dataset",
-            str(pile),
+            str(pile_folder),
             "--patch-size",
             "1",
             "3",
@@ -117,9 +141,9 @@ def test_motifs_twice_give_the_same_bytes(pile, tmp_path):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
-def test_reorder_twice_gives_the_same_bytes(pile, tmp_path):
+def test_reorder_twice_gives_the_same_bytes(pile_folder, tmp_path):
     for run in ("a", "b"):
-        assert main(["reorder", "--in", str(pile), "--out", str(tmp_path / run), "--no-progress"]) == 0
+        assert main(["reorder", "--in", str(pile_folder), "--out", str(tmp_path / run), "--no-progress"]) == 0
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert Path("reorder_report.json") in files and any(p.suffix == ".parquet" for p in files)
     for name in files:

@@ -16,7 +16,7 @@ from tests.support.pile_folder import write_pile_folder
 
 
 @pytest.fixture(scope="module")
-def pile(tmp_path_factory):
+def pile_folder_and_rows(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pile") / "neural_pile_rodent"
     return folder, write_pile_folder(folder, seed=9)
 
@@ -30,8 +30,8 @@ def direct_histogram(rows: list[dict]) -> np.ndarray:
     return out
 
 
-def test_stats_equal_a_direct_count(pile):
-    folder, written = pile
+def test_stats_equal_a_direct_count(pile_folder_and_rows):
+    folder, written = pile_folder_and_rows
     stats = dataset_stats(open_pile(folder, "all", ("train", "test")), progress=False)
     rows = [r for c in ("v2h", "vbn") for split in ("train", "test") for r in written[c][split]]
     np.testing.assert_array_equal(stats["counts"], direct_histogram(rows))
@@ -46,8 +46,8 @@ def test_stats_equal_a_direct_count(pile):
     np.testing.assert_array_equal(demo_train["counts"], direct_histogram(written["demo"]["train"]))
 
 
-def test_stats_command_writes_json_and_plot(pile, tmp_path, capsys):
-    folder, _ = pile
+def test_stats_command_writes_json_and_plot(pile_folder_and_rows, tmp_path, capsys):
+    folder, _ = pile_folder_and_rows
     assert cli_main(["stats", "--dataset", str(folder), "--out-dir", str(tmp_path), "--no-progress"]) == 0
     saved = json.loads((tmp_path / "token_stats_all_train+test.json").read_text())
     assert saved["tokens"] == dataset_stats(open_pile(folder, None, None), progress=False)["tokens"]
@@ -55,8 +55,8 @@ def test_stats_command_writes_json_and_plot(pile, tmp_path, capsys):
     assert "vbn" in capsys.readouterr().out
 
 
-def test_visualize_all_writes_one_png_per_component(pile, tmp_path):
-    folder, _ = pile
+def test_visualize_all_writes_one_png_per_component(pile_folder_and_rows, tmp_path):
+    folder, _ = pile_folder_and_rows
     out = tmp_path / "figs"
     assert cli_main(["visualize", "--all", "--n-examples", "2", "--dataset", str(folder), "--out-dir", str(out)]) == 0
     for component in ("demo", "v2h", "vbn"):
@@ -64,20 +64,20 @@ def test_visualize_all_writes_one_png_per_component(pile, tmp_path):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
 
 
-def test_visualize_defaults_into_the_dataset_figures_folder(pile):
-    folder, _ = pile
+def test_visualize_defaults_into_the_dataset_figures_folder(pile_folder_and_rows):
+    folder, _ = pile_folder_and_rows
     assert cli_main(["visualize", "--config", "vbn", "--n-examples", "1", "--dataset", str(folder)]) == 0
     assert (folder / "figures" / "raster_vbn_train_1rows_seed0.png").stat().st_size > 1000
 
 
-def test_visualize_unknown_config_is_a_clear_error(pile, capsys):
-    folder, _ = pile
+def test_visualize_unknown_config_is_a_clear_error(pile_folder_and_rows, capsys):
+    folder, _ = pile_folder_and_rows
     assert cli_main(["visualize", "--config", "nope", "--dataset", str(folder)]) == 2
     assert "nope" in capsys.readouterr().err
 
 
-def test_sampling_is_seeded_distinct_and_covers_rows(pile):
-    folder, written = pile
+def test_sampling_is_seeded_distinct_and_covers_rows(pile_folder_and_rows):
+    folder, written = pile_folder_and_rows
     demo = open_pile(folder, "demo", ["train"])
     total = len(written["demo"]["train"])
     first = sample_rows(demo, 3, seed=5)
@@ -171,13 +171,13 @@ def test_raster_figure_shows_time_in_seconds_one_colour_scale_and_its_unit():
     np.testing.assert_array_equal(panel_axes(short)[0].images[0].get_array(), panels[0].counts)
 
 
-def test_dataset_rasters_use_the_dataset_bin_size(pile, tmp_path):
+def test_dataset_rasters_use_the_dataset_bin_size(pile_folder_and_rows, tmp_path):
     import json as json_module
     import shutil
 
     from builders.jobs.figures import pile_bin_size
 
-    folder, _ = pile
+    folder, _ = pile_folder_and_rows
     assert pile_bin_size(open_pile(folder, "demo")) == 0.02  # no build parameters: the pile's 20 ms
     copy = shutil.copytree(folder, tmp_path / "copy")
     (copy / ".build").mkdir(exist_ok=True)

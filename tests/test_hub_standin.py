@@ -19,10 +19,10 @@ def _local_files(folder):
     return {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
 
 
-def test_hffs_lists_and_reads_ranges(reference_repo):
+def test_hffs_lists_and_reads_ranges(reference_layout_repo):
     from huggingface_hub import HfFileSystem
 
-    repo, pile = reference_repo
+    repo, pile = reference_layout_repo
     fs = HfFileSystem()
     local = _local_files(pile.folder)
     listed = fs.ls(f"datasets/{repo}/data", detail=True)
@@ -45,11 +45,11 @@ def test_hffs_lists_and_reads_ranges(reference_repo):
     assert fs.cat_file(f"datasets/{repo}/README.md") == local["README.md"].read_bytes()
 
 
-def test_paths_info_answers_the_paths_that_exist(reference_repo):
+def test_paths_info_answers_the_paths_that_exist(reference_layout_repo):
     from huggingface_hub import HfApi
     from huggingface_hub.hf_api import RepoFile, RepoFolder
 
-    repo, pile = reference_repo
+    repo, pile = reference_layout_repo
     path = pile.files["test"][0]
     infos = HfApi().get_paths_info(repo, ["data", path, "data/missing.parquet"], repo_type="dataset")
     assert [(type(i), i.path) for i in infos] == [(RepoFolder, "data"), (RepoFile, path)]
@@ -83,10 +83,10 @@ def _assert_rows_equal(got: list[dict], expected: list[dict]) -> None:
         np.testing.assert_array_equal(np.array(row["spike_counts"], dtype=np.uint8), want["spike_counts"])
 
 
-def test_streaming_load_dataset_yields_the_rows(reference_repo):
+def test_streaming_load_dataset_yields_the_rows(reference_layout_repo):
     from datasets import load_dataset
 
-    repo, pile = reference_repo
+    repo, pile = reference_layout_repo
     streamed = load_dataset(repo, "default", streaming=True)
     assert set(streamed) == {"train", "test"}
     for split in ("train", "test"):
@@ -94,10 +94,10 @@ def test_streaming_load_dataset_yields_the_rows(reference_repo):
     assert pile.rows["test"] and {r["source_dataset"] for r in pile.rows["test"]} == {"demo", "vbn"}
 
 
-def test_load_dataset_caches_under_tmp_path(reference_repo, tmp_path):
+def test_load_dataset_caches_under_tmp_path(reference_layout_repo, tmp_path):
     from datasets import load_dataset
 
-    repo, pile = reference_repo
+    repo, pile = reference_layout_repo
     loaded = load_dataset(repo)
     home = tmp_path / "hf_home"
     for split in ("train", "test"):
@@ -162,13 +162,13 @@ def test_private_repo_needs_the_token(hub, reference_pile, monkeypatch):
     _assert_rows_equal(list(loaded["test"]), reference_pile.rows["test"])
 
 
-def test_unknown_repo_revision_and_file_raise_the_client_errors(reference_repo):
+def test_unknown_repo_revision_and_file_raise_the_client_errors(reference_layout_repo):
     from datasets import load_dataset
     from datasets.exceptions import DatasetNotFoundError
     from huggingface_hub import HfApi, HfFileSystem, hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
-    repo, _ = reference_repo
+    repo, _ = reference_layout_repo
     api = HfApi()
     with pytest.raises(RepositoryNotFoundError):
         api.dataset_info("loopback/no-such-pile")
@@ -186,12 +186,12 @@ def test_unknown_repo_revision_and_file_raise_the_client_errors(reference_repo):
         load_dataset("loopback/no-such-pile")
 
 
-def test_byte_counters_match_what_the_client_received(reference_repo, hub, monkeypatch):
+def test_byte_counters_match_what_the_client_received(reference_layout_repo, hub, monkeypatch):
     """Bytes the client got back from its range reads equal the stand-in's per-file counter."""
     from huggingface_hub import HfFileSystem, hf_hub_download
     from huggingface_hub.hf_file_system import HfFileSystemFile
 
-    repo, pile = reference_repo
+    repo, pile = reference_layout_repo
     received = []
     fetch = HfFileSystemFile._fetch_range
     monkeypatch.setattr(
@@ -226,10 +226,10 @@ def test_byte_counters_match_what_the_client_received(reference_repo, hub, monke
     assert hub.repo_bytes(repo) == len(local)
 
 
-def test_dropped_connection_is_retried(reference_repo, hub):
+def test_dropped_connection_is_retried(reference_layout_repo, hub):
     from huggingface_hub import HfFileSystem, hf_hub_download
 
-    repo, pile = reference_repo
+    repo, pile = reference_layout_repo
     path = pile.files["train"][1]
     key = hub.key(repo, path)
     local = (pile.folder / path).read_bytes()
@@ -248,10 +248,10 @@ def test_dropped_connection_is_retried(reference_repo, hub):
     assert hub.file_bytes(repo, path) == 2048 + 4096
 
 
-def test_package_layout_repo_loads_per_config(package_repo):
+def test_package_layout_repo_loads_per_config(package_layout_repo):
     from datasets import load_dataset
 
-    repo, written = package_repo
+    repo, written = package_layout_repo
     for component in HUB_PILE_COMPONENTS:
         loaded = load_dataset(repo, component, streaming=True)
         rows = list(loaded["train"])
@@ -259,23 +259,23 @@ def test_package_layout_repo_loads_per_config(package_repo):
         assert {r["session_id"] for r in rows} == {r["session_id"] for r in written[component]["train"]}
 
 
-def test_clients_call_only_served_endpoints(reference_repo, hub):
+def test_clients_call_only_served_endpoints(reference_layout_repo, hub):
     from datasets import load_dataset
 
-    repo, _ = reference_repo
+    repo, _ = reference_layout_repo
     load_dataset(repo, streaming=True)
     load_dataset(repo)
     assert hub.unknown == []
     assert hub.calls["resolve"] > 0 and hub.calls["info"] > 0
 
 
-def test_child_processes_inherit_the_settings(reference_repo, hub, tmp_path):
+def test_child_processes_inherit_the_settings(reference_layout_repo, hub, tmp_path):
     """A command run in a new process reaches the stand-in through the environment alone."""
     import os
     import subprocess
     import sys
 
-    repo, pile = reference_repo
+    repo, pile = reference_layout_repo
     script = (
         "import sys; from huggingface_hub import HfApi, HfFileSystem, constants; "
         "print(constants.ENDPOINT, HfApi().dataset_info(sys.argv[1]).sha, "

@@ -98,8 +98,8 @@ def grouped_counts_dense(rng, n_neurons, n_bins):
     return counts
 
 
-def test_cli_counts_wide_motifs(pile, tmp_path):
-    out, written = pile
+def test_cli_counts_wide_motifs(pile_folder_and_counts, tmp_path):
+    out, written = pile_folder_and_counts
     from builders.cli.main import main
 
     dest = tmp_path / "motifs_1x65"
@@ -203,7 +203,7 @@ def test_motif_table_round_trip_and_figure(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def pile(tmp_path_factory):
+def pile_folder_and_counts(tmp_path_factory):
     out = tmp_path_factory.mktemp("pile")
     written = write_pile_folder(out, {"demo": (2, 1), "v2h": (2, 0), "vbn": (2, 1)}, seed=0, counts_fn=sparse_counts)
     return out, {
@@ -212,19 +212,19 @@ def pile(tmp_path_factory):
     }
 
 
-def test_local_shard_counting_reads_train_only(pile):
-    out, written = pile
-    pile = open_pile(out, "all", ["train"])
-    assert all("/demo/" not in f.path and "/test-" not in f.path for f in pile.files)
-    counted = count_pile_motifs([pile], (1, 10), progress=False)
+def test_local_shard_counting_reads_train_only(pile_folder_and_counts):
+    out, written = pile_folder_and_counts
+    pile_folder_and_counts = open_pile(out, "all", ["train"])
+    assert all("/demo/" not in f.path and "/test-" not in f.path for f in pile_folder_and_counts.files)
+    counted = count_pile_motifs([pile_folder_and_counts], (1, 10), progress=False)
     motifs, counts, rows = counted.motifs, counted.counts, counted.rows
     expected = [a for c in ("v2h", "vbn") for a in written[c]["train"]]
     assert rows == len(expected)
     assert as_counter(motifs, counts) == brute_force(expected, (1, 10))
 
 
-def test_cli_writes_table_metadata_and_figure(pile, tmp_path):
-    out, written = pile
+def test_cli_writes_table_metadata_and_figure(pile_folder_and_counts, tmp_path):
+    out, written = pile_folder_and_counts
     from builders.cli.main import main
 
     dest = tmp_path / "motifs_2x5"
@@ -264,8 +264,9 @@ def test_cli_writes_table_metadata_and_figure(pile, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_ray_actor_counting_equals_local(pile, local_ray):
-    out, _ = pile
+@pytest.mark.ray
+def test_ray_actor_counting_equals_local(pile_folder_and_counts, local_ray):
+    out, _ = pile_folder_and_counts
     for config, splits, patch_size, pad in (
         (["all"], ["train"], (1, 10), "drop"),
         (["demo", "vbn"], ["train", "test"], (2, 5), "zero"),
@@ -279,8 +280,9 @@ def test_ray_actor_counting_equals_local(pile, local_ray):
         assert remote.components == local.components == ({"v2h", "vbn"} if config == ["all"] else {"demo", "vbn"})
 
 
-def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
-    out, _ = pile
+@pytest.mark.ray
+def test_ray_tokenizer_job_equals_local_training(pile_folder_and_counts, local_ray, tmp_path):
+    out, _ = pile_folder_and_counts
     from tokenizer.motif_tokenizer import MotifTokenizer
     from tokenizer.tokenizer_job import assign_nearest
 
@@ -324,8 +326,9 @@ def test_ray_tokenizer_job_equals_local_training(pile, local_ray, tmp_path):
     np.testing.assert_array_equal(many_tasks, local.known_ids)
 
 
-def test_ray_job_submit_on_loopback_head(pile, tmp_path, ray_head):
-    out, written = pile
+@pytest.mark.ray
+def test_ray_job_submit_on_loopback_head(pile_folder_and_counts, tmp_path, ray_head):
+    out, written = pile_folder_and_counts
     dest = tmp_path / "motifs_job"
     submit = ray_head.submit(
         "ray_jobs/motifs.py",

@@ -28,7 +28,7 @@ def row_ids(tables) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def piles(tmp_path_factory):
+def pile_and_merged_folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("merge")
     write_pile_folder(root / "pile", {"vbn": (4, 2), "v2h": (3, 2), "ibl": (3, 1)}, seed=12)
     merge_pile(root / "pile", root / "merged", seed=SEED, shard_bytes=SHARD_BYTES)
@@ -36,11 +36,11 @@ def piles(tmp_path_factory):
 
 
 @pytest.mark.parametrize("split", SPLITS)
-def test_every_output_position_is_the_documented_permutation(split, piles):
+def test_every_output_position_is_the_documented_permutation(split, pile_and_merged_folders):
     """Input rows numbered in input order (file, row group, row); row ``i`` goes to position
     ``default_rng([seed, split number]).permutation(N)[i]``; shard ``j`` of ``n`` holds the
     positions in ``[j N / n, (j + 1) N / n)``."""
-    pile, merged = piles
+    pile, merged = pile_and_merged_folders
     source = open_pile(pile, None, [split])
     inputs = row_ids(source.read(g, source.schema().names) for g in source.row_groups())
     shards = sorted((merged / "data").glob(f"{split}-*.parquet"))

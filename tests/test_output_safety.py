@@ -29,7 +29,7 @@ def assert_untouched(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def pile(tmp_path_factory):
+def pile_folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("pile") / "pile"
     write_pile_folder(out, {"demo": (2, 1)}, seed=4)
     return out
@@ -61,34 +61,34 @@ def test_claim_rules(tmp_path):
         claim_output_folder(tmp_path / "file", "motif table")
 
 
-def motif_job(pile: Path, out: Path, top: int = 24):
+def motif_job(pile_folder: Path, out: Path, top: int = 24):
     """The motifs job on the demo config's train rows, 1x5 patches."""
     from builders.pile import open_pile
     from tokenizer.motif_job import motif_table_job
 
-    return motif_table_job([open_pile(pile, "demo", ["train"])], (1, 5), "drop", out, top=top, progress=False)
+    return motif_table_job([open_pile(pile_folder, "demo", ["train"])], (1, 5), "drop", out, top=top, progress=False)
 
 
-def test_motifs_refuses_a_users_folder_and_reruns_into_its_own(pile, tmp_path):
+def test_motifs_refuses_a_users_folder_and_reruns_into_its_own(pile_folder, tmp_path):
     from tokenizer.motif_table import FIGURE_FILE, read_motif_table
 
     mine = user_folder(tmp_path / "mine")
     with pytest.raises(OutputFolderError, match=str(mine)):
-        motif_job(pile, mine)
+        motif_job(pile_folder, mine)
     assert_untouched(mine)
 
     dest = tmp_path / "table"
-    first = motif_job(pile, dest)
-    second = motif_job(pile, dest, top=5)  # rerun: allowed
+    first = motif_job(pile_folder, dest)
+    second = motif_job(pile_folder, dest, top=5)  # rerun: allowed
     assert (read_motif_table(dest).counts == first.counts).all() and (second.counts == first.counts).all()
     assert (dest / FIGURE_FILE).is_file()
 
 
-def test_train_tokenizer_refuses_a_users_folder_and_reruns_into_its_own(pile, tmp_path, capsys):
+def test_train_tokenizer_refuses_a_users_folder_and_reruns_into_its_own(pile_folder, tmp_path, capsys):
     from tokenizer import MotifTokenizer
 
     table = tmp_path / "table"
-    motif_job(pile, table)
+    motif_job(pile_folder, table)
     mine = user_folder(tmp_path / "mine")
     assert main(["train-tokenizer", "--motifs", str(table), "--vocab-size", "4", "--out", str(mine), "--quiet"]) == 2
     err = capsys.readouterr().err
@@ -117,14 +117,14 @@ def test_train_tokenizer_refuses_a_users_folder_and_reruns_into_its_own(pile, tm
     assert "holds a motif table" in capsys.readouterr().err
 
 
-def test_reorder_refuses_a_users_folder_and_reruns_into_its_own(pile, tmp_path, capsys):
+def test_reorder_refuses_a_users_folder_and_reruns_into_its_own(pile_folder, tmp_path, capsys):
     mine = user_folder(tmp_path / "mine")
-    assert main(["reorder", "--in", str(pile), "--out", str(mine), "--no-progress"]) == 2
+    assert main(["reorder", "--in", str(pile_folder), "--out", str(mine), "--no-progress"]) == 2
     assert str(mine) in capsys.readouterr().err
     assert_untouched(mine)
     dest = tmp_path / "reordered"
-    assert main(["reorder", "--in", str(pile), "--out", str(dest), "--no-progress"]) == 0
-    assert main(["reorder", "--in", str(pile), "--out", str(dest), "--no-progress"]) == 0
+    assert main(["reorder", "--in", str(pile_folder), "--out", str(dest), "--no-progress"]) == 0
+    assert main(["reorder", "--in", str(pile_folder), "--out", str(dest), "--no-progress"]) == 0
     assert "already done" in capsys.readouterr().out
 
 
@@ -153,10 +153,10 @@ def test_build_with_a_data_dir_holding_no_session_writes_nothing(tmp_path, capsy
     assert not out.exists()
 
 
-def test_build_refuses_another_jobs_folder(pile, tmp_path, capsys):
+def test_build_refuses_another_jobs_folder(pile_folder, tmp_path, capsys):
 
     table = tmp_path / "table"
-    motif_job(pile, table)
+    motif_job(pile_folder, table)
     before = sorted(p.name for p in table.iterdir())
     assert main(["build", "demo", "--data-dir", str(tmp_path), "--out", str(table), "--no-progress"]) == 2
     assert "holds a motif table" in capsys.readouterr().err

@@ -71,8 +71,8 @@ def test_an_existing_folder_wins_over_a_repo_id(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------ local folders
 
 
-def test_package_layout_configs_and_default(package_pile):
-    folder, written = package_pile
+def test_package_layout_configs_and_default(package_pile_folder_and_rows):
+    folder, written = package_pile_folder_and_rows
     default = open_pile(folder, None, None)
     assert default.source.config == "all"  # the card's default: every real component
     assert sorted(default.source.splits) == ["test", "train"]
@@ -102,7 +102,7 @@ def test_reference_layout_selects_components_by_source_dataset(reference_pile):
         open_pile(reference_pile.folder, "nosuch")
 
 
-def test_stats_command_equals_a_direct_count_on_both_layouts(reference_pile, package_pile, tmp_path):
+def test_stats_command_equals_a_direct_count_on_both_layouts(reference_pile, package_pile_folder_and_rows, tmp_path):
     assert (
         cli_main(
             [
@@ -121,7 +121,7 @@ def test_stats_command_equals_a_direct_count_on_both_layouts(reference_pile, pac
     saved = json.loads(next((tmp_path / "ref").glob("*.json")).read_text())
     np.testing.assert_array_equal(saved["counts"], reference_pile.value_counts("vbn"))
     assert set(saved["parts"]) == {"vbn"}
-    folder, written = package_pile
+    folder, written = package_pile_folder_and_rows
     assert cli_main(["stats", "--dataset", str(folder), "--out-dir", str(tmp_path / "pkg"), "--no-progress"]) == 0
     saved = json.loads(next((tmp_path / "pkg").glob("*.json")).read_text())
     for component in ("v2h", "vbn"):
@@ -169,8 +169,8 @@ def hf_home_bytes(tmp_path) -> int:
     return sum(p.stat().st_size for p in home.rglob("*") if p.is_file()) if home.exists() else 0
 
 
-def test_every_command_on_a_reference_layout_hub_repo(reference_repo, hub, tmp_path):
-    repo, pile = reference_repo
+def test_every_command_on_a_reference_layout_hub_repo(reference_layout_repo, hub, tmp_path):
+    repo, pile = reference_layout_repo
     # stats: a direct count, every file read about once, nothing cached locally
     hub.reset_counts()
     assert cli_main(["stats", "--dataset", repo, "--out-dir", str(tmp_path / "stats"), "--no-progress"]) == 0
@@ -235,8 +235,8 @@ def test_every_command_on_a_reference_layout_hub_repo(reference_repo, hub, tmp_p
     assert len(loaded) == pile.n_rows(splits=("train",)) and "neuron_order" in loaded.features
 
 
-def test_package_layout_hub_repo_reads_per_config(package_repo, hub, tmp_path):
-    repo, written = package_repo
+def test_package_layout_hub_repo_reads_per_config(package_layout_repo, hub, tmp_path):
+    repo, written = package_layout_repo
     pile = open_pile(repo, "vbn", ["train", "test"])
     expected = [r["spike_counts"] for s in ("train", "test") for r in written["vbn"][s]]
     np.testing.assert_array_equal(direct_histogram(rows_of(pile)), direct_histogram(expected))
@@ -267,8 +267,8 @@ def test_hub_errors_are_one_line(hub, reference_pile, capsys):
         assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
 
 
-def test_a_dropped_connection_is_retried_then_named(reference_repo, hub):
-    repo, pile = reference_repo
+def test_a_dropped_connection_is_retried_then_named(reference_layout_repo, hub):
+    repo, pile = reference_layout_repo
     path = pile.files["train"][0]
     opened = open_pile(repo, None, ["train"])
     groups = [g for g in opened.row_groups() if g.path.endswith(path)]

@@ -36,7 +36,7 @@ def _offline_env(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory):
+def archive_servers(tmp_path_factory):
     """A file server with one units file and one no-units file, a DANDI stand-in with VBN,
     Visual Coding and IBL listings, and a figshare article for Steinmetz-2."""
     root = tmp_path_factory.mktemp("archive")
@@ -54,8 +54,8 @@ def archive(tmp_path_factory):
         yield files, dandi, fig
 
 
-def _plan(archive, tmp_path, *components, extra=()):
-    _, dandi, fig = archive
+def _plan(archive_servers, tmp_path, *components, extra=()):
+    _, dandi, fig = archive_servers
     out = tmp_path / "plan.json"
     code = main(
         [
@@ -84,10 +84,10 @@ def test_the_published_vbn_session_maps_to_its_dandi_file_name():
     assert map_allen_session("sub-524761/sub-524761_ses-20200817T222149.nwb", None) is None  # another mouse
 
 
-def test_plan_vbn_selects_the_153_reference_sessions_without_touching_a_file(archive, tmp_path, capsys):
-    files, dandi, _ = archive
+def test_plan_vbn_selects_the_153_reference_sessions_without_touching_a_file(archive_servers, tmp_path, capsys):
+    files, dandi, _ = archive_servers
     files.reset_counts()
-    code, records = _plan(archive, tmp_path, "vbn")
+    code, records = _plan(archive_servers, tmp_path, "vbn")
     vbn = records["vbn"]
     rows = vbn_rows()
     probes = sum(r.probes for r in rows)
@@ -105,8 +105,8 @@ def test_plan_vbn_selects_the_153_reference_sessions_without_touching_a_file(arc
     assert re.search(r"^vbn\s+4,293\s+153\s+4,140\s+153 / 153\s+81 / 81\s+.*ok$", printed, re.M)
 
 
-def test_vbn_session_and_subject_ids_are_the_allen_ids(archive):
-    _, dandi, _ = archive
+def test_vbn_session_and_subject_ids_are_the_allen_ids(archive_servers):
+    _, dandi, _ = archive_servers
     selection = select_component(get_component("vbn"), dandi_api_url=dandi.api_url)
     expected = {(r.mouse_id, r.session_id) for r in vbn_rows()}
     assert {(s.subject_id, s.session_id) for s in selection.sessions} == expected
@@ -115,12 +115,12 @@ def test_vbn_session_and_subject_ids_are_the_allen_ids(archive):
     assert [a.path for a in by_id[row.session_id].assets] == [vbn_main_path(row)]
 
 
-def test_missing_vbn_sessions_are_named_and_fail_the_plan(archive, tmp_path, capsys):
-    _, dandi, _ = archive
+def test_missing_vbn_sessions_are_named_and_fail_the_plan(archive_servers, tmp_path, capsys):
+    _, dandi, _ = archive_servers
     dropped = tuple(r.session_id for r in vbn_rows()[10:14])
     dandi.add_listing("000713", vbn_entries(drop_sessions=dropped))
     try:
-        code, records = _plan(archive, tmp_path, "vbn")
+        code, records = _plan(archive_servers, tmp_path, "vbn")
     finally:
         dandi.add_listing("000713", vbn_entries(main_file="units.nwb"))
     assert code == 1 and records["vbn"]["verdict"] == "differs"
@@ -128,8 +128,8 @@ def test_missing_vbn_sessions_are_named_and_fail_the_plan(archive, tmp_path, cap
     assert f"4 of 153 VBN sessions not found: {', '.join(sorted(dropped))}" in capsys.readouterr().out
 
 
-def test_a_vbn_main_file_of_no_listed_session_is_bad_input(archive, tmp_path, capsys):
-    _, dandi, _ = archive
+def test_a_vbn_main_file_of_no_listed_session_is_bad_input(archive_servers, tmp_path, capsys):
+    _, dandi, _ = archive_servers
     stray = ListingEntry(
         "sub-506940/sub-506940_ses-20200101T120000.nwb",
         10,
@@ -137,7 +137,7 @@ def test_a_vbn_main_file_of_no_listed_session_is_bad_input(archive, tmp_path, ca
     )
     dandi.add_listing("000713", [*vbn_entries(), stray])
     try:
-        code, records = _plan(archive, tmp_path, "vbn")
+        code, records = _plan(archive_servers, tmp_path, "vbn")
     finally:
         dandi.add_listing("000713", vbn_entries(main_file="units.nwb"))
     err = capsys.readouterr().err.strip().splitlines()
@@ -145,16 +145,16 @@ def test_a_vbn_main_file_of_no_listed_session_is_bad_input(archive, tmp_path, ca
     assert len(err) == 1 and "sub-506940_ses-20200101T120000.nwb: maps to no session of the vbn list" in err[0]
 
 
-def test_without_listing_metadata_only_unnamed_files_are_opened_and_their_requests_counted(archive, tmp_path):
+def test_without_listing_metadata_only_unnamed_files_are_opened_and_their_requests_counted(archive_servers, tmp_path):
     """An archive whose listing carries no metadata: name rules still decide the LFP and image
     files with no request; each main file's root costs a few range requests, all counted."""
-    files, dandi, _ = archive
+    files, dandi, _ = archive_servers
     size = (files.root / "units.nwb").stat().st_size
     dandi.add_listing("000713", vbn_entries(main_file="units.nwb", main_size=size), listing_metadata=False)
     files.reset_counts()
     redirects = dandi.calls["download"]
     try:
-        code, records = _plan(archive, tmp_path, "vbn")
+        code, records = _plan(archive_servers, tmp_path, "vbn")
     finally:
         dandi.add_listing("000713", vbn_entries(main_file="units.nwb"))
     vbn = records["vbn"]
@@ -166,8 +166,8 @@ def test_without_listing_metadata_only_unnamed_files_are_opened_and_their_reques
     assert set(files.requests) == {"units.nwb"}  # no request to a file the names rule out
 
 
-def test_a_no_units_file_without_a_name_rule_is_skipped_from_its_root(archive, tmp_path):
-    files, _, _ = archive
+def test_a_no_units_file_without_a_name_rule_is_skipped_from_its_root(archive_servers, tmp_path):
+    files, _, _ = archive_servers
     vcn = get_component("vcn")
     base = files.url
     listed = [
@@ -181,8 +181,8 @@ def test_a_no_units_file_without_a_name_rule_is_skipped_from_its_root(archive, t
     assert selection.root_requests == sum(files.requests.values()) > 0
 
 
-def test_plan_visual_coding_ibl_and_steinmetz2(archive, tmp_path):
-    code, records = _plan(archive, tmp_path, "vcn", "ibl", "steinmetz-2")
+def test_plan_visual_coding_ibl_and_steinmetz2(archive_servers, tmp_path):
+    code, records = _plan(archive_servers, tmp_path, "vcn", "ibl", "steinmetz-2")
     vcn, ibl, s2 = records["vcn"], records["ibl"], records["steinmetz-2"]
     assert code == 0
     assert (vcn["listed_files"], vcn["selected_files"], vcn["sessions"], vcn["subjects"]) == (214, 32, 32, 32)
@@ -236,21 +236,21 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
     assert not (tmp_path / "p.json").exists()
 
 
-def test_an_archive_version_that_does_not_exist_is_named(archive, tmp_path, capsys, monkeypatch):
-    _, dandi, _ = archive
+def test_an_archive_version_that_does_not_exist_is_named(archive_servers, tmp_path, capsys, monkeypatch):
+    _, dandi, _ = archive_servers
     pinned = dataclasses.replace(get_component("vcn"), version="0.999999.0000")
     monkeypatch.setitem(registry(), "vcn", pinned)
-    code, records = _plan(archive, tmp_path, "vcn")
+    code, records = _plan(archive_servers, tmp_path, "vcn")
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and records == {} and len(err) == 1
     assert "0.999999.0000" in err[0] and dandi.api_url in err[0]
 
 
-def test_a_listing_that_selects_nothing_names_the_url_and_the_rules(archive, tmp_path, capsys):
-    _, dandi, _ = archive
+def test_a_listing_that_selects_nothing_names_the_url_and_the_rules(archive_servers, tmp_path, capsys):
+    _, dandi, _ = archive_servers
     dandi.add_listing("000021", [e for e in visual_coding_entries() if "_probe-" in e.path])
     try:
-        code, _ = _plan(archive, tmp_path, "vcn")
+        code, _ = _plan(archive_servers, tmp_path, "vcn")
     finally:
         dandi.add_listing("000021", visual_coding_entries(), published=("0.230101.0100",))
     err = capsys.readouterr().err.strip().splitlines()

@@ -73,7 +73,7 @@ def _push(folder, repo):
 
 
 @pytest.fixture()
-def standin(tmp_path, monkeypatch):
+def start_hub_standin(tmp_path, monkeypatch):
     def start(**options):
         server = HubStandIn(upload_dir=tmp_path / "hub_store", **options)
         server.start()
@@ -92,8 +92,8 @@ def standin(tmp_path, monkeypatch):
         server.stop()
 
 
-def test_lfs_push_stopped_after_n_uploads_resumes_with_the_rest(standin, dataset_folder, capsys):
-    hub = standin()
+def test_lfs_push_stopped_after_n_uploads_resumes_with_the_rest(start_hub_standin, dataset_folder, capsys):
+    hub = start_hub_standin()
     expected = _expected(dataset_folder)
     lfs = {p for p in expected if p.endswith(".parquet")}
     assert len(lfs) >= 6 and "build_report.json" in expected and "notes.txt" not in expected
@@ -124,13 +124,13 @@ def test_lfs_push_stopped_after_n_uploads_resumes_with_the_rest(standin, dataset
     assert hub.unknown == []
 
 
-def test_streamed_push_stopped_after_one_commit_resumes_with_the_rest(standin, tmp_path, monkeypatch):
+def test_streamed_push_stopped_after_one_commit_resumes_with_the_rest(start_hub_standin, tmp_path, monkeypatch):
     """The library's multi-commit uploader (hf_xet enabled, every file ``regular``): 260 shards make
     two batches; the second commit is refused; the rerun commits only the files not yet on ``main``."""
     import huggingface_hub.constants as hub_constants
     from huggingface_hub.utils._runtime import is_xet_available
 
-    hub = standin(lfs_suffixes=())
+    hub = start_hub_standin(lfs_suffixes=())
     monkeypatch.setattr(hub_constants, "HF_HUB_DISABLE_XET", False)
     if not is_xet_available():
         pytest.skip("hf_xet is not installed: upload_folder takes the single-commit path")
@@ -166,8 +166,8 @@ def test_streamed_push_stopped_after_one_commit_resumes_with_the_rest(standin, t
     assert hub.unknown == []
 
 
-def test_tokenizer_push_is_one_commit_or_nothing(standin, tmp_path):
-    hub = standin()
+def test_tokenizer_push_is_one_commit_or_nothing(start_hub_standin, tmp_path):
+    hub = start_hub_standin()
     folder = tmp_path / "tok_1x10_32k"
     folder.mkdir()
     (folder / "config.json").write_text('{"patch_size": [1, 10]}')
@@ -188,7 +188,7 @@ def test_tokenizer_push_is_one_commit_or_nothing(standin, tmp_path):
     assert hub.repo_files("loopback/tok") == expected and len(hub.commits["loopback/tok"]) == 1
 
 
-def test_killed_push_process_resumes_with_the_rest(standin, dataset_folder):
+def test_killed_push_process_resumes_with_the_rest(start_hub_standin, dataset_folder):
     """``neural-pile push`` in its own process, killed (SIGKILL) while it waits on its fourth
     upload; the same command run again sends only the objects the Hub does not hold."""
     import os
@@ -196,7 +196,7 @@ def test_killed_push_process_resumes_with_the_rest(standin, dataset_folder):
     import sys
     import time
 
-    hub = standin()
+    hub = start_hub_standin()
     expected = _expected(dataset_folder)
     lfs = sorted(p for p in expected if p.endswith(".parquet"))
     command = [sys.executable, "-m", "builders.cli", "push", str(dataset_folder), "--repo", REPO]

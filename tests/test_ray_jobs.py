@@ -6,10 +6,14 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.support.pile_folder import write_pile_folder
 from tokenizer.motif_table import read_motif_table
 
 REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.ray
 
 
 def demo_clone(tmp_path: Path) -> tuple[Path, dict]:

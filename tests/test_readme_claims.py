@@ -23,9 +23,9 @@ def card_parts(folder: Path) -> tuple[dict, str]:
     return yaml.safe_load(front), body
 
 
-def test_demo_and_merged_cards_say_what_their_license_covers(demo_dir, tmp_path):
+def test_demo_and_merged_cards_say_what_their_license_covers(demo_recordings_dir, tmp_path):
     built, merged = tmp_path / "pile", tmp_path / "merged"
-    assert main(["build", "demo", "--data-dir", str(demo_dir), "--out", str(built), "--no-progress"]) == 0
+    assert main(["build", "demo", "--data-dir", str(demo_recordings_dir), "--out", str(built), "--no-progress"]) == 0
     assert main(["merge", "--in", str(built), "--out", str(merged)]) == 0
     for folder in (built, merged):
         front, body = card_parts(folder)

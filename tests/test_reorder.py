@@ -157,15 +157,15 @@ from tests.support.pile_folder import make_row, write_pile_folder  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def pile(tmp_path_factory):
+def pile_folder_and_rows(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pile")
     return folder, write_pile_folder(folder, seed=3)
 
 
 @pytest.fixture(scope="module")
-def reordered(pile, tmp_path_factory):
+def reordered_folder_and_report(pile_folder_and_rows, tmp_path_factory):
     out = tmp_path_factory.mktemp("reordered") / "out"
-    report = reorder_dataset(pile[0], out, progress=False)
+    report = reorder_dataset(pile_folder_and_rows[0], out, progress=False)
     return out, report
 
 
@@ -176,11 +176,13 @@ def by_segment(written: dict) -> dict:
     }
 
 
-def test_reordered_dataset_loads_every_config_with_rows_permuted(pile, reordered, tmp_path):
+def test_reordered_dataset_loads_every_config_with_rows_permuted(
+    pile_folder_and_rows, reordered_folder_and_report, tmp_path
+):
     from datasets import load_dataset
 
-    _, written = pile
-    out, report = reordered
+    _, written = pile_folder_and_rows
+    out, report = reordered_folder_and_report
     assert report["failed"] == 0 and report["done"] == report["shards"] == 8
     for config in ["all", "demo", "v2h", "vbn"]:
         dsd = load_dataset(str(out), config, cache_dir=str(tmp_path / "cache"))
@@ -202,13 +204,13 @@ def test_reordered_dataset_loads_every_config_with_rows_permuted(pile, reordered
             assert list(dsd) == ["train"]  # its test split holds no row, so the card leaves it out
 
 
-def test_rerun_skips_complete_shards_and_redoes_missing_ones(pile, tmp_path):
+def test_rerun_skips_complete_shards_and_redoes_missing_ones(pile_folder_and_rows, tmp_path):
     out = tmp_path / "out"
-    reorder_dataset(pile[0], out, progress=False)
+    reorder_dataset(pile_folder_and_rows[0], out, progress=False)
     victim = sorted((out / "data" / "vbn").glob("train-*.parquet"))[0]
     before = victim.read_bytes()
     victim.unlink()
-    report = reorder_dataset(pile[0], out, progress=False)
+    report = reorder_dataset(pile_folder_and_rows[0], out, progress=False)
     assert (report["done"], report["skipped"]) == (1, report["shards"] - 1)
     assert victim.read_bytes() == before
 
@@ -239,12 +241,15 @@ def test_refuses_missing_input_folder(tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
 
 
-def test_ray_job_writes_the_same_shards_as_the_local_run(pile, reordered, local_ray, tmp_path):
+@pytest.mark.ray
+def test_ray_job_writes_the_same_shards_as_the_local_run(
+    pile_folder_and_rows, reordered_folder_and_report, local_ray, tmp_path
+):
     from ray_jobs.entry import run_on_ray
 
     out = tmp_path / "ray_out"
-    assert run_on_ray("reorder", ["--in", str(pile[0]), "--out", str(out), "--no-progress"]) == 0
-    local_out = reordered[0]
+    assert run_on_ray("reorder", ["--in", str(pile_folder_and_rows[0]), "--out", str(out), "--no-progress"]) == 0
+    local_out = reordered_folder_and_report[0]
     for shard in sorted(Path(local_out, "data").rglob("*.parquet")):
         twin = out / shard.relative_to(local_out)
         assert pq.read_table(twin).equals(pq.read_table(shard))

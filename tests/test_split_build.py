@@ -68,26 +68,27 @@ def expected_test(out: Path, component: str = COMPONENT) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(giocomo_dir, tmp_path_factory):
+def uninterrupted_build_folder(giocomo_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("whole") / "pile"
     assert cli(["build", COMPONENT, "--data-dir", str(giocomo_dir), "--out", str(out), "--no-progress"]) == 0
     return out
 
 
-def test_finalize_names_shards_by_the_session_rule(uninterrupted):
+def test_finalize_names_shards_by_the_session_rule(uninterrupted_build_folder):
     assert rule_of(COMPONENT) == "sessions"
-    files = split_files(uninterrupted)
+    files = split_files(uninterrupted_build_folder)
     assert files["test"] and not files["train"] & files["test"]  # no session in both splits
     assert len(files["train"]) + len(files["test"]) == len(SESSIONS)
-    assert files["test"] == expected_test(uninterrupted)
-    assert not list((uninterrupted / layout.STATE_DIR).rglob("*.parquet")), "a shard was left waiting"
-    report = json.loads((uninterrupted / layout.REPORT).read_text())["components"][COMPONENT]
+    assert files["test"] == expected_test(uninterrupted_build_folder)
+    assert not list((uninterrupted_build_folder / layout.STATE_DIR).rglob("*.parquet")), "a shard was left waiting"
+    report = json.loads((uninterrupted_build_folder / layout.REPORT).read_text())["components"][COMPONENT]
     assert report["split_rule"] == "sessions" and report["test_sessions"] == len(files["test"])
-    card = (uninterrupted / "README.md").read_text()
+    card = (uninterrupted_build_folder / "README.md").read_text()
     assert "split rule version 2" in card
 
 
-def test_resumed_and_ray_builds_split_the_same_way(giocomo_dir, uninterrupted, tmp_path, local_ray):
+@pytest.mark.ray
+def test_resumed_and_ray_builds_split_the_same_way(giocomo_dir, uninterrupted_build_folder, tmp_path, local_ray):
     from builders.runtime.executor import RayExecutor
 
     options = BuildOptions(out=str(tmp_path / "resumed"), data_dir=str(giocomo_dir))
@@ -102,18 +103,18 @@ def test_resumed_and_ray_builds_split_the_same_way(giocomo_dir, uninterrupted, t
     with pytest.raises(KeyboardInterrupt):
         build([COMPONENT], options, executor=DiesHalfWay(), progress=False)
     build([COMPONENT], options, progress=False)
-    assert split_files(Path(options.out)) == split_files(uninterrupted)
+    assert split_files(Path(options.out)) == split_files(uninterrupted_build_folder)
 
     ray_options = BuildOptions(out=str(tmp_path / "ray"), data_dir=str(giocomo_dir))
     build([COMPONENT], ray_options, executor=RayExecutor(), progress=False)
-    assert split_files(Path(ray_options.out)) == split_files(uninterrupted)
+    assert split_files(Path(ray_options.out)) == split_files(uninterrupted_build_folder)
 
 
-def test_added_sessions_move_shards_to_their_new_split(giocomo_dir, uninterrupted, tmp_path):
+def test_added_sessions_move_shards_to_their_new_split(giocomo_dir, uninterrupted_build_folder, tmp_path):
     data = tmp_path / DANDISET
     shutil.copytree(giocomo_dir, data)
     out = tmp_path / "pile"
-    shutil.copytree(uninterrupted, out)
+    shutil.copytree(uninterrupted_build_folder, out)
     write_sessions(data, [("E", "1", 60, 90.0), ("E", "2", 5, 10.0), ("F", "1", 35, 45.0)])
     assert cli(["build", COMPONENT, "--data-dir", str(data), "--out", str(out), "--no-progress"]) == 0
     files = split_files(out)
@@ -136,13 +137,13 @@ def test_builder_class_without_test_data(tmp_path):
     assert list(datasets) == ["train"] and len(datasets["train"]) == 1
 
 
-def test_builder_class_splits_as_the_build(giocomo_dir, uninterrupted, tmp_path):
+def test_builder_class_splits_as_the_build(giocomo_dir, uninterrupted_build_folder, tmp_path):
     from neural_pile_rodent import NeuralPileRodent
 
     builder = NeuralPileRodent(config_name=COMPONENT, data_dir=str(giocomo_dir), cache_dir=str(tmp_path / "cache"))
     builder.download_and_prepare()
     datasets = builder.as_dataset()
-    files = split_files(uninterrupted)
+    files = split_files(uninterrupted_build_folder)
     for split, ds in datasets.items():
         sessions = {(s, t) for s, t in zip(ds["subject_id"], ds["session_id"], strict=True)}
         expected = {tuple(name.rsplit("-", 1)[0].split("_", 1)) for name in files[split]}

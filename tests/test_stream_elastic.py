@@ -14,7 +14,7 @@ from tests.support.pile_folder import write_pile_folder
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
+def pile_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("elastic_pile")
     write_pile_folder(folder, {"v2h": (5, 1), "vbn": (5, 1)}, seed=7)
     return str(folder)
@@ -43,8 +43,8 @@ def run(make, old: int, new: int, cut: int):
 
 
 @pytest.mark.parametrize("old,new,cut", [(4, 2, 3), (2, 3, 5), (2, 3, 4), (3, 1, 2)])
-def test_before_and_after_a_world_size_change_are_one_epoch(folder, old, new, cut):
-    make = functools.partial(window_stream, folder, n_neurons=4, n_bins=10, seed=1, epochs=1, sampling="uniform")
+def test_before_and_after_a_world_size_change_are_one_epoch(pile_folder, old, new, cut):
+    make = functools.partial(window_stream, pile_folder, n_neurons=4, n_bins=10, seed=1, epochs=1, sampling="uniform")
     epoch, before, after = run(make, old, new, cut)
     assert len({len(a) for a in after}) == 1  # every new rank yields the same count
     seen = Counter(before) + Counter(k for a in after for k in a)
@@ -56,8 +56,8 @@ def test_before_and_after_a_world_size_change_are_one_epoch(folder, old, new, cu
         assert seen == epoch
 
 
-def test_an_elastic_stream_resumes_exactly_on_its_topology(folder):
-    make = functools.partial(token_stream, folder, seq_len=30, n_neurons=8, seed=2, epochs=2)
+def test_an_elastic_stream_resumes_exactly_on_its_topology(pile_folder):
+    make = functools.partial(token_stream, pile_folder, seq_len=30, n_neurons=8, seed=2, epochs=2)
     states = []
     for r in range(2):
         stream = make(rank=r, world_size=2)
@@ -84,14 +84,14 @@ def test_an_elastic_stream_resumes_exactly_on_its_topology(folder):
         assert head + [s["input_ids"].tobytes() for s in again] == whole, cut
 
 
-def test_combine_states_refuses_an_incomplete_or_mixed_set(folder):
-    make = functools.partial(window_stream, folder, n_neurons=4, n_bins=10, seed=1)
+def test_combine_states_refuses_an_incomplete_or_mixed_set(pile_folder):
+    make = functools.partial(window_stream, pile_folder, n_neurons=4, n_bins=10, seed=1)
     states = [make(rank=r, world_size=2).state_dict() for r in range(2)]
     with pytest.raises(StreamStateError, match=r"missing \(rank, worker\) \[\(1, 0\)\]"):
         combine_states(states[:1])
-    other = window_stream(folder, n_neurons=4, n_bins=10, seed=2, rank=1, world_size=2).state_dict()
+    other = window_stream(pile_folder, n_neurons=4, n_bins=10, seed=2, rank=1, world_size=2).state_dict()
     with pytest.raises(StreamStateError, match="state 1 was saved with seed=2"):
         combine_states([states[0], other])
     combined = combine_states(states)
     with pytest.raises(StreamStateError, match="saved with seed=1, this stream has seed=3"):
-        window_stream(folder, n_neurons=4, n_bins=10, seed=3).load_state_dict(combined)
+        window_stream(pile_folder, n_neurons=4, n_bins=10, seed=3).load_state_dict(combined)

@@ -18,16 +18,16 @@ COMPONENTS = {"v2h": (2, 3), "vbn": (1, 2), "demo": (1, 1)}
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
+def pile_folder_and_rows(tmp_path_factory):
     folder = tmp_path_factory.mktemp("eval_pile")
     return folder, write_pile_folder(folder, COMPONENTS, seed=8)
 
 
 @pytest.fixture(scope="module")
-def reference_folder(folder, tmp_path_factory):
+def reference_folder(pile_folder_and_rows, tmp_path_factory):
     """The same test rows in the reference layout (five columns: shapes only from the counts), 2-row groups."""
     out = tmp_path_factory.mktemp("eval_reference")
-    rows = [r for comp in folder[1].values() for r in comp["test"]]
+    rows = [r for comp in pile_folder_and_rows[1].values() for r in comp["test"]]
     rows = [rows[i] for i in np.random.default_rng(1).permutation(len(rows))]
     table = rows_to_table(rows).select(["spike_counts", "subject_id", "session_id", "segment_id", "source_dataset"])
     (out / "data").mkdir()
@@ -59,9 +59,9 @@ def per_rank(make, world_size):
 @pytest.mark.parametrize("world_size", [1, 2, 3, 5])
 @pytest.mark.parametrize("layout,config", [("package", None), ("reference", "vbn"), ("reference", "all")])
 def test_the_union_of_all_ranks_windows_rebuilds_every_test_row_once(
-    folder, reference_folder, layout, config, world_size
+    pile_folder_and_rows, reference_folder, layout, config, world_size
 ):
-    dataset = folder[0] if layout == "package" else reference_folder
+    dataset = pile_folder_and_rows[0] if layout == "package" else reference_folder
     expected = stored_rows(dataset, config)
     n_neurons, n_bins = 7, 64
 
@@ -100,8 +100,8 @@ def lossless(rows, patch_size) -> MotifTokenizer:
 
 @pytest.mark.parametrize("patch_size", [None, (2, 3)])
 @pytest.mark.parametrize("world_size", [1, 3])
-def test_the_labels_of_all_ranks_token_items_rebuild_every_test_row_once(folder, patch_size, world_size):
-    expected = stored_rows(folder[0], None)
+def test_the_labels_of_all_ranks_token_items_rebuild_every_test_row_once(pile_folder_and_rows, patch_size, world_size):
+    expected = stored_rows(pile_folder_and_rows[0], None)
     p_n, p_t = patch_size or (1, 1)
     tok = None if patch_size is None else lossless(list(expected.values()), patch_size)
     n_neurons, seq_len = 6, 60
@@ -109,7 +109,9 @@ def test_the_labels_of_all_ranks_token_items_rebuild_every_test_row_once(folder,
     separator = 256 if tok is None else tok.vocab_size
 
     def make(**rank):
-        return eval_tokens(str(folder[0]), split="test", seq_len=seq_len, n_neurons=n_neurons, tokenizer=tok, **rank)
+        return eval_tokens(
+            str(pile_folder_and_rows[0]), split="test", seq_len=seq_len, n_neurons=n_neurons, tokenizer=tok, **rank
+        )
 
     rebuilt = {key: np.full(c.shape, -1, np.int16) for key, c in expected.items()}
     for items in per_rank(make, world_size):
@@ -160,11 +162,11 @@ def test_aggregate_by_component_weights_and_skips_fillers():
         aggregate_by_component(items, [1.0, 2.0, 3.0])
 
 
-def test_eval_bad_input_is_one_line(folder):
-    n_rows = len(stored_rows(folder[0], None))
+def test_eval_bad_input_is_one_line(pile_folder_and_rows):
+    n_rows = len(stored_rows(pile_folder_and_rows[0], None))
     with pytest.raises(StreamError, match=f"has {n_rows} non-empty rows, fewer than world_size=1000"):
-        eval_windows(str(folder[0]), n_neurons=4, n_bins=10, world_size=1000, rank=3)
+        eval_windows(str(pile_folder_and_rows[0]), n_neurons=4, n_bins=10, world_size=1000, rank=3)
     with pytest.raises(StreamError, match="more than seq_len"):
-        eval_tokens(str(folder[0]), seq_len=20, n_neurons=8, n_bins=10)
+        eval_tokens(str(pile_folder_and_rows[0]), seq_len=20, n_neurons=8, n_bins=10)
     with pytest.raises(StreamError, match="n_bins must be a positive integer"):
-        eval_windows(str(folder[0]), n_neurons=4, n_bins=0)
+        eval_windows(str(pile_folder_and_rows[0]), n_neurons=4, n_bins=0)

@@ -16,7 +16,7 @@ from tests.support.stream_piles import write_reference_folder
 
 
 @pytest.fixture(scope="module")
-def piles(tmp_path_factory):
+def own_and_reference_folders(tmp_path_factory):
     own = tmp_path_factory.mktemp("mix_own")
     write_pile_folder(own, {"v2h": (3, 1), "vbn": (3, 1)}, seed=4)
     rng = np.random.default_rng(9)
@@ -30,15 +30,15 @@ def shares(items, key) -> dict:
     return {k: labels.count(k) / len(labels) for k in set(labels)}
 
 
-def test_component_weights_are_the_token_shares(piles):
-    own, _ = piles
+def test_component_weights_are_the_token_shares(own_and_reference_folders):
+    own, _ = own_and_reference_folders
     items = list(islice(window_stream(own, config={"v2h": 0.25, "vbn": 1.0}, n_neurons=4, n_bins=10, seed=0), 10_000))
     got = shares(items, lambda w: w["source_dataset"])  # every item holds n_neurons x n_bins tokens
     assert got["v2h"] == pytest.approx(0.2, abs=0.02) and got["vbn"] == pytest.approx(0.8, abs=0.02)
 
 
-def test_piles_of_both_layouts_mix_by_weight_and_resume_exactly(piles):
-    own, other = piles
+def test_piles_of_both_layouts_mix_by_weight_and_resume_exactly(own_and_reference_folders):
+    own, other = own_and_reference_folders
     sources = [(own, "all", 0.7), (other, None, 0.3)]
     make = functools.partial(token_stream, sources, seq_len=30, n_neurons=8, seed=1)
     reference = list(islice(make(), 60))
@@ -58,8 +58,8 @@ def test_piles_of_both_layouts_mix_by_weight_and_resume_exactly(piles):
     assert got[True] == pytest.approx(0.3, abs=0.02)
 
 
-def test_a_mixture_epoch_ends_where_the_first_source_completes_one(piles):
-    own, _ = piles
+def test_a_mixture_epoch_ends_where_the_first_source_completes_one(own_and_reference_folders):
+    own, _ = own_and_reference_folders
     config = {"v2h": 1.0, "vbn": 3.0}
     stream = window_stream(own, config=config, n_neurons=4, n_bins=10, seed=0, epochs=1, sampling="uniform")
     alone = {c: window_stream(own, config=c, n_neurons=4, n_bins=10, sampling="uniform").epoch_length() for c in config}
@@ -67,8 +67,8 @@ def test_a_mixture_epoch_ends_where_the_first_source_completes_one(piles):
     assert len(stream) == expected == len(list(stream))
 
 
-def test_mixture_bad_input_is_one_line_naming_it(piles, tmp_path):
-    own, other = piles
+def test_mixture_bad_input_is_one_line_naming_it(own_and_reference_folders, tmp_path):
+    own, other = own_and_reference_folders
     for weight in (0, -1, "x", True, float("nan"), float("inf")):
         with pytest.raises(StreamError, match=r"config\['vbn'\] must be a positive number"):
             window_stream(own, config={"v2h": 1.0, "vbn": weight}, n_neurons=4, n_bins=10)

@@ -23,7 +23,7 @@ from tokenizer.motifs import count_motifs
 
 
 @pytest.fixture(scope="module")
-def pile(tmp_path_factory):
+def reference_folder_and_rows(tmp_path_factory):
     rng = np.random.default_rng(11)
     rows = [
         make_row(rng, comp, f"sub-{k % 3}", f"ses-{k}", 0, int(rng.integers(3, 15)), int(rng.integers(20, 70)))
@@ -63,8 +63,8 @@ def lossless(rows, patch_size):
 
 @pytest.mark.parametrize("world_size", [1, 2, 3])
 @pytest.mark.parametrize("patch_size", [None, (2, 5)])
-def test_reference_layout_unshuffled_equals_the_reference_loop(pile, world_size, patch_size):
-    folder, rows = pile
+def test_reference_layout_unshuffled_equals_the_reference_loop(reference_folder_and_rows, world_size, patch_size):
+    folder, rows = reference_folder_and_rows
     tok = None if patch_size is None else lossless(rows, patch_size)
     seq_len = 50
     expected = [reference_loop(folder, r, world_size, seq_len, tok) for r in range(world_size)]
@@ -91,8 +91,14 @@ def test_reference_layout_unshuffled_equals_the_reference_loop(pile, world_size,
     assert counts == [min(len(e) for e in expected)] * world_size
 
 
-def test_raw_separator_is_255_the_id_of_a_saturated_count(pile):
-    item = next(iter(token_stream(str(pile[0]), seq_len=30, n_neurons=None, layout="reference", shuffle=False)))
+def test_raw_separator_is_255_the_id_of_a_saturated_count(reference_folder_and_rows):
+    item = next(
+        iter(
+            token_stream(
+                str(reference_folder_and_rows[0]), seq_len=30, n_neurons=None, layout="reference", shuffle=False
+            )
+        )
+    )
     assert item["input_ids"][0] == 255
 
 
@@ -101,8 +107,8 @@ def row_tokens(counts, n_neurons=None):
     return ids.T.flatten()
 
 
-def test_shuffled_rows_keep_the_reference_layout_in_a_seeded_order(pile):
-    folder, rows = pile
+def test_shuffled_rows_keep_the_reference_layout_in_a_seeded_order(reference_folder_and_rows):
+    folder, rows = reference_folder_and_rows
     blocks = [row_tokens(r["spike_counts"]) for r in rows]
     make = functools.partial(token_stream, str(folder), seq_len=40, n_neurons=None, layout="reference", epochs=2)
     flat = np.concatenate([np.append(s["input_ids"], s["labels"][-1]) for s in make(seed=3)])
@@ -125,9 +131,16 @@ def test_shuffled_rows_keep_the_reference_layout_in_a_seeded_order(pile):
     assert not np.array_equal(other, flat[: len(other)])
 
 
-def test_reference_layout_resumes_exactly(pile):
+def test_reference_layout_resumes_exactly(reference_folder_and_rows):
     make = functools.partial(
-        token_stream, str(pile[0]), seq_len=23, n_neurons=8, layout="reference", seed=1, world_size=2, rank=1
+        token_stream,
+        str(reference_folder_and_rows[0]),
+        seq_len=23,
+        n_neurons=8,
+        layout="reference",
+        seed=1,
+        world_size=2,
+        rank=1,
     )
     reference = list(islice(make(), 40))
     for cut in (0, 1, 9, 25):
@@ -143,8 +156,8 @@ def test_reference_layout_resumes_exactly(pile):
             np.testing.assert_array_equal(a["labels"], b["labels"])
 
 
-def test_reference_layout_bad_input(pile):
-    folder = str(pile[0])
+def test_reference_layout_bad_input(reference_folder_and_rows):
+    folder = str(reference_folder_and_rows[0])
     with pytest.raises(StreamError, match="n_neurons=None .* needs layout='reference'"):
         token_stream(folder, seq_len=30, n_neurons=None)
     with pytest.raises(StreamError, match="shuffle=False needs layout='reference'"):

@@ -18,7 +18,7 @@ from tokenizer.motifs import count_motifs
 
 
 @pytest.fixture(scope="module")
-def mixed_folder(tmp_path_factory):
+def mixed_folder_and_rows(tmp_path_factory):
     """Three components shuffled together into 3-row row groups; session ids repeat across
     components and subjects (``ses-0`` is in all three), so only all labels name a row."""
     rng = np.random.default_rng(5)
@@ -42,8 +42,8 @@ def stored(item: dict) -> dict:
 
 
 @pytest.mark.parametrize("config", ["b", "all"])
-def test_items_of_a_filtered_config_name_their_stored_row(mixed_folder, config):
-    folder, rows = mixed_folder
+def test_items_of_a_filtered_config_name_their_stored_row(mixed_folder_and_rows, config):
+    folder, rows = mixed_folder_and_rows
     items = list(window_stream(str(folder), config=config, n_neurons=3, n_bins=20, epochs=1, sampling="uniform"))
     expected = [r for r in rows if config == "all" or r["source_dataset"] == config]
     assert len(items) == len(expected)
@@ -64,7 +64,7 @@ def test_items_of_a_filtered_config_name_their_stored_row(mixed_folder, config):
 
 
 @pytest.fixture(scope="module")
-def short_rows(tmp_path_factory):
+def short_rows_folder(tmp_path_factory):
     """One-neuron rows of 10 + d bins, d = 0..5, one row group each (file order = d)."""
 
     def folder(lengths):
@@ -83,24 +83,24 @@ def window_starts(folder, n_bins: int, align: int, n: int = 300) -> set[int]:
     return starts
 
 
-def test_a_row_one_bin_longer_than_the_window_draws_both_starts(short_rows):
-    assert window_starts(short_rows([11]), 10, 1) == {0, 1}
-    assert window_starts(short_rows([10]), 10, 1) == {0}
-    assert window_starts(short_rows([13]), 10, 1) == {0, 1, 2, 3}
+def test_a_row_one_bin_longer_than_the_window_draws_both_starts(short_rows_folder):
+    assert window_starts(short_rows_folder([11]), 10, 1) == {0, 1}
+    assert window_starts(short_rows_folder([10]), 10, 1) == {0}
+    assert window_starts(short_rows_folder([13]), 10, 1) == {0, 1, 2, 3}
 
 
-def test_aligned_windows_start_on_every_whole_patch_the_row_allows(short_rows):
-    assert window_starts(short_rows([15]), 10, 5) == {0, 5}  # n_bins + p_t
+def test_aligned_windows_start_on_every_whole_patch_the_row_allows(short_rows_folder):
+    assert window_starts(short_rows_folder([15]), 10, 5) == {0, 5}  # n_bins + p_t
     for t in (11, 14):  # less than one patch longer: never fails, starts at 0
-        assert window_starts(short_rows([t]), 10, 5) == {0}
-    assert window_starts(short_rows([20]), 10, 5) == {0, 5, 10}
+        assert window_starts(short_rows_folder([t]), 10, 5) == {0}
+    assert window_starts(short_rows_folder([20]), 10, 5) == {0, 5, 10}
 
 
-def test_token_windows_of_a_row_one_patch_longer_start_at_0_and_p_t(short_rows):
+def test_token_windows_of_a_row_one_patch_longer_start_at_0_and_p_t(short_rows_folder):
     """One sequence = one window (1 neuron x 2 patches of 1x5: 4 tokens = seq_len + 1); the
     decoded first patch tells the window's start bin."""
     for t, expected in ((15, {0, 5}), (14, {0}), (11, {0})):
-        folder = short_rows([t])
+        folder = short_rows_folder([t])
         arrays = [coded_row("a", "s", "x", 0, 1, t)["spike_counts"]]
         motifs, counts = count_motifs(arrays, (1, 5), pad="zero")
         tok = MotifTokenizer.from_counts(motifs, counts, len(motifs), (1, 5))
@@ -114,9 +114,9 @@ def test_token_windows_of_a_row_one_patch_longer_start_at_0_and_p_t(short_rows):
         assert starts == expected, t
 
 
-def test_too_few_rows_for_the_ranks_says_how_many_and_what_to_change(mixed_folder):
-    folder = str(mixed_folder[0])
-    n_rows = len(mixed_folder[1])
+def test_too_few_rows_for_the_ranks_says_how_many_and_what_to_change(mixed_folder_and_rows):
+    folder = str(mixed_folder_and_rows[0])
+    n_rows = len(mixed_folder_and_rows[1])
     with pytest.raises(StreamError) as err:
         window_stream(folder, n_neurons=3, n_bins=20, world_size=1000, sampling="uniform")
     message = str(err.value)

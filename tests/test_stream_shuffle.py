@@ -19,7 +19,7 @@ COMPONENTS = {"v2h": (14, 1), "vbn": (13, 1), "ibl": (10, 1), "shield": (6, 1)}
 
 
 @pytest.fixture(scope="module")
-def sessions_pile(tmp_path_factory):
+def many_sessions_pile_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("many_sessions")
     write_pile_folder(folder, COMPONENTS, seed=2)
     return folder
@@ -44,19 +44,25 @@ def distinct_per_batch(items, batch: int = 32) -> float:
     return float(np.mean([len(set(keys[i : i + batch])) for i in range(0, len(keys) - batch + 1, batch)]))
 
 
-def test_batches_of_32_hold_about_as_many_sessions_as_a_random_draw(sessions_pile):
-    make = functools.partial(window_stream, str(sessions_pile), n_neurons=8, n_bins=20, seed=0)
-    random = random_draw_distinct(sessions_pile)
+def test_batches_of_32_hold_about_as_many_sessions_as_a_random_draw(many_sessions_pile_folder):
+    make = functools.partial(window_stream, str(many_sessions_pile_folder), n_neurons=8, n_bins=20, seed=0)
+    random = random_draw_distinct(many_sessions_pile_folder)
     shuffled = distinct_per_batch(list(islice(make(), 32 * 40)))
     one_at_a_time = distinct_per_batch(list(islice(make(open_pieces=1), 32 * 40)))
     assert shuffled >= 0.9 * random, (shuffled, random)
     assert one_at_a_time < 0.5 * random  # the knob is what mixes: one open piece reads session after session
 
 
-def test_every_rank_sees_every_component_in_an_epoch(sessions_pile):
+def test_every_rank_sees_every_component_in_an_epoch(many_sessions_pile_folder):
     for world_size in (2, 4, 8):
         for rank in range(world_size):
             stream = window_stream(
-                str(sessions_pile), n_neurons=8, n_bins=20, seed=0, rank=rank, world_size=world_size, epochs=1
+                str(many_sessions_pile_folder),
+                n_neurons=8,
+                n_bins=20,
+                seed=0,
+                rank=rank,
+                world_size=world_size,
+                epochs=1,
             )
             assert {w["source_dataset"] for w in stream} == set(COMPONENTS), (world_size, rank)

@@ -23,23 +23,23 @@ def rows(seed: int) -> list[dict]:
 
 
 @pytest.fixture
-def folder(tmp_path):
+def reference_folder(tmp_path):
     return write_reference_folder(tmp_path / "pile", rows(0), row_group=2)
 
 
-def test_a_state_over_rewritten_shard_content_is_refused(folder):
-    stream = window_stream(str(folder), n_neurons=4, n_bins=20, seed=1)
+def test_a_state_over_rewritten_shard_content_is_refused(reference_folder):
+    stream = window_stream(str(reference_folder), n_neurons=4, n_bins=20, seed=1)
     list(islice(stream, 5))
     state = json.loads(json.dumps(stream.state_dict()))
     # the same path, row groups and rows (and shapes), other counts
-    path = folder / "data" / "train-00000-of-00001.parquet"
+    path = reference_folder / "data" / "train-00000-of-00001.parquet"
     pq.write_table(rows_to_table(rows(1)).select(FIVE), path, row_group_size=2)
     assert pq.ParquetFile(path).metadata.num_row_groups == 4
     with pytest.raises(StreamStateError, match="saved with pile="):
-        window_stream(str(folder), n_neurons=4, n_bins=20, seed=1).load_state_dict(state)
+        window_stream(str(reference_folder), n_neurons=4, n_bins=20, seed=1).load_state_dict(state)
     # the same content rewritten loads
     pq.write_table(rows_to_table(rows(0)).select(FIVE), path, row_group_size=2)
-    window_stream(str(folder), n_neurons=4, n_bins=20, seed=1).load_state_dict(state)
+    window_stream(str(reference_folder), n_neurons=4, n_bins=20, seed=1).load_state_dict(state)
 
 
 def edited(state: dict, change) -> dict:
@@ -56,9 +56,9 @@ def set_slot(index, value):
     return lambda s: s["position"]["slots"][0].__setitem__(index, value)
 
 
-def test_every_edited_field_is_refused_in_one_line(folder):
+def test_every_edited_field_is_refused_in_one_line(reference_folder):
     def make():
-        return token_stream(str(folder), seq_len=20, n_neurons=4, n_bins=10, seed=2, epochs=1)
+        return token_stream(str(reference_folder), seq_len=20, n_neurons=4, n_bins=10, seed=2, epochs=1)
 
     stream = make()
     it = iter(stream)
@@ -106,13 +106,13 @@ def test_every_edited_field_is_refused_in_one_line(folder):
         assert "\n" not in str(err.value)
 
 
-def test_a_connection_dropped_inside_a_row_group_is_retried_with_the_same_items(folder, monkeypatch):
+def test_a_connection_dropped_inside_a_row_group_is_retried_with_the_same_items(reference_folder, monkeypatch):
     """The first handle of the file drops after some bytes: the row reader reopens and continues at
     its next row; the items equal an undisturbed stream's."""
     from builders.pile import open_pile
 
     def make():
-        return window_stream(open_pile(str(folder)), n_neurons=4, n_bins=20, seed=1, open_pieces=1, epochs=1)
+        return window_stream(open_pile(str(reference_folder)), n_neurons=4, n_bins=20, seed=1, open_pieces=1, epochs=1)
 
     expected = [w["spike_counts"].tobytes() for w in make()]
     stream = make()

@@ -16,7 +16,7 @@ from tokenizer.motifs import count_motifs
 
 
 @pytest.fixture(scope="module")
-def narrow(tmp_path_factory):
+def narrow_folder_and_rows(tmp_path_factory):
     """Rows of 3-12 neurons: windows of 8 neurons pad the narrow ones (odd widths half-fill a 2-neuron patch)."""
     rng = np.random.default_rng(4)
     widths = [3, 10, 5, 12, 7, 4, 9, 6, 11, 3, 8, 5]
@@ -49,8 +49,8 @@ def restated(windows, p_n, p_t, tok):
 
 
 @pytest.mark.parametrize("patch_size,pad", [(None, "zero"), ((2, 3), "zero"), ((2, 3), "tile")])
-def test_labels_are_minus_100_exactly_at_padding(narrow, patch_size, pad):
-    folder, rows = narrow
+def test_labels_are_minus_100_exactly_at_padding(narrow_folder_and_rows, patch_size, pad):
+    folder, rows = narrow_folder_and_rows
     p_n, p_t = patch_size or (1, 1)
     tok = None if patch_size is None else tokenizer_of(rows, patch_size)
     n_neurons, n_bins, seq_len, n = 8, 10 * p_t, 33, 40
@@ -78,6 +78,6 @@ def test_labels_are_minus_100_exactly_at_padding(narrow, patch_size, pad):
     assert (masked > 0) == (pad == "zero")  # narrow rows pad only with pad="zero"
 
 
-def test_the_tokenizer_card_states_the_padding_label(narrow):
-    card = model_card(tokenizer_of(narrow[1], (2, 3)))
+def test_the_tokenizer_card_states_the_padding_label(narrow_folder_and_rows):
+    card = model_card(tokenizer_of(narrow_folder_and_rows[1], (2, 3)))
     assert "**-100**" in card and "cross_entropy" in card

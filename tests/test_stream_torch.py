@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
+def pile_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("torch_pile")
     write_pile_folder(folder, {"v2h": (4, 2), "vbn": (4, 2)}, seed=5)
     return str(folder)
@@ -28,8 +28,8 @@ def keys(batch) -> list[tuple]:
     return list(zip(batch["path"], batch["row_group"].tolist(), batch["row"].tolist(), batch["bin_start"].tolist()))
 
 
-def test_stateful_loader_two_workers_resumes_mid_epoch_to_exactly_one_epoch(folder):
-    make = functools.partial(window_stream, folder, n_neurons=4, n_bins=10, seed=3, epochs=1, sampling="uniform")
+def test_stateful_loader_two_workers_resumes_mid_epoch_to_exactly_one_epoch(pile_folder):
+    make = functools.partial(window_stream, pile_folder, n_neurons=4, n_bins=10, seed=3, epochs=1, sampling="uniform")
     loader = functools.partial(stateful.StatefulDataLoader, batch_size=4, num_workers=2)
     whole = [k for b in loader(make()) for k in keys(b)]
     assert len(whole) == make().epoch_length(2)
@@ -43,39 +43,39 @@ def test_stateful_loader_two_workers_resumes_mid_epoch_to_exactly_one_epoch(fold
     assert head + tail == whole  # element for element: none twice, none skipped
 
 
-def test_eval_windows_two_workers_give_the_rank_items_once(folder):
+def test_eval_windows_two_workers_give_the_rank_items_once(pile_folder):
     for rank in range(2):
         plain = [
             (w["path"], w["row"], w["neuron_start"], w["bin_start"])
-            for w in eval_windows(folder, n_neurons=4, n_bins=30, rank=rank, world_size=2)
+            for w in eval_windows(pile_folder, n_neurons=4, n_bins=30, rank=rank, world_size=2)
         ]
         loader = DataLoader(
-            eval_windows(folder, n_neurons=4, n_bins=30, rank=rank, world_size=2), batch_size=None, num_workers=2
+            eval_windows(pile_folder, n_neurons=4, n_bins=30, rank=rank, world_size=2), batch_size=None, num_workers=2
         )
         seen = [(w["path"], int(w["row"]), int(w["neuron_start"]), int(w["bin_start"])) for w in loader]
         assert sorted(seen) == sorted(plain) and len(seen) == len(plain)
 
 
-def test_token_batches_are_tensors_with_ignored_padding(folder):
-    loader = DataLoader(token_stream(folder, seq_len=100, n_neurons=48, seed=0), batch_size=8, num_workers=2)
+def test_token_batches_are_tensors_with_ignored_padding(pile_folder):
+    loader = DataLoader(token_stream(pile_folder, seq_len=100, n_neurons=48, seed=0), batch_size=8, num_workers=2)
     batch = next(iter(loader))
     assert batch["input_ids"].shape == (8, 100) and batch["labels"].dtype == torch.int32
     logits = torch.zeros(8 * 100, 257)
     loss = torch.nn.functional.cross_entropy(logits, batch["labels"].reshape(-1).long())
     assert torch.isfinite(loss)  # -100 labels are ignored, not an index error
     assert (batch["labels"] == -100).any()  # rows narrower than 48 neurons are padded
-    reference = list(islice(token_stream(folder, seq_len=40, n_neurons=48, seed=0, layout="reference"), 3))
+    reference = list(islice(token_stream(pile_folder, seq_len=40, n_neurons=48, seed=0, layout="reference"), 3))
     assert all(np.asarray(r["input_ids"]).shape == (40,) for r in reference)
 
 
-def test_stateful_loaders_of_2_ranks_continue_on_3_ranks_with_workers(folder):
+def test_stateful_loaders_of_2_ranks_continue_on_3_ranks_with_workers(pile_folder):
     """Elastic restore: the loader states of 2 ranks x 2 workers, combined, continue on 3 ranks x 2
     workers; the items before and after are the epoch's items, none twice."""
     from collections import Counter
 
     from builders.streams import combine_states
 
-    make = functools.partial(window_stream, folder, n_neurons=4, n_bins=10, seed=3, epochs=1, sampling="uniform")
+    make = functools.partial(window_stream, pile_folder, n_neurons=4, n_bins=10, seed=3, epochs=1, sampling="uniform")
     epoch = Counter(
         k
         for r in range(2)

@@ -69,7 +69,7 @@ def archive_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def servers(archive_root):
+def archive_servers(archive_root):
     with FileServer(archive_root) as files, DandiStandIn(files, page_size=2) as dandi, FigshareStandIn(files) as fig:
         dandi.add_dandiset(DANDISET, f"dandi/{DANDISET}", published=("0.230101.0100", "0.240202.0200"))
         fig.add_article("7739750", "figshare/7739750")
@@ -77,8 +77,8 @@ def servers(archive_root):
 
 
 @pytest.fixture()
-def files(servers):
-    files = servers[0]
+def file_server(archive_servers):
+    files = archive_servers[0]
     files.clear_faults()
     files.reset_counts()
     yield files
@@ -86,22 +86,22 @@ def files(servers):
 
 
 @pytest.fixture(scope="module")
-def component():
+def vcn_component():
     return get_component("vcn")
 
 
-def _local(component, archive_root):
-    return list_local_assets(dataclasses.replace(component, archive_id=DANDISET), archive_root / "dandi")
+def _local(vcn_component, archive_root):
+    return list_local_assets(dataclasses.replace(vcn_component, archive_id=DANDISET), archive_root / "dandi")
 
 
-def _remote_session(component, dandi, path):
-    assets = [a for a in list_dandi_assets(_pinned(component), dandi.api_url) if a.path == path]
+def _remote_session(vcn_component, dandi, path):
+    assets = [a for a in list_dandi_assets(_pinned(vcn_component), dandi.api_url) if a.path == path]
     assert len(assets) == 1
-    return group_sessions(component, assets)[0]
+    return group_sessions(vcn_component, assets)[0]
 
 
-def _pinned(component, version="draft"):
-    return dataclasses.replace(component, archive_id=DANDISET, version=version)
+def _pinned(vcn_component, version="draft"):
+    return dataclasses.replace(vcn_component, archive_id=DANDISET, version=version)
 
 
 def assert_same_rows(a, b):
@@ -119,11 +119,11 @@ def assert_same_rows(a, b):
 # -- listing ------------------------------------------------------------------------------
 
 
-def test_dandi_listing_through_the_client_equals_the_local_listing(component, servers, archive_root):
-    _, dandi, _ = servers
+def test_dandi_listing_through_the_client_equals_the_local_listing(vcn_component, archive_servers, archive_root):
+    _, dandi, _ = archive_servers
     dandi.calls.clear()
-    remote = list_dandi_assets(_pinned(component), dandi.api_url)
-    local = _local(component, archive_root)
+    remote = list_dandi_assets(_pinned(vcn_component), dandi.api_url)
+    local = _local(vcn_component, archive_root)
     assert [(a.path, a.size) for a in remote] == [(a.path, a.size) for a in local]
     assert len(remote) == 7  # six demo sessions and the LFP one; notes.txt filtered out
     assert dandi.calls["assets"] == 1  # the client asks for the archive's largest page (1,000 files)
@@ -132,34 +132,34 @@ def test_dandi_listing_through_the_client_equals_the_local_listing(component, se
         assert asset.is_remote
 
 
-def test_listing_groups_into_the_same_sessions_as_the_local_folder(component, servers, archive_root):
-    _, dandi, _ = servers
-    pinned = _pinned(component)
+def test_listing_groups_into_the_same_sessions_as_the_local_folder(vcn_component, archive_servers, archive_root):
+    _, dandi, _ = archive_servers
+    pinned = _pinned(vcn_component)
     remote = list_sessions(pinned, dandi_api_url=dandi.api_url)
     local = list_sessions(pinned, data_dir=archive_root / "dandi")
     assert [s.key for s in remote] == [s.key for s in local]
 
 
-def test_version_resolution(component, servers):
-    _, dandi, _ = servers
-    assert resolve_version(_pinned(component, None), dandi.api_url) == "0.240202.0200"
-    assert resolve_version(_pinned(component, "0.230101.0100"), dandi.api_url) == "0.230101.0100"
-    assert resolve_version(_pinned(component, "draft"), dandi.api_url) == "draft"
-    newest = list_dandi_assets(_pinned(component, None), dandi.api_url)
+def test_version_resolution(vcn_component, archive_servers):
+    _, dandi, _ = archive_servers
+    assert resolve_version(_pinned(vcn_component, None), dandi.api_url) == "0.240202.0200"
+    assert resolve_version(_pinned(vcn_component, "0.230101.0100"), dandi.api_url) == "0.230101.0100"
+    assert resolve_version(_pinned(vcn_component, "draft"), dandi.api_url) == "draft"
+    newest = list_dandi_assets(_pinned(vcn_component, None), dandi.api_url)
     assert len(newest) == 7
 
 
-def test_unknown_version_or_dandiset_is_named_in_the_error(component, servers):
-    _, dandi, _ = servers
+def test_unknown_version_or_dandiset_is_named_in_the_error(vcn_component, archive_servers):
+    _, dandi, _ = archive_servers
     with pytest.raises(DandiListingError, match=rf"dandiset {DANDISET} .*version 0\.999999\.0000"):
-        list_dandi_assets(_pinned(component, "0.999999.0000"), dandi.api_url)
-    missing = dataclasses.replace(component, archive_id="999999", version="draft")
+        list_dandi_assets(_pinned(vcn_component, "0.999999.0000"), dandi.api_url)
+    missing = dataclasses.replace(vcn_component, archive_id="999999", version="draft")
     with pytest.raises(DandiListingError, match="dandiset 999999"):
         list_dandi_assets(missing, dandi.api_url)
 
 
-def test_figshare_listing_pages_and_lays_files_out_by_subject(servers, archive_root, monkeypatch):
-    _, _, fig = servers
+def test_figshare_listing_pages_and_lays_files_out_by_subject(archive_servers, archive_root, monkeypatch):
+    _, _, fig = archive_servers
     monkeypatch.setattr(figshare_source, "PAGE_SIZE", 2)  # three files: two pages
     fig.calls.clear()
     steinmetz = get_component("steinmetz-2")
@@ -178,8 +178,8 @@ def test_figshare_names_without_a_subject_stay_flat():
     assert figshare_asset_path("spks_all.mat") == "spks_all.mat"
 
 
-def test_figshare_sessions_stream_to_the_same_rows_as_local_files(servers, archive_root):
-    files, _, fig = servers
+def test_figshare_sessions_stream_to_the_same_rows_as_local_files(archive_servers, archive_root):
+    files, _, fig = archive_servers
     steinmetz = get_component("steinmetz-2")
     assets = list_figshare_assets(steinmetz, fig.api_url)
     remote = group_sessions(steinmetz, assets)
@@ -194,9 +194,9 @@ def test_figshare_sessions_stream_to_the_same_rows_as_local_files(servers, archi
 # -- streaming ----------------------------------------------------------------------------
 
 
-def test_streamed_sessions_give_the_same_rows_as_local_files(component, servers, archive_root):
-    _, dandi, _ = servers
-    pinned = _pinned(component)
+def test_streamed_sessions_give_the_same_rows_as_local_files(vcn_component, archive_servers, archive_root):
+    _, dandi, _ = archive_servers
+    pinned = _pinned(vcn_component)
     remote = {s.key: s for s in list_sessions(pinned, dandi_api_url=dandi.api_url)}
     local = {s.key: s for s in list_sessions(pinned, data_dir=archive_root / "dandi")}
     dandi.calls.clear()
@@ -206,9 +206,9 @@ def test_streamed_sessions_give_the_same_rows_as_local_files(component, servers,
     assert dandi.calls["download"] == len(remote)
 
 
-def test_only_the_spike_data_is_fetched(component, servers, archive_root, files):
-    _, dandi, _ = servers
-    session = _remote_session(component, dandi, LFP_FILE)
+def test_only_the_spike_data_is_fetched(vcn_component, archive_servers, archive_root, file_server):
+    _, dandi, _ = archive_servers
+    session = _remote_session(vcn_component, dandi, LFP_FILE)
     local_path = archive_root / "dandi" / DANDISET / LFP_FILE
     file_size = local_path.stat().st_size
     spike_bytes = sum(spike_data_bytes(local_path).values())
@@ -218,7 +218,7 @@ def test_only_the_spike_data_is_fetched(component, servers, archive_root, files)
         from builders.readers.nwb_units import read_nwb_units
 
         trains = read_nwb_units(handle, asset)
-    sent = files.bytes_sent[f"dandi/{DANDISET}/{LFP_FILE}"]
+    sent = file_server.bytes_sent[f"dandi/{DANDISET}/{LFP_FILE}"]
     assert trains.n_units == 60
     assert sent == stats.bytes_fetched  # what the client counted is what the server sent
     assert file_size > 15e6 and spike_bytes < 0.1 * file_size  # the file is mostly LFP
@@ -226,29 +226,31 @@ def test_only_the_spike_data_is_fetched(component, servers, archive_root, files)
     assert sent < 0.25 * file_size
 
 
-def test_injected_server_errors_and_dropped_connections_are_survived(component, servers, archive_root, files):
-    _, dandi, _ = servers
-    session = _remote_session(component, dandi, LFP_FILE)
-    local = list_sessions(_pinned(component), data_dir=archive_root / "dandi")
+def test_injected_server_errors_and_dropped_connections_are_survived(
+    vcn_component, archive_servers, archive_root, file_server
+):
+    _, dandi, _ = archive_servers
+    session = _remote_session(vcn_component, dandi, LFP_FILE)
+    local = list_sessions(_pinned(vcn_component), data_dir=archive_root / "dandi")
     served = f"dandi/{DANDISET}/{LFP_FILE}"
     # four failures in a row (one short of NEURAL_PILE_HTTP_ATTEMPTS=5) on the first range
-    files.fail(served, times=2, status=503)
-    files.drop(served, times=1)
-    files.fail(served, times=1, status=500)
-    result = session_to_rows(component, session)
-    assert files.requests[served] >= 4 + 3  # the failed attempts were really made
+    file_server.fail(served, times=2, status=503)
+    file_server.drop(served, times=1)
+    file_server.fail(served, times=1, status=500)
+    result = session_to_rows(vcn_component, session)
+    assert file_server.requests[served] >= 4 + 3  # the failed attempts were really made
     # and a dropped connection in the middle of the read
-    files.drop(served, times=1)
-    again = session_to_rows(component, session)
-    expected = session_to_rows(component, next(s for s in local if s.key == session.key))
+    file_server.drop(served, times=1)
+    again = session_to_rows(vcn_component, session)
+    expected = session_to_rows(vcn_component, next(s for s in local if s.key == session.key))
     assert_same_rows(result, expected)
     assert_same_rows(again, expected)
 
 
-def test_a_stalled_response_times_out_and_is_retried(component, servers, files):
-    _, dandi, _ = servers
-    (asset,) = _remote_session(component, dandi, LFP_FILE).assets
-    files.stall(f"dandi/{DANDISET}/{LFP_FILE}", seconds=1.5, times=1)
+def test_a_stalled_response_times_out_and_is_retried(vcn_component, archive_servers, file_server):
+    _, dandi, _ = archive_servers
+    (asset,) = _remote_session(vcn_component, dandi, LFP_FILE).assets
+    file_server.stall(f"dandi/{DANDISET}/{LFP_FILE}", seconds=1.5, times=1)
     stats = FetchStats()
     policy = dataclasses.replace(FAST_RETRIES, read_timeout_s=0.3)
     with open_remote(asset, policy=policy, stats=stats) as handle:
@@ -256,30 +258,30 @@ def test_a_stalled_response_times_out_and_is_retried(component, servers, files):
     assert stats.retries == 1
 
 
-def test_a_permanently_broken_asset_raises_an_error_naming_it(component, servers, files):
-    _, dandi, _ = servers
-    session = _remote_session(component, dandi, LFP_FILE)
+def test_a_permanently_broken_asset_raises_an_error_naming_it(vcn_component, archive_servers, file_server):
+    _, dandi, _ = archive_servers
+    session = _remote_session(vcn_component, dandi, LFP_FILE)
     (asset,) = session.assets
     served = f"dandi/{DANDISET}/{LFP_FILE}"
-    files.break_path(served, status=500)
+    file_server.break_path(served, status=500)
     with pytest.raises(RemoteReadError) as caught:
-        session_to_rows(component, session)
+        session_to_rows(vcn_component, session)
     message = str(caught.value)
-    assert LFP_FILE in message and files.url_for(served) in message and "5 times" in message
-    assert files.requests[served] == 5  # NEURAL_PILE_HTTP_ATTEMPTS, then it gave up
+    assert LFP_FILE in message and file_server.url_for(served) in message and "5 times" in message
+    assert file_server.requests[served] == 5  # NEURAL_PILE_HTTP_ATTEMPTS, then it gave up
 
-    files.clear_faults()
-    files.reset_counts()
-    files.break_path(served, status=404)
+    file_server.clear_faults()
+    file_server.reset_counts()
+    file_server.break_path(served, status=404)
     with pytest.raises(RemoteReadError, match="404") as caught:
         with open_remote(asset, policy=FAST_RETRIES) as handle:
             handle.read(100)
     assert LFP_FILE in str(caught.value)
-    assert files.requests[served] == 1  # a 404 is not worth retrying
+    assert file_server.requests[served] == 1  # a 404 is not worth retrying
 
 
-def test_a_missing_download_redirect_is_reported_with_the_asset(servers):
-    files, dandi, _ = servers
+def test_a_missing_download_redirect_is_reported_with_the_asset(archive_servers):
+    files, dandi, _ = archive_servers
     ghost = Asset(
         path="sub-X/sub-X_ses-1_ecephys.nwb", url=f"{dandi.api_url}/assets/nope/download/", size=10, asset_id="nope"
     )
@@ -288,15 +290,15 @@ def test_a_missing_download_redirect_is_reported_with_the_asset(servers):
             pass
 
 
-def test_the_byte_cache_serves_a_rerun_without_refetching(component, servers, files, tmp_path):
-    _, dandi, _ = servers
-    session = _remote_session(component, dandi, LFP_FILE)
+def test_the_byte_cache_serves_a_rerun_without_refetching(vcn_component, archive_servers, file_server, tmp_path):
+    _, dandi, _ = archive_servers
+    session = _remote_session(vcn_component, dandi, LFP_FILE)
     served = f"dandi/{DANDISET}/{LFP_FILE}"
-    first = session_to_rows(component, session, cache_dir=tmp_path)
-    fetched_once = files.bytes_sent[served]
+    first = session_to_rows(vcn_component, session, cache_dir=tmp_path)
+    fetched_once = file_server.bytes_sent[served]
     assert fetched_once > 0
-    second = session_to_rows(component, session, cache_dir=tmp_path)
-    assert files.bytes_sent[served] == fetched_once  # nothing fetched again
+    second = session_to_rows(vcn_component, session, cache_dir=tmp_path)
+    assert file_server.bytes_sent[served] == fetched_once  # nothing fetched again
     assert_same_rows(first, second)
     stored = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert stored and all(p.suffix == ".bin" for p in stored)  # no temporary files left

@@ -142,14 +142,14 @@ def test_lfp_makes_the_file_mostly_not_spikes(lfp_session):
 # --- the demo component ------------------------------------------------------------------------
 
 
-def test_demo_layout_and_sizes(demo_dir):
-    sessions = list_sessions(get_component("demo"), data_dir=demo_dir)
+def test_demo_layout_and_sizes(demo_recordings_dir):
+    sessions = list_sessions(get_component("demo"), data_dir=demo_recordings_dir)
     assert len(sessions) == len(DEMO_SESSIONS) == 6
     assert {s.subject_id for s in sessions} == {"M01", "M02", "M03"}
     for spec in DEMO_SESSIONS:
-        path = demo_path(demo_dir, spec)
+        path = demo_path(demo_recordings_dir, spec)
         assert (
-            path.relative_to(demo_dir).as_posix()
+            path.relative_to(demo_recordings_dir).as_posix()
             == f"sub-{spec.subject_id}/sub-{spec.subject_id}_ses-{spec.session_id}_ecephys.nwb"
         )
         assert _read(path).n_units == spec.n_units
@@ -164,9 +164,9 @@ def test_demo_layout_and_sizes(demo_dir):
     assert max(test_tokens) > DEMO_TEST_MAX_TOKENS > min(test_tokens)
 
 
-def test_demo_statistics_and_seed_rule(demo_dir):
+def test_demo_statistics_and_seed_rule(demo_recordings_dir):
     for number, spec in enumerate(DEMO_SESSIONS):
-        got = _read(demo_path(demo_dir, spec))
+        got = _read(demo_path(demo_recordings_dir, spec))
         duration = max(DEMO_MIN_DURATION_S, spec.duration_s * DEMO_TEST_SCALE)
         truth = simulate_population(spec.n_units, duration, seed=number)  # seed 0 * 1000 + number
         np.testing.assert_array_equal(got.times, truth.times)
@@ -181,9 +181,9 @@ def test_demo_statistics_and_seed_rule(demo_dir):
         assert same > different + 0.15, spec
 
 
-def test_demo_sessions_with_own_region_column(demo_dir):
+def test_demo_sessions_with_own_region_column(demo_recordings_dir):
     for spec in DEMO_SESSIONS:
-        with h5py.File(demo_path(demo_dir, spec), "r") as f:
+        with h5py.File(demo_path(demo_recordings_dir, spec), "r") as f:
             columns = set(f["units"].keys())
         if spec.unit_region_column:
             assert spec.unit_region_column in columns

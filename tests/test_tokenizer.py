@@ -51,23 +51,23 @@ def to_grid(patches: np.ndarray, grid, patch_size) -> np.ndarray:
 
 
 @pytest.fixture(scope="module", params=PATCH_SIZES, ids=lambda p: f"{p[0]}x{p[1]}")
-def trained(request):
+def trained_tokenizer_and_counts(request):
     patch_size = request.param
     motifs, counts = count_motifs(training_arrays(), patch_size)
     k = min(40, len(motifs) - 5)
     return MotifTokenizer.from_counts(motifs, counts, k, patch_size), motifs, counts, k
 
 
-def test_vocabulary_is_exactly_the_k_most_frequent(trained):
-    tok, motifs, counts, k = trained
+def test_vocabulary_is_exactly_the_k_most_frequent(trained_tokenizer_and_counts):
+    tok, motifs, counts, k = trained_tokenizer_and_counts
     assert tok.vocab_size == k == len(tok.vocab)
     np.testing.assert_array_equal(tok.vocab, motifs[:k])  # silent motif is the most frequent here
     assert tok.zero_id == 0 and not tok.vocab[0].any()
     assert len(tok.known_motifs) == len(motifs) - k
 
 
-def test_in_vocabulary_motifs_round_trip_exactly(trained):
-    tok, _, _, k = trained
+def test_in_vocabulary_motifs_round_trip_exactly(trained_tokenizer_and_counts):
+    tok, _, _, k = trained_tokenizer_and_counts
     rng = np.random.default_rng(1)
     picks = tok.vocab[rng.integers(0, k, 7 * 9)]
     counts = to_grid(picks, (7, 9), tok.patch_size)
@@ -78,8 +78,8 @@ def test_in_vocabulary_motifs_round_trip_exactly(trained):
     assert tok.lossless_fraction == 1.0
 
 
-def test_known_and_unseen_motifs_map_to_cosine_nearest(trained):
-    tok, motifs, _, k = trained
+def test_known_and_unseen_motifs_map_to_cosine_nearest(trained_tokenizer_and_counts):
+    tok, motifs, _, k = trained_tokenizer_and_counts
     width = motifs.shape[1]
     rng = np.random.default_rng(2)
     unseen = rng.integers(0, 6, (60, width)).astype(np.uint8)
@@ -126,8 +126,8 @@ def test_silent_maps_only_to_itself_and_zero_is_forced_into_vocab():
     assert tok2.vocab_size == 5 and tok2.zero_id == 4 and not tok2.vocab[4].any()
 
 
-def test_encode_pads_to_whole_patches_and_reports_lossless_share(trained):
-    tok, _, _, _ = trained
+def test_encode_pads_to_whole_patches_and_reports_lossless_share(trained_tokenizer_and_counts):
+    tok, _, _, _ = trained_tokenizer_and_counts
     p_n, p_t = tok.patch_size
     rng = np.random.default_rng(5)
     counts = sparse_counts(rng, 3 * p_n + 1, 11 * p_t + 3)
@@ -170,8 +170,8 @@ def test_train_from_table_folder_and_too_large_k(tmp_path):
         MotifTokenizer.train(tmp_path / "motifs", len(motifs) + 1)
 
 
-def test_save_load_round_trip(trained, tmp_path):
-    tok = trained[0]
+def test_save_load_round_trip(trained_tokenizer_and_counts, tmp_path):
+    tok = trained_tokenizer_and_counts[0]
     tok.save_pretrained(tmp_path / "tok")
     names = sorted(p.name for p in (tmp_path / "tok").iterdir())
     assert names == sorted([CONFIG_FILE, WEIGHTS_FILE, "README.md"])
@@ -185,8 +185,8 @@ def test_save_load_round_trip(trained, tmp_path):
     assert "MotifTokenizer.from_pretrained" in (tmp_path / "tok" / "README.md").read_text()
 
 
-def test_capped_known_motifs_give_the_same_ids_and_a_smaller_artifact(trained, tmp_path):
-    tok, motifs, counts, k = trained
+def test_capped_known_motifs_give_the_same_ids_and_a_smaller_artifact(trained_tokenizer_and_counts, tmp_path):
+    tok, motifs, counts, k = trained_tokenizer_and_counts
     cap = 3
     capped = MotifTokenizer.from_counts(motifs, counts, k, tok.patch_size, max_known=cap)
     oov = len(motifs) - k
@@ -221,33 +221,33 @@ def test_capped_known_motifs_give_the_same_ids_and_a_smaller_artifact(trained, t
 
 
 @pytest.fixture()
-def saved(tmp_path):
+def saved_tokenizer_folder(tmp_path):
     motifs, counts = count_motifs(training_arrays(7), (1, 5))
     folder = tmp_path / "tok"
     MotifTokenizer.from_counts(motifs, counts, 12, (1, 5)).save_pretrained(folder)
     return folder
 
 
-def test_pickle_weights_are_refused(saved):
+def test_pickle_weights_are_refused(saved_tokenizer_folder):
     from safetensors.numpy import load_file
 
-    arrays = load_file(str(saved / WEIGHTS_FILE))
-    (saved / WEIGHTS_FILE).write_bytes(pickle.dumps({k: v.tolist() for k, v in arrays.items()}))
+    arrays = load_file(str(saved_tokenizer_folder / WEIGHTS_FILE))
+    (saved_tokenizer_folder / WEIGHTS_FILE).write_bytes(pickle.dumps({k: v.tolist() for k, v in arrays.items()}))
     with pytest.raises(ArtifactError, match=f"{WEIGHTS_FILE}.*pickle"):
-        MotifTokenizer.from_pretrained(saved)
-    (saved / WEIGHTS_FILE).unlink()
-    (saved / "tokenizer.pkl").write_bytes(pickle.dumps(arrays))
+        MotifTokenizer.from_pretrained(saved_tokenizer_folder)
+    (saved_tokenizer_folder / WEIGHTS_FILE).unlink()
+    (saved_tokenizer_folder / "tokenizer.pkl").write_bytes(pickle.dumps(arrays))
     with pytest.raises(ArtifactError, match="refusing pickle.*tokenizer.pkl"):
-        MotifTokenizer.from_pretrained(saved)
+        MotifTokenizer.from_pretrained(saved_tokenizer_folder)
 
 
-def test_weights_whose_header_length_starts_like_a_pickle_load(saved):
+def test_weights_whose_header_length_starts_like_a_pickle_load(saved_tokenizer_folder):
     """A safetensors file's first byte is the low byte of its header length: 0x80 is a valid
     safetensors file (seen after train-tokenizer), not a pickle."""
     from safetensors import safe_open
     from safetensors.numpy import load_file, save_file
 
-    path = saved / WEIGHTS_FILE
+    path = saved_tokenizer_folder / WEIGHTS_FILE
     arrays = load_file(str(path))
     with safe_open(str(path), framework="numpy") as handle:
         metadata = dict(handle.metadata() or {})
@@ -256,14 +256,14 @@ def test_weights_whose_header_length_starts_like_a_pickle_load(saved):
         if path.read_bytes()[:1] == b"\x80":
             break
     assert path.read_bytes()[:1] == b"\x80"
-    again = MotifTokenizer.from_pretrained(saved)
+    again = MotifTokenizer.from_pretrained(saved_tokenizer_folder)
     assert np.array_equal(again.vocab, arrays["vocab"])
 
 
-def test_wrong_shapes_and_mismatched_config_are_refused(saved):
+def test_wrong_shapes_and_mismatched_config_are_refused(saved_tokenizer_folder):
     from safetensors.numpy import load_file, save_file
 
-    good = load_file(str(saved / WEIGHTS_FILE))
+    good = load_file(str(saved_tokenizer_folder / WEIGHTS_FILE))
     cases = {
         "vocab has shape": {**good, "vocab": good["vocab"][:, :4].copy()},
         "must be uint8": {**good, "vocab": good["vocab"].astype(np.int16)},
@@ -271,24 +271,24 @@ def test_wrong_shapes_and_mismatched_config_are_refused(saved):
         "'vocab_counts' is missing": {k: v for k, v in good.items() if k != "vocab_counts"},
     }
     for message, arrays in cases.items():
-        save_file(arrays, str(saved / WEIGHTS_FILE))
+        save_file(arrays, str(saved_tokenizer_folder / WEIGHTS_FILE))
         with pytest.raises(ArtifactError, match=message) as err:
-            MotifTokenizer.from_pretrained(saved)
+            MotifTokenizer.from_pretrained(saved_tokenizer_folder)
         assert WEIGHTS_FILE in str(err.value)
-    save_file(good, str(saved / WEIGHTS_FILE))
-    config = json.loads((saved / CONFIG_FILE).read_text())
-    (saved / CONFIG_FILE).write_text(json.dumps({**config, "vocab_size": config["vocab_size"] + 1}))
+    save_file(good, str(saved_tokenizer_folder / WEIGHTS_FILE))
+    config = json.loads((saved_tokenizer_folder / CONFIG_FILE).read_text())
+    (saved_tokenizer_folder / CONFIG_FILE).write_text(json.dumps({**config, "vocab_size": config["vocab_size"] + 1}))
     with pytest.raises(ArtifactError, match="vocab_size"):
-        MotifTokenizer.from_pretrained(saved)
-    (saved / CONFIG_FILE).write_text("{not json")
+        MotifTokenizer.from_pretrained(saved_tokenizer_folder)
+    (saved_tokenizer_folder / CONFIG_FILE).write_text("{not json")
     with pytest.raises(ArtifactError, match=f"{CONFIG_FILE}.*JSON"):
-        MotifTokenizer.from_pretrained(saved)
-    (saved / WEIGHTS_FILE).write_bytes(b"\x00" * 64)
-    (saved / CONFIG_FILE).write_text(json.dumps(config))
+        MotifTokenizer.from_pretrained(saved_tokenizer_folder)
+    (saved_tokenizer_folder / WEIGHTS_FILE).write_bytes(b"\x00" * 64)
+    (saved_tokenizer_folder / CONFIG_FILE).write_text(json.dumps(config))
     with pytest.raises(ArtifactError, match=WEIGHTS_FILE):
-        MotifTokenizer.from_pretrained(saved)
+        MotifTokenizer.from_pretrained(saved_tokenizer_folder)
     with pytest.raises(FileNotFoundError, match="missing: no such local folder"):
-        MotifTokenizer.from_pretrained(saved.parent / "missing")
+        MotifTokenizer.from_pretrained(saved_tokenizer_folder.parent / "missing")
 
 
 def test_cli_train_tokenizer(tmp_path):

@@ -29,6 +29,8 @@ from builders.synthetic.recordings import SPIKE_LAYOUTS, write_nwb_session
 from tests.support.loopback import DandiStandIn, FileServer
 from tests.support.nwb_sizes import spike_data_bytes
 
+pytestmark = pytest.mark.wan
+
 DANDISET = "000021"  # vcn, pinned to "draft"
 #: Wide-area settings of the tests: small, so the tests stay quick, but every request pays.
 LATENCY_S = 0.005
@@ -51,7 +53,7 @@ def _offline_env(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory):
+def wan_archive_root(tmp_path_factory):
     """One session per spike layout (150 units x 10 min: ~37 chunks of 64 KiB) plus LFP."""
     root = tmp_path_factory.mktemp("wan")
     for number, layout in enumerate(SPIKE_LAYOUTS):
@@ -69,9 +71,9 @@ def archive(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def wan(archive):
+def wan_servers(wan_archive_root):
     with (
-        FileServer(archive, latency_s=LATENCY_S, bandwidth_bytes_per_s=BANDWIDTH) as files,
+        FileServer(wan_archive_root, latency_s=LATENCY_S, bandwidth_bytes_per_s=BANDWIDTH) as files,
         DandiStandIn(files, latency_s=LATENCY_S) as dandi,
     ):
         dandi.add_dandiset(DANDISET, DANDISET)
@@ -79,8 +81,8 @@ def wan(archive):
 
 
 @pytest.fixture()
-def files(wan):
-    files = wan[0]
+def file_server(wan_servers):
+    files = wan_servers[0]
     files.clear_faults()
     files.reset_counts()
     yield files
@@ -88,16 +90,16 @@ def files(wan):
 
 
 @pytest.fixture(scope="module")
-def component():
+def vcn_draft_component():
     return dataclasses.replace(get_component("vcn"), version="draft")
 
 
 @pytest.fixture(scope="module")
-def sessions(component, wan, archive):
+def remote_and_local_sessions(vcn_draft_component, wan_servers, wan_archive_root):
     """``{layout: (remote session, local session)}``."""
-    _, dandi = wan
-    remote = {s.key: s for s in list_sessions(component, dandi_api_url=dandi.api_url)}
-    local = {s.key: s for s in list_sessions(component, data_dir=archive)}
+    _, dandi = wan_servers
+    remote = {s.key: s for s in list_sessions(vcn_draft_component, dandi_api_url=dandi.api_url)}
+    local = {s.key: s for s in list_sessions(vcn_draft_component, data_dir=wan_archive_root)}
     assert sorted(remote) == sorted(local) and len(remote) == len(SPIKE_LAYOUTS)
     return {s.session_id: (s, local[key]) for key, s in remote.items()}
 
@@ -136,58 +138,62 @@ def test_the_stand_in_adds_latency_and_caps_bandwidth(tmp_path):
 
 
 @pytest.mark.parametrize("layout", list(SPIKE_LAYOUTS))
-def test_every_layout_streams_to_the_local_rows_in_few_requests(layout, component, sessions, archive, files):
-    remote, local = sessions[layout]
+def test_every_layout_streams_to_the_local_rows_in_few_requests(
+    layout, vcn_draft_component, remote_and_local_sessions, wan_archive_root, file_server
+):
+    remote, local = remote_and_local_sessions[layout]
     served = f"{DANDISET}/{remote.assets[0].path}"
-    result = session_to_rows(component, remote)
-    assert_same_rows(result, session_to_rows(component, local))
-    path = archive / served
+    result = session_to_rows(vcn_draft_component, remote)
+    assert_same_rows(result, session_to_rows(vcn_draft_component, local))
+    path = wan_archive_root / served
     with h5py.File(path, "r") as f:
         times = f["units/spike_times"]
         chunks = len(all_chunks(times)) if times.chunks else 1
         assert times.dtype == (np.float32 if layout == "float32" else np.float64)
     spike = sum(spike_data_bytes(path).values())
-    assert files.requests[served] <= MAX_REQUESTS
+    assert file_server.requests[served] <= MAX_REQUESTS
     if layout in ("gzip-64kib", "shuffle-gzip", "float32"):
         assert chunks > MAX_REQUESTS  # one request per chunk would have broken the bound
-    assert files.bytes_sent[served] <= 1.2 * spike + 2e6
+    assert file_server.bytes_sent[served] <= 1.2 * spike + 2e6
 
 
-def test_faults_under_latency_still_give_the_local_rows(component, sessions, files, archive):
-    remote, local = sessions["gzip-64kib"]
+def test_faults_under_latency_still_give_the_local_rows(
+    vcn_draft_component, remote_and_local_sessions, file_server, wan_archive_root
+):
+    remote, local = remote_and_local_sessions["gzip-64kib"]
     served = f"{DANDISET}/{remote.assets[0].path}"
-    expected = session_to_rows(component, local)
-    files.reset_counts()
-    files.fail(served, times=2, status=503)  # the probe and the first metadata block
-    files.drop(served, times=2)  # ranged requests: metadata blocks, then the prefetch batch
-    assert_same_rows(session_to_rows(component, remote), expected)
-    assert files.requests[served] >= 4 + 1
-    files.clear_faults()
+    expected = session_to_rows(vcn_draft_component, local)
+    file_server.reset_counts()
+    file_server.fail(served, times=2, status=503)  # the probe and the first metadata block
+    file_server.drop(served, times=2)  # ranged requests: metadata blocks, then the prefetch batch
+    assert_same_rows(session_to_rows(vcn_draft_component, remote), expected)
+    assert file_server.requests[served] >= 4 + 1
+    file_server.clear_faults()
     from builders.readers.nwb_units import read_nwb_units
 
     (asset,) = remote.assets
-    truth = read_nwb_units(archive / served, asset)
+    truth = read_nwb_units(wan_archive_root / served, asset)
     for kind in ("status", "drop"):
         # failures in the middle of the parallel batch: the metadata requests pass first
         stats = FetchStats()
         with open_remote(asset, stats=stats) as handle:
             handle.read(1)
             if kind == "status":
-                files.fail(served, times=3, status=500)
+                file_server.fail(served, times=3, status=500)
             else:
-                files.drop(served, times=3)
+                file_server.drop(served, times=3)
             trains = read_nwb_units(handle, asset)
         assert stats.retries >= 3
         np.testing.assert_array_equal(trains.times, truth.times)
         np.testing.assert_array_equal(trains.ends, truth.ends)
 
 
-def test_a_break_during_the_parallel_batch_names_the_asset_and_url(sessions, files):
+def test_a_break_during_the_parallel_batch_names_the_asset_and_url(remote_and_local_sessions, file_server):
     from builders.archives.http import RemoteReadError
     from builders.readers.hdf5plan import dataset_extents, prefetch_datasets
     from builders.readers.nwb_units import spike_datasets
 
-    remote, _ = sessions["shuffle-gzip"]
+    remote, _ = remote_and_local_sessions["shuffle-gzip"]
     (asset,) = remote.assets
     served = f"{DANDISET}/{asset.path}"
     with pytest.raises(RemoteReadError) as caught:
@@ -195,12 +201,12 @@ def test_a_break_during_the_parallel_batch_names_the_asset_and_url(sessions, fil
             datasets = spike_datasets(f)
             for dataset in datasets:  # the index look-ups happen now: only the batch is left
                 dataset_extents(dataset, walk_index=False)
-            files.reset_counts()
-            files.break_path(served, status=500)
+            file_server.reset_counts()
+            file_server.break_path(served, status=500)
             prefetch_datasets(handle, datasets)
     message = str(caught.value)
-    assert asset.path in message and files.url_for(served) in message and "5 times" in message
-    assert files.requests[served] >= 5
+    assert asset.path in message and file_server.url_for(served) in message and "5 times" in message
+    assert file_server.requests[served] >= 5
 
 
 # -- the file object on its own -----------------------------------------------------------
@@ -279,31 +285,39 @@ def test_sequential_reads_grow_the_read_ahead_scattered_reads_do_not():
 # -- the next sessions fetched ahead --------------------------------------------------------
 
 
-def test_the_next_sessions_are_fetched_ahead_and_read_without_requests(component, sessions, files):
-    order = [sessions[layout][0] for layout in SPIKE_LAYOUTS]
-    with prefetch_source.SessionPrefetcher([(component, s) for s in order], ahead=2) as ahead:
+def test_the_next_sessions_are_fetched_ahead_and_read_without_requests(
+    vcn_draft_component, remote_and_local_sessions, file_server
+):
+    order = [remote_and_local_sessions[layout][0] for layout in SPIKE_LAYOUTS]
+    with prefetch_source.SessionPrefetcher([(vcn_draft_component, s) for s in order], ahead=2) as ahead:
         ahead.reached(0)
         ahead.wait()
         assert warm.warm_bytes() > 0
-        files.reset_counts()
+        file_server.reset_counts()
         for position in (1, 2):
             session = order[position]
-            result = session_to_rows(component, session)
-            assert files.requests[f"{DANDISET}/{session.assets[0].path}"] == 0
-            assert_same_rows(result, session_to_rows(component, sessions[session.session_id][1]))
+            result = session_to_rows(vcn_draft_component, session)
+            assert file_server.requests[f"{DANDISET}/{session.assets[0].path}"] == 0
+            assert_same_rows(
+                result, session_to_rows(vcn_draft_component, remote_and_local_sessions[session.session_id][1])
+            )
         assert warm.warm_bytes() == 0
     # a byte bound below one session's spike data: nothing is held, the session reads as usual
-    with prefetch_source.SessionPrefetcher([(component, s) for s in order], ahead=1, max_bytes=100_000) as ahead:
+    with prefetch_source.SessionPrefetcher(
+        [(vcn_draft_component, s) for s in order], ahead=1, max_bytes=100_000
+    ) as ahead:
         ahead.reached(0)
         ahead.wait()
         assert warm.warm_bytes() == 0
 
 
-def test_a_streamed_local_build_with_prefetch_equals_the_local_build(component, sessions, files, tmp_path, monkeypatch):
-    monkeypatch.setattr("builders.build.pipeline.get_component", lambda name: component)
+def test_a_streamed_local_build_with_prefetch_equals_the_local_build(
+    vcn_draft_component, remote_and_local_sessions, file_server, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("builders.build.pipeline.get_component", lambda name: vcn_draft_component)
     layouts = ["contiguous", "gzip-64kib", "float32"]
-    remote = [SessionJob(sessions[k][0], BuildOptions(out=str(tmp_path / "remote"))) for k in layouts]
-    local = [SessionJob(sessions[k][1], BuildOptions(out=str(tmp_path / "local"))) for k in layouts]
+    remote = [SessionJob(remote_and_local_sessions[k][0], BuildOptions(out=str(tmp_path / "remote"))) for k in layouts]
+    local = [SessionJob(remote_and_local_sessions[k][1], BuildOptions(out=str(tmp_path / "local"))) for k in layouts]
     streamed = run_jobs(remote, progress=False)
     copied = run_jobs(local, progress=False)
     keep = ("key", "status", "split", "n_neurons", "n_time_bins", "tokens", "rows", "stats")
@@ -314,9 +328,9 @@ def test_a_streamed_local_build_with_prefetch_equals_the_local_build(component, 
             assert (tmp_path / "remote" / shard).read_bytes() == (tmp_path / "local" / shard).read_bytes()
 
 
-def test_prefetch_batches_share_remote_jobs_and_leave_local_ones_single(sessions):
-    remote = [SessionJob(s, None) for s, _ in sessions.values()]
-    local = [SessionJob(s, None) for _, s in sessions.values()]
+def test_prefetch_batches_share_remote_jobs_and_leave_local_ones_single(remote_and_local_sessions):
+    remote = [SessionJob(s, None) for s, _ in remote_and_local_sessions.values()]
+    local = [SessionJob(s, None) for _, s in remote_and_local_sessions.values()]
     batches = prefetch_source.prefetch_batches(remote + local, 2, size=4)
     assert [len(b) for b in batches] == [3, 2] + [1] * len(local)
     assert [j for b in batches for j in b] == remote + local
@@ -332,12 +346,12 @@ def _dead_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_listing_against_a_dead_port_fails_fast_naming_the_api(component, monkeypatch):
+def test_listing_against_a_dead_port_fails_fast_naming_the_api(vcn_draft_component, monkeypatch):
     monkeypatch.setenv("NEURAL_PILE_LISTING_TIMEOUT_S", "1")
     api = f"http://127.0.0.1:{_dead_port()}/api"
     start = time.perf_counter()
     with pytest.raises(DandiListingError, match=api) as caught:
-        list_dandi_assets(component, api)
+        list_dandi_assets(vcn_draft_component, api)
     assert time.perf_counter() - start < 5
     assert "\n" not in str(caught.value)
     steinmetz = get_component("steinmetz-2")
@@ -347,16 +361,18 @@ def test_listing_against_a_dead_port_fails_fast_naming_the_api(component, monkey
     assert time.perf_counter() - start < 5
 
 
-def test_listing_against_a_failing_api_fails_fast_naming_the_api(component, wan, monkeypatch):
-    _, dandi = wan
+def test_listing_against_a_failing_api_fails_fast_naming_the_api(vcn_draft_component, wan_servers, monkeypatch):
+    _, dandi = wan_servers
     monkeypatch.setenv("NEURAL_PILE_LISTING_TIMEOUT_S", "1")
     dandi.break_route("assets", status=503)
     try:
         start = time.perf_counter()
         with pytest.raises(DandiListingError, match=dandi.api_url):
-            list_dandi_assets(component, dandi.api_url)
+            list_dandi_assets(vcn_draft_component, dandi.api_url)
         assert time.perf_counter() - start < 8  # the client's own retries would take minutes
         assert dandi.calls["assets"] >= 1
     finally:
         dandi.clear_broken_routes()
-    assert len(group_sessions(component, list_dandi_assets(component, dandi.api_url))) == len(SPIKE_LAYOUTS)
+    assert len(group_sessions(vcn_draft_component, list_dandi_assets(vcn_draft_component, dandi.api_url))) == len(
+        SPIKE_LAYOUTS
+    )

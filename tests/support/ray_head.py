@@ -2,7 +2,8 @@
 
 ``ray stop`` would end every Ray process on the machine (other people's clusters included), so
 the head runs in its own process group with its own temp dir and explicit free ports, and is
-ended by signalling that group and whatever process still uses its temp dir.
+ended by signalling that group and whatever process still uses its temp dir
+(:func:`ray_jobs.head.stop_head`, the same stop the README's ``head.py stop`` runs).
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,51 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ray_jobs.head import free_port, stop_head
+
 REPO = Path(__file__).resolve().parents[2]
 RAY_CLI = str(Path(sys.executable).parent / "ray")
 #: What a job's working directory upload leaves out (the venv, git data, built shards).
 EXCLUDES = [".venv", ".git", "*.parquet", "benchmarks/results", "neural_pile_rodent", "demo_data"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def processes_using(temp_dir: str) -> list[int]:
-    """Pids whose command line or working directory mentions ``temp_dir`` (Linux /proc)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
-            cwd = os.readlink(entry / "cwd")
-        except OSError:
-            continue
-        if temp_dir in cmdline or cwd.startswith(temp_dir):
-            pids.append(int(entry.name))
-    return pids
-
-
-def stop_scoped_head(head: subprocess.Popen, temp_dir: str) -> None:
-    """End only this head: its process group, then any process using its temp dir."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(head.pid, sig)
-        except ProcessLookupError:
-            pass
-        for pid in processes_using(temp_dir):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.time() + 10
-        while (head.poll() is None or processes_using(temp_dir)) and time.time() < deadline:
-            time.sleep(0.2)
-        if head.poll() is not None and not processes_using(temp_dir):
-            return
+#: Seconds the head's processes get after SIGTERM before SIGKILL: the GCS ends within one, while the
+#: raylet and ``ray start --block`` were seen still running 12 s after it; this head holds nothing to save.
+STOP_GRACE_S = 2.0
 
 
 @dataclass
@@ -156,5 +118,5 @@ def loopback_ray_head(num_cpus: int = 2):
             time.sleep(1)
         yield RayHead(address, env, head)
     finally:
-        stop_scoped_head(head, temp_dir)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        stop_head(temp_dir, head.pid, grace_s=STOP_GRACE_S)  # removes temp_dir too
+        head.wait(timeout=10)
