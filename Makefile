@@ -68,6 +68,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## typecheck: mypy on the packages listed in pyproject.toml's [tool.mypy] (what .ci/run runs after lint)
+.PHONY: typecheck
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
 ## lock: resolve pyproject.toml's dependencies and test extra for every platform and Python >= 3.11
 ## with uv (in a scratch venv), keeping the versions already in requirements.lock where they still
 ## fit, and write them with the sha256 hash of every file the package index has for each
