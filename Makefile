@@ -8,24 +8,19 @@ LOCK   := requirements.lock
 
 .PHONY: venv demo test test-torch lint format bench lock clean
 
-# The locked dependencies into the venv whose python is $(1), every file checked against its hash,
-# then the project itself with no dependency resolved (pip's hash-checking mode refuses an editable
-# project in the same call as the lock).
-# editable_mode=compat puts the repository on sys.path (a .pth entry) instead of an import hook, so
-# the module neural_pile_rodent.py is found before a built dataset folder of the same name in the
-# current directory (which would otherwise import as an empty namespace). setuptools answers compat
-# mode with a boxed "transitional" notice on every install; the mode is chosen on purpose, so that
-# one notice is silenced by its text.
-define install_locked
-	$(1) -m pip install --quiet --upgrade pip
-	$(1) -m pip install --quiet --require-hashes -r $(LOCK)
-	PYTHONWARNINGS="ignore:Compat editable installs" \
-	$(1) -m pip install --quiet --no-deps -e . --config-settings editable_mode=compat
-endef
-
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(call install_locked,$(BIN)/python)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# the locked dependencies, every file checked against its hash; then the project itself with no
+	# dependency resolved (pip's hash-checking mode refuses an editable project in the same call)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	# editable_mode=compat puts the repository on sys.path (a .pth entry) instead of an import
+	# hook, so the module neural_pile_rodent.py is found before a built dataset folder of the
+	# same name in the current directory (which would otherwise import as an empty namespace).
+	# setuptools answers compat mode with a boxed "transitional" notice on every install; the mode
+	# is chosen on purpose (above), so that one notice is silenced by its text.
+	PYTHONWARNINGS="ignore:Compat editable installs" \
+	$(BIN)/python -m pip install --quiet --no-deps -e . --config-settings editable_mode=compat
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -42,10 +37,9 @@ test: $(STAMP)
 ## separate venv (.venv-torch: the package's locked dependencies plus torch and torchdata; torch is no
 ## dependency of the package or of the main test env)
 TORCH_VENV := .venv-torch
-TORCH_STAMP := $(TORCH_VENV)/.installed-stamp
+TORCH_STAMP := $(TORCH_VENV)/.torch-installed-stamp
 $(TORCH_STAMP): pyproject.toml $(LOCK)
-	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
-	$(call install_locked,$(TORCH_VENV)/bin/python)
+	$(MAKE) --no-print-directory venv VENV=$(TORCH_VENV)
 	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 torchdata
 	$(TORCH_VENV)/bin/python -c "from torchdata.stateful_dataloader import StatefulDataLoader"
 	touch $(TORCH_STAMP)
