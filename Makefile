@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-#: Exact versions of every dependency, installed as constraints (refresh with `make lock`).
+#: Exact versions and sha256 hashes of every dependency, for every platform (refresh with `make lock`).
 LOCK   := requirements.lock
 
 .PHONY: venv demo test test-fast test-torch lint format bench lock clean
@@ -11,13 +11,16 @@ LOCK   := requirements.lock
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# the locked dependencies, every file checked against its hash; then the project itself with no
+	# dependency resolved (pip's hash-checking mode refuses an editable project in the same call)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	# editable_mode=compat puts the repository on sys.path (a .pth entry) instead of an import
 	# hook, so the module neural_pile_rodent.py is found before a built dataset folder of the
 	# same name in the current directory (which would otherwise import as an empty namespace).
 	# setuptools answers compat mode with a boxed "transitional" notice on every install; the mode
 	# is chosen on purpose (above), so that one notice is silenced by its text.
 	PYTHONWARNINGS="ignore:Compat editable installs" \
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[test]" --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet --no-deps -e . --config-settings editable_mode=compat
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -38,11 +41,9 @@ test-fast: $(STAMP)
 ## separate venv (.venv-torch: the package's locked dependencies plus torch and torchdata; torch is no
 ## dependency of the package or of the main test env)
 TORCH_VENV := .venv-torch
-TORCH_STAMP := $(TORCH_VENV)/.installed-stamp
+TORCH_STAMP := $(TORCH_VENV)/.torch-installed-stamp
 $(TORCH_STAMP): pyproject.toml $(LOCK)
-	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
-	$(TORCH_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(TORCH_VENV)/bin/python -m pip install --quiet -c $(LOCK) -e ".[test]" --config-settings editable_mode=compat
+	$(MAKE) --no-print-directory venv VENV=$(TORCH_VENV)
 	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 torchdata
 	$(TORCH_VENV)/bin/python -c "from torchdata.stateful_dataloader import StatefulDataLoader"
 	touch $(TORCH_STAMP)
@@ -67,14 +68,22 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## lock: resolve pyproject.toml's dependencies afresh in a scratch venv and pin them in requirements.lock
+## typecheck: mypy on the packages listed in pyproject.toml's [tool.mypy] (what .ci/run runs after lint)
+.PHONY: typecheck
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+## lock: resolve pyproject.toml's dependencies and test extra for every platform and Python >= 3.11
+## with uv (in a scratch venv), keeping the versions already in requirements.lock where they still
+## fit, and write them with the sha256 hash of every file the package index has for each
+## (`make lock UPGRADE=--upgrade` moves every package to its newest fitting release)
+UV_VERSION := 0.13.8
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet --upgrade pip
-	.lock-venv/bin/python -m pip install --quiet ".[test]"
-	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v "^neural-pile-rodent" > $(LOCK).tmp
-	mv $(LOCK).tmp $(LOCK)
+	.lock-venv/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	.lock-venv/bin/uv --quiet pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+		--generate-hashes $(UPGRADE) -o $(LOCK)
 	rm -rf .lock-venv
 
 clean:

@@ -77,8 +77,9 @@ def file_items(piles: list[Pile]) -> list[FileItem]:
 
 def count_pile_motifs(
     piles: list[Pile], patch_size, pad: str = "drop", *, executor: Executor | None = None, progress: bool = True
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Exact counts of every distinct motif over the piles' rows: ``(motifs, counts, rows)``, most frequent first."""
+) -> MotifCounts:
+    """Exact counts of every distinct motif over the piles' rows (motifs most frequent first), the rows
+    counted and their components."""
     patch_size = check_patch_size(patch_size)
     pad = check_pad(pad)
     items = file_items(piles)

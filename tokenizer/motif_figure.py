@@ -33,13 +33,12 @@ MAX_TEXT_CELLS = 1000
 def _layout(shown: int, p_n: int, p_t: int) -> tuple[int, int, float]:
     """(panel columns, panel rows, cell size in inches) that fit :data:`MAX_FIGURE_INCHES`."""
     max_w, max_h = MAX_FIGURE_INCHES
-    best = None
+    layouts = []
     for n_cols in range(max(1, min(shown, 4 if p_t >= 2 * p_n else 6)), 0, -1):  # most columns first
         n_rows = -(-shown // n_cols)
         cell = min(CELL_INCHES, (max_w - 1.4) / (n_cols * p_t), (max_h - 0.9) / (n_rows * (p_n + 2)))
-        if best is None or cell > best[2]:
-            best = (n_cols, n_rows, cell)
-    return best
+        layouts.append((n_cols, n_rows, cell))
+    return max(layouts, key=lambda layout: layout[2])  # the first of the largest cells: most columns
 
 
 def top_motifs_figure(

@@ -39,8 +39,8 @@ def motif_table_job(
     """
     patch_size = check_patch_size(patch_size)
     pad = check_pad(pad)
-    with owned_table_folder(out) as out:
-        return _count_and_write(piles, patch_size, pad, out, top, executor, progress)
+    with owned_table_folder(out) as folder:
+        return _count_and_write(piles, patch_size, pad, folder, top, executor, progress)
 
 
 def _count_and_write(piles, patch_size, pad, out: Path, top: int, executor, progress: bool) -> MotifTable:

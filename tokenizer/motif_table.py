@@ -84,7 +84,7 @@ class MotifTable:
 
 def table_metadata(patch_size, pad: str, motifs: np.ndarray, counts: np.ndarray, **extra) -> dict:
     """The metadata dict of a freshly counted table (``extra``: dataset, configs, splits, rows)."""
-    meta = {"patch_size": list(check_patch_size(patch_size)), "pad": check_pad(pad)}
+    meta: dict[str, object] = {"patch_size": list(check_patch_size(patch_size)), "pad": check_pad(pad)}
     meta.update(extra)
     meta["total_patches"] = int(np.asarray(counts).sum())
     meta["unique_motifs"] = int(len(motifs))

@@ -24,7 +24,8 @@ class SearchMemo:
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, merge_at: int = DEFAULT_MERGE_AT):
         self.capacity, self.merge_at = int(capacity), int(merge_at)
-        self._keys = self._pending_keys = None  # typed by the first add
+        self._keys: np.ndarray | None = None  # typed by the first add
+        self._pending_keys: np.ndarray | None = None
         self._ids = self._pending_ids = np.zeros(0, np.int32)
 
     def __len__(self) -> int:
@@ -34,7 +35,7 @@ class SearchMemo:
         """``(hit mask, ids)`` of ``keys``; ids are meaningful where hit."""
         hit = np.zeros(len(keys), bool)
         ids = np.zeros(len(keys), np.int32)
-        if self._keys is None:
+        if self._keys is None or self._pending_keys is None:  # nothing added yet
             return hit, ids
         for table_keys, table_ids in ((self._keys, self._ids), (self._pending_keys, self._pending_ids)):
             if not len(table_keys):

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +23,9 @@ import pyarrow.parquet as pq
 
 from builders.pile.provenance import Provenance
 from builders.pile.reference import PileError
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +81,7 @@ class Pile:
         card_configs: ``{config: params}`` of the card's YAML ``configs:`` (``{}`` without a card).
     """
 
-    fs: object
+    fs: AbstractFileSystem
     root: str
     files: list[PileFile]
     source_filter: str | None
@@ -262,9 +266,10 @@ def _column_index(parquet: pq.ParquetFile, name: str) -> int | None:
     return names.index(name) if name in names else None
 
 
-def _ruled_out(statistics, value: str) -> bool:
-    """Whether min/max statistics prove that no row of the row group has ``value``."""
-    if statistics is None or not statistics.has_min_max:
+def _ruled_out(statistics, value: str | None) -> bool:
+    """Whether min/max statistics prove that no row of the row group has ``value`` (``None``, no
+    filter: nothing is ruled out)."""
+    if value is None or statistics is None or not statistics.has_min_max:
         return False
     low, high = statistics.min, statistics.max
     if isinstance(low, bytes):

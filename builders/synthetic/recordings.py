@@ -164,9 +164,12 @@ def _add_probes(nwbfile, layout: _Layout, probes: list[int], area_label) -> dict
     """Add devices, electrode groups and electrodes of ``probes``; old row -> new row."""
     rows: dict[int, int] = {}
     groups = {}
+    model = nwbfile.create_device_model(
+        name="synthetic probe", manufacturer="synthetic", description="synthetic Neuropixels-like probe"
+    )
     for probe in probes:
         device = nwbfile.create_device(
-            name=f"probe{probe}", description="synthetic Neuropixels-like probe", manufacturer="synthetic"
+            name=f"probe{probe}", description="synthetic Neuropixels-like probe", model=model
         )
         groups[probe] = nwbfile.create_electrode_group(
             name=f"probeGroup{probe}",
