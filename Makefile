@@ -29,13 +29,18 @@ venv: $(STAMP)
 demo: $(STAMP)
 	RAY_USAGE_STATS_ENABLED=0 $(BIN)/neural-pile demo
 
-## test: the offline test suite (loopback servers and a local Ray only)
+## test: the whole offline suite (loopback servers and a local Ray only), in two runs: the tests that
+## start no Ray and keep no time budget on both cores (pytest-xdist), then the Ray and wide-area tests
+## (markers `ray`, `wan`) in one process, so they share one Ray and their timings see an idle machine
+TEST_ENV := RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1
 test: $(STAMP)
-	RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 $(BIN)/python -m pytest -q
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 -m "not ray and not wan"
+	$(TEST_ENV) $(BIN)/python -m pytest -q -m "ray or wan"
 
-## test-fast: the offline suite without the Ray and wide-area tests (markers `ray` and `wan`), for quick checks
+## test-fast: the edit loop: the suite without the Ray, wide-area and run-the-README tests (markers
+## `ray`, `wan`, `readme`), on both cores
 test-fast: $(STAMP)
-	RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 $(BIN)/python -m pytest -q -m "not ray and not wan"
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 -m "not ray and not wan and not readme"
 
 ## test-torch: the stream tests with a real torch DataLoader and torchdata's StatefulDataLoader, in a
 ## separate venv (.venv-torch: the package's locked dependencies plus torch and torchdata; torch is no

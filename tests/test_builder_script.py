@@ -20,6 +20,8 @@ from builders.cli.main import main as cli
 from builders.spec.split import SPLITS
 from builders.storage.layout import shard_files
 
+pytestmark = pytest.mark.readme  # runs the README as a user does; make test-fast skips it
+
 ROOT = Path(__file__).resolve().parents[1]
 #: seconds a run may take before it counts as hung
 TIMEOUT_S = 300

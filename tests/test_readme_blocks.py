@@ -11,6 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.readme  # runs the README as a user does; make test-fast skips it
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MARKED = re.compile(r"<!-- readme-test: (?P<what>[^\n]*?) -->\n```(?P<lang>\w*)\n(?P<code>.*?)```", re.S)
