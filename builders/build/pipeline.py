@@ -490,9 +490,10 @@ def finalize(
 def _previous_selections(out: Path) -> dict[str, dict]:
     """The selection records of the folder's last report (components built by earlier runs)."""
     try:
-        return BuildReport.read(out).selection
+        report = BuildReport.read(out)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
+    return report.selection if report is not None else {}
 
 
 def build(

@@ -38,6 +38,7 @@ import shutil
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -54,6 +55,7 @@ from builders.storage.attribution import pile_license, sources_section
 from builders.storage.card import license_section, write_card
 from builders.storage.layout import CARD, REPORT
 from builders.storage.ownership import OutputFolderError, owned_output_folder
+from builders.storage.record import FolderRecord
 from builders.storage.report import BuildReport
 from builders.storage.shards import ROW_GROUP_TOKENS, atomic_path, write_json_atomic
 
@@ -79,7 +81,7 @@ PARAMS_FILE = f"{MERGE_DIR}/params.json"
 
 
 @dataclass(frozen=True)
-class MergeParameters:
+class MergeParameters(FolderRecord):
     """What made a merged pile (``.merge/params.json``); a rerun into the folder must match.
 
     Attributes:
@@ -96,6 +98,8 @@ class MergeParameters:
     seed: int
     shard_bytes: int
 
+    FILE: ClassVar[str] = PARAMS_FILE
+
     def to_json(self) -> dict:
         return asdict(self)
 
@@ -105,25 +109,6 @@ class MergeParameters:
         if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
             raise ValueError(f"not a merge parameters record: {data!r}")
         return cls(**data)
-
-    @staticmethod
-    def path(out: Path) -> Path:
-        return Path(out) / PARAMS_FILE
-
-    @classmethod
-    def read(cls, out: Path) -> MergeParameters | None:
-        """The parameters ``out`` was merged with; ``None`` when it records none.
-
-        Raises:
-            ValueError: the file is not valid JSON or not a parameters record.
-        """
-        path = cls.path(out)
-        return cls.from_json(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
-
-    def write(self, out: Path) -> Path:
-        path = self.path(out)
-        write_json_atomic(path, self.to_json())
-        return path
 
 
 @dataclass

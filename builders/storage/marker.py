@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import ClassVar
 
 from builders.storage.layout import STATE_DIR
+from builders.storage.record import FolderRecord
 from builders.storage.shards import write_json_atomic
 
 #: The parameters record of a built folder, relative to the folder.
@@ -27,7 +29,7 @@ FAILED_SUFFIX = ".failed.json"
 
 
 @dataclass(frozen=True)
-class BuildParameters:
+class BuildParameters(FolderRecord):
     """The parameters that must match for a folder to be resumed or extended.
 
     Attributes:
@@ -45,6 +47,8 @@ class BuildParameters:
     test_fraction: float | None = None
     split_rule_version: int | None = None
 
+    FILE: ClassVar[str] = PARAMS_FILE
+
     def to_json(self) -> dict:
         """The record as ``params.json`` holds it (and the build report's ``parameters``)."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
@@ -56,27 +60,6 @@ class BuildParameters:
         if not isinstance(data, dict) or "bin_size_s" not in data or not set(data) <= names:
             raise ValueError(f"not a build parameters record: {data!r}")
         return cls(**data)
-
-    @staticmethod
-    def path(out: Path) -> Path:
-        return Path(out) / PARAMS_FILE
-
-    @classmethod
-    def read(cls, out: Path) -> BuildParameters | None:
-        """The parameters ``out`` was built with; ``None`` when it records none.
-
-        Raises:
-            ValueError: the file is not valid JSON or not a parameters record.
-        """
-        path = cls.path(out)
-        if not path.exists():
-            return None
-        return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
-
-    def write(self, out: Path) -> Path:
-        path = self.path(out)
-        write_json_atomic(path, self.to_json())
-        return path
 
 
 #: Fields of a marker by status, in the order the record lists them after the session's fields.

@@ -6,17 +6,16 @@ build's card (:mod:`builders.build.card`), the build command and a merge of the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import ClassVar
 
 from builders.storage.layout import REPORT
 from builders.storage.marker import BuildParameters
-from builders.storage.shards import write_json_atomic
+from builders.storage.record import FolderRecord
 
 
 @dataclass
-class BuildReport:
+class BuildReport(FolderRecord):
     """What a built folder holds, per component (``build_report.json``).
 
     Attributes:
@@ -37,6 +36,8 @@ class BuildReport:
     listing_errors: dict[str, str] = field(default_factory=dict)
     selection: dict[str, dict] = field(default_factory=dict)
     this_run: dict[str, int] | None = None
+
+    FILE: ClassVar[str] = REPORT
 
     def versions(self) -> dict[str, str | None]:
         """Archive version of each component built."""
@@ -60,21 +61,3 @@ class BuildReport:
             listing_errors=dict(data.get("listing_errors") or {}),
             selection=dict(data.get("selection") or {}),
         )
-
-    @staticmethod
-    def path(out: Path) -> Path:
-        return Path(out) / REPORT
-
-    @classmethod
-    def read(cls, out: Path) -> BuildReport:
-        """The report of the built folder ``out``.
-
-        Raises:
-            OSError: no report; ValueError / KeyError: not a build report.
-        """
-        return cls.from_json(json.loads(cls.path(out).read_text(encoding="utf-8")))
-
-    def write(self, out: Path) -> Path:
-        path = self.path(out)
-        write_json_atomic(path, self.to_json())
-        return path
