@@ -96,13 +96,21 @@ def _signal(pids: list[int], sig: int) -> None:
 
 
 def stop_head(folder: str, leader: int | None, *, grace_s: float = 10.0) -> None:
-    """End the head whose temporary folder is ``folder``: its session (led by ``leader``, signalled
-    only while that process still uses ``folder``), then every process still using ``folder``."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    """End the head whose temporary folder is ``folder``, waiting up to ``grace_s`` seconds per step.
+
+    First the leader (``ray start --block``) alone gets SIGINT, as from Ctrl-C in its terminal: it
+    then shuts its own processes down (about 2 s; its GCS, raylet and autoscaler outlast a SIGTERM).
+    What still uses ``folder`` after that gets SIGTERM (the leader's session too), then SIGKILL. The
+    leader is signalled only while it still uses ``folder`` (its pid may have been reused).
+    """
+    steps = ((signal.SIGINT, False), (signal.SIGTERM, True), (signal.SIGKILL, True))
+    for sig, everyone in steps:
         if leader is not None and leader in processes_using(folder):
+            signal_leader = os.killpg if everyone else os.kill
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(leader, sig)
-        _signal(processes_using(folder), sig)
+                signal_leader(leader, sig)
+        if everyone:
+            _signal(processes_using(folder), sig)
         deadline = time.time() + grace_s
         while processes_using(folder) and time.time() < deadline:
             time.sleep(0.2)
