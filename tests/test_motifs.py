@@ -1,4 +1,5 @@
-"""Motif counting: exact against a brute-force Counter, local == Ray Data, table/figure I/O, CLI, ray job submit."""
+"""Motif counting: exact against a brute-force Counter, local == Ray Data, table/figure I/O, CLI (the
+``ray job submit`` of ``ray_jobs/motifs.py`` is checked against brute force in tests/test_ray_recipe.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from builders.pile import open_pile
 from builders.runtime.executor import RayExecutor
+from tests.support.motif_counts import as_counter, brute_force
 from tests.support.pile_folder import sparse_counts, write_pile_folder
 from tokenizer.motif_counting import count_pile_motifs
 from tokenizer.motif_table import (
@@ -28,30 +30,6 @@ from tokenizer.motif_table import (
 from tokenizer.motifs import MotifCounter, count_motifs, merge_motif_counts
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def brute_force(arrays, patch_size, pad="drop") -> Counter:
-    """Count patches one by one with Python loops (padding done by hand)."""
-    p_n, p_t = patch_size
-    counter: Counter = Counter()
-    for arr in arrays:
-        n, t = arr.shape
-        if pad == "zero":
-            n_rows, n_cols = -(-n // p_n), -(-t // p_t)
-        else:
-            n_rows, n_cols = n // p_n, t // p_t
-        for r in range(n_rows):
-            for c in range(n_cols):
-                patch = [
-                    [int(arr[i, j]) if i < n and j < t else 0 for j in range(c * p_t, (c + 1) * p_t)]
-                    for i in range(r * p_n, (r + 1) * p_n)
-                ]
-                counter[tuple(v for line in patch for v in line)] += 1
-    return counter
-
-
-def as_counter(motifs, counts) -> Counter:
-    return Counter({tuple(int(v) for v in m): int(c) for m, c in zip(motifs, counts)})
 
 
 def assert_sorted(motifs, counts):
@@ -324,27 +302,3 @@ def test_ray_tokenizer_job_equals_local_training(pile_folder_and_counts, local_r
         local.known_motifs, local.vocab, local.zero_id, executor=RayExecutor(num_workers=2), chunk=7, progress=False
     )
     np.testing.assert_array_equal(many_tasks, local.known_ids)
-
-
-@pytest.mark.ray
-def test_ray_job_submit_on_loopback_head(pile_folder_and_counts, tmp_path, ray_head):
-    out, written = pile_folder_and_counts
-    dest = tmp_path / "motifs_job"
-    submit = ray_head.submit(
-        "ray_jobs/motifs.py",
-        "--patch-size",
-        "1",
-        "10",
-        "--dataset",
-        str(out),
-        "--config",
-        "all",
-        "--out",
-        str(dest),
-        "--quiet",
-    )
-    assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
-    table = read_motif_table(dest)
-    expected = [a for c in ("v2h", "vbn") for a in written[c]["train"]]
-    assert as_counter(table.motifs, table.counts) == brute_force(expected, (1, 10))
-    assert table.metadata["rows"] == len(expected)

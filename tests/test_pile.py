@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -18,18 +17,8 @@ from builders.cli.main import main as cli_main
 from builders.pile import PileError, open_pile, parse_reference
 from builders.spec.schema import table_spike_counts
 from tests.support.constants import HUB_PILE_COMPONENTS, REFERENCE_REPO
+from tests.support.motif_counts import as_counter, brute_force
 from tokenizer.motif_table import read_motif_table
-
-
-def brute_force_motifs(arrays, patch_size) -> Counter:
-    """Count p_n x p_t patches (edges dropped) by looping over every position."""
-    p_n, p_t = patch_size
-    out: Counter = Counter()
-    for a in arrays:
-        for i in range(0, a.shape[0] - p_n + 1, p_n):
-            for j in range(0, a.shape[1] - p_t + 1, p_t):
-                out[a[i : i + p_n, j : j + p_t].tobytes()] += 1
-    return out
 
 
 def direct_histogram(arrays) -> np.ndarray:
@@ -149,9 +138,7 @@ def test_commands_default_to_the_folder_make_demo_leaves(tmp_path, monkeypatch, 
     assert cli_main(["motifs", "--patch-size", "1", "5", "--out", "m", "--quiet"]) == 0
     arrays = [r["spike_counts"] for r in written["demo"]["train"]]
     table = read_motif_table(tmp_path / "m")
-    assert Counter({m.tobytes(): int(c) for m, c in zip(table.motifs, table.counts)}) == brute_force_motifs(
-        arrays, (1, 5)
-    )
+    assert as_counter(table.motifs, table.counts) == brute_force(arrays, (1, 5))
     assert cli_main(["visualize", "--n-examples", "2"]) == 0
     assert list((tmp_path / "neural_pile_rodent" / "figures").glob("raster_demo_train_*.png"))
     capsys.readouterr()
@@ -205,9 +192,7 @@ def test_every_command_on_a_reference_layout_hub_repo(reference_layout_repo, hub
         )
         table = read_motif_table(out)
         arrays = [r["spike_counts"] for r in pile.select(component, ("train",))]
-        assert Counter({m.tobytes(): int(c) for m, c in zip(table.motifs, table.counts)}) == brute_force_motifs(
-            arrays, (1, 4)
-        )
+        assert as_counter(table.motifs, table.counts) == brute_force(arrays, (1, 4))
         assert table.metadata["sources"][0]["source_filter"] == component
     # rasters are drawn; reorder's output loads with its config
     assert (

@@ -114,8 +114,10 @@ def test_the_readme_ray_recipe_runs_as_written_and_stops_only_its_own_head(tmp_p
     finally:
         stop_other_head(other)
 
+    import numpy as np
     import pyarrow.parquet as pq
 
+    from tests.support.motif_counts import as_counter, brute_force
     from tokenizer.motif_table import read_motif_table
     from tokenizer.motif_tokenizer import MotifTokenizer
 
@@ -123,8 +125,15 @@ def test_the_readme_ray_recipe_runs_as_written_and_stops_only_its_own_head(tmp_p
     table = read_motif_table(clone / "motifs_demo")
     report = json.loads((pile / "build_report.json").read_text())
     assert table.metadata["configs"] == ["demo"]
-    train_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in (pile / "data" / "demo").glob("train-*.parquet"))
-    assert table.metadata["rows"] == train_rows > 0
+    # the motifs job counted every train row of the build job's folder, exactly
+    train = [
+        pq.read_table(f, columns=["spike_counts"]) for f in sorted((pile / "data" / "demo").glob("train-*.parquet"))
+    ]
+    arrays = [np.array(row, dtype=np.uint8) for t in train for row in t.column("spike_counts").to_pylist()]
+    assert table.metadata["rows"] == len(arrays) > 0
+    assert as_counter(table.motifs, table.counts) == brute_force(arrays, (1, 10))
+    assert table.metadata["sources"][0]["dataset"] == pile.name  # the folder's name, never its path
+    assert str(clone) not in json.dumps(table.metadata)
     assert MotifTokenizer.from_pretrained(clone / "tok_demo").vocab_size == 1000
     assert list((clone / "merged" / "data").glob("train-*.parquet"))
     assert list((clone / "neural_pile_rodent_reordered" / "data").rglob("*.parquet"))
