@@ -269,13 +269,13 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
 
 def _rows_per_write(files: list[str]) -> int:
     """Rows ``datasets`` buffers before each Arrow write: as many of the shards' largest row as
-    fit in one shard row group (:data:`~builders.storage.shards.ROW_GROUP_TOKENS` tokens), at most
+    fit in one shard row group (:data:`~builders.storage.layout.ROW_GROUP_TOKENS` tokens), at most
     its default of 1000. Per-write costs dominate short rows; memory, long ones."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from builders.storage.shards import ROW_GROUP_TOKENS
+    from builders.storage.layout import ROW_GROUP_TOKENS
 
     largest = 1
     for path in files:

@@ -22,8 +22,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from builders.storage.atomic import write_json_atomic, write_text_atomic  # noqa: E402
 from builders.storage.card import card_yaml  # noqa: E402
-from builders.storage.shards import write_json_atomic, write_rows_atomic, write_text_atomic  # noqa: E402
+from builders.storage.shards import write_rows_atomic  # noqa: E402
 
 COMPONENTS = ("vbn", "ibl", "shield")
 

@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 
 from builders.archives import select_component  # noqa: E402
 from builders.spec.registry import get_component  # noqa: E402
-from builders.storage.shards import write_json_atomic  # noqa: E402
+from builders.storage.atomic import write_json_atomic  # noqa: E402
 from tests.support.archive_listings import VBN_FILES, vbn_entries, write_units_root  # noqa: E402
 from tests.support.loopback import DandiStandIn, FileServer  # noqa: E402
 

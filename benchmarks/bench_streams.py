@@ -60,9 +60,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 ROOT = Path(__file__).resolve().parents[1]
 
 from builders.spec.binning import bin_spikes, split_segments  # noqa: E402
+from builders.storage.atomic import write_json_atomic, write_text_atomic  # noqa: E402
 from builders.storage.card import card_yaml  # noqa: E402
 from builders.storage.layout import shard_path  # noqa: E402
-from builders.storage.shards import write_json_atomic, write_rows_atomic, write_text_atomic  # noqa: E402
+from builders.storage.shards import write_rows_atomic  # noqa: E402
 from builders.synthetic.population import simulate_population  # noqa: E402
 
 SEQ_LEN, N_NEURONS, PATCH, VOCAB = 8192, 256, (1, 15), 32_000

@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 from builders.archives.rangefile import DEFAULT_BLOCK_SIZE  # noqa: E402
-from builders.storage.shards import write_text_atomic  # noqa: E402
+from builders.storage.atomic import write_text_atomic  # noqa: E402
 
 START = "<!-- benchmarks:start -->"
 END = "<!-- benchmarks:end -->"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-from builders.storage.shards import write_json_atomic  # noqa: E402
+from builders.storage.atomic import write_json_atomic  # noqa: E402
 
 RESULTS = HERE / "results"
 

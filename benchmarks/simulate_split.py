@@ -36,7 +36,7 @@ from builders.spec.split import (
     assign_split_by_score,
     component_rule,
 )
-from builders.storage.shards import write_json_atomic
+from builders.storage.atomic import write_json_atomic
 
 
 def _facts(name: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 from datasets.builder import Key
 
 from builders.spec.schema import ARROW_SCHEMA, FEATURES
-from builders.storage.shards import ROW_GROUP_TOKENS
+from builders.storage.layout import ROW_GROUP_TOKENS
 from neural_pile_rodent import NeuralPileRodent
 from tests.support.constants import DEMO_TEST_MAX_TOKENS
 

@@ -124,9 +124,10 @@ def test_sample_figure_names_the_subject_and_reads_at_whole_numbers(tmp_path, mo
 
 def write_component_lengths(folder, lengths: dict[str, list[int]]) -> None:
     """A pile whose components hold rows of the given numbers of bins (train only)."""
+    from builders.storage.atomic import write_text_atomic
     from builders.storage.card import card_yaml
     from builders.storage.layout import empty_shard_path, shard_path
-    from builders.storage.shards import write_rows_atomic, write_text_atomic
+    from builders.storage.shards import write_rows_atomic
 
     rng = np.random.default_rng(9)
     for component, bins in lengths.items():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from builders.storage.shards import write_png_atomic
+from builders.storage.atomic import write_png_atomic
 
 COLOURS = ["#eeeeee", "#1f5fbf", "#f39c12", "#c0392b"]  # 0, 1, 2, >=3
 #: Largest figure (width, height) in inches; at DPI this caps the image at 2400 x 3000 pixels.

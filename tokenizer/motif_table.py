@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builders.errors import NeuralPileError
+from builders.storage.atomic import atomic_path, write_text_atomic
 from builders.storage.ownership import claim_output_folder, owned_output_folder
-from builders.storage.shards import atomic_path, write_text_atomic
 from tokenizer.patches import check_pad, check_patch_size
 
 

@@ -38,10 +38,10 @@ import numpy as np
 from huggingface_hub import ModelHubMixin, hf_hub_download
 
 from builders.errors import NeuralPileError
+from builders.storage.atomic import atomic_path, write_text_atomic
 from builders.storage.attribution import sources_section
 from builders.storage.card import card_text, write_card
 from builders.storage.ownership import claim_output_folder, owned_output_folder
-from builders.storage.shards import atomic_path, write_text_atomic
 from tokenizer.motif_table import MotifTable, read_motif_table
 from tokenizer.motifs import sort_motifs
 from tokenizer.nearest import CosineCandidates, nearest_by_cosine

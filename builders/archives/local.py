@@ -16,6 +16,7 @@ import yaml
 from builders.archives.sessions import Asset, ListedFile
 from builders.errors import NeuralPileError
 from builders.spec.registry import Component
+from builders.storage.atomic import write_text_atomic
 
 #: The file naming what a folder holds (``dandi download`` writes it at the dandiset's root).
 IDENTITY_FILE = "dandiset.yaml"
@@ -33,9 +34,6 @@ class DataDirMissing(NeuralPileError, FileNotFoundError):
 
 def write_synthetic_identity(folder: str | os.PathLike) -> None:
     """Mark ``folder`` as holding the synthetic demo recordings (written atomically)."""
-    # storage.shards brings in datasets (through spec.schema); only the demo writes an identity
-    from builders.storage.shards import write_text_atomic
-
     text = yaml.safe_dump({"identifier": SYNTHETIC_IDENTIFIER, "name": "synthetic recordings (neural-pile demo)"})
     write_text_atomic(Path(folder) / IDENTITY_FILE, text)
 

@@ -43,15 +43,12 @@ from builders.spec.split import (
     rule_of,
 )
 from builders.storage import layout
+from builders.storage.atomic import temporary_files, temporary_writer
 from builders.storage.locks import FolderBusy, component_locks, folder_lock, writer_is_gone
 from builders.storage.marker import FAILED_SUFFIX, PARAMS_FILE, BuildParameters, SessionMarker, read_markers
 from builders.storage.ownership import OutputFolderError, check_output_folder, claim_output_folder
 from builders.storage.report import BuildReport
-from builders.storage.shards import (
-    temporary_files,
-    temporary_writer,
-    write_rows_atomic,
-)
+from builders.storage.shards import write_rows_atomic
 
 
 class BuildError(NeuralPileError, RuntimeError):

@@ -17,7 +17,7 @@ from builders.cli.common import (
 from builders.jobs.compare import SESSION_TOLERANCE, TOLERANCE, compare_counts, count_pile, format_comparison
 from builders.pile import PileError
 from builders.spec.registry import registry
-from builders.storage.shards import write_json_atomic
+from builders.storage.atomic import write_json_atomic
 
 #: Exit code when a component differs beyond the tolerance.
 DIFFERENT = 1

@@ -16,7 +16,7 @@ from builders.cli.build import resolve_components
 from builders.cli.common import CommandError, error_line, one_line_errors
 from builders.errors import NeuralPileError
 from builders.spec.registry import get_component
-from builders.storage.shards import write_json_atomic
+from builders.storage.atomic import write_json_atomic
 from builders.text_table import render_table
 
 

@@ -30,8 +30,8 @@ import numpy as np
 from builders.pile import Pile, PileError, RowGroup
 from builders.spec.binning import BIN_SIZE
 from builders.spec.schema import table_spike_counts
+from builders.storage.atomic import write_png_atomic
 from builders.storage.marker import BuildParameters
-from builders.storage.shards import write_png_atomic
 
 #: Widest panel in bins; longer rows are summed over blocks of bins for plotting.
 MAX_PLOT_BINS = 2000

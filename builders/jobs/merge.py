@@ -49,15 +49,14 @@ from builders.errors import NeuralPileError
 from builders.pile import Pile, PileError, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.registry import registry
-from builders.spec.schema import FEATURES
 from builders.spec.split import SPLITS
+from builders.storage.atomic import atomic_path, write_json_atomic
 from builders.storage.attribution import pile_license, sources_section
 from builders.storage.card import license_section, write_card
-from builders.storage.layout import CARD, REPORT
+from builders.storage.layout import CARD, REPORT, ROW_GROUP_TOKENS
 from builders.storage.ownership import OutputFolderError, owned_output_folder
 from builders.storage.record import FolderRecord
 from builders.storage.report import BuildReport
-from builders.storage.shards import ROW_GROUP_TOKENS, atomic_path, write_json_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -357,9 +356,12 @@ def write_merged_card(out: Path, pile: Pile, params: MergeParameters, shards: di
             for name, n in item["components"].items():
                 components[name] = components.get(name, 0) + n
     schema = pq.ParquetFile(out / "data" / shards[filled[0]][0]["file"]).schema_arrow
-    try:
-        from datasets import Features
+    # datasets is loaded here, where a card is written, not with the module (`neural-pile --help`)
+    from datasets import Features
 
+    from builders.spec.schema import FEATURES
+
+    try:
         features = Features.from_arrow_schema(schema)
     except Exception:
         features = FEATURES

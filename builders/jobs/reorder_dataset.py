@@ -33,9 +33,9 @@ from builders.jobs.reorder import reorder_neurons
 from builders.pile import Pile, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.schema import FEATURES, counts_column, table_spike_counts
+from builders.storage.atomic import atomic_path, write_json_atomic
 from builders.storage.card import write_card
 from builders.storage.ownership import OutputFolderError, owned_output_folder
-from builders.storage.shards import atomic_path, write_json_atomic
 
 #: Row features of a reordered dataset: the pile's, plus the permutation applied to each row.
 REORDERED_FEATURES = Features({**FEATURES, "neuron_order": List(Value("int32"))})

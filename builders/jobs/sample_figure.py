@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.jobs.figures import CountScale, IdCategories, integer_ticks
-from builders.storage.shards import write_png_atomic
+from builders.storage.atomic import write_png_atomic
 from builders.streams.tokens import TokenLayout
 
 

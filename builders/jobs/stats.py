@@ -14,7 +14,7 @@ import numpy as np
 
 from builders.pile import Pile, PileError, RowGroup
 from builders.runtime.executor import Executor, SerialExecutor, Task
-from builders.storage.shards import write_json_atomic
+from builders.storage.atomic import write_json_atomic
 
 #: Number of distinct token values (uint8 counts).
 N_VALUES = 256

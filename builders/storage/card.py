@@ -16,11 +16,10 @@ import pyarrow.parquet as pq
 import yaml
 
 from builders.spec.registry import get_component, registry
-from builders.spec.schema import FEATURES
 from builders.spec.split import SPLITS
+from builders.storage.atomic import write_text_atomic
 from builders.storage.attribution import pile_license
 from builders.storage.layout import ALL, CARD, DATA_DIR, split_has_rows
-from builders.storage.shards import write_text_atomic
 
 
 def _split_size(out: Path, component: str, split: str) -> dict:
@@ -63,6 +62,9 @@ def _config_entries(
             }
         )
         download += sum(p["file_bytes"] for p in parts)
+    # datasets is loaded here, where a card is written, not with the module (`neural-pile --help`)
+    from builders.spec.schema import FEATURES
+
     info = {
         "config_name": name,
         "features": FEATURES._to_yaml_list(),

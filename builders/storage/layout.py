@@ -25,6 +25,10 @@ from pathlib import Path
 from builders.spec.registry import get_component, registry
 from builders.spec.split import SPLITS
 
+#: Largest number of tokens put in one Parquet row group of a shard (keeps Arrow offsets far from
+#: 2**31 and bounds reader memory); a row never spans row groups.
+ROW_GROUP_TOKENS = 128_000_000
+
 DATA_DIR = "data"
 STATE_DIR = ".build"
 #: The dataset card (YAML front matter with ``configs:``, then the text), at a folder's top.

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import ClassVar
 
+from builders.storage.atomic import write_json_atomic
 from builders.storage.layout import STATE_DIR
 from builders.storage.record import FolderRecord
-from builders.storage.shards import write_json_atomic
 
 #: The parameters record of a built folder, relative to the folder.
 PARAMS_FILE = f"{STATE_DIR}/params.json"

@@ -27,8 +27,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from builders.errors import NeuralPileError
+from builders.storage.atomic import TEMP_MARK, remove_dead_temporaries, write_json_atomic
 from builders.storage.locks import LockHeld, held_lock
-from builders.storage.shards import TEMP_MARK, remove_dead_temporaries, write_json_atomic
 
 #: Marker file recording which kind of job wrote a folder.
 MARKER = ".neural-pile-output.json"

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from builders.storage.shards import write_json_atomic
+from builders.storage.atomic import write_json_atomic
 
 
 class FolderRecord:

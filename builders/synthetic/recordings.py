@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.spec.binning import bin_flat
+from builders.storage.atomic import write_json_atomic
 from builders.synthetic.population import SIM_BIN_S, Population, simulate_population
 
 #: Brain areas a synthetic probe passes through, by probe (cycled when there are more probes).
@@ -609,9 +610,6 @@ def write_demo_recordings(out_dir: str | os.PathLike, *, seed: int = 0, scale: f
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be within [0, 2**32), got {seed}")
     from tqdm.auto import tqdm
-
-    # storage.shards brings in datasets (through spec.schema), needed only for the demo's record
-    from builders.storage.shards import write_json_atomic
 
     paths = []
     for number, spec in enumerate(tqdm(DEMO_SESSIONS, desc="writing demo recordings", unit="session")):

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from builders.storage.atomic import write_text_atomic
 from builders.storage.card import card_yaml
 from builders.storage.layout import empty_shard_path, shard_path
-from builders.storage.shards import write_rows_atomic, write_text_atomic
+from builders.storage.shards import write_rows_atomic
 
 #: component -> (number of train sessions, number of test sessions)
 DEFAULT_COMPONENTS = {"demo": (2, 1), "v2h": (2, 0), "vbn": (1, 1)}
