@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from builders.runtime.cluster import RayAddressError, dashboard_gcs_port, resolve_address
+from ray_jobs.head import stop_head
+from tests.support.ray_head import STOP_GRACE_S
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(sys.executable).parents[1]
@@ -55,37 +57,62 @@ def recipe_env(home: Path) -> dict:
     return env
 
 
-def head_answers(head) -> bool:
-    """Whether the job server of ``head`` (a :class:`tests.support.ray_head.RayHead`) still answers."""
+def head_answers(folder: str, env: dict) -> bool:
+    state = json.loads((Path(folder) / "head.json").read_text())
     listed = subprocess.run(
-        [str(VENV / "bin" / "ray"), "job", "list", "--address", head.address],
-        env=head.env,
+        [str(VENV / "bin" / "ray"), "job", "list", "--address", state["job_server"]],
+        env={**env, "RAY_AUTH_MODE": "token"},
         capture_output=True,
         text=True,
     )
-    return head.head.poll() is None and listed.returncode == 0
+    return listed.returncode == 0
+
+
+def start_other_head(env: dict) -> str:
+    """Another Ray head on this machine (someone else's cluster); returns its folder."""
+    started = subprocess.run(
+        [sys.executable, str(REPO / "ray_jobs" / "head.py"), "start", "--num-cpus", "1", "--object-store-mb", "200"],
+        env={**env, "RAY_AUTH_MODE": "token"},
+        capture_output=True,
+        text=True,
+    )
+    assert started.returncode == 0, started.stderr[-2000:]
+    exports = dict(re.findall(r"^export (\w+)=(.*)$", started.stdout, re.M))
+    return exports["NEURAL_PILE_RAY_HEAD"]
+
+
+def stop_other_head(folder: str) -> None:
+    """End the other head once the test is done with it (clean-up, not under test): the recipe's own
+    ``stop`` line is what the test checks, so this one skips the CLI and most of its SIGTERM grace."""
+    state = json.loads((Path(folder) / "head.json").read_text())
+    stop_head(state["folder"], state.get("leader_pid"), grace_s=STOP_GRACE_S)
 
 
 @pytest.mark.ray
-def test_the_readme_ray_recipe_runs_as_written_and_stops_only_its_own_head(tmp_path, ray_head):
-    """``ray_head``, the run's shared head, is someone else's cluster here: a Ray head on this
-    machine with a token of its own, which the recipe's ``stop`` must leave running."""
-    home = tmp_path / "home"
+def test_the_readme_ray_recipe_runs_as_written_and_stops_only_its_own_head(tmp_path):
+    home, other_home = tmp_path / "home", tmp_path / "other_home"
     home.mkdir()
-    env = recipe_env(home)  # no token in this home: the recipe's own line makes one
+    other_home.mkdir()
+    env, other_env = recipe_env(home), recipe_env(other_home)
+    # someone else's head, with its own token; the recipe's home has none, so its own line makes one
+    subprocess.run([str(VENV / "bin" / "ray"), "get-auth-token", "--generate"], env=other_env, capture_output=True)
     clone = fresh_clone(tmp_path)
-    # The trap only cleans up if a line fails before the recipe's own `stop`.
-    script = (
-        'trap \'status=$?; [ -d "${NEURAL_PILE_RAY_HEAD:-/nonexistent}" ] && '
-        ".venv/bin/python ray_jobs/head.py stop; exit $status' EXIT\n"
-    )
-    script += "set -e\n" + readme_recipe()
-    done = subprocess.run(["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True, timeout=850)
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
-    assert "Traceback" not in output
-    assert "Ray head on this machine (authentication: token)" in output  # `eval` hides a failed start
-    assert head_answers(ray_head), "the recipe's `stop` ended another Ray head"
+    other = start_other_head(other_env)
+    try:
+        # The trap only cleans up if a line fails before the recipe's own `stop`.
+        script = (
+            'trap \'status=$?; [ -d "${NEURAL_PILE_RAY_HEAD:-/nonexistent}" ] && '
+            ".venv/bin/python ray_jobs/head.py stop; exit $status' EXIT\n"
+        )
+        script += "set -e\n" + readme_recipe()
+        done = subprocess.run(["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True, timeout=850)
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output[-4000:]
+        assert "Traceback" not in output
+        assert "Ray head on this machine (authentication: token)" in output  # `eval` hides a failed start
+        assert head_answers(other, other_env), "the recipe's `stop` ended another Ray head"
+    finally:
+        stop_other_head(other)
 
     import numpy as np
     import pyarrow.parquet as pq
