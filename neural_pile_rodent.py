@@ -34,14 +34,9 @@ import datasets
 
 from builders import __version__
 from builders.spec.binning import BIN_SIZE, MAX_TOKENS, bin_spikes, split_segments
+from builders.spec.counts import iter_spike_counts, spike_counts_array, table_spike_counts
 from builders.spec.registry import pile_components, registry
-from builders.spec.schema import (
-    ARROW_SCHEMA,
-    FEATURES,
-    iter_spike_counts,
-    spike_counts_array,
-    table_spike_counts,
-)
+from builders.spec.schema import ARROW_SCHEMA, FEATURES
 from builders.spec.split import SPLITS, TEST_FRACTION
 from builders.storage.layout import ALL
 from builders.streams import PUBLIC as STREAM_NAMES

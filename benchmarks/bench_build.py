@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from builders.spec.binning import bin_spikes  # noqa: E402
-from builders.spec.schema import spike_counts_array  # noqa: E402
+from builders.spec.counts import spike_counts_array  # noqa: E402
 from builders.synthetic.population import simulate_population  # noqa: E402
 from builders.synthetic.recordings import write_nwb_session  # noqa: E402
 

@@ -174,7 +174,7 @@ def bench_counts_encoding(n_rows: int, n_neurons: int, n_bins: int, repeat: int)
     from datasets.arrow_writer import OptimizedTypedSequence
     from datasets.features.features import list_of_np_array_to_pyarrow_listarray
 
-    from builders.spec.schema import counts_column
+    from builders.spec.counts import counts_column
 
     rng = np.random.default_rng(1)
     arrays = [(rng.random((n_neurons, n_bins)) < 0.06).astype(np.uint8) for _ in range(n_rows)]

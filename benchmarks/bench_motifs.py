@@ -37,7 +37,7 @@ from tokenizer.motifs import count_motifs  # noqa: E402
 
 def demo_rows(dataset: Path, config: str):
     """Every row of the config (both splits) as arrays, and the opened pile."""
-    from builders.spec.schema import table_spike_counts
+    from builders.spec.counts import table_spike_counts
 
     try:
         pile = open_pile(dataset, config, None)

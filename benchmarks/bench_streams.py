@@ -103,7 +103,7 @@ def make_pile(folder: Path, n_sessions: int, minutes: float, seed: int = 0) -> d
 
 def split_rows(folder: Path, split: str) -> list[np.ndarray]:
     from builders.pile import open_pile
-    from builders.spec.schema import table_spike_counts
+    from builders.spec.counts import table_spike_counts
 
     pile = open_pile(str(folder), splits=(split,))
     return [np.array(a) for _, t in pile.iter_tables() for a in table_spike_counts(t)]
@@ -208,7 +208,7 @@ def throughput(make, budget_s: float) -> dict:
 def read_vs_encode(folder: Path, tok_dir: Path) -> dict:
     """Inside the stream: reading row groups (uint8 views) vs encoding windows, spike tokens per CPU second."""
     from builders.pile import open_pile
-    from builders.spec.schema import table_spike_counts
+    from builders.spec.counts import table_spike_counts
     from neural_pile_rodent import MotifTokenizer, window_stream
 
     pile = open_pile(str(folder))
@@ -303,7 +303,7 @@ def arrow_loop(files, cache_dir):
     """The nearest user loop: datasets' Arrow batches, zero-copy uint8 views, windows cut per row."""
     from datasets import Dataset
 
-    from builders.spec.schema import table_spike_counts
+    from builders.spec.counts import table_spike_counts
 
     ds = Dataset.from_parquet([str(f) for f in files], cache_dir=cache_dir).with_format("arrow")
     rng = np.random.default_rng(0)
@@ -353,7 +353,7 @@ def windows_rate(make, budget_s: float) -> dict:
 
 def distinct_sessions(folder, budget_items: int = 32 * 30) -> dict:
     from builders.pile import open_pile
-    from builders.spec.schema import table_spike_counts
+    from builders.spec.counts import table_spike_counts
     from builders.streams import window_stream
 
     pile = open_pile(str(folder))

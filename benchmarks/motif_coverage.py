@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from builders.pile import PileError, open_pile  # noqa: E402
-from builders.spec.schema import table_spike_counts  # noqa: E402
+from builders.spec.counts import table_spike_counts  # noqa: E402
 from tokenizer.motif_counting import count_pile_motifs  # noqa: E402
 from tokenizer.motif_tokenizer import MotifTokenizer  # noqa: E402
 

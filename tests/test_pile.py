@@ -15,7 +15,7 @@ import pytest
 
 from builders.cli.main import main as cli_main
 from builders.pile import PileError, open_pile, parse_reference
-from builders.spec.schema import table_spike_counts
+from builders.spec.counts import table_spike_counts
 from tests.support.constants import HUB_PILE_COMPONENTS, REFERENCE_REPO
 from tests.support.motif_counts import as_counter, brute_force
 from tokenizer.motif_table import read_motif_table

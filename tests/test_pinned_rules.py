@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from builders.spec.schema import table_spike_counts
+from builders.spec.counts import table_spike_counts
 from builders.spec.split import SPLIT_RULE, assign_sessions, split_score
 from tokenizer.motif_tokenizer import MotifTokenizer
 from tokenizer.nearest import nearest_by_cosine

@@ -151,7 +151,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from builders.cli.main import main as cli_main  # noqa: E402
 from builders.jobs.reorder_dataset import REORDER_REPORT, reorder_dataset  # noqa: E402
-from builders.spec.schema import spike_counts_array  # noqa: E402
+from builders.spec.counts import spike_counts_array  # noqa: E402
 from builders.storage.shards import write_rows_atomic  # noqa: E402
 from tests.support.pile_folder import make_row, write_pile_folder  # noqa: E402
 

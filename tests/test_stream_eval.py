@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from builders.pile import open_pile
-from builders.spec.schema import rows_to_table, table_spike_counts
+from builders.spec.counts import table_spike_counts
+from builders.spec.schema import rows_to_table
 from builders.streams import IGNORE_INDEX, StreamError, aggregate_by_component, eval_tokens, eval_windows
 from tests.support.pile_folder import write_pile_folder
 from tokenizer.motif_tokenizer import MotifTokenizer

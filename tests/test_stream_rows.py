@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from builders.spec.schema import table_spike_counts
+from builders.spec.counts import table_spike_counts
 from builders.streams import StreamError, token_stream, window_stream
 from tests.support.pile_folder import make_row
 from tests.support.stream_piles import coded_row, write_reference_folder

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from builders.pile import open_pile
-from builders.spec.schema import table_spike_counts
+from builders.spec.counts import table_spike_counts
 from builders.streams import window_stream
 from tests.support.pile_folder import write_pile_folder
 

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from builders.pile import open_pile
-from builders.spec.schema import rows_to_table, table_spike_counts
+from builders.spec.counts import table_spike_counts
+from builders.spec.schema import rows_to_table
 from builders.streams import StreamError, StreamStateError, token_stream, window_stream
 from tests.support.pile_folder import write_pile_folder
 from tokenizer.motif_tokenizer import MotifTokenizer

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from builders.pile import Pile, PileError, RowGroup
 from builders.runtime.executor import Executor, SerialExecutor, Task
-from builders.spec.schema import table_spike_counts
+from builders.spec.counts import table_spike_counts
 from tokenizer.motifs import MotifCounter
 from tokenizer.patches import check_pad, check_patch_size
 

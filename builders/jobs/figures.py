@@ -29,7 +29,7 @@ import numpy as np
 
 from builders.pile import Pile, PileError, RowGroup
 from builders.spec.binning import BIN_SIZE
-from builders.spec.schema import table_spike_counts
+from builders.spec.counts import table_spike_counts
 from builders.storage.atomic import write_png_atomic
 from builders.storage.marker import BuildParameters
 

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from builders.spec.schema import table_spike_counts
+from builders.spec.counts import table_spike_counts
 from builders.streams.base import Window, _Base
 from builders.streams.errors import StreamError
 from builders.streams.options import check_positive, check_rank

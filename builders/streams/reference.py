@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from builders.spec.schema import table_spike_counts
+from builders.spec.counts import table_spike_counts
 from builders.streams.base import _Base, check_yielded
 from builders.streams.errors import StreamError, StreamStateError
 from builders.streams.options import StreamOptions

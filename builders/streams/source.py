@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from builders.pile import PileError, open_pile
 from builders.pile.read import READ_RETRIES
-from builders.spec.schema import table_spike_counts
+from builders.spec.counts import table_spike_counts
 from builders.streams.errors import StreamError
 
 logger = logging.getLogger(__name__)
