@@ -35,8 +35,9 @@ import datasets
 from builders import __version__
 from builders.spec.binning import BIN_SIZE, MAX_TOKENS, bin_spikes, split_segments
 from builders.spec.counts import iter_spike_counts, spike_counts_array, table_spike_counts
+from builders.spec.features import FEATURES
 from builders.spec.registry import pile_components, registry
-from builders.spec.schema import ARROW_SCHEMA, FEATURES
+from builders.spec.schema import ARROW_SCHEMA
 from builders.spec.split import SPLITS, TEST_FRACTION
 from builders.storage.layout import ALL
 from builders.streams import PUBLIC as STREAM_NAMES
@@ -144,7 +145,7 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
     list of its ``n_neurons`` 1-D row views, each copied into Arrow by pyarrow's numpy path: no
     Python object per count. (``Sequence(Sequence(Value("uint8")))`` is the same feature since
     datasets 4.) It converts whole 2-D arrays only when no features are declared, and that is no
-    faster (``benchmarks/bench_builder.py``), so :data:`builders.spec.schema.FEATURES` stay declared.
+    faster (``benchmarks/bench_builder.py``), so :data:`builders.spec.features.FEATURES` stay declared.
 
     ``download_and_prepare(num_proc=N)`` builds the sessions in ``N`` processes that start the way
     ``datasets`` starts its own ``num_proc`` workers (``multiprocess``'s start method: ``fork`` on

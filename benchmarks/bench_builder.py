@@ -42,7 +42,8 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from datasets.builder import Key  # noqa: E402
 
-from builders.spec.schema import ARROW_SCHEMA, FEATURES  # noqa: E402
+from builders.spec.features import FEATURES  # noqa: E402
+from builders.spec.schema import ARROW_SCHEMA  # noqa: E402
 from builders.storage.shards import write_rows_atomic  # noqa: E402
 from neural_pile_rodent import NeuralPileRodent  # noqa: E402
 

@@ -15,8 +15,8 @@ from builders.build.rows import session_to_rows
 from builders.cli.main import main as cli
 from builders.runtime.executor import SerialExecutor
 from builders.spec.counts import iter_spike_counts, spike_counts_array
+from builders.spec.features import FEATURES
 from builders.spec.registry import get_component
-from builders.spec.schema import FEATURES
 from builders.storage import layout
 from builders.synthetic.recordings import write_demo_recordings, write_nwb_session
 

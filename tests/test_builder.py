@@ -7,7 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 from datasets.builder import Key
 
-from builders.spec.schema import ARROW_SCHEMA, FEATURES
+from builders.spec.features import FEATURES
+from builders.spec.schema import ARROW_SCHEMA
 from builders.storage.layout import ROW_GROUP_TOKENS
 from neural_pile_rodent import NeuralPileRodent
 from tests.support.constants import DEMO_TEST_MAX_TOKENS

@@ -1,6 +1,6 @@
 """What starts fast stays fast: ``neural-pile --help`` (every command's parser) loads none of the
 heavy libraries, each command importing its own when it runs, so help and a mistyped option answer
-at once; and the modules a worker process imports to count motifs or stream rows (a Ray actor, a
+at once; and the modules a worker process imports to build sessions, count motifs or stream rows (a Ray actor, a
 spawned pool worker, a DataLoader worker) do not load ``datasets``."""
 
 from __future__ import annotations
@@ -31,8 +31,11 @@ def test_help_loads_no_library_a_command_needs_only_when_it_runs():
     assert ast.literal_eval(done.stdout.strip().splitlines()[-1]) == []
 
 
-#: Modules that worker processes import for their task (motif counting, figures, training streams).
+#: Modules that worker processes import for their task (building sessions into shards, merging,
+#: motif counting, figures, training streams).
 WORKER_MODULES = (
+    "builders.build.pipeline",
+    "builders.jobs.merge",
     "tokenizer.motif_counting",
     "builders.jobs.figures",
     "builders.streams.source",

@@ -72,11 +72,22 @@ def top_motifs_figure(
         ax.imshow(np.minimum(grid, 3), cmap=cmap, norm=norm, aspect="equal", interpolation="nearest")
         if print_values:
             for (r, c), v in np.ndenumerate(grid):
-                ax.text(c, r, str(int(v)), ha="center", va="center", fontsize=7, color="black" if v == 0 else "white")
-            ax.set_xticks(np.arange(-0.5, p_t, 1), minor=True)
-            ax.set_yticks(np.arange(-0.5, p_n, 1), minor=True)
-            ax.grid(which="minor", color="white", linewidth=0.8)
-            ax.tick_params(which="minor", length=0)
+                ax.text(
+                    c,
+                    r,
+                    str(int(v)),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="black" if v == 0 else "white",
+                    in_layout=False,
+                )
+            # cell borders as two line collections (one artist each, not one tick per border,
+            # which the layout would measure on every pass)
+            ax.vlines(np.arange(-0.5, p_t, 1), -0.5, p_n - 0.5, colors="white", linewidth=0.8)
+            ax.hlines(np.arange(-0.5, p_n, 1), -0.5, p_t - 0.5, colors="white", linewidth=0.8)
+            ax.set_xlim(-0.5, p_t - 0.5)
+            ax.set_ylim(p_n - 0.5, -0.5)
         ax.set_title(f"#{i + 1}  {int(counts[i]):,} ({100 * counts[i] / total:.3g}%)", fontsize=7)
     bar = fig.colorbar(
         ScalarMappable(norm=norm, cmap=cmap), ax=axes.ravel().tolist(), shrink=0.6, ticks=[0, 1, 2, 3], aspect=15

@@ -41,6 +41,7 @@ from pathlib import Path
 import yaml
 
 from builders.errors import NeuralPileError
+from builders.storage.card import read_front_matter
 
 DATASET_ALLOW = ["README.md", "data/*.parquet", "*.json"]  # fnmatch: "*" also crosses "/"
 TOKENIZER_ALLOW = ["README.md", "config.json", "*.safetensors", "*.json"]
@@ -73,14 +74,11 @@ class UploadPlan:
 
 
 def _card_configs(card: Path) -> list:
-    text = card.read_text(encoding="utf-8")
-    if not text.startswith("---"):
-        return []
     try:
-        front = yaml.safe_load(text.split("---", 2)[1]) or {}
+        front = read_front_matter(card.read_text(encoding="utf-8"))
     except yaml.YAMLError:
         return []
-    return front.get("configs") or [] if isinstance(front, dict) else []
+    return front.get("configs") or []
 
 
 def matching_files(folder: Path, allow: list[str], ignore: list[str]) -> list[str]:

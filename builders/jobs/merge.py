@@ -43,7 +43,6 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 
 from builders.errors import NeuralPileError
 from builders.pile import Pile, PileError, RowGroup, open_pile
@@ -52,7 +51,7 @@ from builders.spec.registry import registry
 from builders.spec.split import SPLITS
 from builders.storage.atomic import atomic_path, write_json_atomic
 from builders.storage.attribution import pile_license, sources_section
-from builders.storage.card import license_section, write_card
+from builders.storage.card import license_section, read_front_matter, write_card
 from builders.storage.layout import CARD, REPORT, ROW_GROUP_TOKENS
 from builders.storage.ownership import OutputFolderError, owned_output_folder
 from builders.storage.record import FolderRecord
@@ -337,12 +336,9 @@ def _known(component: str) -> bool:
 
 def _input_license(pile: Pile, components: list[str]) -> str:
     card = _read_text(pile, CARD)
-    if card:
-        parts = card.split("---", 2)
-        if len(parts) == 3:
-            license_ = (yaml.safe_load(parts[1]) or {}).get("license")
-            if license_:
-                return license_
+    license_ = read_front_matter(card).get("license") if card else None
+    if license_:
+        return license_
     return pile_license([c for c in components if _known(c)])
 
 
@@ -359,7 +355,7 @@ def write_merged_card(out: Path, pile: Pile, params: MergeParameters, shards: di
     # datasets is loaded here, where a card is written, not with the module (`neural-pile --help`)
     from datasets import Features
 
-    from builders.spec.schema import FEATURES
+    from builders.spec.features import FEATURES
 
     try:
         features = Features.from_arrow_schema(schema)

@@ -33,7 +33,7 @@ from builders.jobs.reorder import reorder_neurons
 from builders.pile import Pile, RowGroup, open_pile
 from builders.runtime.executor import Executor, SerialExecutor, Task
 from builders.spec.counts import counts_column, table_spike_counts
-from builders.spec.schema import FEATURES
+from builders.spec.features import FEATURES
 from builders.storage.atomic import atomic_path, write_json_atomic
 from builders.storage.card import write_card
 from builders.storage.ownership import OutputFolderError, owned_output_folder

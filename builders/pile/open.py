@@ -29,6 +29,7 @@ from builders.pile.provenance import Provenance
 from builders.pile.read import Pile, PileFile
 from builders.pile.reference import PileReference, parse_reference, pile_error
 from builders.spec.registry import registry
+from builders.storage.card import read_front_matter
 from builders.storage.layout import ALL, CARD
 
 logger = logging.getLogger(__name__)
@@ -175,11 +176,8 @@ def _card_configs(fs, base: str, reference: PileReference) -> dict[str, dict]:
             text = handle.read().decode("utf-8")
     except FileNotFoundError:
         return {}
-    if not text.startswith("---"):
-        return {}
-    front, _, _ = text[3:].partition("\n---")
     try:
-        data = yaml.safe_load(front) or {}
+        data = read_front_matter(text)
         configs = MetadataConfigs.from_dataset_card_data(data)
         configs.get_default_config_name()  # several defaults is an error of the card
     except (yaml.YAMLError, ValueError) as exc:

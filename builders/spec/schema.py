@@ -1,5 +1,6 @@
-"""The row schema of a shard and rows -> Arrow conversion (this module loads ``datasets``, for its
-``Features``; the zero-copy ``spike_counts`` accessors, which do not, are :mod:`builders.spec.counts`).
+"""The row schema of a shard and rows -> Arrow conversion, in pyarrow alone (the ``datasets``
+``Features`` of the same schema are :mod:`builders.spec.features`; the zero-copy ``spike_counts``
+accessors are :mod:`builders.spec.counts`).
 
 A row is one segment of one session:
 
@@ -21,31 +22,52 @@ unit_regions       list<string>                brain area of each neuron row (""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 import numpy as np
 import pyarrow as pa
-from datasets import Features, List, Value
 
 from builders.spec.counts import counts_column
 
-FEATURES = Features(
-    {
-        "spike_counts": List(List(Value("uint8"))),
-        "subject_id": Value("string"),
-        "session_id": Value("string"),
-        "segment_id": Value("string"),
-        "source_dataset": Value("string"),
-        "n_neurons": Value("int32"),
-        "n_time_bins": Value("int32"),
-        "t_start": Value("float64"),
-        "unit_ids": List(Value("int64")),
-        "unit_regions": List(Value("string")),
-    }
-)
-#: Arrow schema of a shard (carries the ``datasets`` features in its metadata).
-ARROW_SCHEMA: pa.Schema = FEATURES.arrow_schema
-COLUMNS = tuple(FEATURES)
+#: Arrow type of each column, in column order.
+COLUMN_TYPES: dict[str, pa.DataType] = {
+    "spike_counts": pa.list_(pa.list_(pa.uint8())),
+    "subject_id": pa.string(),
+    "session_id": pa.string(),
+    "segment_id": pa.string(),
+    "source_dataset": pa.string(),
+    "n_neurons": pa.int32(),
+    "n_time_bins": pa.int32(),
+    "t_start": pa.float64(),
+    "unit_ids": pa.list_(pa.int64()),
+    "unit_regions": pa.list_(pa.string()),
+}
+COLUMNS = tuple(COLUMN_TYPES)
+
+#: ``datasets``' name of each primitive Arrow type used above (its ``Value`` dtype).
+_VALUE_DTYPES = {
+    pa.uint8(): "uint8",
+    pa.int32(): "int32",
+    pa.int64(): "int64",
+    pa.float64(): "float64",
+    pa.string(): "string",
+}
+
+
+def _feature_json(arrow_type: pa.DataType) -> dict:
+    """The ``datasets`` feature of one column as it is stored in a shard's schema metadata
+    (``List`` of ... of ``Value``)."""
+    if pa.types.is_list(arrow_type):
+        return {"feature": _feature_json(arrow_type.value_type), "_type": "List"}
+    return {"dtype": _VALUE_DTYPES[arrow_type], "_type": "Value"}
+
+
+_FEATURES_METADATA = json.dumps({"info": {"features": {name: _feature_json(t) for name, t in COLUMN_TYPES.items()}}})
+#: Arrow schema of a shard; its ``huggingface`` metadata holds the ``datasets`` features, as
+#: ``datasets`` writes them (``Features.arrow_schema``; checked equal in tests/test_schema.py), so
+#: ``load_dataset`` reads the columns back with those features.
+ARROW_SCHEMA: pa.Schema = pa.schema(list(COLUMN_TYPES.items()), metadata={"huggingface": _FEATURES_METADATA})
 
 
 def rows_to_table(rows: Iterable[dict]) -> pa.Table:

@@ -24,7 +24,7 @@ from datasets.splits import SplitDict, SplitInfo
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from builders.spec.schema import FEATURES
+from builders.spec.features import FEATURES
 from tests.support.pile_folder import DEFAULT_COMPONENTS, grouped_counts, make_row
 
 REFERENCE_COLUMNS = ("spike_counts", "subject_id", "session_id", "segment_id", "source_dataset")
