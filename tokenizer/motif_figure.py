@@ -108,7 +108,6 @@ def top_motifs_figure(
                     va="center",
                     fontsize=7,
                     color="black" if v == 0 else "white",
-                    in_layout=False,
                 )
             # cell borders as two line collections (one artist each, not one tick per border,
             # which the layout would measure on every pass)
