@@ -8,13 +8,14 @@ import pytest
 import yaml
 
 from builders.cli.main import main as cli
+from builders.pile import PileError, open_pile
 from builders.storage.attribution import (
     UNKNOWN,
     attributions,
     pile_license,
     sources_section,
 )
-from builders.storage.card import card_front_matter
+from builders.storage.card import card_front_matter, card_text, read_front_matter
 from builders.synthetic.recordings import write_nwb_session
 
 
@@ -104,3 +105,21 @@ def test_card_states_license_rule_and_sources(tmp_path):
     assert "## Sources and citation" in card and attributions()["peyrache"].citation in card
     assert "split rule version 2" in card and "time_tail" in card
     shutil.rmtree(out)
+
+
+def test_front_matter_reads_back_what_the_card_writer_wrote_and_names_a_broken_card(tmp_path):
+    front = {
+        "license": "cc-by-4.0",
+        "configs": [{"config_name": "vbn", "data_files": [{"split": "train", "path": "data/vbn/train-*.parquet"}]}],
+        "dataset_info": [{"config_name": "vbn", "splits": [{"name": "train", "num_examples": 3}]}],
+    }
+    assert read_front_matter(card_text(front, "# body\n\n---\nnot front matter: 1\n")) == front
+    assert read_front_matter("# a card with no front matter\n") == {}
+    assert read_front_matter("---\n- a list, not a mapping\n---\n") == {}
+    with pytest.raises(yaml.YAMLError):
+        read_front_matter("---\nconfigs: [unclosed\n---\n")
+    folder = tmp_path / "pile"
+    (folder / "data").mkdir(parents=True)
+    (folder / "README.md").write_text("---\nconfigs: [unclosed\n---\n")
+    with pytest.raises(PileError, match=r"README.md has an invalid `configs:` block"):
+        open_pile(folder)
