@@ -39,7 +39,7 @@ from builders.spec.features import FEATURES
 from builders.spec.registry import pile_components, registry
 from builders.spec.schema import ARROW_SCHEMA
 from builders.spec.split import SPLITS, TEST_FRACTION
-from builders.storage.layout import ALL
+from builders.storage.layout import ALL, ROW_GROUP_TOKENS, shard_files, split_has_rows
 from builders.streams import PUBLIC as STREAM_NAMES
 
 logger = logging.getLogger(__name__)
@@ -198,11 +198,12 @@ class NeuralPileRodent(datasets.GeneratorBasedBuilder):
         return Path(self._cache_dir_root) / "neural_pile_rodent_builds" / f"{self.config.name}-{self.hash}"
 
     def _split_generators(self, dl_manager):
+        # the build layer is loaded only when a build runs: `load_dataset` of a built folder and
+        # `import neural_pile_rodent` for its public names never need it
         from concurrent.futures.process import BrokenProcessPool
 
         from builders.build.pipeline import BuildOptions, build, failures
         from builders.runtime.executor import make_executor
-        from builders.storage.layout import shard_files, split_has_rows
 
         config = self.config
         if not config.components:
@@ -270,8 +271,6 @@ def _rows_per_write(files: list[str]) -> int:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
-
-    from builders.storage.layout import ROW_GROUP_TOKENS
 
     largest = 1
     for path in files:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sys
 
+from builders.cli.main import main
+
 
 def run_on_ray(command: str, argv: list[str] | None = None) -> int:
     """``neural-pile COMMAND ARGS --ray`` (an explicit ``--ray ADDRESS`` in ARGS wins)."""
-    from builders.cli.main import main
-
     args = list(sys.argv[1:] if argv is None else argv)
     if "-h" not in args and "--help" not in args and not any(a == "--ray" or a.startswith("--ray=") for a in args):
         args.append("--ray")

@@ -35,6 +35,8 @@ COLOUR_BAR_STRIP_INCHES = 1.25
 FIGURE_TITLE_INCHES = 0.4
 PANEL_TITLE_INCHES = 0.3
 PANEL_GAP_INCHES = 0.15
+#: Page width beside the panels (the outer margin and the colour bar's strip).
+SIDE_INCHES = MARGIN_INCHES + COLOUR_BAR_STRIP_INCHES
 #: Most cells whose values are printed (each is a text object; thousands take many seconds to draw).
 MAX_TEXT_CELLS = 1000
 
@@ -45,7 +47,7 @@ def _layout(shown: int, p_n: int, p_t: int) -> tuple[int, int, float]:
     layouts = []
     for n_cols in range(max(1, min(shown, 4 if p_t >= 2 * p_n else 6)), 0, -1):  # most columns first
         n_rows = -(-shown // n_cols)
-        cell = min(CELL_INCHES, (max_w - 1.4) / (n_cols * p_t), (max_h - 0.9) / (n_rows * (p_n + 2)))
+        cell = min(CELL_INCHES, (max_w - SIDE_INCHES) / (n_cols * p_t), (max_h - 0.9) / (n_rows * (p_n + 2)))
         layouts.append((n_cols, n_rows, cell))
     return max(layouts, key=lambda layout: layout[2])  # the first of the largest cells: most columns
 
@@ -83,7 +85,7 @@ def top_motifs_figure(
     print_values = cell >= TEXT_CELL_INCHES and shown * p_n * p_t <= MAX_TEXT_CELLS
     panel_w = max(1.6 if cell >= TEXT_CELL_INCHES else 0.0, p_t * cell)
     panel_h = p_n * cell + 0.55
-    width = min(MAX_FIGURE_INCHES[0], n_cols * panel_w + 1.4)
+    width = min(MAX_FIGURE_INCHES[0], n_cols * panel_w + SIDE_INCHES)
     height = min(MAX_FIGURE_INCHES[1], n_rows * panel_h + 0.9)
     fig = Figure(figsize=(width, height))
     cmap = ListedColormap(COLOURS)
