@@ -29,14 +29,14 @@ venv: $(STAMP)
 demo: $(STAMP)
 	RAY_USAGE_STATS_ENABLED=0 $(BIN)/neural-pile demo
 
-## test: the whole offline suite (loopback servers and a local Ray only), in two runs: the tests that
-## start no Ray on both cores (pytest-xdist; the wide-area ones among them mostly wait on the stand-ins'
-## latency and the Hub client's backoff, and their budgets hold under that load), then the Ray tests
-## (marker `ray`) in one process, so they share one Ray
+## test: the whole offline suite (loopback servers and a local Ray only) in one pytest run on three
+## worker processes (pytest-xdist, --dist loadgroup): the tests that share one Ray (tests/conftest.py,
+## group `shared_ray`) run one after another on one worker, the README's Ray recipe (its own heads)
+## on another, the rest wherever a worker is free. Those two mostly wait on Ray (job start-up, its
+## one-second polls), so a third worker keeps both cores busy meanwhile; the Ray tests come first.
 TEST_ENV := RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1
 test: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 -m "not ray"
-	$(TEST_ENV) $(BIN)/python -m pytest -q -m "ray"
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n 3 --dist loadgroup
 
 ## test-fast: the edit loop: the suite without the Ray, wide-area and run-the-README tests (markers
 ## `ray`, `wan`, `readme`), on both cores

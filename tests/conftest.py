@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
@@ -171,29 +172,59 @@ def unsorted_nan_file(tmp_path_factory):
     return write_unsorted_nan_session(tmp_path_factory.mktemp("unsorted") / "sub-B2_ses-1_ecephys.nwb")
 
 
-@pytest.fixture(scope="session")
-def ray_head():
-    """One loopback ``ray start --head`` shared by every ``ray job submit`` test, ended afterwards."""
-    from tests.support.ray_head import loopback_ray_head
+class SharedRay:
+    """The Ray instances of :data:`RAY_FIXTURES`, shared by the tests that use them: each started by
+    the first test that asks for it, all ended as soon as the next test uses none of them
+    (:func:`pytest_runtest_teardown`), and started again if a later test asks. Those tests run one
+    after another in one process (:func:`pytest_itemcollected`), so each instance starts once."""
 
-    with loopback_ray_head() as head:
-        yield head
+    def __init__(self) -> None:
+        self._open = ExitStack()
+        self._values: dict[str, object] = {}
+
+    def get(self, name: str, start):
+        """The running instance ``name``; ``start()`` is a context manager that makes one."""
+        if name not in self._values:
+            self._values[name] = self._open.enter_context(start())
+        return self._values[name]
+
+    def end(self) -> None:
+        self._values.clear()
+        self._open.close()
 
 
-@pytest.fixture(scope="session")
-def local_ray():
-    """One in-process local Ray (2 CPUs, 512 MiB object store, no dashboard) for the whole run."""
-    import os
+SHARED_RAY = SharedRay()
 
+
+@contextmanager
+def in_process_ray():
+    """A local Ray in this process (2 CPUs, 512 MiB object store, no dashboard); ``RAY_ADDRESS``
+    is unset meanwhile and restored afterwards."""
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     saved = os.environ.pop("RAY_ADDRESS", None)
     from builders.runtime.cluster import connect
 
     ray = connect(None, num_cpus=2, object_store_mb=512, progress=False)
-    yield ray
-    ray.shutdown()
-    if saved is not None:
-        os.environ["RAY_ADDRESS"] = saved
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        if saved is not None:
+            os.environ["RAY_ADDRESS"] = saved
+
+
+@pytest.fixture
+def ray_head():
+    """One loopback ``ray start --head`` shared by every ``ray job submit`` test (:class:`SharedRay`)."""
+    from tests.support.ray_head import loopback_ray_head
+
+    return SHARED_RAY.get("ray_head", loopback_ray_head)
+
+
+@pytest.fixture
+def local_ray():
+    """One in-process local Ray shared by the ``ray`` tests (:class:`SharedRay`); the ``ray`` module."""
+    return SHARED_RAY.get("local_ray", in_process_ray)
 
 
 # -- the Hub stand-in (tests/support/hub_standin.py) ----------------------------------------------
@@ -253,17 +284,67 @@ def package_layout_repo(hub, package_pile_folder_and_rows, tmp_path):
 RAY_FIXTURES = {"local_ray", "ray_head"}
 
 
+#: Run order, first to last: the ``ray`` tests, then the ones that run the README or wait on
+#: wide-area stand-ins (the longest single tests), then the rest. Under ``make test``
+#: (``pytest -n 3 --dist loadgroup``) the shared-Ray group and the README's Ray recipe, which
+#: mostly wait on Ray, start first on two workers while the third takes the rest; the long tests
+#: follow early, so no worker ends the run alone on one of them.
+RUN_ORDER = (("ray",), ("readme", "wan"))
+
+
+def _run_rank(item) -> int:
+    for rank, markers in enumerate(RUN_ORDER):
+        if any(item.get_closest_marker(marker) is not None for marker in markers):
+            return rank
+    return len(RUN_ORDER)
+
+
+def pytest_itemcollected(item):
+    """Put the tests that use a shared Ray fixture (:data:`RAY_FIXTURES`) in one xdist group, so
+    one worker runs them one after another on one Ray; a ``ray`` test that starts its own Ray
+    (the README's recipe) stays a unit of its own that another worker can run meanwhile. Marked
+    as collected: xdist reads the groups in its own ``pytest_collection_modifyitems``."""
+    if RAY_FIXTURES & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.xdist_group("shared_ray"))
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
-    """Refuse a test that starts Ray through a fixture without saying so with ``@pytest.mark.ray``."""
+    """Refuse a test that starts Ray through a fixture without saying so with ``@pytest.mark.ray``
+    (before the other plugins deselect), then, once xdist has named the groups, refuse a worker on
+    which the group was lost, and order the tests by :data:`RUN_ORDER`."""
     unmarked = [
         item.nodeid
         for item in items
         if RAY_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("ray") is None
     ]
     if unmarked:
-        message = "tests using a Ray fixture need @pytest.mark.ray: " + ", ".join(unmarked)
-        print(f"ERROR: {message}", file=sys.stderr)  # printed here: pytest_unconfigure ends the process first
-        raise pytest.UsageError(message)
+        raise _usage_error("tests using a Ray fixture need @pytest.mark.ray: " + ", ".join(unmarked))
+    yield
+    if getattr(config.option, "loadgroup", False):  # set on an xdist worker under --dist loadgroup
+        lost = [
+            item.nodeid
+            for item in items
+            if RAY_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.nodeid.endswith("@shared_ray")
+        ]
+        if lost:
+            raise _usage_error(
+                f"pytest-xdist did not group {lost[0]} with the other shared-Ray tests (with pytest 9.2 and "
+                "newer it drops xdist_group marks, pytest-dev/pytest-xdist#1386); install the locked pytest"
+            )
+    items.sort(key=_run_rank)  # stable: collection order within a rank
+
+
+def _usage_error(message: str) -> pytest.UsageError:
+    print(f"ERROR: {message}", file=sys.stderr)  # printed here: pytest_unconfigure ends the process first
+    return pytest.UsageError(message)
+
+
+@pytest.hookimpl(trylast=True)  # after the test's own fixtures are torn down
+def pytest_runtest_teardown(item, nextitem):
+    """End the shared Ray once the next test (if any) uses none of it."""
+    if nextitem is None or not RAY_FIXTURES & set(getattr(nextitem, "fixturenames", ())):
+        SHARED_RAY.end()
 
 
 def pytest_unconfigure(config):
