@@ -284,6 +284,11 @@ def package_layout_repo(hub, package_pile_folder_and_rows, tmp_path):
 RAY_FIXTURES = {"local_ray", "ray_head"}
 
 
+def uses_shared_ray(item) -> bool:
+    """Whether the test asks for a :data:`RAY_FIXTURES` fixture (:class:`SharedRay`)."""
+    return bool(RAY_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
 #: Run order, first to last: the ``ray`` tests, then the ones that run the README or wait on
 #: wide-area stand-ins (the longest single tests), then the rest. Under ``make test``
 #: (``pytest -n 3 --dist loadgroup``) the shared-Ray group and the README's Ray recipe, which
@@ -304,7 +309,7 @@ def pytest_itemcollected(item):
     one worker runs them one after another on one Ray; a ``ray`` test that starts its own Ray
     (the README's recipe) stays a unit of its own that another worker can run meanwhile. Marked
     as collected: xdist reads the groups in its own ``pytest_collection_modifyitems``."""
-    if RAY_FIXTURES & set(getattr(item, "fixturenames", ())):
+    if uses_shared_ray(item):
         item.add_marker(pytest.mark.xdist_group("shared_ray"))
 
 
@@ -313,20 +318,12 @@ def pytest_collection_modifyitems(config, items):
     """Refuse a test that starts Ray through a fixture without saying so with ``@pytest.mark.ray``
     (before the other plugins deselect), then, once xdist has named the groups, refuse a worker on
     which the group was lost, and order the tests by :data:`RUN_ORDER`."""
-    unmarked = [
-        item.nodeid
-        for item in items
-        if RAY_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("ray") is None
-    ]
+    unmarked = [item.nodeid for item in items if uses_shared_ray(item) and item.get_closest_marker("ray") is None]
     if unmarked:
         raise _usage_error("tests using a Ray fixture need @pytest.mark.ray: " + ", ".join(unmarked))
     yield
     if getattr(config.option, "loadgroup", False):  # set on an xdist worker under --dist loadgroup
-        lost = [
-            item.nodeid
-            for item in items
-            if RAY_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.nodeid.endswith("@shared_ray")
-        ]
+        lost = [item.nodeid for item in items if uses_shared_ray(item) and not item.nodeid.endswith("@shared_ray")]
         if lost:
             raise _usage_error(
                 f"pytest-xdist did not group {lost[0]} with the other shared-Ray tests (with pytest 9.2 and "
@@ -343,7 +340,7 @@ def _usage_error(message: str) -> pytest.UsageError:
 @pytest.hookimpl(trylast=True)  # after the test's own fixtures are torn down
 def pytest_runtest_teardown(item, nextitem):
     """End the shared Ray once the next test (if any) uses none of it."""
-    if nextitem is None or not RAY_FIXTURES & set(getattr(nextitem, "fixturenames", ())):
+    if nextitem is None or not uses_shared_ray(nextitem):
         SHARED_RAY.end()
 
 
