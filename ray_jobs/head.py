@@ -36,11 +36,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from ray.job_submission import JobSubmissionClient
+
 #: The environment variable ``start`` exports and ``stop`` reads: the head's own folder.
 HEAD_ENV = "NEURAL_PILE_RAY_HEAD"
 STATE_FILE = "head.json"
 #: Seconds to wait for the job server and the node agent.
 START_TIMEOUT_S = 180.0
+#: Seconds between two probes of a starting head.
+PROBE_INTERVAL_S = 0.25
 LOOPBACK = "127.0.0.1"
 
 
@@ -119,8 +123,33 @@ def stop_head(folder: str, leader: int | None, *, grace_s: float = 10.0) -> None
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def start_head(num_cpus: int | None, port: int, dashboard_port: int, object_store_mb: int | None) -> dict:
-    """Start the head; returns its state (addresses, leader pid, folder) once jobs can be submitted."""
+def job_server_answers(address: str, auth_headers: dict[str, str] | None = None) -> bool:
+    """Whether the job server at ``address`` (``http://HOST:PORT``) lists its jobs, the call
+    ``ray job submit`` starts with. Asked from this process (a ``ray job list`` process per probe
+    would cost most of a CPU-second); Ray adds the token of ``RAY_AUTH_MODE=token`` itself unless
+    ``auth_headers`` carries an ``Authorization`` header."""
+    try:
+        JobSubmissionClient(address, headers=auth_headers).list_jobs()
+    except Exception:  # noqa: BLE001 - not up yet: refused connections, 5xx while modules load, auth not ready
+        return False
+    return True
+
+
+def start_head(
+    num_cpus: int | None,
+    port: int,
+    dashboard_port: int,
+    object_store_mb: int | None,
+    *,
+    env: dict[str, str] | None = None,
+    auth_headers: dict[str, str] | None = None,
+) -> dict:
+    """Start the head; returns its state (addresses, leader pid, folder) once jobs can be submitted.
+
+    Args:
+        env: environment of ``ray start`` (default: this process's, without ``RAY_ADDRESS``).
+        auth_headers: headers the readiness probe sends (see :func:`job_server_answers`).
+    """
     notes = []
     if not port_is_free(port):
         notes.append(f"port {port} is taken, the GCS uses another")
@@ -151,7 +180,7 @@ def start_head(num_cpus: int | None, port: int, dashboard_port: int, object_stor
         command.append(f"--num-cpus={num_cpus}")
     if object_store_mb is not None:
         command += ["--object-store-memory", str(object_store_mb * 1024**2)]
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "RAY_ADDRESS"}
     env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     with open(Path(folder) / "ray_start.log", "wb") as log:
         head = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -165,17 +194,14 @@ def start_head(num_cpus: int | None, port: int, dashboard_port: int, object_stor
     (Path(folder) / STATE_FILE).write_text(json.dumps(state))
     deadline = time.time() + START_TIMEOUT_S
     while True:
-        listed = subprocess.run(
-            [_ray_cli(), "job", "list", "--address", state["job_server"]], env=env, capture_output=True, text=True
-        )
-        if listed.returncode == 0 and answers(agent):
+        if answers(agent) and job_server_answers(state["job_server"], auth_headers):
             return state
         if head.poll() is not None or time.time() > deadline:
             log_tail = (Path(folder) / "ray_start.log").read_text(errors="replace")[-1500:]
             stop_head(folder, head.pid)
             reason = "exited" if head.poll() is not None else f"did not answer within {START_TIMEOUT_S:g} s"
             raise RuntimeError(f"the Ray head {reason}; the last lines of `ray start`:\n{log_tail}")
-        time.sleep(1)
+        time.sleep(PROBE_INTERVAL_S)
 
 
 def token_available() -> bool:

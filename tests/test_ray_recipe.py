@@ -197,3 +197,15 @@ def test_an_unmapped_job_server_address_is_one_line_on_a_command(tmp_path):
     err = done.stderr.strip()
     assert done.returncode == 2
     assert err.startswith("error: RAY_ADDRESS http://127.0.0.1:1: that is a job-server address") and "\n" not in err
+
+
+def test_a_head_counts_as_started_only_when_its_job_server_lists_jobs(tmp_path):
+    """The readiness probe of ``head.py start``: a closed port and an HTTP server that is no Ray
+    job server (every path 404) are both "not yet"."""
+    from ray_jobs.head import free_port, job_server_answers
+    from tests.support.loopback import FileServer
+
+    assert not job_server_answers(f"http://127.0.0.1:{free_port()}")
+    with FileServer(tmp_path) as server:  # an empty folder: /api/version and /api/jobs/ are 404
+        assert not job_server_answers(server.url)
+        assert server.requests  # the probe did reach it

@@ -1,9 +1,9 @@
 """A Ray head on loopback for ``ray job submit`` tests, started and ended by the test run only.
 
 ``ray stop`` would end every Ray process on the machine (other people's clusters included), so
-the head runs in its own process group with its own temp dir and explicit free ports, and is
-ended by signalling that group and whatever process still uses its temp dir
-(:func:`ray_jobs.head.stop_head`, the same stop the README's ``head.py stop`` runs).
+the head is the README's (:func:`ray_jobs.head.start_head`: its own process group, folder and
+explicit free ports), ended the way the README's ``head.py stop`` ends it
+(:func:`ray_jobs.head.stop_head`: that group, then whatever process still uses its folder).
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ import os
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ray_jobs.head import free_port, stop_head
+from ray_jobs.head import free_port, start_head, stop_head
 
 REPO = Path(__file__).resolve().parents[2]
 RAY_CLI = str(Path(sys.executable).parent / "ray")
@@ -32,9 +31,8 @@ STOP_GRACE_S = 2.0
 
 @dataclass
 class RayHead:
-    address: str  # job server (dashboard) URL
-    env: dict
-    head: subprocess.Popen
+    address: str  # job server (dashboard) URL, what ``ray job submit`` takes
+    env: dict  # environment of the head and of the commands that talk to it (its auth mode and token)
 
     def submit(self, *script_args: str, timeout: float = 300, working_dir: Path = REPO) -> subprocess.CompletedProcess:
         """``ray job submit --working-dir . -- <this python> <script_args>`` run from ``working_dir``,
@@ -65,58 +63,20 @@ class RayHead:
 
 @contextmanager
 def loopback_ray_head(num_cpus: int = 2):
-    """Start ``ray start --head`` on 127.0.0.1 with free ports; yield a :class:`RayHead`; end it."""
-    temp_dir = tempfile.mkdtemp(prefix="npr", dir="/tmp")  # short: Ray's socket paths have a length limit
-    gcs, dash, agent, agent_grpc, env_agent, metrics, client = (free_port() for _ in range(7))
+    """A head of :func:`ray_jobs.head.start_head` (127.0.0.1, free ports, its own folder) with a
+    token of its own; yield a :class:`RayHead`; end it."""
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     # Left unset, a new head turns token auth on when ~/.ray/auth_token exists (an in-process
     # ray.init() creates it) while the job CLI stays unauthenticated: say "token" to both.
     env["RAY_AUTH_MODE"] = "token"
     # A token of this head's own, so a fresh machine (no ~/.ray/auth_token yet) starts it too.
-    env["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
-    head = subprocess.Popen(
-        [
-            RAY_CLI,
-            "start",
-            "--head",
-            "--block",
-            "--node-ip-address=127.0.0.1",
-            f"--port={gcs}",
-            "--dashboard-host=127.0.0.1",
-            f"--dashboard-port={dash}",
-            f"--num-cpus={num_cpus}",
-            "--include-dashboard=true",
-            f"--temp-dir={temp_dir}",
-            # every port explicit: the defaults (e.g. agent 52365) clash with any other Ray on this machine
-            f"--dashboard-agent-listen-port={agent}",
-            f"--dashboard-agent-grpc-port={agent_grpc}",
-            f"--runtime-env-agent-port={env_agent}",
-            f"--metrics-export-port={metrics}",
-            f"--ray-client-server-port={client}",
-            "--object-store-memory",
-            str(512 * 1024**2),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    token = secrets.token_hex(32)
+    env["RAY_AUTH_TOKEN"] = token
+    state = start_head(
+        num_cpus, free_port(), free_port(), 512, env=env, auth_headers={"Authorization": f"Bearer {token}"}
     )
     try:
-        address = f"http://127.0.0.1:{dash}"
-        deadline = time.time() + 120
-        while True:  # wait for the job server
-            probe = subprocess.run(
-                [RAY_CLI, "job", "list", "--address", address], env=env, capture_output=True, text=True
-            )
-            if probe.returncode == 0:
-                break
-            if head.poll() is not None:
-                raise RuntimeError("ray start --head exited early")
-            if time.time() > deadline:
-                raise RuntimeError(f"job server did not come up: {probe.stderr[-2000:]}")
-            time.sleep(1)
-        yield RayHead(address, env, head)
+        yield RayHead(state["job_server"], env)
     finally:
-        stop_head(temp_dir, head.pid, grace_s=STOP_GRACE_S)  # removes temp_dir too
-        head.wait(timeout=10)
+        stop_head(state["folder"], state["leader_pid"], grace_s=STOP_GRACE_S)  # removes the folder too
