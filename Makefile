@@ -34,8 +34,9 @@ demo: $(STAMP)
 ## group `shared_ray`) run one after another on one worker, the README's Ray recipe (its own heads)
 ## on another, the rest wherever a worker is free. Those two mostly wait on Ray (job start-up, its
 ## one-second polls), so a third worker keeps both cores busy meanwhile; the Ray tests come first.
-## The workers outnumber the cores, so a BLAS thread pool per process (numpy's matrix products:
-## the tokenizer's nearest-motif search) would only contend for them: one thread each.
+## The workers outnumber the cores, so per-process thread pools would only contend for them:
+## OMP_NUM_THREADS=1 gives numpy's OpenBLAS (the tokenizer's nearest-motif products) and Arrow's CPU
+## pool (pyarrow.cpu_count()) one thread each.
 TEST_ENV := RAY_USAGE_STATS_ENABLED=0 DANDI_NO_ET=1 OMP_NUM_THREADS=1
 test: $(STAMP)
 	$(TEST_ENV) $(BIN)/python -m pytest -q -n 3 --dist loadgroup
